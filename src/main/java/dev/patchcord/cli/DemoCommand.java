@@ -1,0 +1,134 @@
+package dev.patchcord.cli;
+
+import dev.patchcord.lab.Lab;
+import dev.patchcord.lab.Self;
+import dev.patchcord.sys.Libc;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code patchcord demo}: two private network namespaces joined by a veth "wire", a patchcord tunnel
+ * between them, a ping and a short throughput figure through it, then everything removed.
+ */
+@Command(name = "demo", description = {
+        "Show a working tunnel between two private network namespaces.",
+        "Creates two namespaces joined by a veth pair, runs a patchcord tunnel between them, pings and "
+                + "measures throughput through it, then removes everything. Needs root."})
+final class DemoCommand implements Callable<Integer> {
+    private static final String UNDER_A = "198.18.0.1", UNDER_B = "198.18.0.2";
+    private static final String TUN_A = "198.19.0.1", TUN_B = "198.19.0.2";
+    private static final int PORT = 51820;
+
+    @Option(names = "--seconds", defaultValue = "3", description = "Length of the throughput test (default: ${DEFAULT-VALUE}).")
+    int seconds;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    @Override
+    public Integer call() {
+        PrintStream out = System.out;
+        if (Libc.geteuid() != 0) {
+            throw new UserError("the demo creates network namespaces and needs root: sudo bin/patchcord demo");
+        }
+        if (!onPath("ip")) {
+            throw new UserError("the demo needs the 'ip' command (Debian package iproute2)");
+        }
+        try (Lab lab = new Lab("demo")) {
+            try {
+                return demo(lab, out);
+            } catch (RuntimeException e) {
+                out.println("demo failed: " + e.getMessage());
+                lab.dumpLogs(out);
+                return 1;
+            }
+        } finally {
+            out.println("cleaned up: namespaces, interfaces and processes removed");
+        }
+    }
+
+    private int demo(Lab lab, PrintStream out) {
+        String a = lab.netns("a");
+        String b = lab.netns("b");
+        lab.link(a, List.of(UNDER_A + "/24"), b, List.of(UNDER_B + "/24"));
+        out.println("namespaces " + a + " (" + UNDER_A + ") and " + b + " (" + UNDER_B + ") joined by a veth pair");
+        String ifname = "pcd0";
+        lab.spawn(a, "patchcord-a", Self.command("tinyvpn", ifname, UNDER_B, String.valueOf(PORT)));
+        lab.spawn(b, "patchcord-b", Self.command("tinyvpn", ifname, UNDER_A, String.valueOf(PORT)));
+        for (String ns : List.of(a, b)) {
+            if (!Lab.await(Duration.ofSeconds(20), () -> lab.hasInterface(ns, ifname))) {
+                throw new IllegalStateException("patchcord did not create " + ifname + " in " + ns);
+            }
+        }
+        lab.addAddress(a, ifname, TUN_A + "/24");
+        lab.addAddress(b, ifname, TUN_B + "/24");
+        out.println("patchcord tunnel " + ifname + ": " + TUN_A + " <-> " + TUN_B
+                + " (plain tinyvpn-compatible mode; encryption arrives with the WireGuard mode)");
+        out.println(readiness(lab.log("patchcord-a")));
+
+        Lab.Result ping = lab.run(a, Duration.ofSeconds(15), "ping", "-c", "3", "-i", "0.2", "-W", "2", TUN_B);
+        if (ping.code() != 0) {
+            throw new IllegalStateException("ping through the tunnel failed:\n" + ping.output());
+        }
+        out.println("ping " + TUN_B + ": " + summaryLine(ping.output()));
+
+        throughput(lab, a, b, out);
+        return 0;
+    }
+
+    private void throughput(Lab lab, String a, String b, PrintStream out) {
+        if (onPath("iperf3")) {
+            lab.spawn(b, "iperf3-server", List.of("iperf3", "-s", "-1", "-B", TUN_B));
+            Lab.await(Duration.ofSeconds(5), () -> lab.log("iperf3-server").contains("listening"));
+            Lab.Result r = lab.run(a, Duration.ofSeconds(seconds + 20), "iperf3", "-c", TUN_B, "-t",
+                    String.valueOf(seconds), "-J");
+            Matcher m = Pattern.compile("\"sum_received\"\\s*:\\s*\\{[^}]*?\"bits_per_second\"\\s*:\\s*([0-9.eE+]+)")
+                    .matcher(r.output());
+            if (r.code() == 0 && m.find()) {
+                out.printf("iperf3 TCP through the tunnel, %d s: %.2f Gbit/s%n", seconds, Double.parseDouble(m.group(1)) / 1e9);
+                return;
+            }
+            out.println("iperf3 failed: " + r.output().lines().limit(5).toList());
+            return;
+        }
+        long bytes = 200L << 20;
+        lab.spawn(b, "sink", Self.command("lab", "sink", "--port", "5201"));
+        Lab.await(Duration.ofSeconds(20), () -> lab.log("sink").contains("listening"));
+        Lab.Result r = lab.run(a, Duration.ofSeconds(60), Self.command("lab", "source", "--host", TUN_B,
+                "--port", "5201", "--bytes", String.valueOf(bytes)).toArray(String[]::new));
+        Matcher m = Pattern.compile("gbps=([0-9.]+)").matcher(r.output());
+        if (r.code() == 0 && m.find()) {
+            out.printf("TCP through the tunnel, %d MiB: %s Gbit/s (install iperf3 for the standard measurement)%n",
+                    bytes >> 20, m.group(1));
+        } else {
+            out.println("throughput test failed: " + r.output().strip());
+        }
+    }
+
+    private static String readiness(String log) {
+        return log.lines().filter(l -> l.contains("ready")).findFirst()
+                .map(l -> l.replaceFirst("^patchcord: ", "")).orElse("");
+    }
+
+    private static String summaryLine(String pingOutput) {
+        return pingOutput.lines().filter(l -> l.contains("packets transmitted") || l.startsWith("rtt"))
+                .reduce((x, y) -> x + "; " + y).orElse(pingOutput.strip());
+    }
+
+    static boolean onPath(String program) {
+        String path = System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        for (String dir : path.split(":")) {
+            if (new java.io.File(dir, program).canExecute()) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

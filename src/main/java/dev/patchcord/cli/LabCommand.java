@@ -1,0 +1,68 @@
+package dev.patchcord.cli;
+
+import dev.patchcord.lab.Traffic;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.util.HexFormat;
+import java.util.concurrent.Callable;
+
+/** Traffic tools for tests and benchmarks, run inside lab namespaces. Not part of the user interface. */
+@Command(name = "lab", hidden = true, description = "Traffic tools for tests and benchmarks.",
+        subcommands = {LabCommand.Sink.class, LabCommand.Source.class, LabCommand.Udp.class})
+final class LabCommand {
+
+    @Command(name = "sink", description = "Accept one TCP connection, read it to the end, print bytes and SHA-256.")
+    static final class Sink implements Callable<Integer> {
+        @Option(names = "--port", required = true)
+        int port;
+
+        @Override
+        public Integer call() throws IOException {
+            Traffic.Report r = Traffic.sink(Addresses.port(port), () -> {
+                System.out.println("listening " + port);
+                System.out.flush();
+            });
+            System.out.println(r);
+            return 0;
+        }
+    }
+
+    @Command(name = "source", description = "Send reproducible pseudo-random bytes over TCP, print bytes and SHA-256.")
+    static final class Source implements Callable<Integer> {
+        @Option(names = "--host", required = true)
+        String host;
+        @Option(names = "--port", required = true)
+        int port;
+        @Option(names = "--bytes", required = true)
+        long bytes;
+        @Option(names = "--seed", defaultValue = "1")
+        long seed;
+
+        @Override
+        public Integer call() throws IOException {
+            System.out.println(Traffic.source(Addresses.socket(host, Addresses.port(port)), bytes, seed));
+            return 0;
+        }
+    }
+
+    @Command(name = "udp", description = "Send datagrams of the given sizes (random bytes) and/or one hex payload.")
+    static final class Udp implements Callable<Integer> {
+        @Option(names = "--host", required = true)
+        String host;
+        @Option(names = "--port", required = true)
+        int port;
+        @Option(names = "--size", split = ",")
+        int[] sizes = new int[0];
+        @Option(names = "--hex", split = ",")
+        String[] hex = new String[0];
+
+        @Override
+        public Integer call() throws IOException {
+            byte[][] payloads = java.util.Arrays.stream(hex).map(HexFormat.of()::parseHex).toArray(byte[][]::new);
+            Traffic.datagrams(Addresses.socket(host, Addresses.port(port)), sizes, payloads);
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package dev.patchcord.cli;
+
+import dev.patchcord.sys.Libc;
+import dev.patchcord.sys.SysException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+
+/** The {@code patchcord} program. */
+@Command(name = "patchcord", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"A VPN for Linux: a TUN or TAP interface carried to other hosts over UDP or TCP."},
+        subcommands = {TinyvpnCommand.class, Tap2tapCommand.class, DemoCommand.class, LabCommand.class,
+                CommandLine.HelpCommand.class},
+        footer = {"", "Run 'patchcord COMMAND --help' for a command's options."})
+public final class Main implements Runnable {
+
+    public static void main(String[] args) {
+        // Binding the C library costs a few hundred milliseconds in a cold JVM; do it on a second
+        // core while the command line is parsed, so the interface is up sooner.
+        Thread.ofPlatform().daemon().start(Libc::link);
+        System.exit(run(args));
+    }
+
+    static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("patchcord: " + describe(e));
+            if (System.getenv("PATCHCORD_TRACE") != null) {
+                e.printStackTrace(cmd.getErr());
+            }
+            return 1;
+        });
+        cl.setParameterExceptionHandler((e, a) -> {
+            PrintWriter err = e.getCommandLine().getErr();
+            err.println("patchcord: " + e.getMessage());
+            err.println("Try 'patchcord " + commandPath(e.getCommandLine()) + "--help'.");
+            return 2;
+        });
+        return cl.execute(args);
+    }
+
+    private static String commandPath(CommandLine cl) {
+        String path = cl.getCommandSpec().qualifiedName(" ");
+        path = path.startsWith("patchcord") ? path.substring("patchcord".length()).trim() : path;
+        return path.isEmpty() ? "" : path + " ";
+    }
+
+    /** One line for an error: its message for expected failures, its type too for anything else. */
+    static String describe(Throwable e) {
+        if (e instanceof UserError || e instanceof SysException || e instanceof IllegalArgumentException) {
+            return e.getMessage();
+        }
+        return "internal error: " + e + " (set PATCHCORD_TRACE=1 for details)";
+    }
+
+    @Override
+    public void run() {
+        CommandLine.usage(this, System.err);
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[]{"patchcord " + (v == null ? "(development build)" : v)};
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package dev.patchcord.cli;
+
+import dev.patchcord.device.PlainTunnel;
+import dev.patchcord.sys.Wakeup;
+import sun.misc.Signal;
+
+import java.io.PrintStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The life of a running tunnel process: start the loops, report readiness, wait for SIGINT,
+ * SIGTERM or SIGHUP (or a fatal loop error), then stop the loops and run the clean-up steps in
+ * order. SIGUSR1 prints the counters without stopping.
+ */
+final class TunnelSession {
+    private final String label;
+    private final PrintStream err;
+    private final CountDownLatch stop = new CountDownLatch(1);
+    private final List<Runnable> cleanups = new ArrayList<>();
+
+    TunnelSession(String label, PrintStream err) {
+        this.label = label;
+        this.err = err;
+    }
+
+    /** Adds a clean-up step; steps run in reverse order of registration. */
+    void onStop(Runnable cleanup) {
+        cleanups.add(0, cleanup);
+    }
+
+    /**
+     * Runs {@code tunnel} until a stop signal.
+     *
+     * @return the process exit code: 0 after a signal, 1 after a fatal error
+     */
+    int run(PlainTunnel tunnel, Wakeup wakeup, String readyMessage) {
+        for (String name : List.of("INT", "TERM", "HUP")) {
+            Signal.handle(new Signal(name), s -> stop.countDown());
+        }
+        Signal.handle(new Signal("USR1"), s -> err.println("patchcord: " + label + ": " + tunnel.counters().summary()));
+        tunnel.onFailure(stop::countDown);
+        tunnel.start();
+        err.println("patchcord: " + label + ": " + readyMessage + " (ready " + sinceStart() + " ms after start)");
+        try {
+            stop.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        wakeup.signal();
+        try {
+            tunnel.awaitStopped(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        int code = 0;
+        Throwable failure = tunnel.failure();
+        if (failure != null) {
+            err.println("patchcord: " + label + ": " + Main.describe(failure));
+            code = 1;
+        }
+        for (Runnable c : cleanups) {
+            try {
+                c.run();
+            } catch (UserError e) {
+                err.println("patchcord: " + label + ": " + e.getMessage());
+                code = 1;
+            }
+        }
+        err.println("patchcord: " + label + ": stopped; " + tunnel.counters().summary());
+        return code;
+    }
+
+    /**
+     * Milliseconds since this process started (10 ms resolution), for the readiness line. Both
+     * numbers are read relative to boot; {@code ProcessHandle.startInstant} is anchored to the boot
+     * time in whole seconds and can be off by up to a second.
+     */
+    static long sinceStart() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            // Field 22 (starttime, clock ticks since boot) counts from after the ")" that ends field 2.
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long startTicks = Long.parseLong(fields[19]);
+            double uptime = Double.parseDouble(Files.readString(Path.of("/proc/uptime")).split(" ")[0]);
+            return Math.round(uptime * 1000 - startTicks * 10.0); // USER_HZ is 100 on Linux
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+}

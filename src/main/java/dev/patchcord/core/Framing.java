@@ -1,0 +1,27 @@
+package dev.patchcord.core;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * How a plain (unencrypted) mode maps local frames to datagrams and back. Pure logic: it looks at
+ * bytes and lengths, never at sockets or devices, and reports drops to the caller's counters.
+ */
+public interface Framing {
+
+    /** Receives each frame that a datagram yields. */
+    interface Sink {
+        void frame(MemorySegment buf, long off, int len);
+    }
+
+    /** Returns null if a frame of {@code len} bytes read locally may be sent, or why not. */
+    Drop checkOutgoing(int len);
+
+    /**
+     * Splits a received datagram of {@code len} bytes into the frames to deliver locally, passing
+     * each to {@code sink} and counting whatever is dropped.
+     *
+     * @return true if at least one frame was delivered (the datagram was well-formed enough to
+     *         count as coming from a peer)
+     */
+    boolean splitIncoming(MemorySegment buf, int len, Sink sink, Counters counters);
+}

@@ -1,0 +1,58 @@
+package dev.patchcord.device;
+
+import dev.patchcord.transport.SockAddr;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+
+/**
+ * The one peer a point-to-point tunnel sends to: fixed, or learned from where valid datagrams come
+ * from (tap2tap's roaming). The receive thread publishes a new address and the send thread reads it
+ * without locks; each address lives in its own immutable segment, so a reader never sees half of
+ * one. A new segment is made only when the address changes, not per packet.
+ */
+public final class PeerAddress {
+    private final boolean learn;
+    private volatile MemorySegment current;
+
+    public PeerAddress(InetSocketAddress initial, boolean learn) {
+        this.learn = learn;
+        if (initial != null) {
+            MemorySegment s = Arena.ofAuto().allocate(SockAddr.SIZE);
+            SockAddr.encode(initial, s);
+            current = s;
+        }
+    }
+
+    /** The address to send to, or null while none is known. */
+    public MemorySegment current() {
+        return current;
+    }
+
+    /**
+     * Called for each valid datagram with its source; adopts the source if learning is on and it
+     * differs from the current address.
+     *
+     * @return true if the address changed
+     */
+    public boolean observe(MemorySegment from) {
+        if (!learn) {
+            return false;
+        }
+        MemorySegment cur = current;
+        if (cur != null && cur.mismatch(from.asSlice(0, SockAddr.SIZE)) == -1) {
+            return false;
+        }
+        MemorySegment s = Arena.ofAuto().allocate(SockAddr.SIZE);
+        MemorySegment.copy(from, 0, s, 0, SockAddr.SIZE);
+        current = s;
+        return true;
+    }
+
+    /** The current address for display, or null. */
+    public InetSocketAddress describe() {
+        MemorySegment cur = current;
+        return cur == null ? null : SockAddr.decode(cur);
+    }
+}

@@ -1,0 +1,168 @@
+package dev.patchcord.device;
+
+import dev.patchcord.core.Counters;
+import dev.patchcord.core.Drop;
+import dev.patchcord.core.Framing;
+import dev.patchcord.sys.Libc;
+import dev.patchcord.sys.SysException;
+import dev.patchcord.transport.SockAddr;
+import dev.patchcord.transport.UdpSocket;
+import dev.patchcord.tun.PacketDevice;
+
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An unencrypted point-to-point tunnel: two loops, one carrying frames from the local device to the
+ * peer and one carrying datagrams from the network to the device, each with its own off-heap buffer
+ * allocated once. The framing decides what is valid; this class only moves bytes and counts.
+ */
+public final class PlainTunnel {
+    /** Larger than any UDP datagram or TUN read, so nothing is ever cut short on the way in. */
+    static final int BUFFER = 65536;
+
+    private final PacketDevice device;
+    private final UdpSocket socket;
+    private final Framing framing;
+    private final PeerAddress peer;
+    private final Counters counters;
+    private final PrintStream verbose;
+    private final Arena arena = Arena.ofShared();
+    private final CountDownLatch stopped = new CountDownLatch(2);
+    private volatile Throwable failure;
+    private volatile Runnable onFailure = () -> { };
+    private Thread outbound;
+    private Thread inbound;
+
+    /**
+     * @param verbose where to print one line per packet, or null for none
+     */
+    public PlainTunnel(PacketDevice device, UdpSocket socket, Framing framing, PeerAddress peer,
+                       Counters counters, PrintStream verbose) {
+        this.device = device;
+        this.socket = socket;
+        this.framing = framing;
+        this.peer = peer;
+        this.counters = counters;
+        this.verbose = verbose;
+    }
+
+    /** Called (from a loop thread) when a loop ends with a fatal error. Set before {@link #start}. */
+    public void onFailure(Runnable listener) {
+        this.onFailure = listener;
+    }
+
+    public void start() {
+        outbound = Thread.ofPlatform().name("device-to-net").daemon().start(() -> run(this::outboundLoop));
+        inbound = Thread.ofPlatform().name("net-to-device").daemon().start(() -> run(this::inboundLoop));
+    }
+
+    private interface Loop {
+        void run() throws Exception;
+    }
+
+    private void run(Loop loop) {
+        try {
+            loop.run();
+        } catch (Throwable t) {
+            if (failure == null) {
+                failure = t;
+            }
+            onFailure.run();
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    private void outboundLoop() throws SysException {
+        MemorySegment buf = arena.allocate(BUFFER, 64);
+        while (true) {
+            int n = device.read(buf);
+            if (n < 0) {
+                return;
+            }
+            Drop d = framing.checkOutgoing(n);
+            if (d != null) {
+                counters.drop(d);
+                if (verbose != null) {
+                    verbose.println(device.name() + " -> net dropped " + n + " bytes: " + d.label());
+                }
+                continue;
+            }
+            MemorySegment to = peer.current();
+            if (to == null) {
+                counters.drop(Drop.NO_PEER);
+                continue;
+            }
+            int r = socket.send(buf, 0, n, to);
+            if (r < 0) {
+                counters.drop(Drop.SEND_ERROR);
+                if (verbose != null) {
+                    verbose.println("send " + n + " bytes to " + SockAddr.format(SockAddr.decode(to))
+                            + " failed: " + Libc.strerror(-r));
+                }
+                continue;
+            }
+            counters.sent(n);
+            if (verbose != null) {
+                verbose.println(device.name() + " -> net " + n + " bytes to " + SockAddr.format(SockAddr.decode(to)));
+            }
+        }
+    }
+
+    private void inboundLoop() throws SysException {
+        MemorySegment buf = arena.allocate(BUFFER, 64);
+        MemorySegment from = arena.allocate(SockAddr.SIZE, 8);
+        Framing.Sink sink = (b, off, len) -> {
+            int r = device.write(b, off, len);
+            if (r < 0) {
+                counters.drop(Drop.DEVICE_ERROR);
+            } else {
+                counters.received(len);
+            }
+            if (verbose != null) {
+                verbose.println("net -> " + device.name() + " " + len + " bytes from "
+                        + SockAddr.format(SockAddr.decode(from)) + (r < 0 ? " refused: " + Libc.strerror(-r) : ""));
+            }
+        };
+        while (true) {
+            int n = socket.receive(buf, from);
+            if (n < 0) {
+                return;
+            }
+            if (n > BUFFER) {
+                counters.drop(Drop.OVERSIZE);
+                continue;
+            }
+            long dropsBefore = verbose == null ? 0 : counters.droppedTotal();
+            if (framing.splitIncoming(buf, n, sink, counters) && peer.observe(from) && verbose != null) {
+                verbose.println("peer is now " + SockAddr.format(SockAddr.decode(from)));
+            }
+            if (verbose != null && counters.droppedTotal() != dropsBefore) {
+                verbose.println("net -> " + device.name() + " dropped datagram of " + n + " bytes from "
+                        + SockAddr.format(SockAddr.decode(from)) + ": " + counters.summary());
+            }
+        }
+    }
+
+    /** Waits until both loops have ended, or the timeout passes. */
+    public boolean awaitStopped(long timeout, TimeUnit unit) throws InterruptedException {
+        return stopped.await(timeout, unit);
+    }
+
+    /** A loop's fatal error, if one ended it. */
+    public Throwable failure() {
+        return failure;
+    }
+
+    public Counters counters() {
+        return counters;
+    }
+
+    public PeerAddress peer() {
+        return peer;
+    }
+}

@@ -1,0 +1,74 @@
+package dev.patchcord.sys;
+
+/** Linux ABI constants (x86-64 and arm64 share these values). Names follow the C headers. */
+public final class Linux {
+    private Linux() {}
+
+    // errno
+    public static final int EPERM = 1;
+    public static final int ENOENT = 2;
+    public static final int EINTR = 4;
+    public static final int EIO = 5;
+    public static final int EBADF = 9;
+    public static final int EAGAIN = 11;
+    public static final int EACCES = 13;
+    public static final int EBUSY = 16;
+    public static final int ENODEV = 19;
+    public static final int EINVAL = 22;
+    public static final int EMSGSIZE = 90;
+    public static final int EAFNOSUPPORT = 97;
+    public static final int EADDRINUSE = 98;
+    public static final int EADDRNOTAVAIL = 99;
+    public static final int ENETUNREACH = 101;
+    public static final int ECONNREFUSED = 111;
+    public static final int EHOSTUNREACH = 113;
+
+    // open(2)
+    public static final int O_RDWR = 2;
+    public static final int O_NONBLOCK = 0x800;
+    public static final int O_CLOEXEC = 0x80000;
+
+    // socket(2)
+    public static final int AF_INET = 2;
+    public static final int AF_INET6 = 10;
+    public static final int SOCK_DGRAM = 2;
+    public static final int SOCK_CLOEXEC = 0x80000;
+    public static final int SOL_SOCKET = 1;
+    public static final int SO_REUSEADDR = 2;
+    public static final int SO_SNDBUF = 7;
+    public static final int SO_RCVBUF = 8;
+    public static final int SO_RCVBUFFORCE = 33;
+    public static final int SO_SNDBUFFORCE = 32;
+    public static final int IPPROTO_IPV6 = 41;
+    public static final int IPV6_V6ONLY = 26;
+    public static final int MSG_DONTWAIT = 0x40;
+    public static final int MSG_TRUNC = 0x20;
+
+    // poll(2)
+    public static final short POLLIN = 0x1;
+    public static final short POLLOUT = 0x4;
+    public static final short POLLERR = 0x8;
+    public static final short POLLHUP = 0x10;
+    public static final short POLLNVAL = 0x20;
+
+    // eventfd(2)
+    public static final int EFD_NONBLOCK = 0x800;
+    public static final int EFD_CLOEXEC = 0x80000;
+
+    // linux/if_tun.h
+    public static final long TUNSETIFF = 0x400454caL;
+    public static final short IFF_TUN = 0x0001;
+    public static final short IFF_TAP = 0x0002;
+    public static final short IFF_NO_PI = 0x1000;
+
+    // linux/sockios.h and net/if.h
+    public static final long SIOCGIFFLAGS = 0x8913;
+    public static final long SIOCSIFFLAGS = 0x8914;
+    public static final long SIOCGIFMTU = 0x8921;
+    public static final long SIOCSIFMTU = 0x8922;
+    public static final short IFF_UP = 0x1;
+    /** {@code IFNAMSIZ}: interface names are at most 15 bytes plus the terminating NUL. */
+    public static final int IFNAMSIZ = 16;
+    /** {@code sizeof(struct ifreq)} on 64-bit Linux. */
+    public static final int IFREQ_SIZE = 40;
+}
