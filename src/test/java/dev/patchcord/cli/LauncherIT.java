@@ -9,8 +9,8 @@ import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** bin/patchcord: finds JDK 25 or says clearly that it cannot. */
-class LauncherTest {
+/** bin/patchcord: finds JDK 25 or says clearly that it cannot. Runs after packaging (it starts the jar); no root needed. */
+class LauncherIT {
     private static final Path LAUNCHER = Path.of("bin/patchcord").toAbsolutePath();
 
     private record Run(int code, String output) {}

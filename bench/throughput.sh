@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Throughput benchmark: iperf3 TCP between two private network namespaces joined by a veth pair,
+# over the bare veth, through patchcord's plain modes, and through wireguard-go, all in one run,
+# so the ratios compare like with like on this machine.
+#
+#   sudo bench/throughput.sh [SECONDS]      (default 5 seconds per measurement)
+#
+# Needs root, iproute2 and iperf3; the wireguard-go row also needs wireguard-go and wireguard-tools.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+SECONDS_PER_RUN=${1:-5}
+PATCHCORD="$ROOT/bin/patchcord"
+[ "$(id -u)" = 0 ] || { echo "bench: needs root (it creates network namespaces)" >&2; exit 1; }
+for c in ip iperf3; do command -v $c >/dev/null || { echo "bench: needs $c" >&2; exit 1; }; done
+
+TAG=$(printf '%04x' $((RANDOM)))
+NA="pcbench$TAG-a" NB="pcbench$TAG-b"
+VA="pcb${TAG}a" VB="pcb${TAG}b"
+PIDS=()
+
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+  done
+  ip netns del "$NA" 2>/dev/null || true
+  ip netns del "$NB" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+ip netns add "$NA"; ip netns add "$NB"
+ip link add "$VA" netns "$NA" type veth peer name "$VB" netns "$NB"
+ip -n "$NA" addr add 198.18.0.1/24 dev "$VA"; ip -n "$NB" addr add 198.18.0.2/24 dev "$VB"
+for n in "$NA" "$NB"; do ip -n "$n" link set lo up; done
+ip -n "$NA" link set "$VA" up; ip -n "$NB" link set "$VB" up
+
+# Starts a background process in a namespace and remembers its PID.
+spawn() { local ns=$1; shift; ip netns exec "$ns" "$@" >/dev/null 2>&1 & PIDS+=($!); }
+
+wait_for_link() {
+  for _ in $(seq 200); do ip -n "$1" link show "$2" >/dev/null 2>&1 && return 0; sleep 0.05; done
+  echo "bench: $2 did not appear in $1" >&2; return 1
+}
+
+declare -A RESULT
+ORDER=()
+
+# iperf3 TCP from A to ADDR in B; records the Gbit/s under NAME.
+measure() {
+  local name=$1 addr=$2 port=$((5201 + RANDOM % 1000)) json bps gbps
+  spawn "$NB" iperf3 -s -1 -B "$addr" -p "$port"
+  sleep 0.5
+  json=$(ip netns exec "$NA" iperf3 -c "$addr" -p "$port" -t "$SECONDS_PER_RUN" -J 2>/dev/null | tr -d '\n') || true
+  bps=$(sed -n 's/.*"sum_received":[[:space:]]*{[^}]*"bits_per_second":[[:space:]]*\([0-9.e+]*\).*/\1/p' <<<"$json")
+  gbps=$(awk -v b="${bps:-0}" 'BEGIN { printf "%.2f", b / 1e9 }')
+  RESULT[$name]=$gbps; ORDER+=("$name")
+  printf '  %-34s %6s Gbit/s\n' "$name" "$gbps" >&2
+}
+
+echo "bench: iperf3 TCP, 1 stream, ${SECONDS_PER_RUN} s each, namespaces $NA / $NB" >&2
+measure "veth (no tunnel)" 198.18.0.2
+
+spawn "$NA" "$PATCHCORD" tinyvpn pcbt0 198.18.0.2 5555
+spawn "$NB" "$PATCHCORD" tinyvpn pcbt0 198.18.0.1 5555
+wait_for_link "$NA" pcbt0; wait_for_link "$NB" pcbt0
+ip -n "$NA" addr add 10.90.0.1/24 dev pcbt0; ip -n "$NB" addr add 10.90.0.2/24 dev pcbt0
+measure "patchcord tinyvpn (plain L3)" 10.90.0.2
+
+spawn "$NB" "$PATCHCORD" tap2tap -i pcbp0
+spawn "$NA" "$PATCHCORD" tap2tap -i pcbp0 --remote 198.18.0.2
+wait_for_link "$NA" pcbp0; wait_for_link "$NB" pcbp0
+ip -n "$NA" addr add 10.91.0.1/24 dev pcbp0; ip -n "$NB" addr add 10.91.0.2/24 dev pcbp0
+measure "patchcord tap2tap (plain L2)" 10.91.0.2
+
+if command -v wireguard-go >/dev/null && command -v wg >/dev/null; then
+  KA=$(wg genkey); KB=$(wg genkey)
+  PA=$(wg pubkey <<<"$KA"); PB=$(wg pubkey <<<"$KB")
+  WA="pcbw${TAG}a" WB="pcbw${TAG}b"   # the UAPI socket directory is shared by all namespaces
+  spawn "$NA" env WG_PROCESS_FOREGROUND=1 wireguard-go -f "$WA"
+  spawn "$NB" env WG_PROCESS_FOREGROUND=1 wireguard-go -f "$WB"
+  wait_for_link "$NA" "$WA"; wait_for_link "$NB" "$WB"
+  for _ in $(seq 100); do [ -S "/var/run/wireguard/$WA.sock" ] && [ -S "/var/run/wireguard/$WB.sock" ] && break; sleep 0.05; done
+  ip netns exec "$NA" wg set "$WA" listen-port 51820 private-key <(echo "$KA") \
+    peer "$PB" allowed-ips 10.92.0.2/32 endpoint 198.18.0.2:51820
+  ip netns exec "$NB" wg set "$WB" listen-port 51820 private-key <(echo "$KB") \
+    peer "$PA" allowed-ips 10.92.0.1/32 endpoint 198.18.0.1:51820
+  ip -n "$NA" addr add 10.92.0.1/24 dev "$WA"; ip -n "$NB" addr add 10.92.0.2/24 dev "$WB"
+  ip -n "$NA" link set "$WA" up; ip -n "$NB" link set "$WB" up
+  measure "wireguard-go (encrypted)" 10.92.0.2
+else
+  echo "  (wireguard-go row skipped: install wireguard-go and wireguard-tools)" >&2
+fi
+
+VETH=${RESULT["veth (no tunnel)"]}
+WG=${RESULT["wireguard-go (encrypted)"]:-}
+echo
+printf '%-34s %10s %10s %14s\n' "path" "Gbit/s" "vs veth" "vs wireguard-go"
+for k in "${ORDER[@]}"; do
+  awk -v name="$k" -v g="${RESULT[$k]}" -v v="$VETH" -v w="$WG" 'BEGIN {
+    rv = v > 0 ? sprintf("%.3f", g / v) : "-"; rw = w > 0 ? sprintf("%.2fx", g / w) : "-";
+    printf "%-34s %10.2f %10s %14s\n", name, g, rv, rw }'
+done
