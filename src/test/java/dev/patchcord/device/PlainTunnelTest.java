@@ -52,12 +52,13 @@ class PlainTunnelTest {
     @AfterEach
     void stop() throws Exception {
         if (wakeup != null) {
-            wakeup.signal();
-            assertThat(tunnel.awaitStopped(5, TimeUnit.SECONDS) || tunnel.failure() == null).isTrue();
+            stdin.close(); // ends the standard-input loop, as the end of input does
+            wakeup.signal(); // ends the socket loop, as a stop signal does
+            assertThat(tunnel.awaitStopped(5, TimeUnit.SECONDS)).as("both loops stop").isTrue();
+            assertThat(tunnel.failure()).isNull();
             socket.close();
             wakeup.close();
             peer.close();
-            stdin.close();
         }
     }
 

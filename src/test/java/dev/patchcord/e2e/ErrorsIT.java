@@ -35,6 +35,15 @@ class ErrorsIT {
     }
 
     @Test
+    void missingTunDevice(Lab lab) {
+        String ns = lab.netns("a");
+        // A private mount namespace hides /dev/net/tun from this one command only.
+        String cmd = "mount -t tmpfs none /dev/net && exec " + String.join(" ", Self.command("tinyvpn", "tv0", "127.0.0.1", "5555"));
+        Lab.Result r = lab.run(ns, Duration.ofSeconds(30), "unshare", "--mount", "--", "sh", "-c", cmd);
+        assertOneClearLine(r, 1, "cannot open /dev/net/tun (is the tun module loaded? try 'modprobe tun')");
+    }
+
+    @Test
     void badInterfaceNames(Lab lab) {
         String ns = lab.netns("a");
         assertOneClearLine(run(lab, ns, "tinyvpn", "this-name-is-far-too-long", "127.0.0.1", "5555"), 1,

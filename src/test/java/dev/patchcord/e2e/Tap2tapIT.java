@@ -37,7 +37,9 @@ class Tap2tapIT {
         // b speaks first (a has nobody to send to yet); a learns b from that and answers.
         Tunnels.ping(lab, ns[1], "10.78.0.1");
         Tunnels.ping(lab, ns[0], "10.78.0.2");
-        assertThat(lab.log("pc-a")).contains("peer is now " + B4 + ":1234");
+        assertThat(lab.log("pc-a")).contains("peer is now " + B4 + ":1234")
+                .containsPattern("tp0 -> net \\d+ bytes to " + B4 + ":1234")
+                .containsPattern("net -> tp0 \\d+ bytes from " + B4 + ":1234");
         Tunnels.transfer(lab, ns[0], ns[1], "10.78.0.2", 50_000_000);
         assertThat(lab.ip(ns[0], "link", "show", "tp0")).contains("mtu 1458");
     }
