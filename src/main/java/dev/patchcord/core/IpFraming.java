@@ -8,37 +8,18 @@ import java.lang.foreign.MemorySegment;
  * packets' own length fields; anything after the last whole packet is dropped and counted. Sent
  * datagrams never exceed {@code maxDatagram} (1500 for tinyvpn, which receives into 1500 bytes).
  */
-public final class IpFraming implements Framing {
-    private final int maxDatagram;
+public final class IpFraming extends DatagramFraming {
 
     public IpFraming(int maxDatagram) {
-        this.maxDatagram = maxDatagram;
+        super(maxDatagram);
     }
 
     @Override
-    public Drop checkOutgoing(int len) {
-        if (len == 0) {
-            return Drop.EMPTY;
-        }
-        return len > maxDatagram ? Drop.OVERSIZE : null;
-    }
-
-    @Override
-    public boolean splitIncoming(MemorySegment buf, int len, Sink sink, Counters counters) {
-        if (len == 0) {
-            counters.drop(Drop.EMPTY);
-            return false;
-        }
-        if (len > maxDatagram) {
-            // tinyvpn receives into 1500 bytes: anything longer never came from a conforming peer.
-            counters.drop(Drop.OVERSIZE);
-            return false;
-        }
+    boolean deliver(MemorySegment buf, int len, Sink sink, Counters counters) {
         long off = 0;
         boolean delivered = false;
         while (off < len) {
-            int remaining = (int) (len - off);
-            int n = IpPackets.length(buf, off, remaining);
+            int n = IpPackets.length(buf, off, (int) (len - off));
             if (n < 0) {
                 counters.drop(IpPackets.reason(n));
                 break;

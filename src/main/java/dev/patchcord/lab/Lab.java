@@ -127,31 +127,24 @@ public final class Lab implements AutoCloseable {
     /** As {@link #spawn(String, String, List)}, with standard input from {@code stdin}. */
     public Process spawn(String ns, String name, List<String> command, ProcessBuilder.Redirect stdin) {
         Path log = logDir.resolve(name + ".log");
-        ProcessBuilder pb = new ProcessBuilder(inNs(ns, command))
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .redirectInput(stdin);
-        try {
-            Process p = pb.start();
-            processes.put(name, p);
-            logs.put(name, log);
-            return p;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot start " + command, e);
-        }
+        return start(name, log, new ProcessBuilder(inNs(ns, command))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).redirectInput(stdin));
     }
 
-    /** Starts a process whose standard output the caller reads (standard error goes to a log). */
+    /** Starts a process whose standard input and output the caller uses (standard error goes to a log). */
     public Process spawnPiped(String ns, String name, List<String> command) {
         Path log = logDir.resolve(name + ".stderr.log");
-        ProcessBuilder pb = new ProcessBuilder(inNs(ns, command)).redirectError(log.toFile());
+        return start(name, log, new ProcessBuilder(inNs(ns, command)).redirectError(log.toFile()));
+    }
+
+    private Process start(String name, Path log, ProcessBuilder pb) {
         try {
             Process p = pb.start();
             processes.put(name, p);
             logs.put(name, log);
             return p;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot start " + command, e);
+            throw new UncheckedIOException("cannot start " + pb.command(), e);
         }
     }
 

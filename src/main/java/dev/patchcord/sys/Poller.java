@@ -26,6 +26,23 @@ public final class Poller {
     }
 
     /**
+     * Handles the failed result of a non-blocking read: waits for the descriptor on EAGAIN, retries
+     * on EINTR, and throws for any other error.
+     *
+     * @param result the call's negative result (-errno)
+     * @return true to call again, false if the loop should stop
+     */
+    public boolean readAgain(long result, String what) throws SysException {
+        if (result == -Linux.EAGAIN) {
+            return await(Linux.POLLIN, -1);
+        }
+        if (result == -Linux.EINTR) {
+            return true;
+        }
+        throw new SysException(what, (int) -result);
+    }
+
+    /**
      * Blocks until the descriptor has one of {@code events} or the wake-up fired.
      *
      * @return true if the descriptor is ready, false if the loop should stop

@@ -30,6 +30,7 @@ public final class UdpSocket implements AutoCloseable {
     private final int port;
     private final Poller recvPoller;
     private final MemorySegment recvAddrLen;
+    private final String receiveWhat;
     private volatile boolean closed;
 
     private UdpSocket(int fd, int port, Wakeup wakeup) {
@@ -37,6 +38,7 @@ public final class UdpSocket implements AutoCloseable {
         this.port = port;
         this.recvPoller = new Poller(fd, wakeup, arena);
         this.recvAddrLen = arena.allocate(JAVA_INT);
+        this.receiveWhat = "receive on UDP port " + port;
     }
 
     /**
@@ -107,16 +109,9 @@ public final class UdpSocket implements AutoCloseable {
             if (n >= 0) {
                 return (int) n;
             }
-            if (n == -Linux.EAGAIN) {
-                if (!recvPoller.await(Linux.POLLIN, -1)) {
-                    return -1;
-                }
-            } else if (n != -Linux.EINTR && n != -Linux.ECONNREFUSED) {
-                // ECONNREFUSED: an ICMP port unreachable for an earlier send; not this receive's fault.
-                if (closed) {
-                    return -1;
-                }
-                throw new SysException("receive on UDP port " + port, (int) -n);
+            // ECONNREFUSED reports an ICMP port unreachable for an earlier send, not a receive error.
+            if (n != -Linux.ECONNREFUSED && (closed || !recvPoller.readAgain(n, receiveWhat))) {
+                return -1;
             }
         }
         return -1;

@@ -38,6 +38,7 @@ public final class TunDevice implements PacketDevice {
     private final String name;
     private final Kind kind;
     private final Poller readPoller;
+    private final String readWhat;
     private volatile boolean closed;
 
     private TunDevice(int fd, String name, Kind kind, Wakeup wakeup) {
@@ -45,6 +46,7 @@ public final class TunDevice implements PacketDevice {
         this.name = name;
         this.kind = kind;
         this.readPoller = new Poller(fd, wakeup, arena);
+        this.readWhat = "read from " + name;
     }
 
     /**
@@ -114,15 +116,8 @@ public final class TunDevice implements PacketDevice {
             if (n >= 0) {
                 return (int) n;
             }
-            if (n == -Linux.EAGAIN) {
-                if (!readPoller.await(Linux.POLLIN, -1)) {
-                    return -1;
-                }
-            } else if (n != -Linux.EINTR) {
-                if (closed) {
-                    return -1;
-                }
-                throw new SysException("read from " + name, (int) -n);
+            if (closed || !readPoller.readAgain(n, readWhat)) {
+                return -1;
             }
         }
         return -1;
