@@ -2,7 +2,6 @@ package dev.patchcord.cli;
 
 import dev.patchcord.device.PlainTunnel;
 import dev.patchcord.sys.Wakeup;
-import sun.misc.Signal;
 
 import java.io.PrintStream;
 import java.io.IOException;
@@ -41,9 +40,9 @@ final class TunnelSession {
      */
     int run(PlainTunnel tunnel, Wakeup wakeup, String readyMessage) {
         for (String name : List.of("INT", "TERM", "HUP")) {
-            Signal.handle(new Signal(name), s -> stop.countDown());
+            Signals.on(name, stop::countDown);
         }
-        Signal.handle(new Signal("USR1"), s -> err.println("patchcord: " + label + ": " + tunnel.counters().summary()));
+        Signals.on("USR1", () -> err.println("patchcord: " + label + ": " + tunnel.counters().summary()));
         tunnel.onFailure(stop::countDown);
         tunnel.start();
         err.println("patchcord: " + label + ": " + readyMessage + " (ready " + sinceStart() + " ms after start)");

@@ -55,12 +55,12 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle WRITE = withErrno("write",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    /** ioctl is variadic; its third argument is always a pointer here. */
-    /** read/write/sendto with the buffer as a raw address, so that a slice needs no segment object. */
+    /** write/sendto with the buffer as a raw address, so that a slice needs no segment object. */
     private static final MethodHandle WRITE_AT = withErrno("write",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle SENDTO_AT = withErrno("sendto",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    /** ioctl is variadic; its third argument is always a pointer here. */
     private static final MethodHandle IOCTL = bind("ioctl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS),
             CAPTURE, Linker.Option.firstVariadicArg(2));
