@@ -33,6 +33,10 @@ public final class Counters {
         slots.getAndIncrement(DROPS + reason.ordinal());
     }
 
+    public void drop(Drop reason, long count) {
+        slots.getAndAdd(DROPS + reason.ordinal(), count);
+    }
+
     public long rxPackets() { return slots.get(RX_PACKETS); }
     public long rxBytes() { return slots.get(RX_BYTES); }
     public long txPackets() { return slots.get(TX_PACKETS); }

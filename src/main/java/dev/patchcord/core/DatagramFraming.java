@@ -1,6 +1,6 @@
 package dev.patchcord.core;
 
-import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 
 /**
  * A framing whose datagrams carry at most {@code maxDatagram} bytes and are never empty; the
@@ -22,7 +22,7 @@ abstract class DatagramFraming implements Framing {
     }
 
     @Override
-    public final boolean splitIncoming(MemorySegment buf, int len, Sink sink, Counters counters) {
+    public final boolean splitIncoming(ByteBuffer buf, int len, Sink sink, Counters counters) {
         Drop d = checkOutgoing(len);
         if (d != null) {
             // The peer cannot have sent this legitimately: it receives into maxDatagram bytes too.
@@ -33,5 +33,5 @@ abstract class DatagramFraming implements Framing {
     }
 
     /** Delivers the frames of a datagram of 1 to {@code maxDatagram} bytes. */
-    abstract boolean deliver(MemorySegment buf, int len, Sink sink, Counters counters);
+    abstract boolean deliver(ByteBuffer buf, int len, Sink sink, Counters counters);
 }

@@ -17,7 +17,35 @@ public enum Drop {
     /** The kernel refused to send the datagram (no route, …). */
     SEND_ERROR("send-error"),
     /** The interface refused a packet. */
-    DEVICE_ERROR("device-error");
+    DEVICE_ERROR("device-error"),
+    /** An unknown WireGuard message type, or a message of the wrong size for its type. */
+    BAD_MESSAGE("bad-message"),
+    /** A handshake message whose MAC1 is wrong (not meant for us, or forged). */
+    BAD_MAC("bad-mac"),
+    /** A message that failed authenticated decryption (wrong key, tampered). */
+    BAD_AUTH("bad-auth"),
+    /** A handshake from a public key that is not a configured peer. */
+    UNKNOWN_PEER("unknown-peer"),
+    /** A message naming a session index that does not exist (expired or never made). */
+    UNKNOWN_INDEX("unknown-index"),
+    /** A transport counter seen before or too old for the replay window. */
+    REPLAYED("replayed"),
+    /** A handshake initiation that is not newer than the last one accepted (a replay). */
+    STALE_HANDSHAKE("stale-handshake"),
+    /** A handshake initiation within 20 ms of the previous one from the same peer. */
+    HANDSHAKE_FLOOD("handshake-flood"),
+    /** Under load: answered with a cookie reply instead of a handshake. */
+    COOKIE_SENT("cookie-sent"),
+    /** Under load: too many handshakes from one source address. */
+    RATE_LIMITED("rate-limited"),
+    /** A session key too old or used too often to accept more data. */
+    EXPIRED_KEY("expired-key"),
+    /** A decrypted packet whose inner source address is not among the sender's allowed IPs. */
+    NOT_ALLOWED("not-allowed"),
+    /** A packet for an address that no peer's allowed IPs cover. */
+    NO_ROUTE("no-route"),
+    /** A packet waiting for a handshake pushed out by newer ones, or given up with it. */
+    STAGED_OVERFLOW("staged-overflow");
 
     private final String label;
 

@@ -1,6 +1,6 @@
 package dev.patchcord.core;
 
-import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 
 /**
  * tap2tap's wire format: one raw Ethernet frame per datagram, no header. Frames are not padded
@@ -36,7 +36,7 @@ public final class EthernetFraming implements Framing {
     }
 
     @Override
-    public boolean splitIncoming(MemorySegment buf, int len, Sink sink, Counters counters) {
+    public boolean splitIncoming(ByteBuffer buf, int len, Sink sink, Counters counters) {
         Drop d = check(len);
         if (d != null) {
             counters.drop(d);

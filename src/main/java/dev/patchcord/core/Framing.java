@@ -1,6 +1,6 @@
 package dev.patchcord.core;
 
-import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 
 /**
  * How a plain (unencrypted) mode maps local frames to datagrams and back. Pure logic: it looks at
@@ -10,7 +10,7 @@ public interface Framing {
 
     /** Receives each frame that a datagram yields. */
     interface Sink {
-        void frame(MemorySegment buf, long off, int len);
+        void frame(ByteBuffer buf, int off, int len);
     }
 
     /** Returns null if a frame of {@code len} bytes read locally may be sent, or why not. */
@@ -23,5 +23,5 @@ public interface Framing {
      * @return true if at least one frame was delivered (the datagram was well-formed enough to
      *         count as coming from a peer)
      */
-    boolean splitIncoming(MemorySegment buf, int len, Sink sink, Counters counters);
+    boolean splitIncoming(ByteBuffer buf, int len, Sink sink, Counters counters);
 }

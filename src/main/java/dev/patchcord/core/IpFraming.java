@@ -1,6 +1,6 @@
 package dev.patchcord.core;
 
-import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 
 /**
  * tinyvpn's wire format: each datagram carries raw IP packets. tinyvpn itself may glue several
@@ -15,11 +15,11 @@ public final class IpFraming extends DatagramFraming {
     }
 
     @Override
-    boolean deliver(MemorySegment buf, int len, Sink sink, Counters counters) {
-        long off = 0;
+    boolean deliver(ByteBuffer buf, int len, Sink sink, Counters counters) {
+        int off = 0;
         boolean delivered = false;
         while (off < len) {
-            int n = IpPackets.length(buf, off, (int) (len - off));
+            int n = IpPackets.length(buf, off, len - off);
             if (n < 0) {
                 counters.drop(IpPackets.reason(n));
                 break;

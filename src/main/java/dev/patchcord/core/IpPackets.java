@@ -1,10 +1,6 @@
 package dev.patchcord.core;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
-
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import java.nio.ByteBuffer;
 
 /** Just enough of IPv4 and IPv6 to find where a packet ends. */
 public final class IpPackets {
@@ -12,11 +8,14 @@ public final class IpPackets {
 
     public static final int IPV4_HEADER = 20;
     public static final int IPV6_HEADER = 40;
-    private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-
     /** The IP version nibble of the packet at {@code off}. */
-    public static int version(MemorySegment buf, long off) {
-        return (buf.get(JAVA_BYTE, off) >> 4) & 0xf;
+    public static int version(ByteBuffer buf, int off) {
+        return (buf.get(off) >> 4) & 0xf;
+    }
+
+    /** Network byte order, whatever the buffer's own order is. */
+    private static int be16(ByteBuffer buf, int off) {
+        return (buf.get(off) & 0xff) << 8 | (buf.get(off + 1) & 0xff);
     }
 
     /**
@@ -25,7 +24,7 @@ public final class IpPackets {
      * {@code -(RUNT.ordinal()+1)} for too few bytes for a header, {@code MALFORMED} for a bad
      * version or contradictory lengths, {@code TRUNCATED} for a packet longer than what is there.
      */
-    public static int length(MemorySegment buf, long off, int available) {
+    public static int length(ByteBuffer buf, int off, int available) {
         if (available < 1) {
             return fail(Drop.RUNT);
         }
@@ -35,8 +34,8 @@ public final class IpPackets {
             if (available < IPV4_HEADER) {
                 return fail(Drop.RUNT);
             }
-            int ihl = (buf.get(JAVA_BYTE, off) & 0xf) * 4;
-            total = Short.toUnsignedInt(buf.get(BE16, off + 2));
+            int ihl = (buf.get(off) & 0xf) * 4;
+            total = be16(buf, off + 2);
             if (ihl < IPV4_HEADER || total < ihl) {
                 return fail(Drop.MALFORMED);
             }
@@ -44,7 +43,7 @@ public final class IpPackets {
             if (available < IPV6_HEADER) {
                 return fail(Drop.RUNT);
             }
-            total = IPV6_HEADER + Short.toUnsignedInt(buf.get(BE16, off + 4));
+            total = IPV6_HEADER + be16(buf, off + 4);
         } else {
             return fail(Drop.MALFORMED);
         }

@@ -1,6 +1,6 @@
 package dev.patchcord.core;
 
-import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 
 /**
  * tinyvpn's stdio mode: a datagram is whatever bytes the peer sent, delivered as they are. Empty
@@ -13,7 +13,7 @@ public final class RawFraming extends DatagramFraming {
     }
 
     @Override
-    boolean deliver(MemorySegment buf, int len, Sink sink, Counters counters) {
+    boolean deliver(ByteBuffer buf, int len, Sink sink, Counters counters) {
         sink.frame(buf, 0, len);
         return true;
     }

@@ -12,6 +12,7 @@ import dev.patchcord.tun.PacketDevice;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -115,9 +116,10 @@ public final class PlainTunnel {
 
     private void inboundLoop() throws SysException {
         MemorySegment buf = arena.allocate(BUFFER, 64);
+        ByteBuffer view = buf.asByteBuffer();
         MemorySegment from = arena.allocate(SockAddr.SIZE, 8);
         Framing.Sink sink = (b, off, len) -> {
-            int r = device.write(b, off, len);
+            int r = device.write(buf, off, len);
             if (r < 0) {
                 counters.drop(Drop.DEVICE_ERROR);
             } else {
@@ -138,7 +140,7 @@ public final class PlainTunnel {
                 continue;
             }
             long dropsBefore = verbose == null ? 0 : counters.droppedTotal();
-            if (framing.splitIncoming(buf, n, sink, counters) && peer.observe(from) && verbose != null) {
+            if (framing.splitIncoming(view, n, sink, counters) && peer.observe(from) && verbose != null) {
                 verbose.println("peer is now " + SockAddr.format(SockAddr.decode(from)));
             }
             if (verbose != null && counters.droppedTotal() != dropsBefore) {

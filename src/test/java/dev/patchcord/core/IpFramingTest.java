@@ -6,9 +6,7 @@ import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -50,15 +48,15 @@ class IpFramingTest {
     record Split(List<byte[]> frames, Counters counters, boolean delivered) {}
 
     static Split split(Framing f, byte[] datagram) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buf = arena.allocate(Math.max(1, datagram.length));
-            MemorySegment.copy(datagram, 0, buf, ValueLayout.JAVA_BYTE, 0, datagram.length);
-            List<byte[]> frames = new ArrayList<>();
-            Counters c = new Counters();
-            boolean d = f.splitIncoming(buf, datagram.length,
-                    (b, off, len) -> frames.add(b.asSlice(off, len).toArray(ValueLayout.JAVA_BYTE)), c);
-            return new Split(frames, c, d);
-        }
+        ByteBuffer buf = ByteBuffer.allocateDirect(Math.max(1, datagram.length)).put(0, datagram);
+        List<byte[]> frames = new ArrayList<>();
+        Counters c = new Counters();
+        boolean d = f.splitIncoming(buf, datagram.length, (b, off, len) -> {
+            byte[] frame = new byte[len];
+            b.get(off, frame);
+            frames.add(frame);
+        }, c);
+        return new Split(frames, c, d);
     }
 
     @Test

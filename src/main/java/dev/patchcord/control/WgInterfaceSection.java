@@ -1,0 +1,108 @@
+package dev.patchcord.control;
+
+import dev.patchcord.core.Cidr;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The {@code [Interface]} section of a wg-quick file: wg's own keys (PrivateKey, ListenPort,
+ * FwMark) and the ones only wg-quick knows (Address, DNS, MTU, Table, the four hooks, SaveConfig).
+ *
+ * <p>The private key is copied in and out, so a caller cannot change it behind the record's back,
+ * and {@link #toString()} never shows it: configurations end up in logs and bug reports.
+ *
+ * @param privateKey the 32-byte Curve25519 private key
+ * @param listenPort UDP port to listen on, or null for a random one ({@code ListenPort} absent or 0)
+ * @param addresses the interface's own addresses, host bits as written
+ * @param mtu the MTU as written, or null when absent; {@link #mtuOrDefault()} applies
+ *            {@value #DEFAULT_MTU}
+ * @param dns DNS servers and search domains in file order, as wg-quick mixes them
+ * @param table null when absent, "off", "auto", or a routing table number or name
+ * @param preUp commands run before the interface is created, in file order (the same for the others)
+ * @param fwMark the firewall mark as an unsigned 32-bit value ({@link Integer#toUnsignedLong}), or
+ *               null when absent, 0 or "off" (0 means no mark to the kernel)
+ * @param saveConfig whether wg-quick would save the running state back into the file on down
+ */
+public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cidr> addresses, Integer mtu,
+        List<String> dns, String table, List<String> preUp, List<String> postUp, List<String> preDown,
+        List<String> postDown, Integer fwMark, boolean saveConfig) {
+
+    /**
+     * The MTU when the file gives none. wg-quick derives it from the route to the endpoints minus
+     * 80 bytes (IPv6 and UDP and WireGuard headers); 1420 is that figure for the usual 1500-byte
+     * path and the value the WireGuard kernel module itself starts with.
+     */
+    public static final int DEFAULT_MTU = 1420;
+
+    public WgInterfaceSection {
+        privateKey = ConfigValues.checkKey(privateKey, "privateKey").clone();
+        if (listenPort != null && (listenPort < 1 || listenPort > 65535)) {
+            throw new IllegalArgumentException("listen port " + listenPort + " is out of range (1-65535)");
+        }
+        if (mtu != null && (mtu < ConfigValues.MIN_MTU || mtu > ConfigValues.MAX_MTU)) {
+            throw new IllegalArgumentException("MTU " + mtu + " is out of range ("
+                    + ConfigValues.MIN_MTU + "-" + ConfigValues.MAX_MTU + ")");
+        }
+        addresses = List.copyOf(addresses);
+        dns = List.copyOf(dns);
+        preUp = List.copyOf(preUp);
+        postUp = List.copyOf(postUp);
+        preDown = List.copyOf(preDown);
+        postDown = List.copyOf(postDown);
+        if (fwMark != null && fwMark == 0) {
+            fwMark = null;
+        }
+    }
+
+    /** A copy of the private key. */
+    @Override
+    public byte[] privateKey() {
+        return privateKey.clone();
+    }
+
+    /** The MTU to set: the one written, or {@value #DEFAULT_MTU}. */
+    public int mtuOrDefault() {
+        return mtu != null ? mtu : DEFAULT_MTU;
+    }
+
+    /** The DNS entries that are servers (wg-quick: only digits and dots, or any colon). */
+    public List<String> dnsServers() {
+        return dns.stream().filter(ConfigValues::isDnsServer).toList();
+    }
+
+    /** The DNS entries that are search domains (everything that is not a server). */
+    public List<String> dnsSearchDomains() {
+        return dns.stream().filter(d -> !ConfigValues.isDnsServer(d)).toList();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof WgInterfaceSection s && Arrays.equals(privateKey, s.privateKey)
+                && Objects.equals(listenPort, s.listenPort) && addresses.equals(s.addresses)
+                && Objects.equals(mtu, s.mtu) && dns.equals(s.dns) && Objects.equals(table, s.table)
+                && preUp.equals(s.preUp) && postUp.equals(s.postUp) && preDown.equals(s.preDown)
+                && postDown.equals(s.postDown) && Objects.equals(fwMark, s.fwMark) && saveConfig == s.saveConfig;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(Arrays.hashCode(privateKey), listenPort, addresses, mtu, dns, table,
+                preUp, postUp, preDown, postDown, fwMark, saveConfig);
+    }
+
+    /** Every field except the private key, which shows as {@code (hidden)}. */
+    @Override
+    public String toString() {
+        return "[Interface] PrivateKey=(hidden)"
+                + ", ListenPort=" + (listenPort == null ? "random" : listenPort)
+                + ", Address=" + addresses
+                + ", MTU=" + (mtu == null ? "default " + DEFAULT_MTU : mtu)
+                + ", DNS=" + dns
+                + ", Table=" + (table == null ? "auto" : table)
+                + ", FwMark=" + (fwMark == null ? "off" : "0x" + Integer.toHexString(fwMark))
+                + ", PreUp=" + preUp + ", PostUp=" + postUp + ", PreDown=" + preDown + ", PostDown=" + postDown
+                + ", SaveConfig=" + saveConfig;
+    }
+}

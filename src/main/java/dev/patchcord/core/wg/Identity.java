@@ -1,0 +1,28 @@
+package dev.patchcord.core.wg;
+
+/**
+ * This node's static key pair, with the two keys derived from the public key that every incoming
+ * handshake is checked against (MAC1) and every cookie reply is sealed with.
+ */
+public final class Identity {
+    final byte[] privateKey;
+    final byte[] publicKey;
+    /** HASH(LABEL_MAC1 ‖ our public key): peers MAC their handshakes to us with it. */
+    final byte[] mac1Key;
+    /** HASH(LABEL_COOKIE ‖ our public key): we seal cookie replies with it. */
+    final byte[] cookieKey;
+
+    public Identity(byte[] privateKey) {
+        if (privateKey.length != Protocol.KEY_SIZE) {
+            throw new IllegalArgumentException("a private key is 32 bytes");
+        }
+        this.privateKey = privateKey.clone();
+        this.publicKey = X25519.publicKey(this.privateKey);
+        this.mac1Key = Blake2s.hash(Protocol.LABEL_MAC1_BYTES, publicKey);
+        this.cookieKey = Blake2s.hash(Protocol.LABEL_COOKIE_BYTES, publicKey);
+    }
+
+    public byte[] publicKey() {
+        return publicKey.clone();
+    }
+}

@@ -1,0 +1,46 @@
+package dev.patchcord.core.wg;
+
+import javax.crypto.spec.SecretKeySpec;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The transport keys one handshake produced: a sending key with its counter, a receiving key with
+ * its replay window, and the two indices that name this session on the wire.
+ */
+public final class Keypair {
+    final SecretKeySpec sendKey;
+    final SecretKeySpec receiveKey;
+    final AtomicLong sendCounter = new AtomicLong();
+    final ReplayWindow replay = new ReplayWindow();
+    /** The index the peer puts in messages to us (we chose it). */
+    final int localIndex;
+    /** The index we put in messages to the peer (it chose it). */
+    final int remoteIndex;
+    /** Monotonic time of derivation, for REKEY_AFTER_TIME and REJECT_AFTER_TIME. */
+    final long created;
+    /** Whether we initiated the handshake; only the initiator rekeys on age. */
+    final boolean initiator;
+    final Peer peer;
+
+    Keypair(Peer peer, byte[] send, byte[] receive, int localIndex, int remoteIndex, long created, boolean initiator) {
+        this.peer = peer;
+        this.sendKey = new SecretKeySpec(send, "ChaCha20");
+        this.receiveKey = new SecretKeySpec(receive, "ChaCha20");
+        this.localIndex = localIndex;
+        this.remoteIndex = remoteIndex;
+        this.created = created;
+        this.initiator = initiator;
+    }
+
+    boolean expired(long now) {
+        return now - created >= Protocol.REJECT_AFTER_TIME;
+    }
+
+    public int localIndex() {
+        return localIndex;
+    }
+
+    public Peer peer() {
+        return peer;
+    }
+}

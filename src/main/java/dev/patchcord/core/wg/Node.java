@@ -1,0 +1,277 @@
+package dev.patchcord.core.wg;
+
+import dev.patchcord.core.Counters;
+import dev.patchcord.core.Drop;
+import dev.patchcord.core.IpPackets;
+
+import java.nio.ByteBuffer;
+import java.util.Collection;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.random.RandomGenerator;
+
+import static dev.patchcord.core.wg.Protocol.*;
+
+/**
+ * The local end of WireGuard, without I/O: our static identity, the peers, the session indices,
+ * cryptokey routing and the DoS defences. The I/O shell hands it datagrams, packets, the time and
+ * randomness, and does what it answers (send, deliver, drop).
+ */
+public final class Node {
+    /** Handshake messages per second above which MAC2 cookies are demanded (boringtun uses 100). */
+    public static final int DEFAULT_LOAD_THRESHOLD = 100;
+
+    final Identity identity;
+    final RandomGenerator rng;
+    final IndexTable indices;
+    final Counters counters;
+    private final CookieChecker cookies;
+    private final LoadMeter load;
+    private final RateLimiter limiter = new RateLimiter();
+    private final AllowedIps allowedIps = new AllowedIps();
+    private final Map<String, Peer> peers = new ConcurrentHashMap<>();
+    private volatile int mtu = 1420;
+
+    /** Supplies the bytes that identify a datagram's source (address and port), only when needed. */
+    public interface Source {
+        byte[] bytes();
+    }
+
+    public Node(byte[] privateKey, RandomGenerator rng, Counters counters, int loadThreshold) {
+        this.identity = new Identity(privateKey);
+        this.rng = rng;
+        this.counters = counters;
+        this.indices = new IndexTable(rng);
+        this.cookies = new CookieChecker(identity, rng);
+        this.load = new LoadMeter(loadThreshold);
+    }
+
+    public byte[] publicKey() {
+        return identity.publicKey();
+    }
+
+    public int mtu() {
+        return mtu;
+    }
+
+    /** The interface MTU: plaintext is never padded beyond it. */
+    public void setMtu(int mtu) {
+        this.mtu = mtu;
+    }
+
+    public Counters counters() {
+        return counters;
+    }
+
+    public AllowedIps allowedIps() {
+        return allowedIps;
+    }
+
+    private static String key(byte[] publicKey) {
+        return HexFormat.of().formatHex(publicKey);
+    }
+
+    /** Adds a peer (or returns the existing one with that key). */
+    public Peer addPeer(byte[] publicKey, byte[] presharedKey) {
+        if (java.util.Arrays.equals(publicKey, identity.publicKey)) {
+            throw new IllegalArgumentException("a peer cannot have this interface's own public key");
+        }
+        return peers.computeIfAbsent(key(publicKey), k -> new Peer(this, publicKey, presharedKey));
+    }
+
+    public Peer peer(byte[] publicKey) {
+        return peers.get(key(publicKey));
+    }
+
+    public Collection<Peer> peers() {
+        return peers.values();
+    }
+
+    public void removePeer(Peer peer) {
+        if (peers.remove(key(peer.publicKey), peer)) {
+            allowedIps.removePeer(peer);
+            peer.zeroKeys();
+        }
+    }
+
+    /**
+     * Handles one datagram of {@code len} bytes at {@code buf[0]}. A transport message is decrypted
+     * in place; its packet is then at {@code out.offset}. Never throws for bad input.
+     */
+    public void receive(ByteBuffer buf, int len, Source source, long now, long epochNanos, DataCipher cipher, Outcome out) {
+        out.reset();
+        // The type is a little-endian u32: the three reserved bytes must be zero.
+        switch (len < 4 ? -1 : Wire.u32(buf, 0)) {
+            case MESSAGE_TRANSPORT -> transport(buf, len, now, cipher, out);
+            case MESSAGE_INITIATION -> {
+                if (len != INITIATION_SIZE) {
+                    out.drop(Drop.BAD_MESSAGE);
+                } else {
+                    initiation(copy(buf, len), source, now, epochNanos, out);
+                }
+            }
+            case MESSAGE_RESPONSE -> {
+                if (len != RESPONSE_SIZE) {
+                    out.drop(Drop.BAD_MESSAGE);
+                } else {
+                    response(copy(buf, len), source, now, epochNanos, out);
+                }
+            }
+            case MESSAGE_COOKIE_REPLY -> {
+                if (len != COOKIE_REPLY_SIZE) {
+                    out.drop(Drop.BAD_MESSAGE);
+                } else {
+                    cookieReply(copy(buf, len), now, out);
+                }
+            }
+            default -> out.drop(Drop.BAD_MESSAGE);
+        }
+        if (out.kind == Outcome.Kind.DROP) {
+            counters.drop(out.drop);
+        }
+    }
+
+    private static byte[] copy(ByteBuffer buf, int len) {
+        byte[] msg = new byte[len];
+        buf.get(0, msg);
+        return msg;
+    }
+
+    /**
+     * MAC1 always; under load also MAC2 (else answer with a cookie) and the per-source rate limit.
+     * Returns false when the message must not be processed further.
+     */
+    private boolean admit(byte[] msg, int mac1Offset, int senderIndex, Source source, long now, Outcome out) {
+        if (!cookies.mac1Valid(msg, mac1Offset)) {
+            out.drop(Drop.BAD_MAC);
+            return false;
+        }
+        if (!load.hit(now)) {
+            return true;
+        }
+        byte[] src = source.bytes();
+        if (!cookies.mac2Valid(msg, mac1Offset, src, now)) {
+            out.kind = Outcome.Kind.REPLY;
+            out.reply = cookies.reply(msg, mac1Offset, senderIndex, src, now);
+            counters.drop(Drop.COOKIE_SENT);
+            return false;
+        }
+        if (!limiter.allow(src, now)) {
+            out.drop(Drop.RATE_LIMITED);
+            return false;
+        }
+        return true;
+    }
+
+    private void initiation(byte[] msg, Source source, long now, long epochNanos, Outcome out) {
+        if (!admit(msg, INIT_MAC1, Wire.u32(msg, INIT_SENDER), source, now, out)) {
+            return;
+        }
+        Handshake.Initiation init = Handshake.openStatic(identity, msg);
+        if (init == null) {
+            out.drop(Drop.BAD_AUTH);
+            return;
+        }
+        Peer peer = peers.get(key(init.peerPublicKey()));
+        if (peer == null) {
+            out.drop(Drop.UNKNOWN_PEER);
+            return;
+        }
+        Drop refused = peer.acceptInitiation(init, msg, now);
+        if (refused != null) {
+            out.drop(refused);
+            return;
+        }
+        byte[] response = peer.createResponse(now, epochNanos);
+        if (response == null) {
+            out.drop(Drop.BAD_AUTH);
+            return;
+        }
+        out.kind = Outcome.Kind.REPLY;
+        out.reply = response;
+        out.peer = peer;
+        out.authenticated = true;
+    }
+
+    private void response(byte[] msg, Source source, long now, long epochNanos, Outcome out) {
+        if (!admit(msg, RESP_MAC1, Wire.u32(msg, RESP_SENDER), source, now, out)) {
+            return;
+        }
+        if (!(indices.get(Wire.u32(msg, RESP_RECEIVER)) instanceof Peer peer)) {
+            out.drop(Drop.UNKNOWN_INDEX);
+            return;
+        }
+        Drop refused = peer.acceptResponse(msg, now, epochNanos);
+        if (refused != null) {
+            out.drop(refused);
+            return;
+        }
+        out.peer = peer;
+        out.authenticated = true;
+    }
+
+    private void cookieReply(byte[] msg, long now, Outcome out) {
+        if (!(indices.get(Wire.u32(msg, COOKIE_RECEIVER)) instanceof Peer peer)) {
+            out.drop(Drop.UNKNOWN_INDEX);
+            return;
+        }
+        if (!peer.consumeCookieReply(msg, now)) {
+            out.drop(Drop.BAD_AUTH);
+            return;
+        }
+        out.peer = peer;
+    }
+
+    private void transport(ByteBuffer buf, int len, long now, DataCipher cipher, Outcome out) {
+        if (len < MIN_TRANSPORT_SIZE) {
+            out.drop(Drop.BAD_MESSAGE);
+            return;
+        }
+        if (!(indices.get(Wire.u32(buf, TRANSPORT_RECEIVER)) instanceof Keypair kp)) {
+            out.drop(Drop.UNKNOWN_INDEX);
+            return;
+        }
+        long counter = Wire.u64(buf, TRANSPORT_COUNTER);
+        if (kp.expired(now) || Long.compareUnsigned(counter, REJECT_AFTER_MESSAGES) >= 0) {
+            out.drop(Drop.EXPIRED_KEY);
+            return;
+        }
+        int plain = cipher.open(kp.receiveKey, counter, buf, TRANSPORT_CONTENT, len - TRANSPORT_CONTENT);
+        if (plain < 0) {
+            out.drop(Drop.BAD_AUTH);
+            return;
+        }
+        if (!kp.replay.accept(counter, REJECT_AFTER_MESSAGES)) {
+            out.drop(Drop.REPLAYED);
+            return;
+        }
+        Peer peer = kp.peer;
+        peer.received(kp, len, plain > 0, now);
+        out.peer = peer;
+        out.authenticated = true;
+        if (plain == 0) {
+            return; // a keepalive
+        }
+        // The padding is trimmed by the packet's own length field.
+        int packet = IpPackets.length(buf, TRANSPORT_CONTENT, plain);
+        if (packet <= 0) {
+            out.drop(Drop.MALFORMED);
+            return;
+        }
+        if (allowedIps.forSource(buf, TRANSPORT_CONTENT, packet) != peer) {
+            out.drop(Drop.NOT_ALLOWED);
+            return;
+        }
+        out.kind = Outcome.Kind.DELIVER;
+        out.offset = TRANSPORT_CONTENT;
+        out.length = packet;
+    }
+
+    /** Runs every peer's timers; afterwards each peer's {@link Peer#poll} yields what to send. */
+    public void tick(long now) {
+        for (Peer p : peers.values()) {
+            p.tick(now);
+        }
+    }
+}

@@ -1,0 +1,411 @@
+package dev.patchcord.core.wg;
+
+import dev.patchcord.core.Drop;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static dev.patchcord.core.wg.Protocol.*;
+
+/**
+ * One remote peer's session: its static key, the handshake in progress, the three keypair slots
+ * (previous, current, next), packets waiting for a session, and the timer state.
+ *
+ * <p>The data path ({@link #seal}, {@link Node#receive} for transport messages) takes no lock in
+ * the common case; handshakes, rotation and timer decisions happen under this object's lock.
+ */
+public final class Peer {
+    final Node node;
+    final byte[] publicKey;
+    private volatile byte[] presharedKey;
+    /** DH(our static, their static), computed once; null if their key is invalid. */
+    final byte[] staticStatic;
+    final MacSigner macs;
+    final Handshake handshake = new Handshake();
+    final PeerTimers timers = new PeerTimers();
+
+    volatile Keypair current;
+    private volatile Keypair next;
+    private Keypair previous;
+
+    private final ArrayDeque<byte[]> staged = new ArrayDeque<>();
+    private boolean wantInitiation;
+    private boolean initiationRetry;
+    private boolean wantKeepalive;
+
+    /** Newest accepted initiation timestamp (TAI64N) and when it was accepted, against replays and floods. */
+    private byte[] lastTimestamp = new byte[12];
+    private long lastInitiationConsumed = PeerTimers.NEVER;
+
+    private volatile long persistentKeepalive;
+    private volatile Object attachment;
+    private final AtomicLong rxBytes = new AtomicLong();
+    private final AtomicLong txBytes = new AtomicLong();
+    private volatile long lastHandshakeEpochNanos;
+
+    Peer(Node node, byte[] publicKey, byte[] presharedKey) {
+        this.node = node;
+        this.publicKey = publicKey.clone();
+        this.presharedKey = presharedKey == null ? new byte[KEY_SIZE] : presharedKey.clone();
+        this.staticStatic = X25519.sharedSecret(node.identity.privateKey, publicKey);
+        this.macs = new MacSigner(publicKey);
+    }
+
+    public byte[] publicKey() {
+        return publicKey.clone();
+    }
+
+    public void setPresharedKey(byte[] key) {
+        presharedKey = key == null ? new byte[KEY_SIZE] : key.clone();
+    }
+
+    /** Persistent keepalive interval in seconds, 0 for off. */
+    public void setPersistentKeepalive(int seconds) {
+        persistentKeepalive = seconds * 1_000_000_000L;
+    }
+
+    public int persistentKeepalive() {
+        return (int) (persistentKeepalive / 1_000_000_000L);
+    }
+
+    /** The I/O shell's own per-peer state (its endpoint); opaque to the core. */
+    public void attach(Object o) {
+        attachment = o;
+    }
+
+    public Object attachment() {
+        return attachment;
+    }
+
+    public long rxBytes() {
+        return rxBytes.get();
+    }
+
+    public long txBytes() {
+        return txBytes.get();
+    }
+
+    /** Wall-clock time (epoch nanoseconds) of the last completed handshake, 0 if none. */
+    public long lastHandshakeEpochNanos() {
+        return lastHandshakeEpochNanos;
+    }
+
+    /** Whether a current session exists that may still send. */
+    public boolean hasSession(long now) {
+        Keypair kp = current;
+        return kp != null && !kp.expired(now);
+    }
+
+    // ---- sending ------------------------------------------------------------------------------
+
+    /**
+     * Encrypts the packet at {@code buf[16 .. 16+len)} in place into a transport message starting
+     * at {@code buf[0]}. The buffer needs room for padding and the tag after the packet.
+     *
+     * @return the message length, or 0 if the packet was staged until a session exists (then
+     *         {@link #poll} has something to send)
+     */
+    public int seal(ByteBuffer buf, int len, long now, DataCipher cipher) {
+        Keypair kp = current;
+        if (kp != null && !kp.expired(now)) {
+            long counter = kp.sendCounter.getAndIncrement();
+            if (Long.compareUnsigned(counter, REJECT_AFTER_MESSAGES) < 0) {
+                return sealWith(kp, counter, buf, len, now, cipher);
+            }
+        }
+        synchronized (this) {
+            stage(buf, TRANSPORT_CONTENT, len);
+        }
+        return 0;
+    }
+
+    private int sealWith(Keypair kp, long counter, ByteBuffer buf, int len, long now, DataCipher cipher) {
+        int padded = paddedLength(len, node.mtu());
+        for (int i = len; i < padded; i++) {
+            buf.put(TRANSPORT_CONTENT + i, (byte) 0);
+        }
+        Wire.u32(buf, 0, MESSAGE_TRANSPORT);
+        Wire.u32(buf, TRANSPORT_RECEIVER, kp.remoteIndex);
+        Wire.u64(buf, TRANSPORT_COUNTER, counter);
+        cipher.seal(kp.sendKey, counter, buf, TRANSPORT_CONTENT, padded);
+        timers.authenticatedSent(now);
+        if (len > 0) {
+            timers.dataSent(now);
+        }
+        txBytes.addAndGet(TRANSPORT_CONTENT + padded + TAG_SIZE);
+        if (Long.compareUnsigned(counter, REKEY_AFTER_MESSAGES) > 0
+                || kp.initiator && now - kp.created >= REKEY_AFTER_TIME) {
+            synchronized (this) {
+                requestInitiation(false);
+            }
+        }
+        return TRANSPORT_CONTENT + padded + TAG_SIZE;
+    }
+
+    /** Plaintext is padded to a multiple of 16, but never past the MTU (whitepaper 5.4.6). */
+    static int paddedLength(int len, int mtu) {
+        int padded = (len + PADDING_MULTIPLE - 1) & -PADDING_MULTIPLE;
+        return len <= mtu && padded > mtu ? mtu : padded;
+    }
+
+    private void stage(ByteBuffer buf, int off, int len) {
+        if (staged.size() >= MAX_STAGED_PACKETS) {
+            staged.pollFirst();
+            node.counters.drop(Drop.STAGED_OVERFLOW);
+        }
+        byte[] copy = new byte[len];
+        buf.get(off, copy);
+        staged.addLast(copy);
+        requestInitiation(false);
+    }
+
+    private void requestInitiation(boolean retry) {
+        wantInitiation = true;
+        initiationRetry |= retry;
+    }
+
+    /**
+     * The next message this peer wants sent, written to {@code buf[0..)}: a handshake initiation,
+     * a staged packet now that a session exists, or a keepalive. Call until it returns 0.
+     */
+    public synchronized int poll(ByteBuffer buf, long now, long epochNanos, DataCipher cipher) {
+        if (wantKeepalive) {
+            wantKeepalive = false;
+            if (staged.isEmpty()) {
+                staged.addLast(new byte[0]);
+            }
+        }
+        if (!staged.isEmpty() && !hasSession(now) && !timers.handshakeInProgress) {
+            // A handshake already in flight is retried by its own timer, with jitter.
+            requestInitiation(false);
+        }
+        if (wantInitiation) {
+            boolean retry = initiationRetry;
+            wantInitiation = false;
+            initiationRetry = false;
+            // Outside retransmissions, at most one initiation per REKEY_TIMEOUT.
+            if (retry || timers.lastInitiation == PeerTimers.NEVER || now - timers.lastInitiation >= REKEY_TIMEOUT) {
+                int n = createInitiation(buf, now, epochNanos, retry);
+                if (n > 0) {
+                    return n;
+                }
+            }
+        }
+        if (!staged.isEmpty() && hasSession(now)) {
+            Keypair kp = current;
+            long counter = kp.sendCounter.getAndIncrement();
+            if (Long.compareUnsigned(counter, REJECT_AFTER_MESSAGES) >= 0) {
+                requestInitiation(false);
+                return 0;
+            }
+            byte[] packet = staged.pollFirst();
+            buf.put(TRANSPORT_CONTENT, packet);
+            return sealWith(kp, counter, buf, packet.length, now, cipher);
+        }
+        return 0;
+    }
+
+    private int createInitiation(ByteBuffer buf, long now, long epochNanos, boolean retry) {
+        if (handshake.state != Handshake.State.NONE) {
+            node.indices.remove(handshake.localIndex);
+        }
+        int index = node.indices.add(this);
+        byte[] msg = new byte[INITIATION_SIZE];
+        byte[] timestamp = Tai64n.of(Math.floorDiv(epochNanos, 1_000_000_000L), (int) Math.floorMod(epochNanos, 1_000_000_000L));
+        if (!handshake.createInitiation(node.identity, publicKey, staticStatic, index, timestamp, node.rng, msg)) {
+            node.indices.remove(index);
+            handshake.clear();
+            return 0;
+        }
+        macs.sign(msg, INIT_MAC1, now);
+        timers.attempts = retry ? timers.attempts + 1 : 0;
+        timers.lastInitiation = now;
+        timers.handshakeInProgress = true;
+        timers.jitter = node.rng.nextLong(REKEY_TIMEOUT_JITTER_MAX + 1);
+        timers.authenticatedSent(now);
+        buf.put(0, msg);
+        return INITIATION_SIZE;
+    }
+
+    // ---- receiving (called by Node) -------------------------------------------------------------
+
+    /** An initiation from this peer authenticated; decides whether to answer it. */
+    synchronized Drop acceptInitiation(Handshake.Initiation init, byte[] msg, long now) {
+        Handshake candidate = new Handshake();
+        byte[] timestamp = candidate.openTimestamp(init, staticStatic, msg);
+        if (timestamp == null) {
+            return Drop.BAD_AUTH;
+        }
+        if (Tai64n.compare(timestamp, lastTimestamp) <= 0) {
+            return Drop.STALE_HANDSHAKE;
+        }
+        if (lastInitiationConsumed != PeerTimers.NEVER && now - lastInitiationConsumed < HANDSHAKE_INITIATION_RATE) {
+            return Drop.HANDSHAKE_FLOOD;
+        }
+        lastTimestamp = timestamp;
+        lastInitiationConsumed = now;
+        if (handshake.state != Handshake.State.NONE) {
+            node.indices.remove(handshake.localIndex);
+        }
+        handshake.clear();
+        handshake.state = candidate.state;
+        handshake.hash = candidate.hash;
+        handshake.chainingKey = candidate.chainingKey;
+        handshake.remoteEphemeral = candidate.remoteEphemeral;
+        handshake.remoteIndex = candidate.remoteIndex;
+        timers.authenticatedReceived(now);
+        return null;
+    }
+
+    /** Answers the consumed initiation: returns the response (MACs included), or null. */
+    synchronized byte[] createResponse(long now, long epochNanos) {
+        int index = node.indices.add(this);
+        byte[] msg = new byte[RESPONSE_SIZE];
+        if (!handshake.createResponse(publicKey, presharedKey, index, node.rng, msg)) {
+            node.indices.remove(index);
+            handshake.clear();
+            return null;
+        }
+        macs.sign(msg, RESP_MAC1, now);
+        int remote = handshake.remoteIndex;
+        byte[][] keys = handshake.deriveTransportKeys(false);
+        Keypair kp = new Keypair(this, keys[0], keys[1], index, remote, now, false);
+        installResponderKeypair(kp);
+        sessionDerived(now, epochNanos);
+        timers.authenticatedSent(now);
+        return msg;
+    }
+
+    /** The response to our initiation arrived; returns null if it was consumed. */
+    synchronized Drop acceptResponse(byte[] msg, long now, long epochNanos) {
+        int index = handshake.localIndex;
+        if (!handshake.consumeResponse(node.identity, presharedKey, msg)) {
+            return Drop.BAD_AUTH;
+        }
+        int remote = handshake.remoteIndex;
+        byte[][] keys = handshake.deriveTransportKeys(true);
+        Keypair kp = new Keypair(this, keys[0], keys[1], index, remote, now, true);
+        node.indices.put(index, kp);
+        if (next != null) {
+            retire(previous);
+            previous = next;
+            next = null;
+        } else {
+            retire(previous);
+            previous = current;
+        }
+        current = kp;
+        sessionDerived(now, epochNanos);
+        timers.handshakeInProgress = false;
+        timers.attempts = 0;
+        timers.authenticatedReceived(now);
+        // Key confirmation for the responder, and the first data if any is waiting.
+        wantKeepalive = true;
+        return null;
+    }
+
+    private void installResponderKeypair(Keypair kp) {
+        node.indices.put(kp.localIndex, kp);
+        retire(next);
+        retire(previous);
+        previous = null;
+        next = kp;
+    }
+
+    private void sessionDerived(long now, long epochNanos) {
+        timers.sessionDerived = now;
+        timers.lastMinuteHandshakeSent = false;
+        lastHandshakeEpochNanos = epochNanos;
+    }
+
+    private void retire(Keypair kp) {
+        if (kp != null) {
+            node.indices.remove(kp.localIndex);
+        }
+    }
+
+    synchronized boolean consumeCookieReply(byte[] msg, long now) {
+        return handshake.state == Handshake.State.INITIATION_CREATED && macs.consumeCookieReply(msg, now);
+    }
+
+    /** A transport message under {@code kp} authenticated: rotate on key confirmation, run timers. */
+    void received(Keypair kp, int messageLength, boolean data, long now) {
+        if (kp == next) {
+            synchronized (this) {
+                if (kp == next) {
+                    retire(previous);
+                    previous = current;
+                    current = kp;
+                    next = null;
+                }
+            }
+        }
+        rxBytes.addAndGet(messageLength);
+        timers.authenticatedReceived(now);
+        if (data) {
+            timers.dataReceived(now);
+        }
+        Keypair cur = current;
+        if (cur != null && cur.initiator && !timers.lastMinuteHandshakeSent
+                && now - cur.created >= REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT) {
+            synchronized (this) {
+                timers.lastMinuteHandshakeSent = true;
+                requestInitiation(false);
+            }
+        }
+    }
+
+    // ---- timers ---------------------------------------------------------------------------------
+
+    /**
+     * Runs the timers at time {@code now}. Afterwards {@link #poll} returns whatever they want
+     * sent (a retransmitted initiation, a keepalive).
+     */
+    public synchronized void tick(long now) {
+        if (timers.retransmitDue(now)) {
+            if (timers.attempts >= MAX_TIMER_HANDSHAKES) {
+                // REKEY_ATTEMPT_TIME is up: give up until something new needs sending.
+                timers.handshakeInProgress = false;
+                node.counters.drop(Drop.STAGED_OVERFLOW, staged.size());
+                staged.clear();
+            } else {
+                requestInitiation(true);
+            }
+        }
+        if (PeerTimers.elapsed(timers.dataReceivedUnanswered, now, KEEPALIVE_TIMEOUT)) {
+            timers.dataReceivedUnanswered = PeerTimers.NEVER;
+            wantKeepalive = true;
+        }
+        if (PeerTimers.elapsed(timers.dataSentUnanswered, now, KEEPALIVE_TIMEOUT + REKEY_TIMEOUT)) {
+            timers.dataSentUnanswered = PeerTimers.NEVER;
+            requestInitiation(false);
+        }
+        if (PeerTimers.elapsed(timers.sessionDerived, now, 3 * REJECT_AFTER_TIME)) {
+            timers.sessionDerived = PeerTimers.NEVER;
+            zeroKeys();
+        }
+        if (timers.persistentKeepaliveDue(now, persistentKeepalive)) {
+            wantKeepalive = true;
+        }
+    }
+
+    /** Forgets every session and the handshake (after 3 x REJECT_AFTER_TIME, or on removal). */
+    synchronized void zeroKeys() {
+        retire(previous);
+        retire(current);
+        retire(next);
+        previous = null;
+        current = null;
+        next = null;
+        if (handshake.state != Handshake.State.NONE) {
+            node.indices.remove(handshake.localIndex);
+        }
+        handshake.clear();
+        timers.handshakeInProgress = false;
+    }
+
+    synchronized int stagedCount() {
+        return staged.size();
+    }
+}

@@ -1,0 +1,221 @@
+package dev.patchcord.device;
+
+import dev.patchcord.core.Drop;
+import dev.patchcord.core.wg.DataCipher;
+import dev.patchcord.core.wg.Node;
+import dev.patchcord.core.wg.Outcome;
+import dev.patchcord.core.wg.Peer;
+import dev.patchcord.sys.SysException;
+import dev.patchcord.transport.SockAddr;
+import dev.patchcord.transport.UdpSocket;
+import dev.patchcord.tun.PacketDevice;
+
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The encrypted tunnel: the WireGuard {@link Node} between a TUN device and a UDP socket. Three
+ * platform threads: interface to network (route, seal, send), network to interface (receive,
+ * open, deliver, answer handshakes), and a timer thread that ticks the node ten times a second.
+ * Each owns its buffer and cipher; the node is safe to share.
+ */
+public final class WgTunnel {
+    /** A WireGuard message's header in front of the packet, so it is sealed in place. */
+    private static final int HEADROOM = 16;
+    private static final int BUFFER = 65536 + 64;
+    private static final long TICK_MILLIS = 100;
+
+    private final PacketDevice device;
+    private final UdpSocket socket;
+    private final Node node;
+    private final PrintStream verbose;
+    private final Arena arena = Arena.ofShared();
+    private final CountDownLatch stopped = new CountDownLatch(3);
+    private volatile boolean stopping;
+    private volatile Throwable failure;
+    private volatile Runnable onFailure = () -> { };
+
+    public WgTunnel(PacketDevice device, UdpSocket socket, Node node, PrintStream verbose) {
+        this.device = device;
+        this.socket = socket;
+        this.node = node;
+        this.verbose = verbose;
+    }
+
+    /** Where a peer is: its endpoint, learned from authenticated packets (roaming). */
+    public static PeerAddress endpointOf(Peer peer) {
+        return (PeerAddress) peer.attachment();
+    }
+
+    public void onFailure(Runnable listener) {
+        this.onFailure = listener;
+    }
+
+    public void start() {
+        Thread.ofPlatform().name("device-to-net").daemon().start(() -> run(this::outbound));
+        Thread.ofPlatform().name("net-to-device").daemon().start(() -> run(this::inbound));
+        Thread.ofPlatform().name("timers").daemon().start(() -> run(this::timers));
+    }
+
+    private interface Loop {
+        void run() throws Exception;
+    }
+
+    private void run(Loop loop) {
+        try {
+            loop.run();
+        } catch (Throwable t) {
+            if (!stopping && failure == null) {
+                failure = t;
+                onFailure.run();
+            }
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    private static long epochNanos() {
+        Instant now = Instant.now();
+        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
+    }
+
+    /** Sends {@code len} bytes at the start of {@code seg} to the peer's endpoint, counting failures. */
+    private void sendTo(Peer peer, MemorySegment seg, int len) {
+        MemorySegment to = endpointOf(peer).current();
+        if (to == null) {
+            node.counters().drop(Drop.NO_PEER);
+            return;
+        }
+        if (socket.send(seg, 0, len, to) < 0) {
+            node.counters().drop(Drop.SEND_ERROR);
+        } else {
+            node.counters().sent(len);
+        }
+    }
+
+    /** Sends everything the peer has queued (handshake, staged packets, keepalive). */
+    private void drain(Peer peer, MemorySegment seg, ByteBuffer view, DataCipher cipher) {
+        for (int i = 0; i < 1024; i++) {
+            int n = peer.poll(view, System.nanoTime(), epochNanos(), cipher);
+            if (n <= 0) {
+                return;
+            }
+            sendTo(peer, seg, n);
+        }
+    }
+
+    private void outbound() throws SysException {
+        MemorySegment seg = arena.allocate(BUFFER, 64);
+        ByteBuffer view = seg.asByteBuffer();
+        // The interface writes the packet after the headroom; the tail leaves room for padding and tag.
+        MemorySegment packet = seg.asSlice(HEADROOM, node.mtu());
+        DataCipher cipher = new DataCipher();
+        while (true) {
+            int n = device.read(packet);
+            if (n < 0) {
+                return;
+            }
+            Peer peer = node.allowedIps().forDestination(view, HEADROOM, n);
+            if (peer == null) {
+                node.counters().drop(Drop.NO_ROUTE);
+                continue;
+            }
+            int len = peer.seal(view, n, System.nanoTime(), cipher);
+            if (len > 0) {
+                sendTo(peer, seg, len);
+            } else {
+                drain(peer, seg, view, cipher);
+            }
+        }
+    }
+
+    private void inbound() throws SysException {
+        MemorySegment seg = arena.allocate(BUFFER, 64);
+        ByteBuffer view = seg.asByteBuffer();
+        MemorySegment from = arena.allocate(SockAddr.SIZE, 8);
+        MemorySegment reply = arena.allocate(256, 8);
+        MemorySegment control = arena.allocate(BUFFER, 64);
+        ByteBuffer controlView = control.asByteBuffer();
+        DataCipher cipher = new DataCipher();
+        Outcome out = new Outcome();
+        // Only handshake messages ask for the source (for cookies), so this allocates only for them.
+        Node.Source source = () -> from.asSlice(8, 18).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        while (true) {
+            int n = socket.receive(seg, from);
+            if (n < 0) {
+                return;
+            }
+            if (n > BUFFER) {
+                node.counters().drop(Drop.OVERSIZE);
+                continue;
+            }
+            node.receive(view, n, source, System.nanoTime(), epochNanos(), cipher, out);
+            Peer peer = out.peer;
+            if (out.authenticated && endpointOf(peer).observe(from) && verbose != null) {
+                verbose.println("peer " + shortKey(peer) + " is now at " + SockAddr.format(SockAddr.decode(from)));
+            }
+            switch (out.kind) {
+                case DELIVER -> {
+                    if (device.write(seg, out.offset, out.length) < 0) {
+                        node.counters().drop(Drop.DEVICE_ERROR);
+                    } else {
+                        node.counters().received(out.length);
+                    }
+                }
+                case REPLY -> {
+                    MemorySegment.copy(out.reply, 0, reply, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, out.reply.length);
+                    if (socket.send(reply, 0, out.reply.length, from) < 0) {
+                        node.counters().drop(Drop.SEND_ERROR);
+                    }
+                }
+                default -> { }
+            }
+            if (verbose != null && out.kind == Outcome.Kind.DROP) {
+                verbose.println("dropped " + n + " bytes from " + SockAddr.format(SockAddr.decode(from)) + ": " + out.drop.label());
+            }
+            if (peer != null && out.kind != Outcome.Kind.DELIVER) {
+                // A handshake step may have released staged packets or asked for a keepalive.
+                drain(peer, control, controlView, cipher);
+            }
+        }
+    }
+
+    private void timers() throws InterruptedException {
+        MemorySegment seg = arena.allocate(BUFFER, 64);
+        ByteBuffer view = seg.asByteBuffer();
+        DataCipher cipher = new DataCipher();
+        while (!stopping) {
+            node.tick(System.nanoTime());
+            for (Peer p : node.peers()) {
+                drain(p, seg, view, cipher);
+            }
+            Thread.sleep(TICK_MILLIS);
+        }
+    }
+
+    static String shortKey(Peer p) {
+        return java.util.Base64.getEncoder().encodeToString(p.publicKey()).substring(0, 8) + "…";
+    }
+
+    /** Stops the timer thread; the I/O loops stop when the shared wake-up fires. */
+    public void stopTimers() {
+        stopping = true;
+    }
+
+    public boolean awaitStopped(long timeout, TimeUnit unit) throws InterruptedException {
+        return stopped.await(timeout, unit);
+    }
+
+    public Throwable failure() {
+        return failure;
+    }
+
+    public Node node() {
+        return node;
+    }
+}
