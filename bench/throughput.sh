@@ -4,12 +4,14 @@
 # so the ratios compare like with like on this machine.
 #
 #   sudo bench/throughput.sh [SECONDS]      (default 5 seconds per measurement)
+#   WARM_UP=0 sudo bench/throughput.sh      (measure patchcord cold, without the warm-up)
 #
 # Needs root, iproute2 and iperf3; the wireguard-go row also needs wireguard-go and wireguard-tools.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 SECONDS_PER_RUN=${1:-5}
+WARM_UP=${WARM_UP:-6}   # seconds of unmeasured traffic through each patchcord tunnel first
 PATCHCORD="$ROOT/bin/patchcord"
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (it creates network namespaces)" >&2; exit 1; }
 for c in ip iperf3; do command -v $c >/dev/null || { echo "bench: needs $c" >&2; exit 1; }; done
@@ -19,12 +21,18 @@ NA="pcbench$TAG-a" NB="pcbench$TAG-b"
 VA="pcb${TAG}a" VB="pcb${TAG}b"
 PIDS=()
 
-cleanup() {
+# Ends every process this script started (by PID), so the next row has the machine to itself.
+stop_spawned() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$p" 2>/dev/null || true
   done
+  PIDS=()
+}
+
+cleanup() {
+  stop_spawned
   ip netns del "$NA" 2>/dev/null || true
   ip netns del "$NB" 2>/dev/null || true
 }
@@ -47,6 +55,15 @@ wait_for_link() {
 declare -A RESULT
 ORDER=()
 
+# Unmeasured traffic first, so that a JVM's just-in-time compiler has compiled the packet path
+# before the measurement (a tunnel runs for days; its first seconds are not what it does).
+warm_up() {
+  local addr=$1 port=$((6201 + RANDOM % 1000))
+  spawn "$NB" iperf3 -s -1 -B "$addr" -p "$port"
+  sleep 0.5
+  ip netns exec "$NA" iperf3 -c "$addr" -p "$port" -t "$WARM_UP" >/dev/null 2>&1 || true
+}
+
 # iperf3 TCP from A to ADDR in B; records the Gbit/s under NAME.
 measure() {
   local name=$1 addr=$2 port=$((5201 + RANDOM % 1000)) json bps gbps
@@ -59,24 +76,55 @@ measure() {
   printf '  %-34s %6s Gbit/s\n' "$name" "$gbps" >&2
 }
 
-echo "bench: iperf3 TCP, 1 stream, ${SECONDS_PER_RUN} s each, namespaces $NA / $NB" >&2
+echo "bench: iperf3 TCP, 1 stream, ${SECONDS_PER_RUN} s each (patchcord after ${WARM_UP} s warm-up), namespaces $NA / $NB" >&2
 measure "veth (no tunnel)" 198.18.0.2
 
 spawn "$NA" "$PATCHCORD" tinyvpn pcbt0 198.18.0.2 5555
 spawn "$NB" "$PATCHCORD" tinyvpn pcbt0 198.18.0.1 5555
 wait_for_link "$NA" pcbt0; wait_for_link "$NB" pcbt0
 ip -n "$NA" addr add 10.90.0.1/24 dev pcbt0; ip -n "$NB" addr add 10.90.0.2/24 dev pcbt0
+warm_up 10.90.0.2
 measure "patchcord tinyvpn (plain L3)" 10.90.0.2
+stop_spawned
 
 spawn "$NB" "$PATCHCORD" tap2tap -i pcbp0
 spawn "$NA" "$PATCHCORD" tap2tap -i pcbp0 --remote 198.18.0.2
 wait_for_link "$NA" pcbp0; wait_for_link "$NB" pcbp0
 ip -n "$NA" addr add 10.91.0.1/24 dev pcbp0; ip -n "$NB" addr add 10.91.0.2/24 dev pcbp0
+warm_up 10.91.0.2
 measure "patchcord tap2tap (plain L2)" 10.91.0.2
+stop_spawned
+
+# patchcord's WireGuard mode, configured by wg-quick style files.
+CONF=$(mktemp -d)
+KA=$("$PATCHCORD" genkey); KB=$("$PATCHCORD" genkey)
+PA=$("$PATCHCORD" pubkey <<<"$KA"); PB=$("$PATCHCORD" pubkey <<<"$KB")
+IA="pcbe${TAG}a" IB="pcbe${TAG}b"
+write_conf() { # file key address peer-key peer-address endpoint
+  cat >"$1" <<CONF
+[Interface]
+PrivateKey = $2
+ListenPort = 51821
+Address = $3/24
+[Peer]
+PublicKey = $4
+AllowedIPs = $5/32
+Endpoint = $6:51821
+CONF
+  chmod 600 "$1"
+}
+write_conf "$CONF/$IA.conf" "$KA" 10.93.0.1 "$PB" 10.93.0.2 198.18.0.2
+write_conf "$CONF/$IB.conf" "$KB" 10.93.0.2 "$PA" 10.93.0.1 198.18.0.1
+spawn "$NA" "$PATCHCORD" up --foreground "$CONF/$IA.conf"
+spawn "$NB" "$PATCHCORD" up --foreground "$CONF/$IB.conf"
+wait_for_link "$NA" "$IA"; wait_for_link "$NB" "$IB"
+sleep 0.5
+warm_up 10.93.0.2
+measure "patchcord WireGuard (encrypted)" 10.93.0.2
+stop_spawned
+rm -rf "$CONF"
 
 if command -v wireguard-go >/dev/null && command -v wg >/dev/null; then
-  KA=$(wg genkey); KB=$(wg genkey)
-  PA=$(wg pubkey <<<"$KA"); PB=$(wg pubkey <<<"$KB")
   WA="pcbw${TAG}a" WB="pcbw${TAG}b"   # the UAPI socket directory is shared by all namespaces
   spawn "$NA" env WG_PROCESS_FOREGROUND=1 wireguard-go -f "$WA"
   spawn "$NB" env WG_PROCESS_FOREGROUND=1 wireguard-go -f "$WB"

@@ -1,12 +1,20 @@
 package dev.patchcord.cli;
 
+import dev.patchcord.core.wg.Keys;
+import dev.patchcord.core.wg.X25519;
 import dev.patchcord.lab.Lab;
 import dev.patchcord.lab.Self;
 import dev.patchcord.sys.Libc;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -18,13 +26,14 @@ import java.util.regex.Pattern;
  * between them, a ping and a short throughput figure through it, then everything removed.
  */
 @Command(name = "demo", description = {
-        "Show a working tunnel between two private network namespaces.",
-        "Creates two namespaces joined by a veth pair, runs a patchcord tunnel between them, pings and "
-                + "measures throughput through it, then removes everything. Needs root."})
+        "Show a working encrypted tunnel between two private network namespaces.",
+        "Creates two namespaces joined by a veth pair, runs a patchcord WireGuard tunnel between them with "
+                + "fresh keys, pings and measures throughput through it, then removes everything. Needs root."})
 final class DemoCommand implements Callable<Integer> {
     private static final String UNDER_A = "198.18.0.1", UNDER_B = "198.18.0.2";
     private static final String TUN_A = "198.19.0.1", TUN_B = "198.19.0.2";
     private static final int PORT = 51820;
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     @Option(names = "--seconds", defaultValue = "3", description = "Length of the throughput test (default: ${DEFAULT-VALUE}).")
     int seconds;
@@ -59,18 +68,19 @@ final class DemoCommand implements Callable<Integer> {
         String b = lab.netns("b");
         lab.link(a, List.of(UNDER_A + "/24"), b, List.of(UNDER_B + "/24"));
         out.println("namespaces " + a + " (" + UNDER_A + ") and " + b + " (" + UNDER_B + ") joined by a veth pair");
-        String ifname = "pcd0";
-        lab.spawn(a, "patchcord-a", Self.command("tinyvpn", ifname, UNDER_B, String.valueOf(PORT)));
-        lab.spawn(b, "patchcord-b", Self.command("tinyvpn", ifname, UNDER_A, String.valueOf(PORT)));
-        for (String ns : List.of(a, b)) {
-            if (!Lab.await(Duration.ofSeconds(20), () -> lab.hasInterface(ns, ifname))) {
-                throw new IllegalStateException("patchcord did not create " + ifname + " in " + ns);
+        byte[] keyA = X25519.generatePrivate(RANDOM), keyB = X25519.generatePrivate(RANDOM);
+        String ifA = lab.prefix() + "a", ifB = lab.prefix() + "b";
+        Path confA = writeConfig(lab, ifA, keyA, TUN_A, keyB, TUN_B, UNDER_B);
+        Path confB = writeConfig(lab, ifB, keyB, TUN_B, keyA, TUN_A, UNDER_A);
+        lab.spawn(a, "patchcord-a", Self.command("up", "--foreground", confA.toString()));
+        lab.spawn(b, "patchcord-b", Self.command("up", "--foreground", confB.toString()));
+        for (String name : List.of("patchcord-a", "patchcord-b")) {
+            if (!Lab.await(Duration.ofSeconds(30), () -> lab.log(name).contains("ready"))) {
+                throw new IllegalStateException(name + " did not come up");
             }
         }
-        lab.addAddress(a, ifname, TUN_A + "/24");
-        lab.addAddress(b, ifname, TUN_B + "/24");
-        out.println("patchcord tunnel " + ifname + ": " + TUN_A + " <-> " + TUN_B
-                + " (plain tinyvpn-compatible mode; encryption arrives with the WireGuard mode)");
+        out.println("patchcord WireGuard tunnel " + ifA + " (" + TUN_A + ") <-> " + ifB + " (" + TUN_B
+                + "), ChaCha20-Poly1305, keys made for this demo");
         out.println(readiness(lab.log("patchcord-a")));
 
         Lab.Result ping = lab.run(a, Duration.ofSeconds(15), "ping", "-c", "3", "-i", "0.2", "-W", "2", TUN_B);
@@ -81,6 +91,29 @@ final class DemoCommand implements Callable<Integer> {
 
         throughput(lab, a, b, out);
         return 0;
+    }
+
+    private static Path writeConfig(Lab lab, String ifname, byte[] privateKey, String address, byte[] peerKey,
+                                    String peerAddress, String peerUnderlay) {
+        String text = """
+                [Interface]
+                PrivateKey = %s
+                ListenPort = %d
+                Address = %s/24
+                [Peer]
+                PublicKey = %s
+                AllowedIPs = %s/32
+                Endpoint = %s:%d
+                """.formatted(Keys.toBase64(privateKey), PORT, address, Keys.toBase64(X25519.publicKey(peerKey)),
+                peerAddress, peerUnderlay, PORT);
+        try {
+            Path file = lab.logDir().resolve(ifname + ".conf");
+            Files.writeString(file, text);
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private void throughput(Lab lab, String a, String b, PrintStream out) {

@@ -10,8 +10,9 @@ import java.io.PrintWriter;
 /** The {@code patchcord} program. */
 @Command(name = "patchcord", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"A VPN for Linux: a TUN or TAP interface carried to other hosts over UDP or TCP."},
-        subcommands = {TinyvpnCommand.class, Tap2tapCommand.class, DemoCommand.class, LabCommand.class,
-                CommandLine.HelpCommand.class},
+        subcommands = {UpCommand.class, DownCommand.class, KeyCommands.Genkey.class, KeyCommands.Pubkey.class,
+                KeyCommands.Genpsk.class, TinyvpnCommand.class, Tap2tapCommand.class, DemoCommand.class,
+                LabCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Run 'patchcord COMMAND --help' for a command's options."})
 public final class Main implements Runnable {
 
@@ -48,8 +49,12 @@ public final class Main implements Runnable {
 
     /** One line for an error: its message for expected failures, its type too for anything else. */
     static String describe(Throwable e) {
-        if (e instanceof UserError || e instanceof SysException || e instanceof IllegalArgumentException) {
+        if (e instanceof UserError || e instanceof IllegalArgumentException) {
             return e.getMessage();
+        }
+        if (e instanceof java.io.IOException) {
+            // SysException says what failed already; other I/O errors say only how.
+            return e instanceof SysException ? e.getMessage() : "I/O error: " + e.getMessage();
         }
         return "internal error: " + e + " (set PATCHCORD_TRACE=1 for details)";
     }

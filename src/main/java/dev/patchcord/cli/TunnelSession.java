@@ -1,6 +1,6 @@
 package dev.patchcord.cli;
 
-import dev.patchcord.device.PlainTunnel;
+import dev.patchcord.device.Tunnel;
 import dev.patchcord.sys.Wakeup;
 
 import java.io.PrintStream;
@@ -28,6 +28,13 @@ final class TunnelSession {
         this.err = err;
     }
 
+    private Runnable onReady = () -> { };
+
+    /** Runs once the tunnel is carrying packets (e.g. to write a pid file). */
+    void onReady(Runnable action) {
+        onReady = action;
+    }
+
     /** Adds a clean-up step; steps run in reverse order of registration. */
     void onStop(Runnable cleanup) {
         cleanups.add(0, cleanup);
@@ -38,14 +45,15 @@ final class TunnelSession {
      *
      * @return the process exit code: 0 after a signal, 1 after a fatal error
      */
-    int run(PlainTunnel tunnel, Wakeup wakeup, String readyMessage) {
+    int run(Tunnel tunnel, Wakeup wakeup, String readyMessage) {
         for (String name : List.of("INT", "TERM", "HUP")) {
             Signals.on(name, stop::countDown);
         }
-        Signals.on("USR1", () -> err.println("patchcord: " + label + ": " + tunnel.counters().summary()));
+        Signals.on("USR1", () -> err.println("patchcord: " + label + ": " + tunnel.summary()));
         tunnel.onFailure(stop::countDown);
         tunnel.start();
         err.println("patchcord: " + label + ": " + readyMessage + " (ready " + sinceStart() + " ms after start)");
+        onReady.run();
         try {
             stop.await();
         } catch (InterruptedException e) {
@@ -71,7 +79,7 @@ final class TunnelSession {
                 code = 1;
             }
         }
-        err.println("patchcord: " + label + ": stopped; " + tunnel.counters().summary());
+        err.println("patchcord: " + label + ": stopped; " + tunnel.summary());
         return code;
     }
 

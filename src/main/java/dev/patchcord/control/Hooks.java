@@ -18,6 +18,29 @@ public final class Hooks {
         }
     }
 
+    /**
+     * Runs wg-quick style hook lines (PreUp, PostUp, PreDown, PostDown): each through bash, with
+     * {@code %i} replaced by the interface name, in order; the first failure stops the rest.
+     */
+    public static void runShell(String which, java.util.List<String> commands, String ifname) throws HookFailed {
+        String shell = new java.io.File("/bin/bash").canExecute() ? "/bin/bash" : "/bin/sh";
+        for (String command : commands) {
+            String line = command.replace("%i", ifname);
+            int status;
+            try {
+                status = new ProcessBuilder(shell, "-c", line).inheritIO().start().waitFor();
+            } catch (IOException e) {
+                throw new HookFailed(which + " '" + line + "' could not be started: " + e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new HookFailed(which + " '" + line + "' was interrupted");
+            }
+            if (status != 0) {
+                throw new HookFailed(which + " '" + line + "' exited with status " + status);
+            }
+        }
+    }
+
     public static void run(String which, String program, String ifname) throws HookFailed {
         if (program == null) {
             return;

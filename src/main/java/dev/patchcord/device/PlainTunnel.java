@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  * peer and one carrying datagrams from the network to the device, each with its own off-heap buffer
  * allocated once. The framing decides what is valid; this class only moves bytes and counts.
  */
-public final class PlainTunnel {
+public final class PlainTunnel implements Tunnel {
     /** Larger than any UDP datagram or TUN read, so nothing is ever cut short on the way in. */
     static final int BUFFER = 65536;
 
@@ -51,11 +51,12 @@ public final class PlainTunnel {
         this.verbose = verbose;
     }
 
-    /** Called (from a loop thread) when a loop ends with a fatal error. Set before {@link #start}. */
+    @Override
     public void onFailure(Runnable listener) {
         this.onFailure = listener;
     }
 
+    @Override
     public void start() {
         outbound = Thread.ofPlatform().name("device-to-net").daemon().start(() -> run(this::outboundLoop));
         inbound = Thread.ofPlatform().name("net-to-device").daemon().start(() -> run(this::inboundLoop));
@@ -150,18 +151,23 @@ public final class PlainTunnel {
         }
     }
 
-    /** Waits until both loops have ended, or the timeout passes. */
+    @Override
     public boolean awaitStopped(long timeout, TimeUnit unit) throws InterruptedException {
         return stopped.await(timeout, unit);
     }
 
-    /** A loop's fatal error, if one ended it. */
+    @Override
     public Throwable failure() {
         return failure;
     }
 
     public Counters counters() {
         return counters;
+    }
+
+    @Override
+    public String summary() {
+        return counters.summary();
     }
 
     public PeerAddress peer() {

@@ -6,6 +6,7 @@ import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Outcome;
 import dev.patchcord.core.wg.Peer;
 import dev.patchcord.sys.SysException;
+import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.SockAddr;
 import dev.patchcord.transport.UdpSocket;
 import dev.patchcord.tun.PacketDevice;
@@ -24,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  * open, deliver, answer handshakes), and a timer thread that ticks the node ten times a second.
  * Each owns its buffer and cipher; the node is safe to share.
  */
-public final class WgTunnel {
+public final class WgTunnel implements Tunnel {
     /** A WireGuard message's header in front of the packet, so it is sealed in place. */
     private static final int HEADROOM = 16;
     private static final int BUFFER = 65536 + 64;
@@ -34,16 +35,21 @@ public final class WgTunnel {
     private final UdpSocket socket;
     private final Node node;
     private final PrintStream verbose;
+    private final Wakeup wakeup;
     private final Arena arena = Arena.ofShared();
     private final CountDownLatch stopped = new CountDownLatch(3);
-    private volatile boolean stopping;
     private volatile Throwable failure;
     private volatile Runnable onFailure = () -> { };
 
-    public WgTunnel(PacketDevice device, UdpSocket socket, Node node, PrintStream verbose) {
+    /**
+     * @param wakeup the signal that stops all three loops
+     * @param verbose where to print handshake and drop events, or null
+     */
+    public WgTunnel(PacketDevice device, UdpSocket socket, Node node, Wakeup wakeup, PrintStream verbose) {
         this.device = device;
         this.socket = socket;
         this.node = node;
+        this.wakeup = wakeup;
         this.verbose = verbose;
     }
 
@@ -52,10 +58,12 @@ public final class WgTunnel {
         return (PeerAddress) peer.attachment();
     }
 
+    @Override
     public void onFailure(Runnable listener) {
         this.onFailure = listener;
     }
 
+    @Override
     public void start() {
         Thread.ofPlatform().name("device-to-net").daemon().start(() -> run(this::outbound));
         Thread.ofPlatform().name("net-to-device").daemon().start(() -> run(this::inbound));
@@ -70,7 +78,7 @@ public final class WgTunnel {
         try {
             loop.run();
         } catch (Throwable t) {
-            if (!stopping && failure == null) {
+            if (!wakeup.signalled() && failure == null) {
                 failure = t;
                 onFailure.run();
             }
@@ -189,7 +197,7 @@ public final class WgTunnel {
         MemorySegment seg = arena.allocate(BUFFER, 64);
         ByteBuffer view = seg.asByteBuffer();
         DataCipher cipher = new DataCipher();
-        while (!stopping) {
+        while (!wakeup.signalled()) {
             node.tick(System.nanoTime());
             for (Peer p : node.peers()) {
                 drain(p, seg, view, cipher);
@@ -202,20 +210,22 @@ public final class WgTunnel {
         return java.util.Base64.getEncoder().encodeToString(p.publicKey()).substring(0, 8) + "…";
     }
 
-    /** Stops the timer thread; the I/O loops stop when the shared wake-up fires. */
-    public void stopTimers() {
-        stopping = true;
-    }
-
+    @Override
     public boolean awaitStopped(long timeout, TimeUnit unit) throws InterruptedException {
         return stopped.await(timeout, unit);
     }
 
+    @Override
     public Throwable failure() {
         return failure;
     }
 
     public Node node() {
         return node;
+    }
+
+    @Override
+    public String summary() {
+        return node.counters().summary();
     }
 }

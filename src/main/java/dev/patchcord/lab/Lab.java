@@ -20,7 +20,7 @@ import java.util.function.BooleanSupplier;
  * A private network laboratory: network namespaces joined by veth pairs, and processes started in
  * them. Every name carries a random per-lab prefix, so labs never collide, and {@link #close()}
  * removes everything the lab made (its processes by PID, then its namespaces, which takes their
- * interfaces with them), whatever happened before.
+ * interfaces with them, then its directory of logs and files), whatever happened before.
  *
  * <p>Used by {@code patchcord demo}, the benchmark and the end-to-end tests. It shells out to
  * {@code ip} because namespaces are set-up scaffolding, not patchcord's data path.
@@ -225,6 +225,16 @@ public final class Lab implements AutoCloseable {
             execute(List.of("ip", "netns", "del", ns), COMMAND_TIMEOUT);
         }
         namespaces.clear();
+        deleteTree(logDir);
+    }
+
+    /** The lab's files (logs, configurations, keys) go with it; a failing test prints the logs first. */
+    private static void deleteTree(Path dir) {
+        try (var paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // Already gone, or never made: nothing to remove.
+        }
     }
 
     /** A finished command. */

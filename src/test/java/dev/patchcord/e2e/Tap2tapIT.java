@@ -68,7 +68,7 @@ class Tap2tapIT {
 
     @Test
     void scriptsRunWithTheInterfaceNameAndShutdownIsClean(Lab lab) throws Exception {
-        Path dir = Files.createTempDirectory("pc-hooks");
+        Path dir = lab.logDir();
         Path up = script(dir, "up.sh", "echo \"up $1 $(cat /sys/class/net/$1/mtu)\" >> " + dir + "/calls");
         Path down = script(dir, "down.sh", "echo \"down $1 $(cat /sys/class/net/$1/operstate)\" >> " + dir + "/calls");
         String[] ns = tunnel(lab, A4, "--mtu", "1400", "--up", up.toString(), "--down", down.toString());
@@ -80,7 +80,7 @@ class Tap2tapIT {
 
     @Test
     void failingUpScriptIsAClearErrorAndLeavesNoInterface(Lab lab) throws Exception {
-        Path up = script(Files.createTempDirectory("pc-hooks"), "up.sh", "exit 3");
+        Path up = script(lab.logDir(), "up.sh", "exit 3");
         String ns = lab.netns("a");
         Lab.Result r = lab.run(ns, Duration.ofSeconds(30), Self.command("tap2tap", "-i", "tp0", "--up", up.toString())
                 .toArray(String[]::new));

@@ -1,0 +1,185 @@
+package dev.patchcord.cli;
+
+import dev.patchcord.control.ConfigException;
+import dev.patchcord.control.Hooks;
+import dev.patchcord.control.NetConfig;
+import dev.patchcord.control.WgConfig;
+import dev.patchcord.control.WgInterfaceSection;
+import dev.patchcord.control.WgPeerSection;
+import dev.patchcord.core.Cidr;
+import dev.patchcord.core.Counters;
+import dev.patchcord.core.wg.Keys;
+import dev.patchcord.core.wg.Node;
+import dev.patchcord.core.wg.Peer;
+import dev.patchcord.device.PeerAddress;
+import dev.patchcord.device.WgTunnel;
+import dev.patchcord.lab.Self;
+import dev.patchcord.sys.SysException;
+import dev.patchcord.sys.Wakeup;
+import dev.patchcord.transport.UdpSocket;
+import dev.patchcord.tun.Link;
+import dev.patchcord.tun.TunDevice;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+/** {@code patchcord up CONFIG|IFNAME}: an encrypted WireGuard interface from a wg-quick style file. */
+@Command(name = "up", sortOptions = false,
+        description = {
+                "Bring up an encrypted WireGuard interface from a wg-quick style configuration.",
+                "CONFIG is a file (its name, without .conf, names the interface) or an interface name "
+                        + "looked up as /etc/patchcord/IFNAME.conf, then /etc/wireguard/IFNAME.conf. The same "
+                        + "file works with wg-quick. Without --foreground patchcord starts in the background "
+                        + "once the interface is up; 'patchcord down IFNAME' stops it."},
+        footer = {"", "Examples:",
+                "  patchcord up wg0                        # /etc/patchcord/wg0.conf or /etc/wireguard/wg0.conf",
+                "  patchcord up -f ./office.conf           # in the foreground, interface 'office'"})
+final class UpCommand implements Callable<Integer> {
+
+    @Option(names = {"-f", "--foreground"}, description = "Stay in the foreground (for systemd and scripts).")
+    boolean foreground;
+
+    @Option(names = {"-d", "--verbose"}, description = "Print handshakes, roaming and drops on standard error.")
+    boolean verbose;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    @Parameters(paramLabel = "CONFIG|IFNAME", description = "Configuration file, or interface name.")
+    String target;
+
+    @Override
+    public Integer call() throws Exception {
+        Path file = ConfigFiles.resolve(target);
+        String ifname = ConfigFiles.interfaceName(file);
+        WgConfig config;
+        try {
+            config = WgConfig.parse(file);
+        } catch (ConfigException e) {
+            throw new UserError(e.getMessage());
+        }
+        WgConfig.permissionWarning(file).ifPresent(w -> System.err.println("patchcord: " + w));
+        if (RunDir.running(ifname).isPresent()) {
+            throw new UserError(ifname + " is already up (" + RunDir.pidFile(ifname) + ")");
+        }
+        return foreground ? runForeground(config, ifname) : startBackground(file, ifname);
+    }
+
+    /** Starts this command again with --foreground in a new session, and waits until it is up. */
+    private int startBackground(Path file, String ifname) throws IOException, InterruptedException {
+        Files.createDirectories(RunDir.dir());
+        Path log = RunDir.logFile(ifname);
+        List<String> cmd = new ArrayList<>();
+        if (new java.io.File("/usr/bin/setsid").canExecute()) {
+            cmd.add("/usr/bin/setsid"); // its own session: the terminal's signals no longer reach it
+        }
+        cmd.addAll(Self.command("up", "--foreground", file.toAbsolutePath().toString()));
+        if (verbose) {
+            cmd.add("--verbose");
+        }
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (RunDir.running(ifname).isPresent()) {
+                System.err.println(Files.readString(log).strip());
+                System.err.println("patchcord: " + ifname + " is up in the background; log " + log
+                        + ", stop it with 'patchcord down " + ifname + "'");
+                return 0;
+            }
+            if (p.waitFor(100, TimeUnit.MILLISECONDS)) {
+                System.err.print(Files.readString(log));
+                return p.exitValue() == 0 ? 1 : p.exitValue();
+            }
+        }
+        p.destroy();
+        throw new UserError(ifname + " did not come up within 30 s; see " + log);
+    }
+
+    private int runForeground(WgConfig config, String ifname) throws SysException {
+        WgInterfaceSection iface = config.interfaceSection();
+        PrintStream err = System.err;
+        Counters counters = new Counters();
+        Node node = new Node(iface.privateKey(), new SecureRandom(), counters, Node.DEFAULT_LOAD_THRESHOLD);
+        node.setMtu(iface.mtuOrDefault());
+        List<Runnable> routes = new ArrayList<>();
+        for (WgPeerSection ps : config.peers()) {
+            Peer peer = node.addPeer(ps.publicKey(), ps.presharedKey());
+            peer.setPersistentKeepalive(ps.persistentKeepalive());
+            InetSocketAddress endpoint = ps.endpoint() == null ? null
+                    : Addresses.socket(ps.endpoint().host(), ps.endpoint().port());
+            peer.attach(new PeerAddress(endpoint, true));
+            for (Cidr c : ps.allowedIps()) {
+                node.allowedIps().add(c, peer);
+            }
+        }
+
+        hook("PreUp", iface.preUp(), ifname);
+        TunnelSession session = new TunnelSession(ifname, err);
+        Wakeup wakeup = new Wakeup();
+        session.onStop(wakeup::close);
+        TunDevice tun = TunDevice.open(TunDevice.Kind.TUN, ifname, wakeup);
+        session.onStop(() -> hook("PostDown", iface.postDown(), ifname));
+        session.onStop(tun::close);
+        UdpSocket socket;
+        try {
+            Link.setMtu(ifname, iface.mtuOrDefault());
+            for (Cidr a : iface.addresses()) {
+                NetConfig.addAddress(ifname, a);
+            }
+            Link.setUp(ifname);
+            if (!"off".equals(iface.table())) {
+                String table = iface.table() == null || "auto".equals(iface.table()) ? null : iface.table();
+                for (WgPeerSection ps : config.peers()) {
+                    for (Cidr c : ps.allowedIps()) {
+                        if (c.prefix() == 0 && table == null) {
+                            err.println("patchcord: " + ifname + ": not routing " + c + " (a default route through the"
+                                    + " tunnel needs policy routing; add it in PostUp, or set Table)");
+                            continue;
+                        }
+                        NetConfig.addRoute(ifname, c, table);
+                    }
+                }
+            }
+            if (!iface.dns().isEmpty()) {
+                err.println("patchcord: " + ifname + ": DNS is not applied by patchcord; set it in PostUp if needed");
+            }
+            socket = UdpSocket.bind(null, iface.listenPort() == null ? 0 : iface.listenPort(), wakeup);
+            hook("PostUp", iface.postUp(), ifname);
+        } catch (NetConfig.NetConfigException e) {
+            tun.close();
+            throw new UserError(e.getMessage());
+        } catch (SysException | RuntimeException e) {
+            tun.close();
+            throw e;
+        }
+        session.onStop(socket::close);
+        session.onStop(() -> hook("PreDown", iface.preDown(), ifname));
+        session.onStop(() -> RunDir.removePid(ifname));
+        session.onReady(() -> RunDir.writePid(ifname));
+        WgTunnel tunnel = new WgTunnel(tun, socket, node, wakeup, verbose ? err : null);
+        return session.run(tunnel, wakeup, "interface " + ifname + " (MTU " + iface.mtuOrDefault() + "), public key "
+                + Keys.toBase64(node.publicKey()) + ", UDP port " + socket.port() + ", " + config.peers().size()
+                + (config.peers().size() == 1 ? " peer" : " peers"));
+    }
+
+    private static void hook(String which, List<String> commands, String ifname) {
+        try {
+            Hooks.runShell(which, commands, ifname);
+        } catch (Hooks.HookFailed e) {
+            throw new UserError(e.getMessage());
+        }
+    }
+}

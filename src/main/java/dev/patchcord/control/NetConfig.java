@@ -1,0 +1,68 @@
+package dev.patchcord.control;
+
+import dev.patchcord.core.Cidr;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Interface addresses and routes. This is the one place patchcord runs {@code ip}: addresses and
+ * routes are set once at start, and removing the interface at exit takes them away again, so
+ * netlink would buy nothing here but code.
+ */
+public final class NetConfig {
+    private NetConfig() {}
+
+    /** A failed {@code ip} command, with what it printed. */
+    public static final class NetConfigException extends Exception {
+        public NetConfigException(String message) {
+            super(message);
+        }
+    }
+
+    public static void addAddress(String ifname, Cidr address) throws NetConfigException {
+        ip(family(address), "address", "add", address.toString(), "dev", ifname);
+    }
+
+    /**
+     * Routes {@code destination} into the interface, in the main table or the named one.
+     * {@code replace} makes it idempotent: an address's own subnet route may already exist.
+     */
+    public static void addRoute(String ifname, Cidr destination, String table) throws NetConfigException {
+        List<String> args = new ArrayList<>(List.of(family(destination), "route", "replace",
+                destination.network().toString(), "dev", ifname));
+        if (table != null) {
+            args.addAll(List.of("table", table));
+        }
+        ip(args.toArray(String[]::new));
+    }
+
+    private static String family(Cidr c) {
+        return c.isIpv4() ? "-4" : "-6";
+    }
+
+    private static void ip(String... args) throws NetConfigException {
+        List<String> cmd = new ArrayList<>(List.of("ip"));
+        cmd.addAll(List.of(args));
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            p.getOutputStream().close();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new NetConfigException(String.join(" ", cmd) + " did not finish");
+            }
+            if (p.exitValue() != 0) {
+                throw new NetConfigException(String.join(" ", cmd) + ": " + out);
+            }
+        } catch (IOException e) {
+            throw new NetConfigException("cannot run 'ip' (install iproute2): " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new NetConfigException(String.join(" ", cmd) + " was interrupted");
+        }
+    }
+}

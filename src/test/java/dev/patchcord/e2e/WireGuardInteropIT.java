@@ -1,0 +1,191 @@
+package dev.patchcord.e2e;
+
+import dev.patchcord.lab.Lab;
+import dev.patchcord.lab.Self;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import static dev.patchcord.e2e.Tunnels.A4;
+import static dev.patchcord.e2e.Tunnels.B4;
+import static dev.patchcord.e2e.WireGuardPeers.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * patchcord against the reference userspace WireGuard (Debian's wireguard-go and wg), between
+ * two private namespaces: a is patchcord at 10.60.0.1, b is wireguard-go at 10.60.0.2.
+ */
+@ExtendWith(LabExtension.class)
+class WireGuardInteropIT {
+    private static final long HUNDRED_MB = 100_000_000;
+
+    private record Setup(String a, String b, String pcIf, String wgIf, KeyPair pc, KeyPair wg) {}
+
+    /** Both sides configured with each other's endpoint; nothing sent yet. */
+    private Setup setup(Lab lab, boolean withPsk, int keepalive, boolean wgKnowsEndpoint) throws Exception {
+        String[] ns = Tunnels.pair(lab);
+        String pcIf = ifname("p"), wgIf = ifname("w");
+        KeyPair pc = keys(lab, ns[0]), wg = keys(lab, ns[1]);
+        String psk = withPsk ? psk(lab, ns[0]) : null;
+        Path conf = config(lab, pcIf, """
+                [Interface]
+                PrivateKey = %s
+                ListenPort = 51820
+                Address = 10.60.0.1/24
+                [Peer]
+                PublicKey = %s
+                %s
+                AllowedIPs = 10.60.0.2/32
+                Endpoint = %s:51820
+                PersistentKeepalive = %d
+                """.formatted(pc.privateKey(), wg.publicKey(), psk == null ? "" : "PresharedKey = " + psk, B4,
+                keepalive));
+        patchcordUp(lab, ns[0], "patchcord", conf, "--verbose");
+        List<String> peer = new java.util.ArrayList<>(List.of("peer", pc.publicKey(), "allowed-ips", "10.60.0.1/32"));
+        if (wgKnowsEndpoint) {
+            // As a roaming client would: keepalives tell patchcord where it went even when idle.
+            peer.addAll(List.of("endpoint", A4 + ":51820", "persistent-keepalive", "1"));
+        }
+        if (psk != null) {
+            Path pskFile = lab.logDir().resolve("psk.key");
+            java.nio.file.Files.writeString(pskFile, psk);
+            peer.addAll(List.of("preshared-key", pskFile.toString()));
+        }
+        wireguardGo(lab, ns[1], wgIf, wg, 51820, "10.60.0.2/24", peer);
+        return new Setup(ns[0], ns[1], pcIf, wgIf, pc, wg);
+    }
+
+    @Test
+    void patchcordInitiatesAndCarries100MegabytesIntact(Lab lab) throws Exception {
+        Setup s = setup(lab, false, 0, false);
+        Tunnels.ping(lab, s.a(), "10.60.0.2");
+        Tunnels.ping(lab, s.b(), "10.60.0.1");
+        Tunnels.transfer(lab, s.a(), s.b(), "10.60.0.2", HUNDRED_MB);
+        assertThat(lab.sh(s.b(), "wg", "show", s.wgIf(), "latest-handshakes")).doesNotContain("\t0\n");
+    }
+
+    @Test
+    void wireguardGoInitiatesWithAPresharedKey(Lab lab) throws Exception {
+        Setup s = setup(lab, true, 0, true);
+        Tunnels.ping(lab, s.b(), "10.60.0.1");
+        Tunnels.ping(lab, s.a(), "10.60.0.2");
+        Tunnels.transfer(lab, s.b(), s.a(), "10.60.0.1", HUNDRED_MB);
+    }
+
+    @Test
+    void aMismatchedPresharedKeyNeverConnects(Lab lab) throws Exception {
+        String[] ns = Tunnels.pair(lab);
+        String pcIf = ifname("p"), wgIf = ifname("w");
+        KeyPair pc = keys(lab, ns[0]), wg = keys(lab, ns[1]);
+        Path conf = config(lab, pcIf, """
+                [Interface]
+                PrivateKey = %s
+                ListenPort = 51820
+                Address = 10.60.0.1/24
+                [Peer]
+                PublicKey = %s
+                PresharedKey = %s
+                AllowedIPs = 10.60.0.2/32
+                Endpoint = %s:51820
+                """.formatted(pc.privateKey(), wg.publicKey(), psk(lab, ns[0]), B4));
+        patchcordUp(lab, ns[0], "patchcord", conf);
+        wireguardGo(lab, ns[1], wgIf, wg, 51820, "10.60.0.2/24", List.of("peer", pc.publicKey(), "allowed-ips", "10.60.0.1/32"));
+        Lab.Result ping = lab.run(ns[0], Duration.ofSeconds(20), "ping", "-c", "2", "-W", "2", "10.60.0.2");
+        assertThat(ping.code()).isNotZero();
+        String counters = Tunnels.stop(lab, "patchcord");
+        assertThat(Tunnels.dropped(counters, "bad-auth")).as(counters).isPositive();
+    }
+
+    @Test
+    void persistentKeepaliveIsSeenOnTheWire(Lab lab) throws Exception {
+        Setup s = setup(lab, false, 1, false);
+        // Nothing is sent by anyone: patchcord's keepalives alone make the handshake and the traffic.
+        assertThat(Lab.await(Duration.ofSeconds(15), () -> wgTransfer(lab, s.b(), s.wgIf())[0] > 0))
+                .as("wireguard-go received something").isTrue();
+        long before = wgTransfer(lab, s.b(), s.wgIf())[0];
+        Thread.sleep(3_500);
+        long after = wgTransfer(lab, s.b(), s.wgIf())[0];
+        long keepalives = (after - before) / 32;
+        assertThat((after - before) % 32).as("only 32-byte keepalives").isZero();
+        assertThat(keepalives).as("about one per second").isBetween(2L, 5L);
+    }
+
+    @Test
+    void trafficFollowsThePeerWhenItsUnderlayAddressChangesMidTransfer(Lab lab) throws Exception {
+        Setup s = setup(lab, false, 0, true);
+        Tunnels.ping(lab, s.a(), "10.60.0.2");
+        CompletableFuture<Void> transfer = CompletableFuture.runAsync(
+                () -> Tunnels.transfer(lab, s.a(), s.b(), "10.60.0.2", HUNDRED_MB));
+        assertThat(Lab.await(Duration.ofSeconds(60), () -> wgTransfer(lab, s.b(), s.wgIf())[0] > 20_000_000))
+                .as("transfer under way").isTrue();
+        // wireguard-go's host moves to a new address; the old one disappears mid-transfer.
+        String vethB = lab.prefix() + "v0b";
+        lab.sh(s.b(), "sysctl", "-qw", "net.ipv4.conf." + vethB + ".promote_secondaries=1");
+        lab.addAddress(s.b(), vethB, "198.18.0.77/24");
+        lab.ip(s.b(), "addr", "del", B4 + "/24", "dev", vethB);
+        transfer.get(120, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(lab.log("patchcord")).contains("is now at 198.18.0.77:51820");
+        Tunnels.ping(lab, s.a(), "10.60.0.2");
+    }
+
+    @Test
+    void theSameFileWorksForWgQuickWithWireguardGo(Lab lab) throws Exception {
+        String[] ns = Tunnels.pair(lab);
+        String pcIf = ifname("p"), wgIf = ifname("q");
+        KeyPair pc = keys(lab, ns[0]), wg = keys(lab, ns[1]);
+        String template = """
+                [Interface]
+                PrivateKey = %s
+                ListenPort = 51820
+                Address = %s
+                MTU = 1400
+                PostUp = echo up %%i > /dev/null
+                [Peer]
+                PublicKey = %s
+                AllowedIPs = %s
+                Endpoint = %s:51820
+                PersistentKeepalive = 25
+                """;
+        Path pcConf = config(lab, pcIf, template.formatted(pc.privateKey(), "10.61.0.1/24", wg.publicKey(), "10.61.0.2/32", B4));
+        Path wgConf = config(lab, wgIf, template.formatted(wg.privateKey(), "10.61.0.2/24", pc.publicKey(), "10.61.0.1/32", A4));
+        patchcordUp(lab, ns[0], "patchcord", pcConf);
+        Lab.Result up = lab.run(ns[1], Duration.ofSeconds(60), "env", "WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go",
+                "wg-quick", "up", wgConf.toString());
+        try {
+            assertThat(up.code()).as(up.output()).isZero();
+            Tunnels.ping(lab, ns[1], "10.61.0.1");
+            Tunnels.ping(lab, ns[0], "10.61.0.2");
+            assertThat(lab.ip(ns[0], "link", "show", pcIf)).contains("mtu 1400");
+        } finally {
+            lab.run(ns[1], Duration.ofSeconds(60), "wg-quick", "down", wgConf.toString());
+        }
+    }
+
+    @Test
+    void downStopsABackgroundTunnelCleanly(Lab lab) throws Exception {
+        String ns = lab.netns("a");
+        String pcIf = ifname("p");
+        Path conf = config(lab, pcIf, """
+                [Interface]
+                PrivateKey = %s
+                Address = 10.62.0.1/24
+                PostDown = touch %s
+                """.formatted(keys(lab, ns).privateKey(), lab.logDir().resolve("down-ran")));
+        Lab.Result up = lab.run(ns, Duration.ofSeconds(60), Self.command("up", conf.toString()).toArray(String[]::new));
+        assertThat(up.code()).as(up.output()).isZero();
+        assertThat(up.output()).contains("is up in the background");
+        assertThat(lab.hasInterface(ns, pcIf)).isTrue();
+        Lab.Result down = lab.run(ns, Duration.ofSeconds(60), Self.command("down", pcIf).toArray(String[]::new));
+        assertThat(down.code()).as(down.output()).isZero();
+        assertThat(lab.hasInterface(ns, pcIf)).isFalse();
+        assertThat(lab.logDir().resolve("down-ran")).exists();
+        Lab.Result again = lab.run(ns, Duration.ofSeconds(60), Self.command("down", pcIf).toArray(String[]::new));
+        assertThat(again.code()).isEqualTo(1);
+        assertThat(again.output()).contains(pcIf + " is not up");
+        java.nio.file.Files.deleteIfExists(Path.of("/run/patchcord/" + pcIf + ".log"));
+    }
+}
