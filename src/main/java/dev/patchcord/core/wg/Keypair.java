@@ -26,6 +26,9 @@ public final class Keypair {
         this.peer = peer;
         this.sendKey = new SecretKeySpec(send, "ChaCha20");
         this.receiveKey = new SecretKeySpec(receive, "ChaCha20");
+        // SecretKeySpec keeps its own copy; the derived arrays are not needed any more.
+        java.util.Arrays.fill(send, (byte) 0);
+        java.util.Arrays.fill(receive, (byte) 0);
         this.localIndex = localIndex;
         this.remoteIndex = remoteIndex;
         this.created = created;

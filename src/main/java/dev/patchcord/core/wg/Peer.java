@@ -134,7 +134,8 @@ public final class Peer {
             timers.dataSent(now);
         }
         txBytes.addAndGet(TRANSPORT_CONTENT + padded + TAG_SIZE);
-        if (Long.compareUnsigned(counter, REKEY_AFTER_MESSAGES) > 0
+        // Rekey once REKEY_AFTER_MESSAGES counters have been used, as wireguard-go and the kernel do.
+        if (Long.compareUnsigned(counter, REKEY_AFTER_MESSAGES) >= 0
                 || kp.initiator && now - kp.created >= REKEY_AFTER_TIME) {
             synchronized (this) {
                 requestInitiation(false);

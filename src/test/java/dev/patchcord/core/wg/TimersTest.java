@@ -31,6 +31,33 @@ class TimersTest {
     }
 
     @Test
+    void rekeyAfterMessagesExactly() {
+        Pair p = new Pair();
+        p.handshake();
+        Keypair kp = p.bAtA.current;
+        p.now += REKEY_TIMEOUT; // at most one initiation per REKEY_TIMEOUT: leave that limit behind
+        // One counter short of REKEY_AFTER_MESSAGES used: sent, no handshake yet.
+        kp.sendCounter.set(REKEY_AFTER_MESSAGES - 1);
+        assertThat(p.seal(p.bAtA, ipv4(1, 2, 8))).isNotNull();
+        assertThat(p.poll(p.bAtA)).isNull();
+        // The message that uses counter REKEY_AFTER_MESSAGES: still sent, and a handshake is wanted.
+        assertThat(p.seal(p.bAtA, ipv4(1, 2, 8))).isNotNull();
+        assertThat(p.poll(p.bAtA)).hasSize(INITIATION_SIZE);
+    }
+
+    @Test
+    void nothingIsSentAtRejectAfterMessages() {
+        Pair p = new Pair();
+        p.handshake();
+        Keypair kp = p.bAtA.current;
+        kp.sendCounter.set(REJECT_AFTER_MESSAGES - 1);
+        byte[] last = p.seal(p.bAtA, ipv4(1, 2, 8));
+        assertThat(last).as("the last permitted counter").isNotNull();
+        assertThat(p.seal(p.bAtA, ipv4(1, 2, 8))).as("REJECT_AFTER_MESSAGES: staged").isNull();
+        assertThat(p.bAtA.stagedCount()).isEqualTo(1);
+    }
+
+    @Test
     void responderDoesNotRekeyOnAge() {
         Pair p = new Pair();
         p.handshake();
