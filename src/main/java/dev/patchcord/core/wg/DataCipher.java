@@ -1,37 +1,31 @@
 package dev.patchcord.core.wg;
 
 import javax.crypto.Cipher;
+import javax.crypto.ShortBufferException;
 import javax.crypto.spec.IvParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
 
 /**
- * ChaCha20-Poly1305 for transport messages, in place on a caller's buffer, with the JDK's
- * intrinsified implementation. {@link Cipher} is not thread-safe: each thread that seals or opens
- * owns one DataCipher. The two buffer views are made once, so a packet costs no view objects; the
- * JCA API still needs one small nonce object per packet.
+ * ChaCha20-Poly1305 for transport messages with the JDK's intrinsified implementation. {@link Cipher}
+ * is not thread-safe: each thread that seals or opens owns one DataCipher.
+ *
+ * <p>The work happens in a heap array this object owns: the JCA's {@code ByteBuffer} path copies
+ * direct buffers through fresh temporary arrays (about 7 KB of garbage per packet), while one copy
+ * in and one out of a reused array costs less and allocates nothing but the nonce object the JCA
+ * API demands for each packet.
  */
 public final class DataCipher {
     private final Cipher cipher;
     private final byte[] nonce = new byte[12];
-    private ByteBuffer buffer;
-    private ByteBuffer in;
-    private ByteBuffer out;
+    private final byte[] work = new byte[65536 + Protocol.TAG_SIZE];
 
     public DataCipher() {
         try {
             cipher = Cipher.getInstance("ChaCha20-Poly1305");
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("this JDK has no ChaCha20-Poly1305", e);
-        }
-    }
-
-    private void bind(ByteBuffer buf) {
-        if (buffer != buf) {
-            buffer = buf;
-            in = buf.duplicate();
-            out = buf.duplicate();
         }
     }
 
@@ -44,12 +38,11 @@ public final class DataCipher {
 
     /** Encrypts {@code len} bytes at {@code off} in place and appends the 16-byte tag. */
     void seal(SecretKeySpec key, long counter, ByteBuffer buf, int off, int len) {
-        bind(buf);
         try {
             cipher.init(Cipher.ENCRYPT_MODE, key, nonce(counter));
-            in.limit(off + len).position(off);
-            out.limit(off + len + Protocol.TAG_SIZE).position(off);
-            cipher.doFinal(in, out);
+            buf.get(off, work, 0, len);
+            int n = cipher.doFinal(work, 0, len, work, 0);
+            buf.put(off, work, 0, n);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("sealing failed", e);
         }
@@ -61,16 +54,19 @@ public final class DataCipher {
      * @return the plaintext length, or -1 if the message does not authenticate
      */
     int open(SecretKeySpec key, long counter, ByteBuffer buf, int off, int len) {
-        bind(buf);
+        if (len < Protocol.TAG_SIZE || len > work.length) {
+            return -1;
+        }
         try {
             cipher.init(Cipher.DECRYPT_MODE, key, nonce(counter));
-            in.limit(off + len).position(off);
-            out.limit(off + len).position(off);
-            return cipher.doFinal(in, out);
-        } catch (javax.crypto.AEADBadTagException e) {
-            return -1;
+            buf.get(off, work, 0, len);
+            int n = cipher.doFinal(work, 0, len, work, 0);
+            buf.put(off, work, 0, n);
+            return n;
+        } catch (ShortBufferException e) {
+            throw new IllegalStateException("work array too small", e);
         } catch (GeneralSecurityException e) {
-            return -1;
+            return -1; // AEADBadTagException: forged, corrupted, or the wrong key
         }
     }
 }
