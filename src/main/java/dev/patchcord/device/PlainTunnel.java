@@ -13,15 +13,13 @@ import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * An unencrypted point-to-point tunnel: two loops, one carrying frames from the local device to the
  * peer and one carrying datagrams from the network to the device, each with its own off-heap buffer
  * allocated once. The framing decides what is valid; this class only moves bytes and counts.
  */
-public final class PlainTunnel implements Tunnel {
+public final class PlainTunnel extends Loops {
     /** Larger than any UDP datagram or TUN read, so nothing is ever cut short on the way in. */
     static final int BUFFER = 65536;
 
@@ -32,11 +30,6 @@ public final class PlainTunnel implements Tunnel {
     private final Counters counters;
     private final PrintStream verbose;
     private final Arena arena = Arena.ofShared();
-    private final CountDownLatch stopped = new CountDownLatch(2);
-    private volatile Throwable failure;
-    private volatile Runnable onFailure = () -> { };
-    private Thread outbound;
-    private Thread inbound;
 
     /**
      * @param verbose where to print one line per packet, or null for none
@@ -49,34 +42,14 @@ public final class PlainTunnel implements Tunnel {
         this.peer = peer;
         this.counters = counters;
         this.verbose = verbose;
+        loop("device-to-net", this::outboundLoop);
+        loop("net-to-device", this::inboundLoop);
     }
 
+    /** Its loops end by returning when the wake-up fires, so any exception is a real failure. */
     @Override
-    public void onFailure(Runnable listener) {
-        this.onFailure = listener;
-    }
-
-    @Override
-    public void start() {
-        outbound = Thread.ofPlatform().name("device-to-net").daemon().start(() -> run(this::outboundLoop));
-        inbound = Thread.ofPlatform().name("net-to-device").daemon().start(() -> run(this::inboundLoop));
-    }
-
-    private interface Loop {
-        void run() throws Exception;
-    }
-
-    private void run(Loop loop) {
-        try {
-            loop.run();
-        } catch (Throwable t) {
-            if (failure == null) {
-                failure = t;
-            }
-            onFailure.run();
-        } finally {
-            stopped.countDown();
-        }
+    protected boolean stopping() {
+        return false;
     }
 
     private void outboundLoop() throws SysException {
@@ -149,16 +122,6 @@ public final class PlainTunnel implements Tunnel {
                         + SockAddr.format(SockAddr.decode(from)) + ": " + counters.summary());
             }
         }
-    }
-
-    @Override
-    public boolean awaitStopped(long timeout, TimeUnit unit) throws InterruptedException {
-        return stopped.await(timeout, unit);
-    }
-
-    @Override
-    public Throwable failure() {
-        return failure;
     }
 
     public Counters counters() {

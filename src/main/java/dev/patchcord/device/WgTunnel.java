@@ -16,8 +16,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.time.Instant;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The encrypted tunnel: the WireGuard {@link Node} between a TUN device and a UDP socket. Three
@@ -25,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  * open, deliver, answer handshakes), and a timer thread that ticks the node ten times a second.
  * Each owns its buffer and cipher; the node is safe to share.
  */
-public final class WgTunnel implements Tunnel {
+public final class WgTunnel extends Loops {
     /** A WireGuard message's header in front of the packet, so it is sealed in place. */
     private static final int HEADROOM = 16;
     private static final int BUFFER = 65536 + 64;
@@ -37,9 +35,6 @@ public final class WgTunnel implements Tunnel {
     private final PrintStream verbose;
     private final Wakeup wakeup;
     private final Arena arena = Arena.ofShared();
-    private final CountDownLatch stopped = new CountDownLatch(3);
-    private volatile Throwable failure;
-    private volatile Runnable onFailure = () -> { };
 
     /**
      * @param wakeup the signal that stops all three loops
@@ -51,40 +46,19 @@ public final class WgTunnel implements Tunnel {
         this.node = node;
         this.wakeup = wakeup;
         this.verbose = verbose;
+        loop("device-to-net", this::outbound);
+        loop("net-to-device", this::inbound);
+        loop("timers", this::timers);
+    }
+
+    @Override
+    protected boolean stopping() {
+        return wakeup.signalled();
     }
 
     /** Where a peer is: its endpoint, learned from authenticated packets (roaming). */
     public static PeerAddress endpointOf(Peer peer) {
         return (PeerAddress) peer.attachment();
-    }
-
-    @Override
-    public void onFailure(Runnable listener) {
-        this.onFailure = listener;
-    }
-
-    @Override
-    public void start() {
-        Thread.ofPlatform().name("device-to-net").daemon().start(() -> run(this::outbound));
-        Thread.ofPlatform().name("net-to-device").daemon().start(() -> run(this::inbound));
-        Thread.ofPlatform().name("timers").daemon().start(() -> run(this::timers));
-    }
-
-    private interface Loop {
-        void run() throws Exception;
-    }
-
-    private void run(Loop loop) {
-        try {
-            loop.run();
-        } catch (Throwable t) {
-            if (!wakeup.signalled() && failure == null) {
-                failure = t;
-                onFailure.run();
-            }
-        } finally {
-            stopped.countDown();
-        }
     }
 
     private static long epochNanos() {
@@ -208,16 +182,6 @@ public final class WgTunnel implements Tunnel {
 
     static String shortKey(Peer p) {
         return java.util.Base64.getEncoder().encodeToString(p.publicKey()).substring(0, 8) + "…";
-    }
-
-    @Override
-    public boolean awaitStopped(long timeout, TimeUnit unit) throws InterruptedException {
-        return stopped.await(timeout, unit);
-    }
-
-    @Override
-    public Throwable failure() {
-        return failure;
     }
 
     public Node node() {
