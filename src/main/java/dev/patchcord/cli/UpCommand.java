@@ -3,6 +3,8 @@ package dev.patchcord.cli;
 import dev.patchcord.control.ConfigException;
 import dev.patchcord.control.Hooks;
 import dev.patchcord.control.NetConfig;
+import dev.patchcord.control.UapiServer;
+import dev.patchcord.control.WgUapiDevice;
 import dev.patchcord.control.WgConfig;
 import dev.patchcord.control.WgInterfaceSection;
 import dev.patchcord.control.WgPeerSection;
@@ -154,9 +156,16 @@ final class UpCommand implements Callable<Integer> {
                 }
             }
             if (!iface.dns().isEmpty()) {
-                err.println("patchcord: " + ifname + ": DNS is not applied by patchcord; set it in PostUp if needed");
+                if (NetConfig.setDns(ifname, iface.dnsServers(), iface.dnsSearchDomains())) {
+                    session.onStop(() -> clearDns(ifname));
+                } else {
+                    err.println("patchcord: " + ifname + ": DNS not applied: resolvconf is not installed");
+                }
             }
             socket = UdpSocket.bind(null, iface.listenPort() == null ? 0 : iface.listenPort(), wakeup);
+            if (iface.fwMark() != null) {
+                socket.setMark(iface.fwMark());
+            }
             hook("PostUp", iface.postUp(), ifname);
         } catch (NetConfig.NetConfigException e) {
             tun.close();
@@ -165,14 +174,29 @@ final class UpCommand implements Callable<Integer> {
             tun.close();
             throw e;
         }
-        session.onStop(socket::close);
+        WgTunnel tunnel = new WgTunnel(tun, socket, node, wakeup, verbose ? err : null);
+        tunnel.setForwarding(iface.hub(), iface.clientIsolation());
+        session.onStop(() -> tunnel.socket().close());
         session.onStop(() -> hook("PreDown", iface.preDown(), ifname));
         session.onStop(() -> RunDir.removePid(ifname));
         session.onReady(() -> RunDir.writePid(ifname));
-        WgTunnel tunnel = new WgTunnel(tun, socket, node, wakeup, verbose ? err : null);
+        try {
+            UapiServer uapi = new UapiServer(ifname, new WgUapiDevice(node, tunnel), verbose ? err : null);
+            session.onStop(uapi::close);
+        } catch (IOException e) {
+            err.println("patchcord: " + ifname + ": no configuration socket for wg (" + e.getMessage() + ")");
+        }
         return session.run(tunnel, wakeup, "interface " + ifname + " (MTU " + iface.mtuOrDefault() + "), public key "
                 + Keys.toBase64(node.publicKey()) + ", UDP port " + socket.port() + ", " + config.peers().size()
                 + (config.peers().size() == 1 ? " peer" : " peers"));
+    }
+
+    private static void clearDns(String ifname) {
+        try {
+            NetConfig.clearDns(ifname);
+        } catch (NetConfig.NetConfigException e) {
+            throw new UserError(e.getMessage());
+        }
     }
 
     private static void hook(String which, List<String> commands, String ifname) {

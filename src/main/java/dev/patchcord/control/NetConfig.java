@@ -9,9 +9,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Interface addresses and routes. This is the one place patchcord runs {@code ip}: addresses and
- * routes are set once at start, and removing the interface at exit takes them away again, so
- * netlink would buy nothing here but code.
+ * Interface addresses, routes and DNS. This is the one place patchcord runs {@code ip} (and
+ * {@code resolvconf}): addresses and routes are set once at start, and removing the interface at
+ * exit takes them away again, so netlink would buy nothing here but code.
  */
 public final class NetConfig {
     private NetConfig() {}
@@ -40,6 +40,41 @@ public final class NetConfig {
         ip(args.toArray(String[]::new));
     }
 
+    /**
+     * Hands DNS servers and search domains to resolvconf for this interface, as wg-quick does.
+     *
+     * @return false if resolvconf is not installed (nothing was changed)
+     */
+    public static boolean setDns(String ifname, List<String> servers, List<String> searchDomains)
+            throws NetConfigException {
+        if (!onPath("resolvconf")) {
+            return false;
+        }
+        StringBuilder conf = new StringBuilder();
+        servers.forEach(s -> conf.append("nameserver ").append(s).append('\n'));
+        if (!searchDomains.isEmpty()) {
+            conf.append("search ").append(String.join(" ", searchDomains)).append('\n');
+        }
+        run(List.of("resolvconf", "-a", ifname, "-m", "0", "-x"), conf.toString());
+        return true;
+    }
+
+    /** Withdraws what {@link #setDns} gave resolvconf. */
+    public static void clearDns(String ifname) throws NetConfigException {
+        if (onPath("resolvconf")) {
+            run(List.of("resolvconf", "-d", ifname, "-f"), "");
+        }
+    }
+
+    private static boolean onPath(String program) {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+            if (new java.io.File(dir, program).canExecute()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static String family(Cidr c) {
         return c.isIpv4() ? "-4" : "-6";
     }
@@ -47,9 +82,15 @@ public final class NetConfig {
     private static void ip(String... args) throws NetConfigException {
         List<String> cmd = new ArrayList<>(List.of("ip"));
         cmd.addAll(List.of(args));
+        run(cmd, "");
+    }
+
+    private static void run(List<String> cmd, String input) throws NetConfigException {
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            p.getOutputStream().close();
+            try (var in = p.getOutputStream()) {
+                in.write(input.getBytes(StandardCharsets.UTF_8));
+            }
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             if (!p.waitFor(30, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
@@ -59,7 +100,7 @@ public final class NetConfig {
                 throw new NetConfigException(String.join(" ", cmd) + ": " + out);
             }
         } catch (IOException e) {
-            throw new NetConfigException("cannot run 'ip' (install iproute2): " + e.getMessage());
+            throw new NetConfigException("cannot run '" + cmd.getFirst() + "': " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new NetConfigException(String.join(" ", cmd) + " was interrupted");

@@ -27,7 +27,9 @@ import java.util.Set;
  */
 final class WgConfigParser {
     private static final Set<String> INTERFACE_KEYS = Set.of("privatekey", "listenport", "fwmark", "address",
-            "dns", "mtu", "table", "preup", "postup", "predown", "postdown", "saveconfig");
+            "dns", "mtu", "table", "preup", "postup", "predown", "postdown", "saveconfig",
+            // patchcord's own keys: a file using them is for patchcord only (wg-quick rejects them).
+            "hub", "clientisolation");
     private static final Set<String> PEER_KEYS = Set.of("publickey", "presharedkey", "allowedips", "endpoint",
             "persistentkeepalive");
 
@@ -121,6 +123,8 @@ final class WgConfigParser {
             case "mtu" -> iface.mtu = value.isEmpty() ? null : ConfigValues.mtu(value);
             case "table" -> iface.table = value.isEmpty() ? null : ConfigValues.table(value);
             case "saveconfig" -> iface.saveConfig = ConfigValues.bool("SaveConfig", value);
+            case "hub" -> iface.hub = ConfigValues.bool("Hub", value);
+            case "clientisolation" -> iface.clientIsolation = ConfigValues.bool("ClientIsolation", value);
             case "preup", "postup", "predown", "postdown" -> {
                 if (!command.isEmpty()) {
                     iface.hooks.computeIfAbsent(k, x -> new ArrayList<>()).add(command);
@@ -168,7 +172,7 @@ final class WgConfigParser {
         }
         WgInterfaceSection section = new WgInterfaceSection(iface.privateKey, iface.listenPort, iface.addresses,
                 iface.mtu, iface.dns, iface.table, iface.hook("preup"), iface.hook("postup"), iface.hook("predown"),
-                iface.hook("postdown"), iface.fwMark, iface.saveConfig);
+                iface.hook("postdown"), iface.fwMark, iface.saveConfig, iface.hub, iface.clientIsolation);
         return new WgConfig(source, section, done);
     }
 
@@ -211,6 +215,8 @@ final class WgConfigParser {
         Integer mtu;
         String table;
         boolean saveConfig;
+        boolean hub;
+        boolean clientIsolation;
         final List<Cidr> addresses = new ArrayList<>();
         final List<String> dns = new ArrayList<>();
         final Map<String, List<String>> hooks = new HashMap<>();

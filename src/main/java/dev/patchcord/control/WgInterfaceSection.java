@@ -24,10 +24,13 @@ import java.util.Objects;
  * @param fwMark the firewall mark as an unsigned 32-bit value ({@link Integer#toUnsignedLong}), or
  *               null when absent, 0 or "off" (0 means no mark to the kernel)
  * @param saveConfig whether wg-quick would save the running state back into the file on down
+ * @param hub patchcord's {@code Hub}: forward packets between peers inside patchcord instead of
+ *            handing them to the kernel to route
+ * @param clientIsolation patchcord's {@code ClientIsolation}: drop packets from one peer to another
  */
 public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cidr> addresses, Integer mtu,
         List<String> dns, String table, List<String> preUp, List<String> postUp, List<String> preDown,
-        List<String> postDown, Integer fwMark, boolean saveConfig) {
+        List<String> postDown, Integer fwMark, boolean saveConfig, boolean hub, boolean clientIsolation) {
 
     /**
      * The MTU when the file gives none. wg-quick derives it from the route to the endpoints minus

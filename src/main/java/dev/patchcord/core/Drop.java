@@ -44,6 +44,8 @@ public enum Drop {
     NOT_ALLOWED("not-allowed"),
     /** A packet for an address that no peer's allowed IPs cover. */
     NO_ROUTE("no-route"),
+    /** A packet from one peer to another that client isolation forbids. */
+    ISOLATED("isolated"),
     /** A packet waiting for a handshake pushed out by newer ones, or given up with it. */
     STAGED_OVERFLOW("staged-overflow");
 

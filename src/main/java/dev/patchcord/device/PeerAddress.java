@@ -25,6 +25,13 @@ public final class PeerAddress {
         }
     }
 
+    /** Sets the address outright (configuration), whether or not this peer learns. */
+    public void set(InetSocketAddress address) {
+        MemorySegment s = Arena.ofAuto().allocate(SockAddr.SIZE);
+        SockAddr.encode(address, s);
+        current = s;
+    }
+
     /** The address to send to, or null while none is known. */
     public MemorySegment current() {
         return current;

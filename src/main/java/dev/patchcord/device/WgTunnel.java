@@ -30,7 +30,10 @@ public final class WgTunnel extends Loops {
     private static final long TICK_MILLIS = 100;
 
     private final PacketDevice device;
-    private final UdpSocket socket;
+    private volatile UdpSocket socket;
+    private int fwmark;
+    private volatile boolean hub;
+    private volatile boolean isolate;
     private final Node node;
     private final PrintStream verbose;
     private final Wakeup wakeup;
@@ -56,9 +59,63 @@ public final class WgTunnel extends Loops {
         return wakeup.signalled();
     }
 
+    /**
+     * How packets from one peer to another are handled. {@code hub}: re-encrypted to the other
+     * peer right here, without a trip through the kernel. Otherwise they go to the interface and
+     * the kernel routes them (if IP forwarding is on). {@code isolate}: dropped either way.
+     */
+    public void setForwarding(boolean hub, boolean isolate) {
+        this.hub = hub;
+        this.isolate = isolate;
+    }
+
+    public UdpSocket socket() {
+        return socket;
+    }
+
+    public synchronized int fwmark() {
+        return fwmark;
+    }
+
+    /**
+     * Moves to another UDP port (0: the kernel picks). The receive loop notices the new socket;
+     * the old one is closed, which wakes it.
+     */
+    public synchronized void rebind(int port) throws SysException {
+        UdpSocket old = socket;
+        if (port != 0 && port == old.port()) {
+            return;
+        }
+        UdpSocket fresh = UdpSocket.bind(null, port, wakeup);
+        if (fwmark != 0) {
+            try {
+                fresh.setMark(fwmark);
+            } catch (SysException e) {
+                fresh.close();
+                throw e;
+            }
+        }
+        socket = fresh;
+        old.close();
+    }
+
+    /** Sets (or with 0 clears) the firewall mark on everything the tunnel sends. */
+    public synchronized void setFwmark(int mark) throws SysException {
+        socket.setMark(mark);
+        fwmark = mark;
+    }
+
     /** Where a peer is: its endpoint, learned from authenticated packets (roaming). */
     public static PeerAddress endpointOf(Peer peer) {
-        return (PeerAddress) peer.attachment();
+        if (peer.attachment() instanceof PeerAddress a) {
+            return a;
+        }
+        synchronized (peer) {
+            if (!(peer.attachment() instanceof PeerAddress)) {
+                peer.attach(new PeerAddress(null, true));
+            }
+            return (PeerAddress) peer.attachment();
+        }
     }
 
     private static long epochNanos() {
@@ -128,8 +185,12 @@ public final class WgTunnel extends Loops {
         // Only handshake messages ask for the source (for cookies), so this allocates only for them.
         Node.Source source = () -> from.asSlice(8, 18).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
         while (true) {
-            int n = socket.receive(seg, from);
+            UdpSocket s = socket;
+            int n = s.receive(seg, from);
             if (n < 0) {
+                if (s != socket && !wakeup.signalled()) {
+                    continue; // moved to a new port
+                }
                 return;
             }
             if (n > BUFFER) {
@@ -143,7 +204,10 @@ public final class WgTunnel extends Loops {
             }
             switch (out.kind) {
                 case DELIVER -> {
-                    if (device.write(seg, out.offset, out.length) < 0) {
+                    Peer to = hub || isolate ? node.allowedIps().forDestination(view, out.offset, out.length) : null;
+                    if (to != null && to != peer) {
+                        forward(to, out.length, seg, view, control, controlView, cipher);
+                    } else if (device.write(seg, out.offset, out.length) < 0) {
                         node.counters().drop(Drop.DEVICE_ERROR);
                     } else {
                         node.counters().received(out.length);
@@ -164,6 +228,24 @@ public final class WgTunnel extends Loops {
                 // A handshake step may have released staged packets or asked for a keepalive.
                 drain(peer, control, controlView, cipher);
             }
+        }
+    }
+
+    /**
+     * A packet from one peer for another: re-encrypted in place (it already sits after the
+     * headroom, where sealing wants it) and sent on, unless isolation forbids it.
+     */
+    private void forward(Peer to, int len, MemorySegment seg, ByteBuffer view, MemorySegment control,
+                         ByteBuffer controlView, DataCipher cipher) {
+        if (isolate) {
+            node.counters().drop(Drop.ISOLATED);
+            return;
+        }
+        int n = to.seal(view, len, System.nanoTime(), cipher);
+        if (n > 0) {
+            sendTo(to, seg, n);
+        } else {
+            drain(to, control, controlView, cipher);
         }
     }
 

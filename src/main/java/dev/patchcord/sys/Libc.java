@@ -78,6 +78,8 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle RECVFROM = withErrno("recvfrom",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle SHUTDOWN = withErrno("shutdown",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle POLL = withErrno("poll",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle EVENTFD = withErrno("eventfd",
@@ -207,6 +209,13 @@ public final class Libc {
         try {
             MemorySegment c = captured();
             return result((long) RECVFROM.invokeExact(c, fd, buf, len, flags, addr, addrLen), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    public static int shutdown(int fd, int how) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) SHUTDOWN.invokeExact(c, fd, how), c);
         } catch (Throwable t) { throw unexpected(t); }
     }
 

@@ -38,6 +38,8 @@ public final class Linux {
     public static final int SO_SNDBUF = 7;
     public static final int SO_RCVBUF = 8;
     public static final int SO_RCVBUFFORCE = 33;
+    public static final int SO_MARK = 36;
+    public static final int SHUT_RDWR = 2;
     public static final int SO_SNDBUFFORCE = 32;
     public static final int IPPROTO_IPV6 = 41;
     public static final int IPV6_V6ONLY = 26;

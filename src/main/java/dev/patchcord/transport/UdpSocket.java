@@ -131,10 +131,23 @@ public final class UdpSocket implements AutoCloseable {
         }
     }
 
+    /**
+     * Marks every packet this socket sends ({@code SO_MARK}, needs CAP_NET_ADMIN), so policy routing
+     * can keep the tunnel's own packets out of the tunnel. 0 clears the mark.
+     */
+    public void setMark(int mark) throws SysException {
+        try (Arena tmp = Arena.ofConfined()) {
+            SysException.check(Libc.setsockopt(fd, Linux.SOL_SOCKET, Linux.SO_MARK, tmp.allocateFrom(JAVA_INT, mark), 4),
+                    "cannot set fwmark " + mark + " on UDP port " + port);
+        }
+    }
+
     @Override
     public void close() {
         if (!closed) {
             closed = true;
+            // shutdown wakes a thread polling this socket; close alone would leave it asleep.
+            Libc.shutdown(fd, Linux.SHUT_RDWR);
             Libc.close(fd);
         }
     }

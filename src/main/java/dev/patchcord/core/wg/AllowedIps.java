@@ -2,6 +2,9 @@ package dev.patchcord.core.wg;
 
 import dev.patchcord.core.Cidr;
 
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,52 +13,66 @@ import java.util.List;
  * Cryptokey routing: which peer owns which inner addresses. Outbound, the longest prefix that
  * covers a packet's destination picks the peer; inbound, a decrypted packet's source must be
  * covered by the peer that sent it. A prefix belongs to one peer at a time: assigning it again
- * moves it. Lookups read a published snapshot without locks or allocation.
+ * moves it.
+ *
+ * <p>One {@link PrefixTrie} per family. Lookups walk a published snapshot without locks or
+ * allocation. Changes are serialised here as well as in the tries, so that a compound change
+ * ({@link #remove(Cidr, Peer)}, {@link #replacePeer}) cannot interleave with another; a
+ * concurrent lookup may still observe its intermediate steps, as with the kernel's table.
  */
 public final class AllowedIps {
-    private record Entry(byte[] network, int prefix, Peer peer, Cidr cidr) {}
+    private static final int IPV4_HEADER = 20;
+    private static final int IPV6_HEADER = 40;
 
-    private volatile Entry[] v4 = new Entry[0];
-    private volatile Entry[] v6 = new Entry[0];
+    private final PrefixTrie<Peer> v4 = new PrefixTrie<>(32);
+    private final PrefixTrie<Peer> v6 = new PrefixTrie<>(128);
 
+    /** Routes {@code cidr} (host bits ignored) to {@code peer}, taking it from its previous owner. */
     public synchronized void add(Cidr cidr, Peer peer) {
-        Cidr net = cidr.network();
-        byte[] bytes = net.address().getAddress();
-        List<Entry> list = new ArrayList<>(List.of(net.isIpv4() ? v4 : v6));
-        list.removeIf(e -> e.prefix == net.prefix() && java.util.Arrays.equals(e.network, bytes));
-        list.add(new Entry(bytes, net.prefix(), peer, net));
-        // Longest prefix first, so the first match is the best one.
-        list.sort((a, b) -> Integer.compare(b.prefix, a.prefix));
-        publish(net.isIpv4(), list);
+        trie(cidr).insert(cidr.address().getAddress(), cidr.prefix(), peer);
     }
 
+    /**
+     * Removes {@code cidr} only if {@code peer} owns it, as the UAPI's {@code allowed_ip=-prefix}
+     * does: a peer cannot take away another peer's route. Returns whether it was removed.
+     */
+    public synchronized boolean remove(Cidr cidr, Peer peer) {
+        PrefixTrie<Peer> trie = trie(cidr);
+        byte[] address = cidr.address().getAddress();
+        return trie.get(address, cidr.prefix()) == peer && trie.remove(address, cidr.prefix());
+    }
+
+    /** Removes every prefix of {@code peer}. */
     public synchronized void removePeer(Peer peer) {
-        for (boolean ipv4 : new boolean[]{true, false}) {
-            List<Entry> list = new ArrayList<>(List.of(ipv4 ? v4 : v6));
-            list.removeIf(e -> e.peer == peer);
-            publish(ipv4, list);
+        v4.removeAll(peer);
+        v6.removeAll(peer);
+    }
+
+    /**
+     * Makes {@code cidrs} the peer's only prefixes ({@code replace_allowed_ips}): its old ones go,
+     * and each new one is taken from whichever peer had it.
+     */
+    public synchronized void replacePeer(Peer peer, List<Cidr> cidrs) {
+        removePeer(peer);
+        for (Cidr cidr : cidrs) {
+            add(cidr, peer);
         }
     }
 
-    private void publish(boolean ipv4, List<Entry> list) {
-        Entry[] array = list.toArray(Entry[]::new);
-        if (ipv4) {
-            v4 = array;
-        } else {
-            v6 = array;
-        }
-    }
-
+    /** The peer's prefixes in network form: IPv4 before IPv6, each by address, then prefix length. */
     public List<Cidr> of(Peer peer) {
         List<Cidr> out = new ArrayList<>();
-        for (Entry[] table : List.of(v4, v6)) {
-            for (Entry e : table) {
-                if (e.peer == peer) {
-                    out.add(e.cidr);
-                }
+        for (PrefixTrie<Peer> trie : List.of(v4, v6)) {
+            for (PrefixTrie.Entry<Peer> e : trie.entriesOf(peer)) {
+                out.add(new Cidr(address(e.network()), e.prefix()));
             }
         }
         return out;
+    }
+
+    /** Prefixes of both families. */
+    public int size() {
+        return v4.size() + v6.size();
     }
 
     /** The peer for the destination of the IP packet at {@code off}, or null. */
@@ -73,37 +90,25 @@ public final class AllowedIps {
             return null;
         }
         int version = (buf.get(off) >> 4) & 0xf;
-        Entry[] table;
-        int addrOff;
-        if (version == 4 && len >= 20) {
-            table = v4;
-            addrOff = off + (destination ? 16 : 12);
-        } else if (version == 6 && len >= 40) {
-            table = v6;
-            addrOff = off + (destination ? 24 : 8);
-        } else {
-            return null;
+        if (version == 4 && len >= IPV4_HEADER) {
+            return v4.lookup(buf, off + (destination ? 16 : 12));
         }
-        for (Entry e : table) {
-            if (matches(e, buf, addrOff)) {
-                return e.peer;
-            }
+        if (version == 6 && len >= IPV6_HEADER) {
+            return v6.lookup(buf, off + (destination ? 24 : 8));
         }
         return null;
     }
 
-    private static boolean matches(Entry e, ByteBuffer buf, int addrOff) {
-        int full = e.prefix >>> 3;
-        for (int i = 0; i < full; i++) {
-            if (buf.get(addrOff + i) != e.network[i]) {
-                return false;
-            }
+    private PrefixTrie<Peer> trie(Cidr cidr) {
+        return cidr.isIpv4() ? v4 : v6;
+    }
+
+    /** 16 bytes stay IPv6 even when IPv4-mapped, unlike {@link InetAddress#getByAddress(byte[])}. */
+    private static InetAddress address(byte[] bytes) {
+        try {
+            return bytes.length == 4 ? InetAddress.getByAddress(bytes) : Inet6Address.getByAddress(null, bytes, -1);
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException("address of " + bytes.length + " bytes", e);
         }
-        int rest = e.prefix & 7;
-        if (rest == 0) {
-            return true;
-        }
-        int mask = (0xff << (8 - rest)) & 0xff;
-        return ((buf.get(addrOff + full) ^ e.network[full]) & mask) == 0;
     }
 }

@@ -22,15 +22,17 @@ public final class Node {
     /** Handshake messages per second above which MAC2 cookies are demanded (boringtun uses 100). */
     public static final int DEFAULT_LOAD_THRESHOLD = 100;
 
-    final Identity identity;
+    volatile Identity identity;
     final RandomGenerator rng;
     final IndexTable indices;
     final Counters counters;
-    private final CookieChecker cookies;
+    private volatile CookieChecker cookies;
     private final LoadMeter load;
     private final RateLimiter limiter = new RateLimiter();
     private final AllowedIps allowedIps = new AllowedIps();
     private final Map<String, Peer> peers = new ConcurrentHashMap<>();
+    /** The same peers in the order they were added, for listings that should not reshuffle. */
+    private final java.util.List<Peer> peerOrder = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile int mtu = 1420;
 
     /** Supplies the bytes that identify a datagram's source (address and port), only when needed. */
@@ -77,19 +79,53 @@ public final class Node {
         if (java.util.Arrays.equals(publicKey, identity.publicKey)) {
             throw new IllegalArgumentException("a peer cannot have this interface's own public key");
         }
-        return peers.computeIfAbsent(key(publicKey), k -> new Peer(this, publicKey, presharedKey));
+        return peers.computeIfAbsent(key(publicKey), k -> {
+            Peer p = new Peer(this, publicKey, presharedKey);
+            peerOrder.add(p);
+            return p;
+        });
+    }
+
+    /** A copy of this node's private key (for the configuration interface, which shows it to root). */
+    public byte[] privateKey() {
+        return identity.privateKey.clone();
     }
 
     public Peer peer(byte[] publicKey) {
         return peers.get(key(publicKey));
     }
 
+    /** The peers, in the order they were added. */
     public Collection<Peer> peers() {
-        return peers.values();
+        return peerOrder;
+    }
+
+    /**
+     * Changes this node's private key, as {@code wg set IF private-key} does: sessions made with the
+     * old key end (their peers handshake again), and a peer whose key is now our own is removed.
+     *
+     * @return false if the key was already this node's
+     */
+    public synchronized boolean setPrivateKey(byte[] privateKey) {
+        Identity next = new Identity(privateKey);
+        if (java.util.Arrays.equals(next.publicKey, identity.publicKey)) {
+            return false;
+        }
+        identity = next;
+        cookies = new CookieChecker(next, rng);
+        for (Peer p : peers.values()) {
+            if (java.util.Arrays.equals(p.publicKey, next.publicKey)) {
+                removePeer(p);
+            } else {
+                p.staticKeyChanged();
+            }
+        }
+        return true;
     }
 
     public void removePeer(Peer peer) {
         if (peers.remove(key(peer.publicKey), peer)) {
+            peerOrder.remove(peer);
             allowedIps.removePeer(peer);
             peer.zeroKeys();
         }

@@ -19,8 +19,8 @@ public final class Peer {
     final Node node;
     final byte[] publicKey;
     private volatile byte[] presharedKey;
-    /** DH(our static, their static), computed once; null if their key is invalid. */
-    final byte[] staticStatic;
+    /** DH(our static, their static), computed once per static key; null if their key is invalid. */
+    private volatile byte[] staticStatic;
     final MacSigner macs;
     final Handshake handshake = new Handshake();
     final PeerTimers timers = new PeerTimers();
@@ -56,6 +56,17 @@ public final class Peer {
         return publicKey.clone();
     }
 
+    /** The preshared key, or null when none is set. */
+    public byte[] presharedKey() {
+        byte[] k = presharedKey;
+        for (byte b : k) {
+            if (b != 0) {
+                return k.clone();
+            }
+        }
+        return null;
+    }
+
     public void setPresharedKey(byte[] key) {
         presharedKey = key == null ? new byte[KEY_SIZE] : key.clone();
     }
@@ -67,6 +78,12 @@ public final class Peer {
 
     public int persistentKeepalive() {
         return (int) (persistentKeepalive / 1_000_000_000L);
+    }
+
+    /** Our static key changed: recompute the shared secret and end every session made with the old one. */
+    synchronized void staticKeyChanged() {
+        staticStatic = X25519.sharedSecret(node.identity.privateKey, publicKey);
+        zeroKeys();
     }
 
     /** The I/O shell's own per-peer state (its endpoint); opaque to the core. */

@@ -1,0 +1,123 @@
+package dev.patchcord.control;
+
+import dev.patchcord.core.Counters;
+import dev.patchcord.core.Drop;
+import dev.patchcord.core.wg.Node;
+import dev.patchcord.core.wg.Peer;
+import dev.patchcord.device.WgTunnel;
+import dev.patchcord.sys.Linux;
+import dev.patchcord.sys.SysException;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A running patchcord WireGuard interface as the UAPI sees it, so that {@code wg show}, {@code wg set},
+ * {@code wg syncconf} and patchcord's own {@code show} work on it. Changes apply to the live node:
+ * peers not named in a request keep their sessions.
+ */
+public final class WgUapiDevice implements UapiDevice {
+    private final Node node;
+    private final WgTunnel tunnel;
+
+    public WgUapiDevice(Node node, WgTunnel tunnel) {
+        this.node = node;
+        this.tunnel = tunnel;
+    }
+
+    @Override
+    public DeviceState get() {
+        List<PeerState> peers = new ArrayList<>();
+        for (Peer p : node.peers()) {
+            peers.add(new PeerState(p.publicKey(), p.presharedKey(), WgTunnel.endpointOf(p).describe(),
+                    p.lastHandshakeEpochNanos(), p.rxBytes(), p.txBytes(), p.persistentKeepalive(),
+                    node.allowedIps().of(p)));
+        }
+        return new DeviceState(node.privateKey(), tunnel.socket().port(), tunnel.fwmark(), peers, extensions());
+    }
+
+    /** patchcord's own lines: the mode, the transport and every non-zero counter. */
+    private Map<String, String> extensions() {
+        Map<String, String> ext = new LinkedHashMap<>();
+        ext.put("mode", "wireguard");
+        ext.put("transport", "udp");
+        Counters c = node.counters();
+        ext.put("rx_packets", Long.toString(c.rxPackets()));
+        ext.put("tx_packets", Long.toString(c.txPackets()));
+        for (Drop d : Drop.values()) {
+            long n = c.dropped(d);
+            if (n > 0) {
+                ext.put("drop_" + d.label().replace('-', '_'), Long.toString(n));
+            }
+        }
+        return ext;
+    }
+
+    @Override
+    public void set(SetRequest request) throws UapiException {
+        if (request.clearsPrivateKey()) {
+            throw new UapiException(UapiException.EINVAL, "patchcord cannot run without a private key");
+        }
+        request.privateKey().ifPresent(node::setPrivateKey);
+        if (request.listenPort().isPresent()) {
+            try {
+                tunnel.rebind(request.listenPort().getAsInt());
+            } catch (SysException e) {
+                throw new UapiException(e.errno() == Linux.EADDRINUSE ? UapiException.EADDRINUSE : UapiException.EIO,
+                        e.getMessage());
+            }
+        }
+        if (request.fwmark().isPresent()) {
+            try {
+                tunnel.setFwmark(request.fwmark().getAsInt());
+            } catch (SysException e) {
+                throw new UapiException(UapiException.EIO, e.getMessage());
+            }
+        }
+        if (request.replacePeers()) {
+            for (Peer p : List.copyOf(node.peers())) {
+                node.removePeer(p);
+            }
+        }
+        for (SetRequest.PeerChange change : request.peers()) {
+            apply(change);
+        }
+    }
+
+    private void apply(SetRequest.PeerChange change) throws UapiException {
+        Peer peer = node.peer(change.publicKey());
+        if (change.remove()) {
+            if (peer != null) {
+                node.removePeer(peer);
+            }
+            return;
+        }
+        if (peer == null) {
+            if (change.updateOnly()) {
+                return;
+            }
+            try {
+                peer = node.addPeer(change.publicKey(), null);
+            } catch (IllegalArgumentException e) {
+                throw new UapiException(UapiException.EINVAL, e.getMessage());
+            }
+        }
+        Peer p = peer;
+        change.presharedKey().ifPresent(k -> p.setPresharedKey(change.clearsPresharedKey() ? null : k));
+        change.endpoint().ifPresent(e -> WgTunnel.endpointOf(p).set(e));
+        if (change.replaceAllowedIps()) {
+            node.allowedIps().removePeer(p);
+        }
+        for (SetRequest.AllowedIpChange a : change.allowedIps()) {
+            if (a.remove()) {
+                node.allowedIps().remove(a.cidr(), p);
+            } else {
+                node.allowedIps().add(a.cidr(), p);
+            }
+        }
+        // Last, so that a keepalive sent at once (as wireguard-go does) already has its endpoint.
+        change.persistentKeepalive().ifPresent(p::setPersistentKeepalive);
+    }
+}
