@@ -30,6 +30,16 @@ final class TunnelSession {
 
     private Runnable onReady = () -> { };
 
+    /** Whether a stop was asked for (by a signal, a failure or {@link #requestStop()}). */
+    boolean stopRequested() {
+        return stop.getCount() == 0;
+    }
+
+    /** Stops the tunnel as a signal would (e.g. when its configuration socket is deleted). */
+    void requestStop() {
+        stop.countDown();
+    }
+
     /** Runs once the tunnel is carrying packets (e.g. to write a pid file). */
     void onReady(Runnable action) {
         onReady = action;

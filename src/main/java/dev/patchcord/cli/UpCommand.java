@@ -6,6 +6,7 @@ import dev.patchcord.control.NetConfig;
 import dev.patchcord.control.UapiServer;
 import dev.patchcord.control.WgUapiDevice;
 import dev.patchcord.control.WgConfig;
+import dev.patchcord.control.WgConfigWriter;
 import dev.patchcord.control.WgInterfaceSection;
 import dev.patchcord.control.WgPeerSection;
 import dev.patchcord.core.Cidr;
@@ -76,7 +77,7 @@ final class UpCommand implements Callable<Integer> {
         if (RunDir.running(ifname).isPresent()) {
             throw new UserError(ifname + " is already up (" + RunDir.pidFile(ifname) + ")");
         }
-        return foreground ? runForeground(config, ifname) : startBackground(file, ifname);
+        return foreground ? runForeground(config, file, ifname) : startBackground(file, ifname);
     }
 
     /** Starts this command again with --foreground in a new session, and waits until it is up. */
@@ -110,13 +111,12 @@ final class UpCommand implements Callable<Integer> {
         throw new UserError(ifname + " did not come up within 30 s; see " + log);
     }
 
-    private int runForeground(WgConfig config, String ifname) throws SysException {
+    private int runForeground(WgConfig config, Path file, String ifname) throws SysException {
         WgInterfaceSection iface = config.interfaceSection();
         PrintStream err = System.err;
         Counters counters = new Counters();
         Node node = new Node(iface.privateKey(), new SecureRandom(), counters, Node.DEFAULT_LOAD_THRESHOLD);
         node.setMtu(iface.mtuOrDefault());
-        List<Runnable> routes = new ArrayList<>();
         for (WgPeerSection ps : config.peers()) {
             Peer peer = node.addPeer(ps.publicKey(), ps.presharedKey());
             peer.setPersistentKeepalive(ps.persistentKeepalive());
@@ -144,6 +144,7 @@ final class UpCommand implements Callable<Integer> {
             Link.setUp(ifname);
             if (!"off".equals(iface.table())) {
                 String table = iface.table() == null || "auto".equals(iface.table()) ? null : iface.table();
+                List<Cidr> routes = new ArrayList<>();
                 for (WgPeerSection ps : config.peers()) {
                     for (Cidr c : ps.allowedIps()) {
                         if (c.prefix() == 0 && table == null) {
@@ -151,9 +152,10 @@ final class UpCommand implements Callable<Integer> {
                                     + " tunnel needs policy routing; add it in PostUp, or set Table)");
                             continue;
                         }
-                        NetConfig.addRoute(ifname, c, table);
+                        routes.add(c);
                     }
                 }
+                NetConfig.addRoutes(ifname, routes, table);
             }
             if (!iface.dns().isEmpty()) {
                 if (NetConfig.setDns(ifname, iface.dnsServers(), iface.dnsSearchDomains())) {
@@ -177,18 +179,44 @@ final class UpCommand implements Callable<Integer> {
         WgTunnel tunnel = new WgTunnel(tun, socket, node, wakeup, verbose ? err : null);
         tunnel.setForwarding(iface.hub(), iface.clientIsolation());
         session.onStop(() -> tunnel.socket().close());
+        WgUapiDevice control = new WgUapiDevice(node, tunnel);
+        if (iface.saveConfig()) {
+            session.onStop(() -> saveConfig(file, iface, control));
+        }
         session.onStop(() -> hook("PreDown", iface.preDown(), ifname));
         session.onStop(() -> RunDir.removePid(ifname));
         session.onReady(() -> RunDir.writePid(ifname));
         try {
-            UapiServer uapi = new UapiServer(ifname, new WgUapiDevice(node, tunnel), verbose ? err : null);
+            UapiServer uapi = new UapiServer(ifname, control, verbose ? err : null);
             session.onStop(uapi::close);
+            // Deleting the socket is the cross-platform way to ask a userspace WireGuard to exit.
+            Thread.ofVirtual().start(() -> {
+                while (uapi.socketFileIntact()) {
+                    try {
+                        Thread.sleep(1000);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                if (!session.stopRequested()) {
+                    err.println("patchcord: " + ifname + ": " + uapi.socketPath() + " was deleted; stopping");
+                    session.requestStop();
+                }
+            });
         } catch (IOException e) {
             err.println("patchcord: " + ifname + ": no configuration socket for wg (" + e.getMessage() + ")");
         }
         return session.run(tunnel, wakeup, "interface " + ifname + " (MTU " + iface.mtuOrDefault() + "), public key "
                 + Keys.toBase64(node.publicKey()) + ", UDP port " + socket.port() + ", " + config.peers().size()
                 + (config.peers().size() == 1 ? " peer" : " peers"));
+    }
+
+    private static void saveConfig(Path file, WgInterfaceSection iface, WgUapiDevice control) {
+        try {
+            WgConfigWriter.save(file, WgConfigWriter.render(iface, control.get()));
+        } catch (IOException e) {
+            throw new UserError("SaveConfig: cannot write " + file + ": " + e.getMessage());
+        }
     }
 
     private static void clearDns(String ifname) {

@@ -148,6 +148,11 @@ public final class Lab implements AutoCloseable {
         }
     }
 
+    /** The processes started so far, by name. */
+    public Map<String, Process> processes() {
+        return java.util.Collections.unmodifiableMap(processes);
+    }
+
     /** The log written so far by the process started as {@code name}. */
     public String log(String name) {
         Path p = logs.get(name);

@@ -1,0 +1,77 @@
+package dev.patchcord.control;
+
+import dev.patchcord.core.Cidr;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Base64;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * {@code SaveConfig = true}: at shutdown the running state (keys, port, peers with their current
+ * endpoints and allowed IPs, including those changed with {@code wg set}) is written back into the
+ * configuration file, with the file's own [Interface] settings kept, as wg-quick does. The file is
+ * replaced atomically and stays readable by its owner only.
+ */
+public final class WgConfigWriter {
+    private WgConfigWriter() {}
+
+    public static String render(WgInterfaceSection iface, UapiDevice.DeviceState state) {
+        Base64.Encoder b64 = Base64.getEncoder();
+        StringBuilder sb = new StringBuilder("[Interface]\n");
+        line(sb, "Address", join(iface.addresses()));
+        line(sb, "DNS", String.join(", ", iface.dns()));
+        line(sb, "MTU", iface.mtu() == null ? "" : iface.mtu().toString());
+        line(sb, "Table", iface.table() == null ? "" : iface.table());
+        iface.preUp().forEach(c -> line(sb, "PreUp", c));
+        iface.postUp().forEach(c -> line(sb, "PostUp", c));
+        iface.preDown().forEach(c -> line(sb, "PreDown", c));
+        iface.postDown().forEach(c -> line(sb, "PostDown", c));
+        if (iface.hub()) {
+            line(sb, "Hub", "true");
+        }
+        if (iface.clientIsolation()) {
+            line(sb, "ClientIsolation", "true");
+        }
+        line(sb, "SaveConfig", "true");
+        if (state.privateKey() != null) {
+            line(sb, "PrivateKey", b64.encodeToString(state.privateKey()));
+        }
+        line(sb, "ListenPort", state.listenPort() == 0 ? "" : Integer.toString(state.listenPort()));
+        line(sb, "FwMark", state.fwmark() == 0 ? "" : "0x" + Integer.toHexString(state.fwmark()));
+        for (UapiDevice.PeerState p : state.peers()) {
+            sb.append("\n[Peer]\n");
+            line(sb, "PublicKey", b64.encodeToString(p.publicKey()));
+            if (p.presharedKey() != null) {
+                line(sb, "PresharedKey", b64.encodeToString(p.presharedKey()));
+            }
+            line(sb, "AllowedIPs", join(p.allowedIps()));
+            line(sb, "Endpoint", p.endpoint() == null ? "" : UapiProtocol.formatEndpoint(p.endpoint()));
+            line(sb, "PersistentKeepalive", p.persistentKeepalive() == 0 ? "" : Integer.toString(p.persistentKeepalive()));
+        }
+        return sb.toString();
+    }
+
+    private static String join(List<Cidr> cidrs) {
+        return cidrs.stream().map(Cidr::toString).collect(Collectors.joining(", "));
+    }
+
+    private static void line(StringBuilder sb, String key, String value) {
+        if (!value.isEmpty()) {
+            sb.append(key).append(" = ").append(value).append('\n');
+        }
+    }
+
+    /** Replaces {@code file} with {@code text} in one step, mode 0600. */
+    public static void save(Path file, String text) throws IOException {
+        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(tmp, text);
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+}
