@@ -96,6 +96,13 @@ class HubIT {
         Tunnels.ping(lab, net.clients()[2], "10.70.0.2");
         transfer.get(120, TimeUnit.SECONDS);
         assertThat(lab.sh(net.hub(), "wg", "show", net.hubIf(), "peers").lines().count()).isEqualTo(3);
+
+        // Removing it again leaves the others undisturbed.
+        lab.sh(net.hub(), "wg", "set", net.hubIf(), "peer", net.clientKeys()[2].publicKey(), "remove");
+        Lab.Result gone = lab.run(net.clients()[2], Duration.ofSeconds(20), "ping", "-c", "2", "-W", "1", "10.70.0.1");
+        assertThat(gone.code()).isNotZero();
+        Tunnels.ping(lab, net.clients()[0], "10.70.0.3");
+        assertThat(lab.sh(net.hub(), "wg", "show", net.hubIf(), "peers").lines().count()).isEqualTo(2);
     }
 
     @Test
