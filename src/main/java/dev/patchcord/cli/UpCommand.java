@@ -11,6 +11,7 @@ import dev.patchcord.control.WgInterfaceSection;
 import dev.patchcord.control.WgPeerSection;
 import dev.patchcord.core.Cidr;
 import dev.patchcord.core.Counters;
+import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.Keys;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
@@ -117,6 +118,11 @@ final class UpCommand implements Callable<Integer> {
         Counters counters = new Counters();
         Node node = new Node(iface.privateKey(), new SecureRandom(), counters, Node.DEFAULT_LOAD_THRESHOLD);
         node.setMtu(iface.mtuOrDefault());
+        node.setLayer2(iface.tap());
+        // In TAP mode the frame's Ethernet header and length ride inside the same plaintext, so the
+        // interface MTU is 16 bytes smaller and the encrypted datagrams keep their size.
+        int linkMtu = iface.tap() ? iface.mtuOrDefault() - TapFrames.ETHERNET_HEADER - TapFrames.PREFIX
+                : iface.mtuOrDefault();
         for (WgPeerSection ps : config.peers()) {
             Peer peer = node.addPeer(ps.publicKey(), ps.presharedKey());
             peer.setPersistentKeepalive(ps.persistentKeepalive());
@@ -132,12 +138,12 @@ final class UpCommand implements Callable<Integer> {
         TunnelSession session = new TunnelSession(ifname, err);
         Wakeup wakeup = new Wakeup();
         session.onStop(wakeup::close);
-        TunDevice tun = TunDevice.open(TunDevice.Kind.TUN, ifname, wakeup);
+        TunDevice tun = TunDevice.open(iface.tap() ? TunDevice.Kind.TAP : TunDevice.Kind.TUN, ifname, wakeup);
         session.onStop(() -> hook("PostDown", iface.postDown(), ifname));
         session.onStop(tun::close);
         UdpSocket socket;
         try {
-            Link.setMtu(ifname, iface.mtuOrDefault());
+            Link.setMtu(ifname, linkMtu);
             for (Cidr a : iface.addresses()) {
                 NetConfig.addAddress(ifname, a);
             }
@@ -206,7 +212,8 @@ final class UpCommand implements Callable<Integer> {
         } catch (IOException e) {
             err.println("patchcord: " + ifname + ": no configuration socket for wg (" + e.getMessage() + ")");
         }
-        return session.run(tunnel, wakeup, "interface " + ifname + " (MTU " + iface.mtuOrDefault() + "), public key "
+        return session.run(tunnel, wakeup, (iface.tap() ? "TAP " : "") + "interface " + ifname + " (MTU " + linkMtu
+                + "), public key "
                 + Keys.toBase64(node.publicKey()) + ", UDP port " + socket.port() + ", " + config.peers().size()
                 + (config.peers().size() == 1 ? " peer" : " peers"));
     }

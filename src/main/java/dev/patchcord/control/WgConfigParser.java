@@ -29,7 +29,7 @@ final class WgConfigParser {
     private static final Set<String> INTERFACE_KEYS = Set.of("privatekey", "listenport", "fwmark", "address",
             "dns", "mtu", "table", "preup", "postup", "predown", "postdown", "saveconfig",
             // patchcord's own keys: a file using them is for patchcord only (wg-quick rejects them).
-            "hub", "clientisolation");
+            "hub", "clientisolation", "mode");
     private static final Set<String> PEER_KEYS = Set.of("publickey", "presharedkey", "allowedips", "endpoint",
             "persistentkeepalive");
 
@@ -125,6 +125,11 @@ final class WgConfigParser {
             case "saveconfig" -> iface.saveConfig = ConfigValues.bool("SaveConfig", value);
             case "hub" -> iface.hub = ConfigValues.bool("Hub", value);
             case "clientisolation" -> iface.clientIsolation = ConfigValues.bool("ClientIsolation", value);
+            case "mode" -> iface.tap = switch (value.toLowerCase(java.util.Locale.ROOT)) {
+                case "tap" -> true;
+                case "tun" -> false;
+                default -> throw new IllegalArgumentException("Mode " + ConfigValues.quote(value) + " is neither tun nor tap");
+            };
             case "preup", "postup", "predown", "postdown" -> {
                 if (!command.isEmpty()) {
                     iface.hooks.computeIfAbsent(k, x -> new ArrayList<>()).add(command);
@@ -172,7 +177,7 @@ final class WgConfigParser {
         }
         WgInterfaceSection section = new WgInterfaceSection(iface.privateKey, iface.listenPort, iface.addresses,
                 iface.mtu, iface.dns, iface.table, iface.hook("preup"), iface.hook("postup"), iface.hook("predown"),
-                iface.hook("postdown"), iface.fwMark, iface.saveConfig, iface.hub, iface.clientIsolation);
+                iface.hook("postdown"), iface.fwMark, iface.saveConfig, iface.hub, iface.clientIsolation, iface.tap);
         return new WgConfig(source, section, done);
     }
 
@@ -217,6 +222,7 @@ final class WgConfigParser {
         boolean saveConfig;
         boolean hub;
         boolean clientIsolation;
+        boolean tap;
         final List<Cidr> addresses = new ArrayList<>();
         final List<String> dns = new ArrayList<>();
         final Map<String, List<String>> hooks = new HashMap<>();

@@ -27,10 +27,12 @@ import java.util.Objects;
  * @param hub patchcord's {@code Hub}: forward packets between peers inside patchcord instead of
  *            handing them to the kernel to route
  * @param clientIsolation patchcord's {@code ClientIsolation}: drop packets from one peer to another
+ * @param tap patchcord's {@code Mode = tap}: an Ethernet (TAP) interface instead of an IP (TUN) one
  */
 public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cidr> addresses, Integer mtu,
         List<String> dns, String table, List<String> preUp, List<String> postUp, List<String> preDown,
-        List<String> postDown, Integer fwMark, boolean saveConfig, boolean hub, boolean clientIsolation) {
+        List<String> postDown, Integer fwMark, boolean saveConfig, boolean hub, boolean clientIsolation,
+        boolean tap) {
 
     /**
      * The MTU when the file gives none. wg-quick derives it from the route to the endpoints minus

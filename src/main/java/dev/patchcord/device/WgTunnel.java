@@ -1,6 +1,8 @@
 package dev.patchcord.device;
 
 import dev.patchcord.core.Drop;
+import dev.patchcord.core.l2.MacTable;
+import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.DataCipher;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Outcome;
@@ -34,6 +36,8 @@ public final class WgTunnel extends Loops {
     private int fwmark;
     private volatile boolean hub;
     private volatile boolean isolate;
+    /** TAP mode: which peer each MAC address is behind. */
+    private final MacTable<Peer> macs = new MacTable<>(MacTable.DEFAULT_CAPACITY, MacTable.DEFAULT_AGEING);
     private final Node node;
     private final PrintStream verbose;
     private final Wakeup wakeup;
@@ -152,12 +156,19 @@ public final class WgTunnel extends Loops {
         MemorySegment seg = arena.allocate(BUFFER, 64);
         ByteBuffer view = seg.asByteBuffer();
         // The interface writes the packet after the headroom; the tail leaves room for padding and tag.
-        MemorySegment packet = seg.asSlice(HEADROOM, node.mtu());
+        boolean layer2 = node.layer2();
+        int start = layer2 ? HEADROOM + TapFrames.PREFIX : HEADROOM;
+        MemorySegment packet = seg.asSlice(start, node.mtu() + 64);
         DataCipher cipher = new DataCipher();
+        byte[] scratch = new byte[BUFFER];
         while (true) {
             int n = device.read(packet);
             if (n < 0) {
                 return;
+            }
+            if (layer2) {
+                outboundFrame(n, seg, view, cipher, scratch);
+                continue;
             }
             Peer peer = node.allowedIps().forDestination(view, HEADROOM, n);
             if (peer == null) {
@@ -173,6 +184,73 @@ public final class WgTunnel extends Loops {
         }
     }
 
+    /** A frame from the TAP: to the peer its destination is behind, or to every peer. */
+    private void outboundFrame(int n, MemorySegment seg, ByteBuffer view, DataCipher cipher, byte[] scratch) {
+        if (n < TapFrames.ETHERNET_HEADER) {
+            node.counters().drop(Drop.RUNT);
+            return;
+        }
+        TapFrames.writePrefix(view, HEADROOM, n);
+        int plain = n + TapFrames.PREFIX;
+        var peers = node.peers();
+        Peer to = peers.size() == 1 ? peers.iterator().next()
+                : macs.lookup(MacTable.mac(view, HEADROOM + TapFrames.PREFIX), System.nanoTime());
+        if (to != null) {
+            sealAndSend(to, plain, seg, view, cipher);
+        } else {
+            flood(null, plain, seg, view, cipher, scratch);
+        }
+    }
+
+    private void sealAndSend(Peer to, int plain, MemorySegment seg, ByteBuffer view, DataCipher cipher) {
+        int len = to.seal(view, plain, System.nanoTime(), cipher);
+        if (len > 0) {
+            sendTo(to, seg, len);
+        } else {
+            drain(to, seg, view, cipher);
+        }
+    }
+
+    /**
+     * Sends the plaintext at the headroom to every peer but {@code except}: broadcast, multicast
+     * and unknown destinations, as a switch floods. Sealing works in place, so the plaintext is
+     * kept aside and put back before each copy.
+     */
+    private void flood(Peer except, int plain, MemorySegment seg, ByteBuffer view, DataCipher cipher, byte[] scratch) {
+        view.get(HEADROOM, scratch, 0, plain);
+        for (Peer p : node.peers()) {
+            if (p != except) {
+                view.put(HEADROOM, scratch, 0, plain);
+                sealAndSend(p, plain, seg, view, cipher);
+            }
+        }
+        view.put(HEADROOM, scratch, 0, plain);
+    }
+
+    /**
+     * A frame from a peer (TAP mode): learn where its source is, then deliver it to the TAP, to
+     * another peer (hub), or to both (a flooded frame in hub mode).
+     */
+    private void inboundFrame(Peer from, int off, int len, MemorySegment seg, ByteBuffer view,
+                              MemorySegment control, ByteBuffer controlView, DataCipher cipher, byte[] scratch) {
+        long now = System.nanoTime();
+        macs.learn(MacTable.mac(view, off + 6), from, now);
+        long dst = MacTable.mac(view, off);
+        Peer to = hub || isolate ? macs.lookup(dst, now) : null;
+        if (to != null && to != from) {
+            forward(to, len + TapFrames.PREFIX, seg, view, control, controlView, cipher);
+            return;
+        }
+        if (device.write(seg, off, len) < 0) {
+            node.counters().drop(Drop.DEVICE_ERROR);
+        } else {
+            node.counters().received(len);
+        }
+        if (hub && !isolate && to == null) {
+            flood(from, len + TapFrames.PREFIX, seg, view, cipher, scratch);
+        }
+    }
+
     private void inbound() throws SysException {
         MemorySegment seg = arena.allocate(BUFFER, 64);
         ByteBuffer view = seg.asByteBuffer();
@@ -182,6 +260,8 @@ public final class WgTunnel extends Loops {
         ByteBuffer controlView = control.asByteBuffer();
         DataCipher cipher = new DataCipher();
         Outcome out = new Outcome();
+        boolean layer2 = node.layer2();
+        byte[] scratch = new byte[BUFFER];
         // Only handshake messages ask for the source (for cookies), so this allocates only for them.
         Node.Source source = () -> from.asSlice(8, 18).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
         while (true) {
@@ -204,6 +284,10 @@ public final class WgTunnel extends Loops {
             }
             switch (out.kind) {
                 case DELIVER -> {
+                    if (layer2) {
+                        inboundFrame(peer, out.offset, out.length, seg, view, control, controlView, cipher, scratch);
+                        break;
+                    }
                     Peer to = hub || isolate ? node.allowedIps().forDestination(view, out.offset, out.length) : null;
                     if (to != null && to != peer) {
                         forward(to, out.length, seg, view, control, controlView, cipher);

@@ -3,6 +3,7 @@ package dev.patchcord.core.wg;
 import dev.patchcord.core.Counters;
 import dev.patchcord.core.Drop;
 import dev.patchcord.core.IpPackets;
+import dev.patchcord.core.l2.TapFrames;
 
 import java.nio.ByteBuffer;
 import java.util.Collection;
@@ -34,6 +35,7 @@ public final class Node {
     /** The same peers in the order they were added, for listings that should not reshuffle. */
     private final java.util.List<Peer> peerOrder = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile int mtu = 1420;
+    private volatile boolean layer2;
 
     /** Supplies the bytes that identify a datagram's source (address and port), only when needed. */
     public interface Source {
@@ -60,6 +62,18 @@ public final class Node {
     /** The interface MTU: plaintext is never padded beyond it. */
     public void setMtu(int mtu) {
         this.mtu = mtu;
+    }
+
+    /**
+     * Layer 2 (TAP) mode: plaintexts carry Ethernet frames in {@link TapFrames} form, delivered
+     * without the IP checks (cryptokey routing by IP does not apply to frames).
+     */
+    public void setLayer2(boolean layer2) {
+        this.layer2 = layer2;
+    }
+
+    public boolean layer2() {
+        return layer2;
     }
 
     public Counters counters() {
@@ -288,6 +302,17 @@ public final class Node {
         out.authenticated = true;
         if (plain == 0) {
             return; // a keepalive
+        }
+        if (layer2) {
+            int frame = TapFrames.frameLength(buf, TRANSPORT_CONTENT, plain);
+            if (frame < 0) {
+                out.drop(IpPackets.reason(frame));
+                return;
+            }
+            out.kind = Outcome.Kind.DELIVER;
+            out.offset = TRANSPORT_CONTENT + TapFrames.PREFIX;
+            out.length = frame;
+            return;
         }
         // The padding is trimmed by the packet's own length field.
         int packet = IpPackets.length(buf, TRANSPORT_CONTENT, plain);

@@ -1,0 +1,81 @@
+package dev.patchcord.core.l2;
+
+import java.nio.ByteBuffer;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The learning table of an Ethernet switch whose ports are peers: which peer a MAC address was
+ * last seen behind. Bounded (the least recently refreshed entry makes room) and ageing (an entry
+ * not refreshed for {@code ageing} is forgotten, so a station that moves is found again by
+ * flooding), as every switch does, so that a peer sending frames from random source addresses
+ * cannot grow it without limit.
+ *
+ * @param <P> the port type (a peer)
+ */
+public final class MacTable<P> {
+    /** 300 s, the usual default ageing time of Ethernet bridges (Linux's br ageing_time). */
+    public static final long DEFAULT_AGEING = 300_000_000_000L;
+    public static final int DEFAULT_CAPACITY = 4096;
+
+    private record Entry<P>(P port, long seen) {}
+
+    private final int capacity;
+    private final long ageing;
+    /** Access order: the eldest entry is the least recently refreshed. */
+    private final LinkedHashMap<Long, Entry<P>> table = new LinkedHashMap<>(64, 0.75f, true);
+
+    public MacTable(int capacity, long ageing) {
+        this.capacity = capacity;
+        this.ageing = ageing;
+    }
+
+    /** The 48-bit address at {@code buf[off]}, as a long. */
+    public static long mac(ByteBuffer buf, int off) {
+        return (buf.getShort(off) & 0xffffL) << 32 | (buf.getInt(off + 2) & 0xffffffffL);
+    }
+
+    /** Group addresses (broadcast and multicast) have the lowest bit of the first byte set. */
+    public static boolean isGroup(long mac) {
+        return (mac & (1L << 40)) != 0;
+    }
+
+    /** Records that {@code mac} was seen behind {@code port} at {@code now}; group addresses are ignored. */
+    public synchronized void learn(long mac, P port, long now) {
+        if (isGroup(mac)) {
+            return;
+        }
+        table.put(mac, new Entry<>(port, now));
+        if (table.size() > capacity) {
+            Iterator<Map.Entry<Long, Entry<P>>> eldest = table.entrySet().iterator();
+            eldest.next();
+            eldest.remove();
+        }
+    }
+
+    /** The port {@code mac} is behind, or null if unknown, aged out, or a group address (flood). */
+    public synchronized P lookup(long mac, long now) {
+        if (isGroup(mac)) {
+            return null;
+        }
+        Entry<P> e = table.get(mac);
+        if (e == null) {
+            return null;
+        }
+        if (now - e.seen() >= ageing) {
+            table.remove(mac);
+            return null;
+        }
+        return e.port();
+    }
+
+    /** Forgets every address behind {@code port} (the peer was removed). */
+    public synchronized void forget(P port) {
+        table.values().removeIf(e -> e.port() == port);
+    }
+
+    public synchronized int size() {
+        return table.size();
+    }
+}

@@ -1,0 +1,70 @@
+package dev.patchcord.core.l2;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class MacTableTest {
+    private static final long S = 1_000_000_000L;
+
+    @Test
+    void readsMacAddressesAndRecognisesGroupAddresses() {
+        ByteBuffer b = ByteBuffer.wrap(new byte[]{0, 0x11, 0x22, 0x33, 0x44, 0x55, (byte) 0xff, (byte) 0xff,
+                (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x33, 0x33, 0, 0, 0, 1});
+        assertThat(MacTable.mac(b, 0)).isEqualTo(0x001122334455L);
+        assertThat(MacTable.isGroup(MacTable.mac(b, 0))).isFalse();
+        assertThat(MacTable.isGroup(MacTable.mac(b, 6))).as("broadcast").isTrue();
+        assertThat(MacTable.isGroup(MacTable.mac(b, 12))).as("IPv6 multicast 33:33:…").isTrue();
+    }
+
+    @Test
+    void learnsLooksUpAndMoves() {
+        MacTable<String> t = new MacTable<>(16, 300 * S);
+        t.learn(0xa, "p1", 0);
+        t.learn(0xb, "p2", 0);
+        assertThat(t.lookup(0xa, S)).isEqualTo("p1");
+        t.learn(0xa, "p2", 2 * S); // the station moved
+        assertThat(t.lookup(0xa, 3 * S)).isEqualTo("p2");
+        assertThat(t.lookup(0xc, 3 * S)).isNull();
+        t.learn(0xffffffffffffL, "p1", 0);
+        assertThat(t.lookup(0xffffffffffffL, 0)).as("broadcast is never learned").isNull();
+    }
+
+    @Test
+    void entriesAgeOutExactlyAtTheAgeingTime() {
+        MacTable<String> t = new MacTable<>(16, 300 * S);
+        t.learn(0xa, "p1", 10 * S);
+        assertThat(t.lookup(0xa, 310 * S - 1)).isEqualTo("p1");
+        assertThat(t.lookup(0xa, 310 * S)).isNull();
+        assertThat(t.size()).isZero();
+    }
+
+    @Test
+    void theTableIsBoundedAndEvictsTheLeastRecentlyRefreshed() {
+        MacTable<String> t = new MacTable<>(3, 300 * S);
+        t.learn(1, "p", 0);
+        t.learn(2, "p", 0);
+        t.learn(3, "p", 0);
+        t.lookup(1, 0);
+        t.learn(4, "p", 0);
+        assertThat(t.size()).isEqualTo(3);
+        assertThat(t.lookup(2, 0)).as("least recently used goes first").isNull();
+        assertThat(t.lookup(1, 0)).isEqualTo("p");
+        for (long mac = 100; mac < 10_000; mac++) {
+            t.learn(mac, "flooder", 0);
+        }
+        assertThat(t.size()).isEqualTo(3);
+    }
+
+    @Test
+    void forgettingAPortRemovesItsAddresses() {
+        MacTable<String> t = new MacTable<>(16, 300 * S);
+        t.learn(1, "p1", 0);
+        t.learn(2, "p2", 0);
+        t.forget("p1");
+        assertThat(t.lookup(1, 0)).isNull();
+        assertThat(t.lookup(2, 0)).isEqualTo("p2");
+    }
+}
