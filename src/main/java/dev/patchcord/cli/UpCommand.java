@@ -16,6 +16,7 @@ import dev.patchcord.core.wg.Keys;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
 import dev.patchcord.device.PeerAddress;
+import dev.patchcord.device.TcpTransport;
 import dev.patchcord.device.WgTunnel;
 import dev.patchcord.lab.Self;
 import dev.patchcord.sys.SysException;
@@ -184,6 +185,19 @@ final class UpCommand implements Callable<Integer> {
         }
         WgTunnel tunnel = new WgTunnel(tun, socket, node, wakeup, verbose ? err : null);
         tunnel.setForwarding(iface.hub(), iface.clientIsolation());
+        if (!"udp".equals(iface.transport())) {
+            boolean tcpOnly = "tcp".equals(iface.transport());
+            tunnel.setUdpToPeers(!tcpOnly);
+            TcpTransport tcp = new TcpTransport(tunnel, tcpOnly ? TcpTransport.Mode.TCP : TcpTransport.Mode.UDP_THEN_TCP,
+                    iface.listenPort() == null ? 0 : socket.port(), verbose ? err : null);
+            try {
+                tcp.start();
+            } catch (IOException e) {
+                tun.close();
+                throw new UserError("cannot listen on TCP port " + socket.port() + ": " + e.getMessage());
+            }
+            session.onStop(tcp::close);
+        }
         session.onStop(() -> tunnel.socket().close());
         WgUapiDevice control = new WgUapiDevice(node, tunnel);
         if (iface.saveConfig()) {

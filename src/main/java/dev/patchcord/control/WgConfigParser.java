@@ -29,7 +29,7 @@ final class WgConfigParser {
     private static final Set<String> INTERFACE_KEYS = Set.of("privatekey", "listenport", "fwmark", "address",
             "dns", "mtu", "table", "preup", "postup", "predown", "postdown", "saveconfig",
             // patchcord's own keys: a file using them is for patchcord only (wg-quick rejects them).
-            "hub", "clientisolation", "mode");
+            "hub", "clientisolation", "mode", "transport");
     private static final Set<String> PEER_KEYS = Set.of("publickey", "presharedkey", "allowedips", "endpoint",
             "persistentkeepalive");
 
@@ -125,6 +125,13 @@ final class WgConfigParser {
             case "saveconfig" -> iface.saveConfig = ConfigValues.bool("SaveConfig", value);
             case "hub" -> iface.hub = ConfigValues.bool("Hub", value);
             case "clientisolation" -> iface.clientIsolation = ConfigValues.bool("ClientIsolation", value);
+            case "transport" -> iface.transport = switch (value.toLowerCase(java.util.Locale.ROOT).replace(" ", "")) {
+                case "udp" -> "udp";
+                case "tcp" -> "tcp";
+                case "udp,tcp", "tcp,udp" -> "udp,tcp";
+                default -> throw new IllegalArgumentException("Transport " + ConfigValues.quote(value)
+                        + " is not udp, tcp or udp,tcp");
+            };
             case "mode" -> iface.tap = switch (value.toLowerCase(java.util.Locale.ROOT)) {
                 case "tap" -> true;
                 case "tun" -> false;
@@ -177,7 +184,8 @@ final class WgConfigParser {
         }
         WgInterfaceSection section = new WgInterfaceSection(iface.privateKey, iface.listenPort, iface.addresses,
                 iface.mtu, iface.dns, iface.table, iface.hook("preup"), iface.hook("postup"), iface.hook("predown"),
-                iface.hook("postdown"), iface.fwMark, iface.saveConfig, iface.hub, iface.clientIsolation, iface.tap);
+                iface.hook("postdown"), iface.fwMark, iface.saveConfig, iface.hub, iface.clientIsolation, iface.tap,
+                iface.transport);
         return new WgConfig(source, section, done);
     }
 
@@ -223,6 +231,7 @@ final class WgConfigParser {
         boolean hub;
         boolean clientIsolation;
         boolean tap;
+        String transport = "udp";
         final List<Cidr> addresses = new ArrayList<>();
         final List<String> dns = new ArrayList<>();
         final Map<String, List<String>> hooks = new HashMap<>();

@@ -31,6 +31,9 @@ public final class WgConfigWriter {
         iface.postUp().forEach(c -> line(sb, "PostUp", c));
         iface.preDown().forEach(c -> line(sb, "PreDown", c));
         iface.postDown().forEach(c -> line(sb, "PostDown", c));
+        if (!"udp".equals(iface.transport())) {
+            line(sb, "Transport", iface.transport());
+        }
         if (iface.tap()) {
             line(sb, "Mode", "tap");
         }

@@ -28,11 +28,13 @@ import java.util.Objects;
  *            handing them to the kernel to route
  * @param clientIsolation patchcord's {@code ClientIsolation}: drop packets from one peer to another
  * @param tap patchcord's {@code Mode = tap}: an Ethernet (TAP) interface instead of an IP (TUN) one
+ * @param transport patchcord's {@code Transport}: "udp" (the default), "tcp", or "udp,tcp" (a server
+ *                  listens on both; a client tries UDP and falls back to TCP)
  */
 public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cidr> addresses, Integer mtu,
         List<String> dns, String table, List<String> preUp, List<String> postUp, List<String> preDown,
         List<String> postDown, Integer fwMark, boolean saveConfig, boolean hub, boolean clientIsolation,
-        boolean tap) {
+        boolean tap, String transport) {
 
     /**
      * The MTU when the file gives none. wg-quick derives it from the route to the endpoints minus

@@ -15,6 +15,8 @@ import java.net.InetSocketAddress;
 public final class PeerAddress {
     private final boolean learn;
     private volatile MemorySegment current;
+    /** The TCP connection the peer last spoke over, preferred while open (WireGuard over TCP). */
+    private volatile dev.patchcord.transport.TcpLink tcp;
 
     public PeerAddress(InetSocketAddress initial, boolean learn) {
         this.learn = learn;
@@ -47,6 +49,9 @@ public final class PeerAddress {
         if (!learn) {
             return false;
         }
+        if (tcp != null) {
+            tcp = null; // the peer spoke over UDP: it has moved off TCP
+        }
         MemorySegment cur = current;
         if (cur != null && cur.mismatch(from.asSlice(0, SockAddr.SIZE)) == -1) {
             return false;
@@ -54,6 +59,21 @@ public final class PeerAddress {
         MemorySegment s = Arena.ofAuto().allocate(SockAddr.SIZE);
         MemorySegment.copy(from, 0, s, 0, SockAddr.SIZE);
         current = s;
+        return true;
+    }
+
+    /** The open TCP connection to prefer, or null. */
+    public dev.patchcord.transport.TcpLink tcp() {
+        dev.patchcord.transport.TcpLink t = tcp;
+        return t != null && t.isOpen() ? t : null;
+    }
+
+    /** The peer spoke over {@code link}; returns true if that changed where it is. */
+    public boolean observeTcp(dev.patchcord.transport.TcpLink link) {
+        if (tcp == link) {
+            return false;
+        }
+        tcp = link;
         return true;
     }
 

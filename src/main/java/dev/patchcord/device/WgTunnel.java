@@ -5,30 +5,31 @@ import dev.patchcord.core.l2.MacTable;
 import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.DataCipher;
 import dev.patchcord.core.wg.Node;
-import dev.patchcord.core.wg.Outcome;
 import dev.patchcord.core.wg.Peer;
 import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.SockAddr;
+import dev.patchcord.transport.TcpLink;
 import dev.patchcord.transport.UdpSocket;
 import dev.patchcord.tun.PacketDevice;
 
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 
 /**
- * The encrypted tunnel: the WireGuard {@link Node} between a TUN device and a UDP socket. Three
- * platform threads: interface to network (route, seal, send), network to interface (receive,
- * open, deliver, answer handshakes), and a timer thread that ticks the node ten times a second.
- * Each owns its buffer and cipher; the node is safe to share.
+ * The encrypted tunnel: the WireGuard {@link Node} between a TUN or TAP device and the network.
+ * Three platform threads: interface to network (route, seal, send), UDP to interface (a
+ * {@link Receiver}), and a timer thread that ticks the node ten times a second; with TCP enabled
+ * ({@link TcpTransport}) each connection has a reader of its own. Every thread owns its
+ * {@link Buffers}; the node is safe to share.
  */
 public final class WgTunnel extends Loops {
     /** A WireGuard message's header in front of the packet, so it is sealed in place. */
-    private static final int HEADROOM = 16;
-    private static final int BUFFER = 65536 + 64;
+    static final int HEADROOM = 16;
     private static final long TICK_MILLIS = 100;
 
     private final PacketDevice device;
@@ -36,6 +37,7 @@ public final class WgTunnel extends Loops {
     private int fwmark;
     private volatile boolean hub;
     private volatile boolean isolate;
+    private volatile boolean udpToPeers = true;
     /** TAP mode: which peer each MAC address is behind. */
     private final MacTable<Peer> macs = new MacTable<>(MacTable.DEFAULT_CAPACITY, MacTable.DEFAULT_AGEING);
     private final Node node;
@@ -63,6 +65,10 @@ public final class WgTunnel extends Loops {
         return wakeup.signalled();
     }
 
+    boolean stoppingNow() {
+        return wakeup.signalled();
+    }
+
     /**
      * How packets from one peer to another are handled. {@code hub}: re-encrypted to the other
      * peer right here, without a trip through the kernel. Otherwise they go to the interface and
@@ -71,6 +77,31 @@ public final class WgTunnel extends Loops {
     public void setForwarding(boolean hub, boolean isolate) {
         this.hub = hub;
         this.isolate = isolate;
+    }
+
+    /** TCP only: nothing is sent to peers over UDP (the socket still answers anyone who uses it). */
+    public void setUdpToPeers(boolean allowed) {
+        this.udpToPeers = allowed;
+    }
+
+    boolean hub() {
+        return hub;
+    }
+
+    boolean isolate() {
+        return isolate;
+    }
+
+    MacTable<Peer> macs() {
+        return macs;
+    }
+
+    PacketDevice device() {
+        return device;
+    }
+
+    PrintStream verbose() {
+        return verbose;
     }
 
     public UdpSocket socket() {
@@ -127,10 +158,23 @@ public final class WgTunnel extends Loops {
         return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
-    /** Sends {@code len} bytes at the start of {@code seg} to the peer's endpoint, counting failures. */
-    private void sendTo(Peer peer, MemorySegment seg, int len) {
-        MemorySegment to = endpointOf(peer).current();
-        if (to == null) {
+    /**
+     * Sends {@code len} bytes at the start of {@code seg} to the peer: over its TCP connection
+     * if it has an open one, else over UDP to its endpoint. Failures are counted.
+     */
+    void sendTo(Peer peer, MemorySegment seg, int len) {
+        PeerAddress endpoint = endpointOf(peer);
+        TcpLink link = endpoint.tcp();
+        if (link != null) {
+            if (link.send(seg, len)) {
+                node.counters().sent(len);
+            } else {
+                node.counters().drop(Drop.SEND_ERROR);
+            }
+            return;
+        }
+        MemorySegment to = endpoint.current();
+        if (to == null || !udpToPeers) {
             node.counters().drop(Drop.NO_PEER);
             return;
         }
@@ -142,63 +186,13 @@ public final class WgTunnel extends Loops {
     }
 
     /** Sends everything the peer has queued (handshake, staged packets, keepalive). */
-    private void drain(Peer peer, MemorySegment seg, ByteBuffer view, DataCipher cipher) {
+    void drain(Peer peer, MemorySegment seg, ByteBuffer view, DataCipher cipher) {
         for (int i = 0; i < 1024; i++) {
             int n = peer.poll(view, System.nanoTime(), epochNanos(), cipher);
             if (n <= 0) {
                 return;
             }
             sendTo(peer, seg, n);
-        }
-    }
-
-    private void outbound() throws SysException {
-        MemorySegment seg = arena.allocate(BUFFER, 64);
-        ByteBuffer view = seg.asByteBuffer();
-        // The interface writes the packet after the headroom; the tail leaves room for padding and tag.
-        boolean layer2 = node.layer2();
-        int start = layer2 ? HEADROOM + TapFrames.PREFIX : HEADROOM;
-        MemorySegment packet = seg.asSlice(start, node.mtu() + 64);
-        DataCipher cipher = new DataCipher();
-        byte[] scratch = new byte[BUFFER];
-        while (true) {
-            int n = device.read(packet);
-            if (n < 0) {
-                return;
-            }
-            if (layer2) {
-                outboundFrame(n, seg, view, cipher, scratch);
-                continue;
-            }
-            Peer peer = node.allowedIps().forDestination(view, HEADROOM, n);
-            if (peer == null) {
-                node.counters().drop(Drop.NO_ROUTE);
-                continue;
-            }
-            int len = peer.seal(view, n, System.nanoTime(), cipher);
-            if (len > 0) {
-                sendTo(peer, seg, len);
-            } else {
-                drain(peer, seg, view, cipher);
-            }
-        }
-    }
-
-    /** A frame from the TAP: to the peer its destination is behind, or to every peer. */
-    private void outboundFrame(int n, MemorySegment seg, ByteBuffer view, DataCipher cipher, byte[] scratch) {
-        if (n < TapFrames.ETHERNET_HEADER) {
-            node.counters().drop(Drop.RUNT);
-            return;
-        }
-        TapFrames.writePrefix(view, HEADROOM, n);
-        int plain = n + TapFrames.PREFIX;
-        var peers = node.peers();
-        Peer to = peers.size() == 1 ? peers.iterator().next()
-                : macs.lookup(MacTable.mac(view, HEADROOM + TapFrames.PREFIX), System.nanoTime());
-        if (to != null) {
-            sealAndSend(to, plain, seg, view, cipher);
-        } else {
-            flood(null, plain, seg, view, cipher, scratch);
         }
     }
 
@@ -212,11 +206,28 @@ public final class WgTunnel extends Loops {
     }
 
     /**
+     * A packet from one peer for another: re-encrypted in place (it already sits after the
+     * headroom, where sealing wants it) and sent on, unless isolation forbids it.
+     */
+    void forward(Peer to, int plain, Buffers b) {
+        if (isolate) {
+            node.counters().drop(Drop.ISOLATED);
+            return;
+        }
+        int n = to.seal(b.view, plain, System.nanoTime(), b.cipher);
+        if (n > 0) {
+            sendTo(to, b.seg, n);
+        } else {
+            drain(to, b.control, b.controlView, b.cipher);
+        }
+    }
+
+    /**
      * Sends the plaintext at the headroom to every peer but {@code except}: broadcast, multicast
      * and unknown destinations, as a switch floods. Sealing works in place, so the plaintext is
      * kept aside and put back before each copy.
      */
-    private void flood(Peer except, int plain, MemorySegment seg, ByteBuffer view, DataCipher cipher, byte[] scratch) {
+    void flood(Peer except, int plain, MemorySegment seg, ByteBuffer view, DataCipher cipher, byte[] scratch) {
         view.get(HEADROOM, scratch, 0, plain);
         for (Peer p : node.peers()) {
             if (p != except) {
@@ -227,120 +238,100 @@ public final class WgTunnel extends Loops {
         view.put(HEADROOM, scratch, 0, plain);
     }
 
-    /**
-     * A frame from a peer (TAP mode): learn where its source is, then deliver it to the TAP, to
-     * another peer (hub), or to both (a flooded frame in hub mode).
-     */
-    private void inboundFrame(Peer from, int off, int len, MemorySegment seg, ByteBuffer view,
-                              MemorySegment control, ByteBuffer controlView, DataCipher cipher, byte[] scratch) {
-        long now = System.nanoTime();
-        macs.learn(MacTable.mac(view, off + 6), from, now);
-        long dst = MacTable.mac(view, off);
-        Peer to = hub || isolate ? macs.lookup(dst, now) : null;
-        if (to != null && to != from) {
-            forward(to, len + TapFrames.PREFIX, seg, view, control, controlView, cipher);
+    private void outbound() throws SysException {
+        Buffers b = new Buffers(arena);
+        boolean layer2 = node.layer2();
+        int start = layer2 ? HEADROOM + TapFrames.PREFIX : HEADROOM;
+        // The interface writes after the headroom; the tail leaves room for padding and the tag.
+        MemorySegment packet = b.seg.asSlice(start, node.mtu() + 64);
+        while (true) {
+            int n = device.read(packet);
+            if (n < 0) {
+                return;
+            }
+            if (layer2) {
+                outboundFrame(n, b);
+                continue;
+            }
+            Peer peer = node.allowedIps().forDestination(b.view, HEADROOM, n);
+            if (peer == null) {
+                node.counters().drop(Drop.NO_ROUTE);
+                continue;
+            }
+            sealAndSend(peer, n, b.seg, b.view, b.cipher);
+        }
+    }
+
+    /** A frame from the TAP: to the peer its destination is behind, or to every peer. */
+    private void outboundFrame(int n, Buffers b) {
+        if (n < TapFrames.ETHERNET_HEADER) {
+            node.counters().drop(Drop.RUNT);
             return;
         }
-        if (device.write(seg, off, len) < 0) {
-            node.counters().drop(Drop.DEVICE_ERROR);
+        TapFrames.writePrefix(b.view, HEADROOM, n);
+        int plain = n + TapFrames.PREFIX;
+        var peers = node.peers();
+        Peer to = peers.size() == 1 ? peers.iterator().next()
+                : macs.lookup(MacTable.mac(b.view, HEADROOM + TapFrames.PREFIX), System.nanoTime());
+        if (to != null) {
+            sealAndSend(to, plain, b.seg, b.view, b.cipher);
         } else {
-            node.counters().received(len);
-        }
-        if (hub && !isolate && to == null) {
-            flood(from, len + TapFrames.PREFIX, seg, view, cipher, scratch);
+            flood(null, plain, b.seg, b.view, b.cipher, b.scratch);
         }
     }
 
     private void inbound() throws SysException {
-        MemorySegment seg = arena.allocate(BUFFER, 64);
-        ByteBuffer view = seg.asByteBuffer();
+        Buffers b = new Buffers(arena);
+        Receiver receiver = new Receiver(this, b, verbose);
         MemorySegment from = arena.allocate(SockAddr.SIZE, 8);
         MemorySegment reply = arena.allocate(256, 8);
-        MemorySegment control = arena.allocate(BUFFER, 64);
-        ByteBuffer controlView = control.asByteBuffer();
-        DataCipher cipher = new DataCipher();
-        Outcome out = new Outcome();
-        boolean layer2 = node.layer2();
-        byte[] scratch = new byte[BUFFER];
-        // Only handshake messages ask for the source (for cookies), so this allocates only for them.
-        Node.Source source = () -> from.asSlice(8, 18).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        Receiver.Origin udp = new Receiver.Origin() {
+            @Override
+            public byte[] sourceBytes() {
+                return from.asSlice(8, 18).toArray(ValueLayout.JAVA_BYTE);
+            }
+
+            @Override
+            public void reply(byte[] message) {
+                MemorySegment.copy(message, 0, reply, ValueLayout.JAVA_BYTE, 0, message.length);
+                if (socket.send(reply, 0, message.length, from) < 0) {
+                    node.counters().drop(Drop.SEND_ERROR);
+                }
+            }
+
+            @Override
+            public boolean observe(PeerAddress endpoint) {
+                return endpoint.observe(from);
+            }
+
+            @Override
+            public String describe() {
+                return SockAddr.format(SockAddr.decode(from));
+            }
+        };
         while (true) {
             UdpSocket s = socket;
-            int n = s.receive(seg, from);
+            int n = s.receive(b.seg, from);
             if (n < 0) {
                 if (s != socket && !wakeup.signalled()) {
                     continue; // moved to a new port
                 }
                 return;
             }
-            if (n > BUFFER) {
+            if (n > Buffers.SIZE) {
                 node.counters().drop(Drop.OVERSIZE);
                 continue;
             }
-            node.receive(view, n, source, System.nanoTime(), epochNanos(), cipher, out);
-            Peer peer = out.peer;
-            if (out.authenticated && endpointOf(peer).observe(from) && verbose != null) {
-                verbose.println("peer " + shortKey(peer) + " is now at " + SockAddr.format(SockAddr.decode(from)));
-            }
-            switch (out.kind) {
-                case DELIVER -> {
-                    if (layer2) {
-                        inboundFrame(peer, out.offset, out.length, seg, view, control, controlView, cipher, scratch);
-                        break;
-                    }
-                    Peer to = hub || isolate ? node.allowedIps().forDestination(view, out.offset, out.length) : null;
-                    if (to != null && to != peer) {
-                        forward(to, out.length, seg, view, control, controlView, cipher);
-                    } else if (device.write(seg, out.offset, out.length) < 0) {
-                        node.counters().drop(Drop.DEVICE_ERROR);
-                    } else {
-                        node.counters().received(out.length);
-                    }
-                }
-                case REPLY -> {
-                    MemorySegment.copy(out.reply, 0, reply, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, out.reply.length);
-                    if (socket.send(reply, 0, out.reply.length, from) < 0) {
-                        node.counters().drop(Drop.SEND_ERROR);
-                    }
-                }
-                default -> { }
-            }
-            if (verbose != null && out.kind == Outcome.Kind.DROP) {
-                verbose.println("dropped " + n + " bytes from " + SockAddr.format(SockAddr.decode(from)) + ": " + out.drop.label());
-            }
-            if (peer != null && out.kind != Outcome.Kind.DELIVER) {
-                // A handshake step may have released staged packets or asked for a keepalive.
-                drain(peer, control, controlView, cipher);
-            }
-        }
-    }
-
-    /**
-     * A packet from one peer for another: re-encrypted in place (it already sits after the
-     * headroom, where sealing wants it) and sent on, unless isolation forbids it.
-     */
-    private void forward(Peer to, int len, MemorySegment seg, ByteBuffer view, MemorySegment control,
-                         ByteBuffer controlView, DataCipher cipher) {
-        if (isolate) {
-            node.counters().drop(Drop.ISOLATED);
-            return;
-        }
-        int n = to.seal(view, len, System.nanoTime(), cipher);
-        if (n > 0) {
-            sendTo(to, seg, n);
-        } else {
-            drain(to, control, controlView, cipher);
+            receiver.handle(n, udp);
         }
     }
 
     private void timers() throws InterruptedException {
-        MemorySegment seg = arena.allocate(BUFFER, 64);
-        ByteBuffer view = seg.asByteBuffer();
-        DataCipher cipher = new DataCipher();
+        Buffers b = new Buffers(arena);
         while (!wakeup.signalled()) {
             node.tick(System.nanoTime());
             for (Peer p : node.peers()) {
-                drain(p, seg, view, cipher);
+                drain(p, b.seg, b.view, b.cipher);
             }
             Thread.sleep(TICK_MILLIS);
         }

@@ -108,6 +108,21 @@ public final class Peer {
         return lastHandshakeEpochNanos;
     }
 
+    /** Retries this handshake attempt has had so far (0 while the first try is pending or after success). */
+    public synchronized int handshakeAttempts() {
+        return timers.handshakeInProgress ? timers.attempts : 0;
+    }
+
+    /**
+     * Sends a handshake initiation at the next {@link #poll}, past the usual one-per-REKEY_TIMEOUT
+     * limit: for a new path (a fresh TCP connection) that the last attempt could not use.
+     */
+    public synchronized void initiateNow() {
+        if (current == null || timers.handshakeInProgress) {
+            requestInitiation(true);
+        }
+    }
+
     /** Whether a current session exists that may still send. */
     public boolean hasSession(long now) {
         Keypair kp = current;

@@ -1,0 +1,120 @@
+package dev.patchcord.device;
+
+import dev.patchcord.core.Drop;
+import dev.patchcord.core.l2.MacTable;
+import dev.patchcord.core.l2.TapFrames;
+import dev.patchcord.core.wg.Node;
+import dev.patchcord.core.wg.Outcome;
+import dev.patchcord.core.wg.Peer;
+
+import java.io.PrintStream;
+import java.time.Instant;
+
+/**
+ * What happens to one received WireGuard message, whichever transport brought it: the node
+ * decides; the receiver delivers to the interface, forwards to another peer (hub), answers
+ * handshakes over the transport the message came on, and records where an authenticated peer is
+ * now (roaming, UDP or TCP). One Receiver per receiving thread, with that thread's buffers.
+ */
+final class Receiver {
+    /** Where a message came from, and how to answer there. */
+    interface Origin {
+        /** The source for cookie MACs; asked for handshake messages only. */
+        byte[] sourceBytes();
+
+        /** Sends a handshake answer back the way the message came. */
+        void reply(byte[] message);
+
+        /** Records that {@code peer} spoke from here; true if that moved it. */
+        boolean observe(PeerAddress endpoint);
+
+        String describe();
+    }
+
+    private final WgTunnel tunnel;
+    private final Node node;
+    private final Buffers b;
+    private final Outcome out = new Outcome();
+    private final PrintStream verbose;
+    private final Node.Source source;
+    private Origin origin;
+
+    Receiver(WgTunnel tunnel, Buffers buffers, PrintStream verbose) {
+        this.tunnel = tunnel;
+        this.node = tunnel.node();
+        this.b = buffers;
+        this.verbose = verbose;
+        this.source = () -> origin.sourceBytes();
+    }
+
+    private static long epochNanos() {
+        Instant now = Instant.now();
+        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
+    }
+
+    /** Handles the {@code n}-byte message at the start of this receiver's buffer. */
+    void handle(int n, Origin from) {
+        origin = from;
+        node.receive(b.view, n, source, System.nanoTime(), epochNanos(), b.cipher, out);
+        Peer peer = out.peer;
+        if (out.authenticated && from.observe(WgTunnel.endpointOf(peer)) && verbose != null) {
+            verbose.println("peer " + WgTunnel.shortKey(peer) + " is now at " + from.describe());
+        }
+        switch (out.kind) {
+            case DELIVER -> {
+                if (node.layer2()) {
+                    frame(peer, out.offset, out.length);
+                } else {
+                    packet(peer, out.offset, out.length);
+                }
+            }
+            case REPLY -> from.reply(out.reply);
+            default -> { }
+        }
+        if (verbose != null && out.kind == Outcome.Kind.DROP) {
+            verbose.println("dropped " + n + " bytes from " + from.describe() + ": " + out.drop.label());
+        }
+        if (peer != null && out.kind != Outcome.Kind.DELIVER) {
+            // A handshake step may have released staged packets or asked for a keepalive.
+            tunnel.drain(peer, b.control, b.controlView, b.cipher);
+        }
+    }
+
+    private void write(int off, int len) {
+        if (tunnel.device().write(b.seg, off, len) < 0) {
+            node.counters().drop(Drop.DEVICE_ERROR);
+        } else {
+            node.counters().received(len);
+        }
+    }
+
+    /** An IP packet: to the interface, or straight to another peer when the tunnel is a hub. */
+    private void packet(Peer from, int off, int len) {
+        Peer to = tunnel.hub() || tunnel.isolate() ? node.allowedIps().forDestination(b.view, off, len) : null;
+        if (to != null && to != from) {
+            tunnel.forward(to, len, b);
+        } else {
+            write(off, len);
+        }
+    }
+
+    /**
+     * An Ethernet frame (TAP mode): learn where its source is, then deliver it to the TAP, to
+     * another peer (hub), or to both (a flooded frame in hub mode).
+     */
+    private void frame(Peer from, int off, int len) {
+        long now = System.nanoTime();
+        MacTable<Peer> macs = tunnel.macs();
+        macs.learn(MacTable.mac(b.view, off + 6), from, now);
+        boolean switching = tunnel.hub() || tunnel.isolate();
+        Peer to = switching ? macs.lookup(MacTable.mac(b.view, off), now) : null;
+        if (to != null && to != from) {
+            tunnel.forward(to, len + TapFrames.PREFIX, b);
+            return;
+        }
+        write(off, len);
+        if (tunnel.hub() && !tunnel.isolate() && to == null) {
+            tunnel.flood(from, len + TapFrames.PREFIX, b.seg, b.view, b.cipher, b.scratch);
+        }
+    }
+}
