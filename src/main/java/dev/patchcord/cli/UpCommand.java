@@ -2,7 +2,9 @@ package dev.patchcord.cli;
 
 import dev.patchcord.control.ConfigException;
 import dev.patchcord.control.Hooks;
+import dev.patchcord.control.LeaseStore;
 import dev.patchcord.control.NetConfig;
+import dev.patchcord.control.PoolSection;
 import dev.patchcord.control.UapiServer;
 import dev.patchcord.control.WgUapiDevice;
 import dev.patchcord.control.WgConfig;
@@ -11,10 +13,14 @@ import dev.patchcord.control.WgInterfaceSection;
 import dev.patchcord.control.WgPeerSection;
 import dev.patchcord.core.Cidr;
 import dev.patchcord.core.Counters;
+import dev.patchcord.core.assign.AddressPool;
+import dev.patchcord.core.assign.AddressServer;
 import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.Keys;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
+import dev.patchcord.device.AddressClient;
+import dev.patchcord.device.AddressService;
 import dev.patchcord.device.PeerAddress;
 import dev.patchcord.device.TcpTransport;
 import dev.patchcord.device.WgTunnel;
@@ -36,6 +42,8 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -185,6 +193,25 @@ final class UpCommand implements Callable<Integer> {
         }
         WgTunnel tunnel = new WgTunnel(tun, socket, node, wakeup, verbose ? err : null);
         tunnel.setForwarding(iface.hub(), iface.clientIsolation());
+        if (iface.pool() != null) {
+            startAddressServer(config, ifname, node, tunnel, err, tun);
+        } else if (iface.autoAddress()) {
+            WgPeerSection serverPeer = config.peers().getFirst();
+            String table = iface.table() == null || "auto".equals(iface.table()) ? null : iface.table();
+            boolean[] refused = {false};
+            AddressClient client = new AddressClient(tunnel, node.peer(serverPeer.publicKey()), ifname,
+                    iface.requestedAddresses(), serverPeer.allowedIps(), table, err, () -> {
+                        refused[0] = true;
+                        session.requestStop();
+                    });
+            tunnel.setControlHandler(client);
+            tunnel.setTickHook(client::tick);
+            session.onStop(() -> {
+                if (refused[0]) {
+                    throw new UserError("the address server refused the requested address");
+                }
+            });
+        }
         if (!"udp".equals(iface.transport())) {
             boolean tcpOnly = "tcp".equals(iface.transport());
             tunnel.setUdpToPeers(!tcpOnly);
@@ -230,6 +257,54 @@ final class UpCommand implements Callable<Integer> {
                 + "), public key "
                 + Keys.toBase64(node.publicKey()) + ", UDP port " + socket.port() + ", " + config.peers().size()
                 + (config.peers().size() == 1 ? " peer" : " peers"));
+    }
+
+    /** {@code [Pool]}: lease addresses to the peers, keeping the leases in the lease file. */
+    private static void startAddressServer(WgConfig config, String ifname, Node node, WgTunnel tunnel, PrintStream err,
+                                           TunDevice tun) {
+        PoolSection ps = config.interfaceSection().pool();
+        List<Cidr> ranges = ps.ranges();
+        // Never lease the server's own addresses, nor anything inside a peer's fixed AllowedIPs.
+        List<Cidr> reserved = new ArrayList<>();
+        for (Cidr a : config.interfaceSection().addresses()) {
+            reserved.add(new Cidr(a.address(), a.isIpv4() ? 32 : 128));
+        }
+        Set<String> fixed = new HashSet<>();
+        for (WgPeerSection p : config.peers()) {
+            for (Cidr c : p.allowedIps()) {
+                for (Cidr r : ranges) {
+                    if (r.isIpv4() == c.isIpv4() && (r.contains(c.address()) || c.contains(r.address()))) {
+                        fixed.add(Keys.toBase64(p.publicKey()));
+                        if (c.prefix() >= r.prefix()) {
+                            reserved.add(c);
+                        }
+                    }
+                }
+            }
+        }
+        AddressPool pool;
+        try {
+            pool = new AddressPool(ps.v4Range(), ps.v6Prefix(), reserved, ps.leaseSeconds(), ps.routes());
+        } catch (IllegalArgumentException e) {
+            tun.close();
+            throw new UserError(config.source() + ": [Pool]: " + e.getMessage());
+        }
+        AddressServer server = new AddressServer(pool,
+                key -> node.peer(key) != null && !fixed.contains(Keys.toBase64(key)));
+        Path leaseFile = ps.leaseFile(ifname);
+        AddressService service = new AddressService(tunnel, server, new LeaseStore(leaseFile), ps.deadPeerSeconds(),
+                ifname, err);
+        try {
+            if (leaseFile.toAbsolutePath().getParent() != null) {
+                Files.createDirectories(leaseFile.toAbsolutePath().getParent());
+            }
+            service.restore();
+        } catch (IOException e) {
+            tun.close();
+            throw new UserError("cannot read the leases in " + leaseFile + ": " + e.getMessage());
+        }
+        tunnel.setControlHandler(service);
+        tunnel.setTickHook(service::tick);
     }
 
     private static void saveConfig(Path file, WgInterfaceSection iface, WgUapiDevice control) {

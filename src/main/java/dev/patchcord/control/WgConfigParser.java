@@ -30,6 +30,8 @@ final class WgConfigParser {
             "dns", "mtu", "table", "preup", "postup", "predown", "postdown", "saveconfig",
             // patchcord's own keys: a file using them is for patchcord only (wg-quick rejects them).
             "hub", "clientisolation", "mode", "transport");
+    /** patchcord's [Pool] section: an address server for clients with {@code Address = auto}. */
+    private static final Set<String> POOL_KEYS = Set.of("range", "leasetime", "deadpeertimeout", "routes", "leasefile");
     private static final Set<String> PEER_KEYS = Set.of("publickey", "presharedkey", "allowedips", "endpoint",
             "persistentkeepalive");
 
@@ -37,6 +39,8 @@ final class WgConfigParser {
     private int lineNumber;
     private InterfaceDraft iface;
     private PeerDraft peer;
+    private PoolDraft pool;
+    private boolean inPool;
     private final List<PeerDraft> peers = new ArrayList<>();
 
     private WgConfigParser(String source) {
@@ -79,6 +83,14 @@ final class WgConfigParser {
         String key = content.substring(0, eq).strip();
         String value = content.substring(eq + 1).strip();
         String k = key.toLowerCase(Locale.ROOT);
+        if (inPool) {
+            if (!POOL_KEYS.contains(k)) {
+                throw unknownKey(key, "Pool", INTERFACE_KEYS.contains(k) ? "[Interface]"
+                        : PEER_KEYS.contains(k) ? "[Peer]" : null);
+            }
+            poolKey(k, value);
+            return;
+        }
         if (iface == null && peer == null) {
             throw fail(printableKey(key) ? key + " is outside any section (start the file with [Interface])"
                     : "line is outside any section (start the file with [Interface])");
@@ -104,9 +116,18 @@ final class WgConfigParser {
             }
             iface = new InterfaceDraft(lineNumber);
             peer = null;
+            inPool = false;
         } else if ("Peer".equalsIgnoreCase(name)) {
             peer = new PeerDraft(lineNumber);
             peers.add(peer);
+            inPool = false;
+        } else if ("Pool".equalsIgnoreCase(name)) {
+            if (pool != null) {
+                throw fail("second [Pool] section (the first is on line " + pool.line + ")");
+            }
+            pool = new PoolDraft(lineNumber);
+            peer = null;
+            inPool = true;
         } else {
             throw fail("unknown section " + ConfigValues.quote(content) + " (expected [Interface] or [Peer])");
         }
@@ -118,7 +139,7 @@ final class WgConfigParser {
             case "privatekey" -> iface.privateKey = ConfigValues.key("PrivateKey", nonEmpty("PrivateKey", wgValue));
             case "listenport" -> iface.listenPort = ConfigValues.listenPort(nonEmpty("ListenPort", wgValue));
             case "fwmark" -> iface.fwMark = ConfigValues.fwMark(nonEmpty("FwMark", wgValue));
-            case "address" -> iface.addresses.addAll(ConfigValues.cidrs("Address", value));
+            case "address" -> address(value);
             case "dns" -> iface.dns.addAll(ConfigValues.dns(value));
             case "mtu" -> iface.mtu = value.isEmpty() ? null : ConfigValues.mtu(value);
             case "table" -> iface.table = value.isEmpty() ? null : ConfigValues.table(value);
@@ -146,6 +167,102 @@ final class WgConfigParser {
         }
     }
 
+    /**
+     * {@code Address}: prefixes, or patchcord's {@code auto}. On a line with {@code auto}, a bare
+     * address (no /prefix) is one asked of the server, at most one per family; anything with a
+     * prefix length, and every other Address line, is a fixed address as in wg-quick.
+     */
+    private void address(String value) {
+        List<String> entries = ConfigValues.entries(value);
+        if (entries.stream().noneMatch(e -> e.equalsIgnoreCase("auto"))) {
+            iface.addresses.addAll(ConfigValues.cidrs("Address", value));
+            return;
+        }
+        iface.autoAddress = true;
+        for (String e : entries) {
+            if (e.equalsIgnoreCase("auto")) {
+                continue;
+            }
+            if (e.indexOf('/') >= 0) {
+                iface.addresses.addAll(ConfigValues.cidrs("Address", e));
+                continue;
+            }
+            java.net.InetAddress a;
+            try {
+                a = Cidr.parseAddress(e);
+            } catch (IllegalArgumentException x) {
+                throw new IllegalArgumentException("Address " + ConfigValues.quote(e)
+                        + " is neither 'auto' nor an IP address to ask the server for");
+            }
+            for (java.net.InetAddress other : iface.requested) {
+                if ((other instanceof java.net.Inet4Address) == (a instanceof java.net.Inet4Address)) {
+                    throw new IllegalArgumentException("Address = auto asks for two " + (a instanceof java.net.Inet4Address
+                            ? "IPv4" : "IPv6") + " addresses (" + Cidr.format(other) + " and " + Cidr.format(a)
+                            + "); a client leases one of each family");
+                }
+            }
+            byte[] bytes = a.getAddress();
+            boolean zero = true;
+            for (byte b : bytes) {
+                zero &= b == 0;
+            }
+            if (zero) {
+                throw new IllegalArgumentException("Address = auto cannot ask for the unspecified address " + Cidr.format(a));
+            }
+            iface.requested.add(a);
+        }
+    }
+
+    private void poolKey(String k, String value) {
+        switch (k) {
+            case "range" -> {
+                for (Cidr c : ConfigValues.cidrs("Range", nonEmpty("Range", value))) {
+                    if (c.isIpv4() ? pool.v4 != null : pool.v6 != null) {
+                        throw new IllegalArgumentException("Range has two " + (c.isIpv4() ? "IPv4" : "IPv6")
+                                + " prefixes (" + (c.isIpv4() ? pool.v4 : pool.v6) + " and " + c + "); a pool has one of each family");
+                    }
+                    if (c.isIpv4() && c.prefix() > 30 || !c.isIpv4() && c.prefix() > 126) {
+                        throw new IllegalArgumentException("Range " + c + " is too small to lease from");
+                    }
+                    if (c.isIpv4()) {
+                        pool.v4 = c.network();
+                    } else {
+                        pool.v6 = c.network();
+                    }
+                }
+            }
+            case "leasetime" -> pool.leaseSeconds = seconds("LeaseTime", value, 1);
+            case "deadpeertimeout" -> pool.deadPeerSeconds = seconds("DeadPeerTimeout", value, 0);
+            case "routes" -> {
+                for (Cidr c : ConfigValues.cidrs("Routes", value)) {
+                    if (!c.equals(c.network())) {
+                        throw new IllegalArgumentException("Routes " + c + " has host bits set (did you mean " + c.network() + "?)");
+                    }
+                    pool.routes.add(c);
+                }
+                if (pool.routes.size() > dev.patchcord.core.assign.AddressMessage.MAX_ROUTES) {
+                    throw new IllegalArgumentException("Routes: " + pool.routes.size() + " routes are more than "
+                            + dev.patchcord.core.assign.AddressMessage.MAX_ROUTES + " (what one answer can carry)");
+                }
+            }
+            case "leasefile" -> pool.leaseFile = nonEmpty("LeaseFile", value);
+            default -> throw new IllegalStateException("no handler for pool key " + k);
+        }
+    }
+
+    /** A whole number of seconds from {@code min} to 2^32-1. */
+    private static long seconds(String name, String value, long min) {
+        String v = nonEmpty(name, value);
+        if (v.length() > 10 || !v.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw new IllegalArgumentException(name + " " + ConfigValues.quote(v) + " is not a number of seconds");
+        }
+        long n = Long.parseLong(v);
+        if (n < min || n > 0xffff_ffffL) {
+            throw new IllegalArgumentException(name + " " + n + " is out of range (" + min + "-4294967295 seconds)");
+        }
+        return n;
+    }
+
     private void peerKey(String k, String key, String value) {
         String wgValue = ConfigValues.withoutSpaces(value);
         switch (k) {
@@ -169,6 +286,21 @@ final class WgConfigParser {
         if (iface.privateKey == null) {
             throw new ConfigException(source, iface.line, "[Interface] has no PrivateKey");
         }
+        PoolSection poolSection = null;
+        if (pool != null) {
+            if (pool.v4 == null && pool.v6 == null) {
+                throw new ConfigException(source, pool.line, "[Pool] has no Range");
+            }
+            if (iface.autoAddress) {
+                throw new ConfigException(source, pool.line,
+                        "[Pool] and Address = auto together: an address server cannot lease its own addresses");
+            }
+            poolSection = new PoolSection(java.util.Optional.ofNullable(pool.v4), java.util.Optional.ofNullable(pool.v6),
+                    pool.leaseSeconds, pool.deadPeerSeconds, pool.routes, pool.leaseFile);
+        }
+        if (iface.autoAddress && peers.isEmpty()) {
+            throw new ConfigException(source, iface.line, "Address = auto needs a [Peer] to ask (the first one is the address server)");
+        }
         Map<String, PeerDraft> byKey = new HashMap<>();
         List<WgPeerSection> done = new ArrayList<>();
         for (PeerDraft p : peers) {
@@ -185,7 +317,7 @@ final class WgConfigParser {
         WgInterfaceSection section = new WgInterfaceSection(iface.privateKey, iface.listenPort, iface.addresses,
                 iface.mtu, iface.dns, iface.table, iface.hook("preup"), iface.hook("postup"), iface.hook("predown"),
                 iface.hook("postdown"), iface.fwMark, iface.saveConfig, iface.hub, iface.clientIsolation, iface.tap,
-                iface.transport);
+                iface.transport, poolSection, iface.autoAddress, iface.requested);
         return new WgConfig(source, section, done);
     }
 
@@ -234,6 +366,8 @@ final class WgConfigParser {
         String transport = "udp";
         final List<Cidr> addresses = new ArrayList<>();
         final List<String> dns = new ArrayList<>();
+        boolean autoAddress;
+        final List<java.net.InetAddress> requested = new ArrayList<>();
         final Map<String, List<String>> hooks = new HashMap<>();
 
         InterfaceDraft(int line) {
@@ -242,6 +376,21 @@ final class WgConfigParser {
 
         List<String> hook(String name) {
             return hooks.getOrDefault(name, List.of());
+        }
+    }
+
+    /** The [Pool] values read so far. */
+    private static final class PoolDraft {
+        final int line;
+        Cidr v4;
+        Cidr v6;
+        long leaseSeconds = PoolSection.DEFAULT_LEASE_SECONDS;
+        long deadPeerSeconds = PoolSection.DEFAULT_DEAD_PEER_SECONDS;
+        final List<Cidr> routes = new ArrayList<>();
+        String leaseFile;
+
+        PoolDraft(int line) {
+            this.line = line;
         }
     }
 

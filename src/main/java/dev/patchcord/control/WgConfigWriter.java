@@ -24,6 +24,10 @@ public final class WgConfigWriter {
         Base64.Encoder b64 = Base64.getEncoder();
         StringBuilder sb = new StringBuilder("[Interface]\n");
         line(sb, "Address", join(iface.addresses()));
+        if (iface.autoAddress()) {
+            line(sb, "Address", "auto" + iface.requestedAddresses().stream().map(x -> ", " + Cidr.format(x))
+                    .collect(Collectors.joining()));
+        }
         line(sb, "DNS", String.join(", ", iface.dns()));
         line(sb, "MTU", iface.mtu() == null ? "" : iface.mtu().toString());
         line(sb, "Table", iface.table() == null ? "" : iface.table());
@@ -49,6 +53,15 @@ public final class WgConfigWriter {
         }
         line(sb, "ListenPort", state.listenPort() == 0 ? "" : Integer.toString(state.listenPort()));
         line(sb, "FwMark", state.fwmark() == 0 ? "" : "0x" + Integer.toHexString(state.fwmark()));
+        PoolSection pool = iface.pool();
+        if (pool != null) {
+            sb.append("\n[Pool]\n");
+            line(sb, "Range", join(pool.ranges()));
+            line(sb, "LeaseTime", Long.toString(pool.leaseSeconds()));
+            line(sb, "DeadPeerTimeout", Long.toString(pool.deadPeerSeconds()));
+            line(sb, "Routes", join(pool.routes()));
+            line(sb, "LeaseFile", pool.leaseFile() == null ? "" : pool.leaseFile());
+        }
         for (UapiDevice.PeerState p : state.peers()) {
             sb.append("\n[Peer]\n");
             line(sb, "PublicKey", b64.encodeToString(p.publicKey()));

@@ -2,6 +2,7 @@ package dev.patchcord.control;
 
 import dev.patchcord.core.Cidr;
 
+import java.net.InetAddress;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -30,11 +31,15 @@ import java.util.Objects;
  * @param tap patchcord's {@code Mode = tap}: an Ethernet (TAP) interface instead of an IP (TUN) one
  * @param transport patchcord's {@code Transport}: "udp" (the default), "tcp", or "udp,tcp" (a server
  *                  listens on both; a client tries UDP and falls back to TCP)
+ * @param pool patchcord's {@code [Pool]}: this interface leases addresses to clients; or null
+ * @param autoAddress patchcord's {@code Address = auto}: ask the first [Peer] for addresses
+ * @param requestedAddresses with {@code Address = auto, ADDRESS}: the particular addresses asked
+ *                           for (at most one per family), without fallback
  */
 public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cidr> addresses, Integer mtu,
         List<String> dns, String table, List<String> preUp, List<String> postUp, List<String> preDown,
         List<String> postDown, Integer fwMark, boolean saveConfig, boolean hub, boolean clientIsolation,
-        boolean tap, String transport) {
+        boolean tap, String transport, PoolSection pool, boolean autoAddress, List<InetAddress> requestedAddresses) {
 
     /**
      * The MTU when the file gives none. wg-quick derives it from the route to the endpoints minus
@@ -58,6 +63,10 @@ public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cid
         postUp = List.copyOf(postUp);
         preDown = List.copyOf(preDown);
         postDown = List.copyOf(postDown);
+        requestedAddresses = List.copyOf(requestedAddresses);
+        if (!autoAddress && !requestedAddresses.isEmpty()) {
+            throw new IllegalArgumentException("requested addresses need Address = auto");
+        }
         if (fwMark != null && fwMark == 0) {
             fwMark = null;
         }
@@ -90,7 +99,9 @@ public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cid
                 && Objects.equals(listenPort, s.listenPort) && addresses.equals(s.addresses)
                 && Objects.equals(mtu, s.mtu) && dns.equals(s.dns) && Objects.equals(table, s.table)
                 && preUp.equals(s.preUp) && postUp.equals(s.postUp) && preDown.equals(s.preDown)
-                && postDown.equals(s.postDown) && Objects.equals(fwMark, s.fwMark) && saveConfig == s.saveConfig;
+                && postDown.equals(s.postDown) && Objects.equals(fwMark, s.fwMark) && saveConfig == s.saveConfig
+                && Objects.equals(pool, s.pool) && autoAddress == s.autoAddress
+                && requestedAddresses.equals(s.requestedAddresses);
     }
 
     @Override
@@ -110,6 +121,8 @@ public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cid
                 + ", Table=" + (table == null ? "auto" : table)
                 + ", FwMark=" + (fwMark == null ? "off" : "0x" + Integer.toHexString(fwMark))
                 + ", PreUp=" + preUp + ", PostUp=" + postUp + ", PreDown=" + preDown + ", PostDown=" + postDown
-                + ", SaveConfig=" + saveConfig;
+                + ", SaveConfig=" + saveConfig
+                + (autoAddress ? ", Address=auto" + requestedAddresses.stream().map(a -> " " + Cidr.format(a)).toList() : "")
+                + (pool != null ? ", Pool=" + pool : "");
     }
 }

@@ -47,7 +47,14 @@ public enum Drop {
     /** A packet from one peer to another that client isolation forbids. */
     ISOLATED("isolated"),
     /** A packet waiting for a handshake pushed out by newer ones, or given up with it. */
-    STAGED_OVERFLOW("staged-overflow");
+    STAGED_OVERFLOW("staged-overflow"),
+    /** An address-assignment control message (docs/protocol.md) that is not well-formed. */
+    BAD_CONTROL("bad-control"),
+    /**
+     * A well-formed control message this end does not act on: no [Pool] or Address = auto here,
+     * a message only the other side sends, or an answer to a request no longer waited for.
+     */
+    UNEXPECTED_CONTROL("unexpected-control");
 
     private final String label;
 

@@ -69,6 +69,14 @@ final class Receiver {
                 }
             }
             case REPLY -> from.reply(out.reply);
+            case CONTROL -> {
+                WgTunnel.ControlHandler handler = tunnel.controlHandler();
+                if (handler == null) {
+                    node.counters().drop(Drop.UNEXPECTED_CONTROL);
+                } else {
+                    handler.handle(peer, out.control);
+                }
+            }
             default -> { }
         }
         if (verbose != null && out.kind == Outcome.Kind.DROP) {

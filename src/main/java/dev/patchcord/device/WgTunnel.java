@@ -44,6 +44,17 @@ public final class WgTunnel extends Loops {
     private final PrintStream verbose;
     private final Wakeup wakeup;
     private final Arena arena = Arena.ofShared();
+    /** Who acts on address-assignment control messages (AddressService or AddressClient), or null. */
+    private volatile ControlHandler controlHandler;
+    /** Run on every timer tick (ten times a second), or null. */
+    private volatile Runnable tickHook;
+    /** Buffers for {@link #sendControl}, which any thread may call; guarded by themselves. */
+    private Buffers controlBuffers;
+
+    /** Acts on one decoded control message from an authenticated peer. */
+    public interface ControlHandler {
+        void handle(Peer from, dev.patchcord.core.assign.AddressMessage message);
+    }
 
     /**
      * @param wakeup the signal that stops all three loops
@@ -82,6 +93,37 @@ public final class WgTunnel extends Loops {
     /** TCP only: nothing is sent to peers over UDP (the socket still answers anyone who uses it). */
     public void setUdpToPeers(boolean allowed) {
         this.udpToPeers = allowed;
+    }
+
+    /** Sets who handles control messages; without one they are counted as unexpected. */
+    public void setControlHandler(ControlHandler handler) {
+        this.controlHandler = handler;
+    }
+
+    ControlHandler controlHandler() {
+        return controlHandler;
+    }
+
+    /** Sets something to run on every timer tick (it must not throw or block for long). */
+    public void setTickHook(Runnable hook) {
+        this.tickHook = hook;
+    }
+
+    /**
+     * Encrypts {@code message} to {@code peer} and sends it (or stages it and starts a handshake
+     * if there is no session yet). Safe from any thread.
+     */
+    public void sendControl(Peer peer, dev.patchcord.core.assign.AddressMessage message) {
+        synchronized (this) {
+            if (controlBuffers == null) {
+                controlBuffers = new Buffers(arena);
+            }
+        }
+        Buffers b = controlBuffers;
+        synchronized (b) {
+            int len = dev.patchcord.core.assign.AddressMessage.encode(message, b.view, HEADROOM);
+            sealAndSend(peer, len, b.seg, b.view, b.cipher);
+        }
     }
 
     boolean hub() {
@@ -330,6 +372,10 @@ public final class WgTunnel extends Loops {
         Buffers b = new Buffers(arena);
         while (!wakeup.signalled()) {
             node.tick(System.nanoTime());
+            Runnable hook = tickHook;
+            if (hook != null) {
+                hook.run();
+            }
             for (Peer p : node.peers()) {
                 drain(p, b.seg, b.view, b.cipher);
             }

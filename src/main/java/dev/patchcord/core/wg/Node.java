@@ -3,6 +3,7 @@ package dev.patchcord.core.wg;
 import dev.patchcord.core.Counters;
 import dev.patchcord.core.Drop;
 import dev.patchcord.core.IpPackets;
+import dev.patchcord.core.assign.AddressMessage;
 import dev.patchcord.core.l2.TapFrames;
 
 import java.nio.ByteBuffer;
@@ -302,6 +303,20 @@ public final class Node {
         out.authenticated = true;
         if (plain == 0) {
             return; // a keepalive
+        }
+        // Address assignment rides in the same sessions; it is no IP packet, so it is taken out
+        // before the IP checks (TUN mode only: in TAP mode the plaintext is a frame).
+        if (!layer2 && AddressMessage.isControl(buf, TRANSPORT_CONTENT, plain)) {
+            AddressMessage m = AddressMessage.decode(buf, TRANSPORT_CONTENT, plain);
+            if (m == null) {
+                out.drop(Drop.BAD_CONTROL);
+                return;
+            }
+            out.kind = Outcome.Kind.CONTROL;
+            out.control = m;
+            out.offset = TRANSPORT_CONTENT;
+            out.length = plain;
+            return;
         }
         if (layer2) {
             int frame = TapFrames.frameLength(buf, TRANSPORT_CONTENT, plain);

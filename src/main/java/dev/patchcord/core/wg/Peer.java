@@ -95,6 +95,14 @@ public final class Peer {
         return attachment;
     }
 
+    /**
+     * When (System.nanoTime) the last authenticated message from this peer arrived (data,
+     * keepalive or handshake completion), or {@link Long#MIN_VALUE} if none yet.
+     */
+    public long lastReceivedNanos() {
+        return timers.lastReceived;
+    }
+
     public long rxBytes() {
         return rxBytes.get();
     }

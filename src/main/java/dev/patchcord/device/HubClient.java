@@ -1,0 +1,153 @@
+package dev.patchcord.device;
+
+import dev.patchcord.core.simplevpn.ControlMessage;
+import dev.patchcord.core.simplevpn.KeepaliveTimer;
+import dev.patchcord.core.simplevpn.PacketRing;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One client connection of the simplevpn hub: its TCP channel, the tunnel address it was given,
+ * its idle timer, and its send queue with the writer that drains it.
+ *
+ * <p>Packets for this client are copied into its {@link PacketRing} by whichever client's reader
+ * routed them, and written out by this client's own writer thread, one packet per write. So a
+ * client that reads slowly (or not at all) fills only its own queue: the others' readers never
+ * block on it, its packets are dropped and counted ({@code queue-full}), and the idle timer or a
+ * write error ends it. The original held one global lock while writing to any client's socket, so
+ * a single stalled client stopped the whole hub for up to its 30 s send time-out.
+ */
+final class HubClient {
+    /** The send queue's bound: about 85 full-size (1500-byte) packets, and room for one of 64 KiB. */
+    static final int QUEUE_BYTES = 128 * 1024;
+
+    final SocketChannel channel;
+    /** The client's TCP address, for log lines. */
+    final String peer;
+    final KeepaliveTimer timer;
+    /** Its tunnel address, or {@link ControlMessage#NONE} until a request was granted; guarded by the hub. */
+    volatile int address = ControlMessage.NONE;
+
+    private final PacketRing queue;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition notEmpty = lock.newCondition();
+    private volatile boolean closed;
+    private volatile String closeReason;
+
+    HubClient(SocketChannel channel, String peer, long now) {
+        this.channel = channel;
+        this.peer = peer;
+        this.timer = new KeepaliveTimer(now);
+        this.queue = new PacketRing(ByteBuffer.allocateDirect(QUEUE_BYTES));
+    }
+
+    /**
+     * Queues a copy of a packet or control message for this client.
+     *
+     * @return false if the queue is full (the caller counts the drop); true if queued, or if the
+     *         client is closing and it no longer matters
+     */
+    boolean enqueue(ByteBuffer src, int off, int len) {
+        lock.lock();
+        try {
+            if (closed) {
+                return true;
+            }
+            if (!queue.offer(src, off, len)) {
+                return false;
+            }
+            if (queue.size() == 1) {
+                notEmpty.signal();
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Listener for what the writer sent, for counters and verbose output. */
+    interface Sent {
+        void sent(ByteBuffer buf, int off, int len);
+    }
+
+    /** The writer: takes packets from the queue and writes each with its own write, until closed. */
+    void writeLoop(Sent sent) {
+        ByteBuffer view = queue.storage().duplicate();
+        try {
+            while (true) {
+                int off;
+                int len;
+                lock.lock();
+                try {
+                    while (queue.isEmpty() && !closed) {
+                        notEmpty.await();
+                    }
+                    if (closed) {
+                        return;
+                    }
+                    off = queue.peek();
+                    len = queue.peekLength();
+                } finally {
+                    lock.unlock();
+                }
+                // The entry stays in the ring, untouched by producers, until it is removed below.
+                view.clear().position(off).limit(off + len);
+                while (view.hasRemaining()) {
+                    channel.write(view);
+                }
+                sent.sent(view, off, len);
+                lock.lock();
+                try {
+                    queue.remove();
+                } finally {
+                    lock.unlock();
+                }
+            }
+        } catch (IOException e) {
+            close(closed ? null : "cannot send to it: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close("interrupted");
+        }
+    }
+
+    /**
+     * Ends the connection (idempotent): closes the channel, which ends a blocked read or write, and
+     * stops the writer. The first reason given is the one reported.
+     */
+    void close(String reason) {
+        lock.lock();
+        try {
+            if (closeReason == null && reason != null) {
+                closeReason = reason;
+            }
+            closed = true;
+            notEmpty.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // Closing is all that was wanted.
+        }
+    }
+
+    boolean closed() {
+        return closed;
+    }
+
+    String closeReason() {
+        return closeReason == null ? "connection closed" : closeReason;
+    }
+
+    /** {@code 198.18.1.2:40000 (10.0.254.254)}, or the TCP address alone before one was assigned. */
+    String describe() {
+        int a = address;
+        return a == ControlMessage.NONE ? peer : peer + " (" + ControlMessage.format(a) + ")";
+    }
+}

@@ -1,0 +1,348 @@
+package dev.patchcord.device;
+
+import dev.patchcord.core.Counters;
+import dev.patchcord.core.Drop;
+import dev.patchcord.core.IpPackets;
+import dev.patchcord.core.simplevpn.AddressPool;
+import dev.patchcord.core.simplevpn.ControlMessage;
+import dev.patchcord.core.simplevpn.StreamSplitter;
+import dev.patchcord.sys.Wakeup;
+import dev.patchcord.transport.SockAddr;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * The simplevpn server: a hub with no interface of its own. Clients connect over TCP, ask for a
+ * tunnel address (see {@link AddressPool}), and every IPv4 packet one of them sends is passed to
+ * the client that holds its destination address.
+ *
+ * <p>Threads: one platform thread accepts; each client gets a virtual thread that reads and routes
+ * and a virtual thread that writes its send queue ({@link HubClient}); one thread drops clients
+ * that have been silent for 60 s.
+ *
+ * <p>Where patchcord differs from the original, on purpose:
+ * <ul>
+ *   <li>A client's address comes from its request only, and a data packet whose source is not
+ *       that address is dropped ({@code not-allowed}). The original re-mapped a connection to
+ *       whatever source address its data carried, so any client could take over another's
+ *       traffic (and could make the original corrupt its heap).</li>
+ *   <li>Data before a request, IPv6, and destinations nobody holds are dropped and counted
+ *       ({@code not-allowed}, {@code no-route}) instead of being routed on garbage bytes.</li>
+ *   <li>The stream is parsed packet by packet ({@link StreamSplitter}), not one read = one packet.</li>
+ * </ul>
+ */
+public final class SimplevpnHub extends Loops {
+    /** The reader's buffer: one largest packet plus room to read ahead. */
+    private static final int READ_BYTES = StreamSplitter.MAX_PACKET + 16 * 1024;
+
+    private final ServerSocketChannel server;
+    private final Wakeup wakeup;
+    private final PrintStream log;
+    private final boolean verbose;
+    private final String label;
+    private final HubCounters hubCounters = new HubCounters();
+    private final Counters counters = hubCounters.counters();
+    /** The free addresses; its lock also guards every change to {@link #routes} and {@code address}. */
+    private final AddressPool pool = new AddressPool();
+    /** Who holds each address of 10.0.0.0/16, by its low 16 bits: lock-free lookup, no boxing per packet. */
+    private final AtomicReferenceArray<HubClient> routes = new AtomicReferenceArray<>(1 << 16);
+    private final Set<HubClient> clients = ConcurrentHashMap.newKeySet();
+    private final CountDownLatch stopSignal = new CountDownLatch(1);
+    private volatile boolean stopping;
+
+    /**
+     * @param server  a bound, blocking server channel
+     * @param log     where connection events go (and, with {@code verbose}, one line per packet)
+     * @param label   the prefix of every line, e.g. {@code "patchcord: simplevpn: "}
+     */
+    public SimplevpnHub(ServerSocketChannel server, Wakeup wakeup, PrintStream log, String label, boolean verbose) {
+        this.server = server;
+        this.wakeup = wakeup;
+        this.log = log;
+        this.label = label;
+        this.verbose = verbose;
+        loop("accept", this::acceptLoop);
+        loop("idle-clients", this::idleLoop);
+        loop("stop-watch", () -> {
+            WakeupWatch.await(wakeup);
+            shutdown();
+        });
+    }
+
+    @Override
+    protected boolean stopping() {
+        return stopping;
+    }
+
+    @Override
+    public String summary() {
+        return hubCounters.summary();
+    }
+
+    public HubCounters counters() {
+        return hubCounters;
+    }
+
+    /** Closes the listening socket and every client; the loops end. */
+    public void shutdown() {
+        stopping = true;
+        stopSignal.countDown();
+        try {
+            server.close();
+        } catch (IOException ignored) {
+            // Closing is all that was wanted.
+        }
+        for (HubClient c : clients) {
+            c.close("stopping");
+        }
+    }
+
+    private void acceptLoop() throws IOException {
+        while (!stopping) {
+            SocketChannel channel;
+            try {
+                channel = server.accept();
+            } catch (ClosedChannelException e) {
+                return; // stopping (an unexpected close is reported by stopping() being false)
+            } catch (IOException e) {
+                // Out of file descriptors and the like: say so, and do not spin.
+                say("cannot accept a connection: " + e.getMessage());
+                sleepQuietly(100);
+                continue;
+            }
+            String peer;
+            try {
+                channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                peer = SockAddr.format((InetSocketAddress) channel.getRemoteAddress());
+            } catch (IOException e) {
+                channel.close();
+                continue;
+            }
+            HubClient c = new HubClient(channel, peer, System.nanoTime());
+            clients.add(c);
+            if (stopping) {
+                c.close("stopping");
+            }
+            say("client " + peer + " connected");
+            Thread.ofVirtual().name("hub-read " + peer).start(() -> serve(c));
+            Thread.ofVirtual().name("hub-write " + peer).start(() -> c.writeLoop(this::sent));
+        }
+    }
+
+    /** The reader of one client: splits its stream and acts on every packet and control message. */
+    private void serve(HubClient c) {
+        StreamSplitter splitter = new StreamSplitter(ByteBuffer.allocateDirect(READ_BYTES));
+        ByteBuffer reply = ByteBuffer.allocate(ControlMessage.SIZE);
+        StreamSplitter.Sink sink = new StreamSplitter.Sink() {
+            @Override
+            public void packet(ByteBuffer buf, int off, int len) {
+                route(c, buf, off, len);
+            }
+
+            @Override
+            public void control(ByteBuffer buf, int off) {
+                handleControl(c, buf, off, reply);
+            }
+        };
+        try {
+            while (!c.closed()) {
+                int n = c.channel.read(splitter.inbound());
+                if (n < 0) {
+                    c.close("closed by the client");
+                    break;
+                }
+                c.timer.onReceived(System.nanoTime());
+                if (!splitter.split(n, sink, counters)) {
+                    c.close("it sent something that is not an IP packet, and the stream cannot be followed after that");
+                    break;
+                }
+            }
+        } catch (IOException e) {
+            c.close(stopping ? "stopping" : e.getMessage());
+        } catch (RuntimeException e) {
+            c.close("internal error: " + e);
+        } finally {
+            remove(c);
+        }
+    }
+
+    private void route(HubClient from, ByteBuffer buf, int off, int len) {
+        if (from.closed()) {
+            return;
+        }
+        if (IpPackets.version(buf, off) != 4) {
+            drop(from, len, Drop.NO_ROUTE, "IPv6 is not routed");
+            return;
+        }
+        int src = ControlMessage.source(buf, off);
+        int dst = ControlMessage.destination(buf, off);
+        int own = from.address;
+        if (own == ControlMessage.NONE || src != own) {
+            drop(from, len, Drop.NOT_ALLOWED, own == ControlMessage.NONE ? "data before an address request"
+                    : "source " + ControlMessage.format(src) + " is not its address");
+            return;
+        }
+        HubClient to = (dst & 0xFFFF0000) == AddressPool.BASE ? routes.get(dst & 0xFFFF) : null;
+        if (to == null) {
+            drop(from, len, Drop.NO_ROUTE, "nobody holds " + ControlMessage.format(dst));
+            return;
+        }
+        counters.received(len);
+        if (!to.enqueue(buf, off, len)) {
+            hubCounters.queueFull();
+            if (verbose) {
+                log.println(label + from.describe() + " -> " + to.describe() + " dropped " + len + " bytes: "
+                        + HubCounters.QUEUE_FULL);
+            }
+            return;
+        }
+        if (verbose) {
+            log.println(label + from.describe() + " -> " + to.describe() + " " + len + " bytes");
+        }
+    }
+
+    private void handleControl(HubClient c, ByteBuffer buf, int off, ByteBuffer reply) {
+        if (c.closed()) {
+            return;
+        }
+        switch (ControlMessage.kind(buf, off)) {
+            case KEEPALIVE -> {
+                // Echoed byte for byte, whatever bytes 0-11 hold: the original does, and its clients
+                // only look at the addresses.
+                if (!c.enqueue(buf, off, ControlMessage.SIZE)) {
+                    hubCounters.queueFull();
+                }
+                if (verbose) {
+                    log.println(label + c.describe() + ": keepalive echoed");
+                }
+            }
+            case DYNAMIC_REQUEST -> assign(c, ControlMessage.NONE, reply);
+            case STATIC_REQUEST -> assign(c, ControlMessage.source(buf, off), reply);
+            case ASSIGNMENT, UNKNOWN -> drop(c, ControlMessage.SIZE, Drop.BAD_MESSAGE, "control message "
+                    + ControlMessage.format(ControlMessage.source(buf, off)) + " -> "
+                    + ControlMessage.format(ControlMessage.destination(buf, off)) + " means nothing to a server");
+        }
+    }
+
+    /** A request: {@code wanted} is the static address asked for, or NONE for any. */
+    private void assign(HubClient c, int wanted, ByteBuffer reply) {
+        int granted;
+        String refusal = null;
+        synchronized (pool) {
+            int held = c.address;
+            if (held != ControlMessage.NONE) {
+                // A second request on one connection: the same answer again, or a refusal if it now
+                // wants another address (a connection holds one address for its life).
+                granted = wanted == ControlMessage.NONE || wanted == held ? held : ControlMessage.NONE;
+                if (granted == ControlMessage.NONE) {
+                    refusal = "it holds " + ControlMessage.format(held) + " already";
+                }
+            } else if (wanted == ControlMessage.NONE) {
+                granted = pool.take();
+                if (granted == ControlMessage.NONE) {
+                    refusal = "the address pool is exhausted";
+                }
+            } else {
+                AddressPool.Claim claim = pool.claim(wanted);
+                granted = claim == AddressPool.Claim.GRANTED ? wanted : ControlMessage.NONE;
+                if (claim == AddressPool.Claim.IN_USE) {
+                    refusal = "it is in use";
+                } else if (claim == AddressPool.Claim.NOT_IN_POOL) {
+                    refusal = "it is not in the pool";
+                }
+            }
+            if (granted != ControlMessage.NONE && held == ControlMessage.NONE) {
+                c.address = granted;
+                routes.set(granted & 0xFFFF, c);
+            }
+        }
+        String what = wanted == ControlMessage.NONE ? "an address" : "static address " + ControlMessage.format(wanted);
+        if (refusal != null) {
+            // The protocol has no refusal message: the original closes the connection, and real
+            // clients take exactly that as "refused", so patchcord does the same (and says why here).
+            say("client " + c.describe() + " asked for " + what + ", refused: " + refusal);
+            c.close("refused");
+            return;
+        }
+        say("client " + c.peer + " asked for " + what + ", assigned " + ControlMessage.format(granted));
+        ControlMessage.encode(reply, 0, ControlMessage.NONE, granted);
+        // Twice, as the original sends it: it answers and then also routes the answer (whose
+        // destination is now that client's address) to the client. Real clients read up to 100
+        // bytes once and use bytes 16-19, so they take 20 or 40 bytes alike; a copy that arrives on
+        // its own reaches their interface, where the kernel drops it (total length 0). Sending the
+        // same 40 bytes keeps a capture identical to the original's.
+        for (int i = 0; i < 2; i++) {
+            if (!c.enqueue(reply, 0, ControlMessage.SIZE)) {
+                hubCounters.queueFull();
+            }
+        }
+    }
+
+    /** The reader ended: free the address and forget the client. */
+    private void remove(HubClient c) {
+        int freed;
+        synchronized (pool) {
+            freed = c.address;
+            if (freed != ControlMessage.NONE) {
+                routes.compareAndSet(freed & 0xFFFF, c, null);
+                pool.release(freed);
+            }
+        }
+        clients.remove(c);
+        if (!stopping) {
+            say("client " + c.describe() + " disconnected: " + c.closeReason()
+                    + (freed == ControlMessage.NONE ? "" : "; " + ControlMessage.format(freed) + " is free again"));
+        }
+    }
+
+    /** Drops clients that have sent nothing for 60 s, checking once a second. */
+    private void idleLoop() throws InterruptedException {
+        while (!stopSignal.await(1, TimeUnit.SECONDS)) {
+            long now = System.nanoTime();
+            for (HubClient c : clients) {
+                if (!c.closed() && c.timer.expired(now)) {
+                    c.close("nothing received from it for 60 s");
+                }
+            }
+        }
+    }
+
+    /** Called by a client's writer for each packet or message it wrote. */
+    private void sent(ByteBuffer buf, int off, int len) {
+        if (len == ControlMessage.SIZE && ControlMessage.isControl(buf, off)) {
+            return; // replies and keepalive echoes are not traffic
+        }
+        counters.sent(len);
+    }
+
+    private void drop(HubClient from, int len, Drop reason, String why) {
+        counters.drop(reason);
+        if (verbose) {
+            log.println(label + from.describe() + " dropped " + len + " bytes: " + reason.label() + " (" + why + ")");
+        }
+    }
+
+    private void say(String line) {
+        log.println(label + line);
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,202 @@
+package dev.patchcord.device;
+
+import dev.patchcord.core.Counters;
+import dev.patchcord.core.simplevpn.ControlMessage;
+import dev.patchcord.sys.Wakeup;
+import dev.patchcord.tun.PacketDevice;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import static dev.patchcord.core.simplevpn.TestPackets.ipv4;
+import static dev.patchcord.core.simplevpn.TestPackets.ipv6;
+import static dev.patchcord.lab.Lab.await;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Clients and the hub on loopback, with in-memory devices instead of TUN interfaces: no root needed. */
+@Timeout(60)
+class SimplevpnClientTest {
+    private static final int A254 = 0x0A00FEFE, A253 = 0x0A00FEFD, A1_5 = 0x0A000105;
+
+    /** A device whose packets are queued in memory; reading ends when the wake-up fires. */
+    static final class QueueDevice implements PacketDevice {
+        final BlockingQueue<byte[]> toSend = new LinkedBlockingQueue<>();
+        final BlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
+        private final Wakeup wakeup;
+
+        QueueDevice(Wakeup wakeup) {
+            this.wakeup = wakeup;
+        }
+
+        @Override
+        public String name() {
+            return "mem0";
+        }
+
+        @Override
+        public int read(MemorySegment buf) {
+            try {
+                while (!wakeup.signalled()) {
+                    byte[] p = toSend.poll(50, TimeUnit.MILLISECONDS);
+                    if (p != null) {
+                        MemorySegment.copy(p, 0, buf, ValueLayout.JAVA_BYTE, 0, p.length);
+                        return p.length;
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return -1;
+        }
+
+        @Override
+        public int write(MemorySegment buf, long off, int len) {
+            received.add(buf.asSlice(off, len).toArray(ValueLayout.JAVA_BYTE));
+            return 0;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    private record Node(SimplevpnClient client, QueueDevice device, Wakeup wakeup, List<String> addresses,
+                        ByteArrayOutputStream log) {
+        String logText() {
+            return log.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    private final List<Wakeup> wakeups = new ArrayList<>();
+    private final List<Loops> running = new ArrayList<>();
+    private int port;
+    private Wakeup hubWakeup;
+
+    private SimplevpnHub hub(int bindPort) throws Exception {
+        Wakeup w = new Wakeup();
+        wakeups.add(w);
+        hubWakeup = w;
+        ServerSocketChannel server = ServerSocketChannel.open();
+        server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+        server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), bindPort));
+        port = ((InetSocketAddress) server.getLocalAddress()).getPort();
+        SimplevpnHub hub = new SimplevpnHub(server, w, new PrintStream(new ByteArrayOutputStream()), "hub: ", false);
+        hub.start();
+        running.add(hub);
+        return hub;
+    }
+
+    private Node client(int staticAddress) throws Exception {
+        Wakeup w = new Wakeup();
+        wakeups.add(w);
+        QueueDevice device = new QueueDevice(w);
+        List<String> addresses = new CopyOnWriteArrayList<>();
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        SimplevpnClient client = new SimplevpnClient(device, "127.0.0.1",
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), port), staticAddress,
+                (previous, assigned) -> addresses.add(ControlMessage.format(previous) + ">" + ControlMessage.format(assigned)),
+                w, new PrintStream(log, true, StandardCharsets.UTF_8), "client: ", false, new Counters());
+        return new Node(client, device, w, addresses, log);
+    }
+
+    private Node started(int staticAddress) throws Exception {
+        Node n = client(staticAddress);
+        assertThat(n.client().connect()).isNotEqualTo(ControlMessage.NONE);
+        n.client().start();
+        running.add(n.client());
+        return n;
+    }
+
+    @AfterEach
+    void stopAll() throws Exception {
+        for (Wakeup w : wakeups) {
+            w.signal();
+        }
+        for (Loops l : running) {
+            assertThat(l.awaitStopped(5, TimeUnit.SECONDS)).as("loops stop").isTrue();
+            assertThat(l.failure()).isNull();
+        }
+        for (Wakeup w : wakeups) {
+            w.close();
+        }
+    }
+
+    @Test
+    void twoClientsGetAddressesAndExchangePacketsThroughTheHub() throws Exception {
+        hub(0);
+        Node a = started(ControlMessage.NONE);
+        Node b = started(ControlMessage.NONE);
+        assertThat(a.addresses()).containsExactly("0.0.0.0>10.0.254.254");
+        assertThat(b.addresses()).containsExactly("0.0.0.0>10.0.254.253");
+        byte[] p = ipv4(A254, A253, 1200);
+        a.device().toSend.add(p);
+        assertThat(b.device().received.poll(5, TimeUnit.SECONDS)).isEqualTo(p);
+        byte[] q = ipv4(A253, A254, 60);
+        b.device().toSend.add(q);
+        assertThat(a.device().received.poll(5, TimeUnit.SECONDS)).isEqualTo(q);
+        // IPv6 stays home: the server routes on IPv4 addresses only.
+        a.device().toSend.add(ipv6(8, 0));
+        assertThat(await(Duration.ofSeconds(5), () -> a.client().counters().dropped(dev.patchcord.core.Drop.NO_ROUTE) == 1)).isTrue();
+        assertThat(a.client().counters().txPackets()).isEqualTo(1);
+        assertThat(b.client().counters().rxPackets()).isEqualTo(1);
+    }
+
+    @Test
+    void aStaticAddressIsGrantedAndARefusalOnTheFirstConnectionIsFinal() throws Exception {
+        hub(0);
+        Node a = started(A1_5);
+        assertThat(a.addresses()).containsExactly("0.0.0.0>10.0.1.5");
+        Node b = client(A1_5);
+        assertThatThrownBy(() -> b.client().connect()).isInstanceOf(StaticAddressRefused.class)
+                .hasMessage("requested static address 10.0.1.5 is already in use or not in the pool");
+    }
+
+    @Test
+    void clientsReconnectToTheSamePortAndTakeTheirNewAddresses() throws Exception {
+        SimplevpnHub first = hub(0);
+        int fixedPort = port;
+        Node a = started(ControlMessage.NONE);
+        Node b = started(ControlMessage.NONE);
+        hubWakeup.signal(); // as SIGTERM does
+        assertThat(first.awaitStopped(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(await(Duration.ofSeconds(5), () -> a.logText().contains("lost") && b.logText().contains("lost")))
+                .as(a.logText() + b.logText()).isTrue();
+        hub(fixedPort);
+        assertThat(await(Duration.ofSeconds(15), () -> a.addresses().size() + b.addresses().size() >= 3
+                || a.logText().contains("again") && b.logText().contains("again")))
+                .as(a.logText() + b.logText()).isTrue();
+        // Whoever came back first got .254; both have an address from the new server and can talk.
+        assertThat(await(Duration.ofSeconds(15), () -> a.logText().split("connected to").length == 3
+                && b.logText().split("connected to").length == 3)).as(a.logText() + b.logText()).isTrue();
+        int addrA = last(a), addrB = last(b);
+        assertThat(List.of(addrA, addrB)).containsExactlyInAnyOrder(A254, A253);
+        byte[] p = ipv4(addrA, addrB, 100);
+        a.device().toSend.add(p);
+        assertThat(b.device().received.poll(5, TimeUnit.SECONDS)).isEqualTo(p);
+    }
+
+    /** The address a node holds now, from its listener's record ("old>new"), or its first if unchanged. */
+    private static int last(Node n) throws Exception {
+        String latest = n.addresses().getLast();
+        String dotted = latest.substring(latest.indexOf('>') + 1);
+        return ControlMessage.fromBytes(InetAddress.getByName(dotted).getAddress());
+    }
+}
