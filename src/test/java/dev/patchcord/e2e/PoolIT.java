@@ -86,6 +86,9 @@ class PoolIT {
 
         // Client 3 disappears (killed, nothing said): its lease ends after the term and the timeout.
         lab.processes().get("c3").destroyForcibly().waitFor();
+        // A killed process cleans nothing up: remove what it left, as an init system would.
+        java.nio.file.Files.deleteIfExists(Path.of("/run/patchcord/" + ifs[2] + ".pid"));
+        java.nio.file.Files.deleteIfExists(Path.of("/var/run/wireguard/" + ifs[2] + ".sock"));
         assertThat(Lab.await(Duration.ofSeconds(30), () -> lab.log("srv").contains("lease of " + addr[2])))
                 .as(lab.log("srv")).isTrue();
         // Now client 4 may have that very address.
