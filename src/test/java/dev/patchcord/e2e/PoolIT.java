@@ -18,9 +18,10 @@ import static dev.patchcord.e2e.WireGuardPeers.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Server-assigned addresses: a patchcord server with a [Pool] (and Hub = true) and four clients,
- * each in its own namespace on its own veth, all with {@code Address = auto}. Short lease and
- * dead-peer times (4 s, 5 s) so that expiry happens within the test.
+ * Server-assigned addresses: a patchcord server with a [Pool] (and Hub = true) and clients, each
+ * in its own namespace on its own veth, all with {@code Address = auto}: ten at once, and four
+ * with short lease and dead-peer times (4 s, 5 s) so that refusal, expiry and a server restart
+ * happen within the test.
  */
 @ExtendWith(LabExtension.class)
 class PoolIT {
@@ -28,13 +29,16 @@ class PoolIT {
     private static final int CLIENTS = 4;
     private static final Pattern LEASED = Pattern.compile("address (\\S+)/24 from the server \\(lease \\d+ s\\)");
 
-    @Test
-    void clientsLeaseDistinctAddressesRefusalsExpiryAndRestart(Lab lab) throws Exception {
+    private record Setup(String srv, String[] ns, String[] ifs, KeyPair[] keys, KeyPair srvKeys, Path leases,
+                         Path srvConf) {}
+
+    /** A server with a [Pool] (short lease and dead-peer times) and {@code clients} namespaces joined to it. */
+    private static Setup setup(Lab lab, int clients, int leaseTime, int deadPeer) throws Exception {
         String srv = lab.netns("srv");
-        String[] ns = new String[CLIENTS];
-        String[] ifs = new String[CLIENTS];
-        KeyPair[] keys = new KeyPair[CLIENTS];
-        for (int i = 0; i < CLIENTS; i++) {
+        String[] ns = new String[clients];
+        String[] ifs = new String[clients];
+        KeyPair[] keys = new KeyPair[clients];
+        for (int i = 0; i < clients; i++) {
             ns[i] = lab.netns("c" + (i + 1));
             lab.link(srv, List.of("198.18." + (i + 1) + ".1/24"), ns[i], List.of("198.18." + (i + 1) + ".2/24"));
             ifs[i] = ifname("c" + (i + 1));
@@ -50,16 +54,47 @@ class PoolIT {
                 Hub = true
                 [Pool]
                 Range = 10.9.0.0/24
-                LeaseTime = 4
-                DeadPeerTimeout = 5
+                LeaseTime = %d
+                DeadPeerTimeout = %d
                 Routes = 10.9.0.0/24
                 LeaseFile = %s
-                """.formatted(srvKeys.privateKey(), PORT, leases));
+                """.formatted(srvKeys.privateKey(), PORT, leaseTime, deadPeer, leases));
         for (KeyPair k : keys) {
             conf.append("[Peer]\nPublicKey = ").append(k.publicKey()).append('\n');
         }
         Path srvConf = config(lab, ifname("s"), conf.toString());
         patchcordUp(lab, srv, "srv", srvConf, "--verbose");
+        return new Setup(srv, ns, ifs, keys, srvKeys, leases, srvConf);
+    }
+
+    @Test
+    void tenClientsGetDistinctAddressesAndReachTheServerAndEachOther(Lab lab) throws Exception {
+        int n = 10;
+        Setup s = setup(lab, n, 3600, 300);
+        String[] addr = new String[n];
+        for (int i = 0; i < n; i++) {
+            patchcordUp(lab, s.ns()[i], "c" + (i + 1), config(lab, s.ifs()[i], client(s.keys()[i], s.srvKeys(), i + 1, "auto")));
+        }
+        for (int i = 0; i < n; i++) {
+            addr[i] = awaitLease(lab, "c" + (i + 1));
+        }
+        assertThat(Set.of(addr)).as("distinct").hasSize(n).doesNotContain("10.9.0.1");
+        for (int i = 0; i < n; i++) {
+            Tunnels.ping(lab, s.ns()[i], "10.9.0.1");
+            Tunnels.ping(lab, s.ns()[i], addr[(i + 1) % n]); // each to the next, around the ring
+        }
+    }
+
+    @Test
+    void clientsLeaseDistinctAddressesRefusalsExpiryAndRestart(Lab lab) throws Exception {
+        Setup setup = setup(lab, CLIENTS, 4, 5);
+        String srv = setup.srv();
+        String[] ns = setup.ns();
+        String[] ifs = setup.ifs();
+        KeyPair[] keys = setup.keys();
+        KeyPair srvKeys = setup.srvKeys();
+        Path leases = setup.leases();
+        Path srvConf = setup.srvConf();
 
         // Three clients ask for any address: each gets its own.
         String[] addr = new String[CLIENTS];
