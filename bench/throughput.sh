@@ -100,12 +100,13 @@ CONF=$(mktemp -d)
 KA=$("$PATCHCORD" genkey); KB=$("$PATCHCORD" genkey)
 PA=$("$PATCHCORD" pubkey <<<"$KA"); PB=$("$PATCHCORD" pubkey <<<"$KB")
 IA="pcbe${TAG}a" IB="pcbe${TAG}b"
-write_conf() { # file key address peer-key peer-address endpoint
+write_conf() { # file key address peer-key peer-address endpoint [extra [Interface] lines]
   cat >"$1" <<CONF
 [Interface]
 PrivateKey = $2
 ListenPort = 51821
 Address = $3/24
+${7:-}
 [Peer]
 PublicKey = $4
 AllowedIPs = $5/32
@@ -122,6 +123,22 @@ sleep 0.5
 warm_up 10.93.0.2
 measure "patchcord WireGuard (encrypted)" 10.93.0.2
 stop_spawned
+
+# The same over TCP (both ends Transport = tcp), and as layer 2 (Mode = tap, addresses on the TAPs).
+run_variant() { # name subnet extra
+  local ia="pc${4}${TAG}a" ib="pc${4}${TAG}b"
+  write_conf "$CONF/$ia.conf" "$KA" "$2.1" "$PB" "$2.2" 198.18.0.2 "$3"
+  write_conf "$CONF/$ib.conf" "$KB" "$2.2" "$PA" "$2.1" 198.18.0.1 "$3"
+  spawn "$NA" "$PATCHCORD" up --foreground "$CONF/$ia.conf"
+  spawn "$NB" "$PATCHCORD" up --foreground "$CONF/$ib.conf"
+  wait_for_link "$NA" "$ia"; wait_for_link "$NB" "$ib"
+  sleep 1
+  warm_up "$2.2"
+  measure "$1" "$2.2"
+  stop_spawned
+}
+run_variant "patchcord WireGuard over TCP" 10.94.0 "Transport = tcp" t
+run_variant "patchcord WireGuard TAP (L2)" 10.96.0 "Mode = tap" l
 rm -rf "$CONF"
 
 if command -v wireguard-go >/dev/null && command -v wg >/dev/null; then
