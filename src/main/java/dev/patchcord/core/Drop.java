@@ -54,7 +54,9 @@ public enum Drop {
      * A well-formed control message this end does not act on: no [Pool] or Address = auto here,
      * a message only the other side sends, or an answer to a request no longer waited for.
      */
-    UNEXPECTED_CONTROL("unexpected-control");
+    UNEXPECTED_CONTROL("unexpected-control"),
+    /** A packet that is not IPv4, in a mode that carries IPv4 only (udptun). */
+    NOT_IPV4("not-ipv4");
 
     private final String label;
 

@@ -1,0 +1,191 @@
+package dev.patchcord.control;
+
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+import dev.patchcord.core.udptun.HostsException;
+import dev.patchcord.core.udptun.HostsJson;
+import dev.patchcord.core.udptun.HostsTable;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The hosts URL over real HTTPS on 127.0.0.1, no root: a throwaway CA made with keytool signs one
+ * certificate for 127.0.0.1/localhost and one for "other.test".
+ */
+@Timeout(60)
+class HostsUrlTest {
+    private static final String PW = "changeit";
+    private static final String TABLE = "{nodes:{\"10.0.0.2\":{host:\"127.0.0.2\",port:7001}}}";
+
+    @TempDir
+    static Path dir;
+    private static HttpsServer good, other;
+    private static volatile int status = 200;
+    private static SSLContext trust;
+
+    @BeforeAll
+    static void servers() throws Exception {
+        keytool("-genkeypair", "-alias", "ca", "-keyalg", "EC", "-dname", "CN=patchcord test CA", "-ext", "bc:c",
+                "-validity", "2", "-keystore", "ca.p12");
+        keytool("-exportcert", "-rfc", "-alias", "ca", "-keystore", "ca.p12", "-file", "ca.pem");
+        good = server(leaf("good", "CN=127.0.0.1", "san=ip:127.0.0.1,dns:localhost"));
+        other = server(leaf("other", "CN=other.test", "san=dns:other.test"));
+        trust = CaTrust.context(dir.resolve("ca.pem"), null);
+    }
+
+    /** A key store holding a key and a certificate for it signed by the CA. */
+    private static Path leaf(String name, String dname, String san) throws Exception {
+        String ks = name + ".p12";
+        keytool("-genkeypair", "-alias", name, "-keyalg", "EC", "-dname", dname, "-keystore", ks);
+        keytool("-certreq", "-alias", name, "-keystore", ks, "-file", name + ".csr");
+        keytool("-gencert", "-alias", "ca", "-keystore", "ca.p12", "-infile", name + ".csr", "-outfile", name + ".pem",
+                "-rfc", "-validity", "2", "-ext", san);
+        keytool("-importcert", "-noprompt", "-alias", "ca", "-file", "ca.pem", "-keystore", ks);
+        keytool("-importcert", "-alias", name, "-file", name + ".pem", "-keystore", ks);
+        return dir.resolve(ks);
+    }
+
+    private static void keytool(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "keytool").toString()));
+        cmd.addAll(List.of(args));
+        cmd.addAll(List.of("-storepass", PW, "-storetype", "PKCS12"));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as("keytool " + String.join(" ", args) + ": " + out).isZero();
+    }
+
+    private static HttpsServer server(Path keyStore) throws Exception {
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(keyStore)) {
+            ks.load(in, PW.toCharArray());
+        }
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, PW.toCharArray());
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), null, null);
+        HttpsServer s = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        s.setHttpsConfigurator(new HttpsConfigurator(ctx));
+        s.createContext("/hosts.json", x -> {
+            byte[] body = TABLE.getBytes(StandardCharsets.UTF_8);
+            x.sendResponseHeaders(status, body.length);
+            x.getResponseBody().write(body);
+            x.close();
+        });
+        s.createContext("/moved", x -> {
+            x.getResponseHeaders().add("Location", "/hosts.json");
+            x.sendResponseHeaders(302, -1);
+            x.close();
+        });
+        s.createContext("/loop", x -> {
+            x.getResponseHeaders().add("Location", "/loop");
+            x.sendResponseHeaders(301, -1);
+            x.close();
+        });
+        s.start();
+        return s;
+    }
+
+    @AfterAll
+    static void stop() {
+        good.stop(0);
+        other.stop(0);
+    }
+
+    private static URI uri(HttpsServer s, String host, String path) {
+        return URI.create("https://" + host + ":" + s.getAddress().getPort() + path);
+    }
+
+    private static HostsTable load(HostsUrl url) throws HostsException {
+        return HostsTable.resolve(HostsJson.parse(url.fetch()), InetAddress::getByName);
+    }
+
+    @Test
+    void successReplacesTheTableAndA500KeepsIt() {
+        HostsUrl url = new HostsUrl(uri(good, "127.0.0.1", "/hosts.json"), trust);
+        AtomicReference<HostsTable> installed = new AtomicReference<>(HostsTable.wildcard(new InetSocketAddress("127.0.0.9", 1)));
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        HostsRefresher r = new HostsRefresher(() -> load(url), installed::set, 300, new PrintStream(err, true), "udptun");
+        status = 200;
+        assertThat(r.refresh()).isTrue();
+        HostsTable fresh = installed.get();
+        assertThat(fresh.routes()).containsExactly(new HostsTable.Route(0x0a000002, new InetSocketAddress("127.0.0.2", 7001)));
+        try {
+            status = 500;
+            assertThat(r.refresh()).isFalse();
+        } finally {
+            status = 200;
+        }
+        assertThat(installed.get()).isSameAs(fresh);
+        assertThat(err.toString()).contains("HTTP 500 from " + url.uri()).contains("keeping the previous table")
+                .hasLineCount(1);
+    }
+
+    @Test
+    void localhostNameVerifiesToo() throws Exception {
+        assertThat(new HostsUrl(uri(good, "localhost", "/hosts.json"), trust).fetch()).isEqualTo(TABLE);
+    }
+
+    @Test
+    void aRedirectIsFollowedButNotForever() throws Exception {
+        assertThat(new HostsUrl(uri(good, "127.0.0.1", "/moved"), trust).fetch()).isEqualTo(TABLE);
+        assertThatThrownBy(() -> new HostsUrl(uri(good, "127.0.0.1", "/loop"), trust).fetch())
+                .isInstanceOf(HostsException.class).hasMessageContaining("more than 10 redirects");
+    }
+
+    @Test
+    void aCertificateForAnotherNameIsRefused() {
+        for (String host : List.of("127.0.0.1", "localhost")) {
+            assertThatThrownBy(() -> new HostsUrl(uri(other, host, "/hosts.json"), trust).fetch())
+                    .isInstanceOf(HostsException.class).hasMessageContaining("cannot fetch")
+                    .hasMessageContaining("subject alternative"); // the name, not the CA, is what fails
+        }
+    }
+
+    @Test
+    void theJdkCasAloneDoNotTrustTheTestCa() {
+        assertThatThrownBy(() -> new HostsUrl(uri(good, "127.0.0.1", "/hosts.json"), null).fetch())
+                .isInstanceOf(HostsException.class).hasMessageContaining("cannot fetch");
+    }
+
+    @Test
+    void aCaDirectoryWorksLikeACaFile() throws Exception {
+        Path caDir = Files.createDirectories(dir.resolve("cas"));
+        Files.copy(dir.resolve("ca.pem"), caDir.resolve("ca.pem"));
+        Files.writeString(caDir.resolve("README"), "not a certificate");
+        SSLContext fromDir = CaTrust.context(null, caDir);
+        assertThat(new HostsUrl(uri(good, "127.0.0.1", "/hosts.json"), fromDir).fetch()).isEqualTo(TABLE);
+        assertThatThrownBy(() -> CaTrust.context(dir.resolve("ca.p12"), null)).isInstanceOf(HostsException.class);
+    }
+
+    @Test
+    void aFailedFirstFetchBacksOffFromOneSecondUpToTheInterval() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        HostsRefresher r = new HostsRefresher(() -> { throw new HostsException("down"); }, t -> { },
+                5, new PrintStream(err, true), "udptun");
+        assertThat(r.refresh()).isFalse();
+        assertThat(err.toString()).contains("down; retrying in 1 s");
+        assertThat(r.nextDelayMs()).isEqualTo(1000);
+    }
+}
