@@ -122,6 +122,9 @@ final class UpCommand implements Callable<Integer> {
     }
 
     private int runForeground(WgConfig config, Path file, String ifname) throws SysException {
+        // The JVM would keep a host name's address for 30 s; re-resolution wants a fresher answer.
+        java.security.Security.setProperty("networkaddress.cache.ttl", "5");
+        java.security.Security.setProperty("networkaddress.cache.negative.ttl", "2");
         WgInterfaceSection iface = config.interfaceSection();
         PrintStream err = System.err;
         Counters counters = new Counters();
@@ -137,7 +140,12 @@ final class UpCommand implements Callable<Integer> {
             peer.setPersistentKeepalive(ps.persistentKeepalive());
             InetSocketAddress endpoint = ps.endpoint() == null ? null
                     : Addresses.socket(ps.endpoint().host(), ps.endpoint().port());
-            peer.attach(new PeerAddress(endpoint, true));
+            PeerAddress address = new PeerAddress(endpoint, true);
+            if (ps.endpoint() != null && ps.endpoint().literal().isEmpty()) {
+                // A host name: looked up again when handshakes to it fail (the host may have moved).
+                address.setHost(ps.endpoint().host(), ps.endpoint().port());
+            }
+            peer.attach(address);
             for (Cidr c : ps.allowedIps()) {
                 node.allowedIps().add(c, peer);
             }

@@ -27,6 +27,53 @@ public final class PeerAddress {
         }
     }
 
+    /** The endpoint's host name and port as configured, for looking it up again; null for a literal. */
+    private volatile String host;
+    private volatile int hostPort;
+    private volatile long lastLookup = Long.MIN_VALUE;
+
+    /** Remembers that the endpoint was given as a host name, so it can be looked up again later. */
+    public void setHost(String host, int port) {
+        this.host = host;
+        this.hostPort = port;
+    }
+
+    public String host() {
+        return host;
+    }
+
+    /** Nanoseconds since the last lookup, or -1 if never. */
+    public long sinceLookup(long now) {
+        return lastLookup == Long.MIN_VALUE ? -1 : now - lastLookup;
+    }
+
+    /** Records that a lookup starts now (before it runs elsewhere, so it is not started twice). */
+    public void lookupStarting(long now) {
+        lastLookup = now;
+    }
+
+    /**
+     * Looks the host name up again; if it now names another address, sends there from now on.
+     *
+     * @return the new address if it changed, null otherwise (also when the lookup failed)
+     */
+    public InetSocketAddress reresolve() {
+        String h = host;
+        if (h == null) {
+            return null;
+        }
+        try {
+            InetSocketAddress fresh = new InetSocketAddress(java.net.InetAddress.getByName(h), hostPort);
+            if (fresh.equals(describe())) {
+                return null;
+            }
+            set(fresh);
+            return fresh;
+        } catch (java.net.UnknownHostException e) {
+            return null;
+        }
+    }
+
     /** Sets the address outright (configuration), whether or not this peer learns. */
     public void set(InetSocketAddress address) {
         MemorySegment s = Arena.ofAuto().allocate(SockAddr.SIZE);

@@ -6,6 +6,7 @@ import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.DataCipher;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
+import dev.patchcord.core.wg.Reresolve;
 import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.SockAddr;
@@ -376,10 +377,33 @@ public final class WgTunnel extends Loops {
             if (hook != null) {
                 hook.run();
             }
+            reresolveEndpoints(System.nanoTime());
             for (Peer p : node.peers()) {
                 drain(p, b.seg, b.view, b.cipher);
             }
             Thread.sleep(TICK_MILLIS);
+        }
+    }
+
+    /**
+     * Looks up again the host names of peers whose handshakes are failing ({@link Reresolve}); a
+     * lookup may block, so it runs on a virtual thread of its own.
+     */
+    private void reresolveEndpoints(long now) {
+        for (Peer p : node.peers()) {
+            PeerAddress endpoint = endpointOf(p);
+            if (endpoint.host() == null
+                    || !Reresolve.due(p.handshakeAttempts(), p.sessionAge(now), endpoint.sinceLookup(now))) {
+                continue;
+            }
+            endpoint.lookupStarting(now);
+            Thread.ofVirtual().name("resolve").start(() -> {
+                java.net.InetSocketAddress moved = endpoint.reresolve();
+                if (moved != null && verbose != null) {
+                    verbose.println("peer " + shortKey(p) + ": " + endpoint.host() + " now resolves to "
+                            + SockAddr.format(moved));
+                }
+            });
         }
     }
 

@@ -112,6 +112,12 @@ public final class Peer {
     }
 
     /** Wall-clock time (epoch nanoseconds) of the last completed handshake, 0 if none. */
+    /** Nanoseconds since the current session was made, or -1 if there is none. */
+    public long sessionAge(long now) {
+        long derived = timers.sessionDerived;
+        return derived == PeerTimers.NEVER ? -1 : now - derived;
+    }
+
     public long lastHandshakeEpochNanos() {
         return lastHandshakeEpochNanos;
     }
