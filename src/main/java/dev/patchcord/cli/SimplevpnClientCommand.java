@@ -14,14 +14,12 @@ import dev.patchcord.tun.TunDevice;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 
 /**
  * {@code patchcord simplevpn client -s HOST [-a ADDR] [-p PORT] [-d]}: simplevpn's {@code cli}.
@@ -159,24 +157,12 @@ final class SimplevpnClientCommand implements Callable<Integer> {
         }
     }
 
-    /**
-     * {@code ip address del}: {@link NetConfig} only adds (its other modes keep their addresses for
-     * life). A failure is reported but not fatal: the new address is what matters.
-     */
+    /** A failure is reported but not fatal: the new address is what matters. */
     private static void removeAddress(String ifname, Cidr old) {
         try {
-            Process p = new ProcessBuilder("ip", "-4", "address", "del", old.toString(), "dev", ifname)
-                    .redirectErrorStream(true).start();
-            p.getOutputStream().close();
-            String out = new String(p.getInputStream().readAllBytes()).strip();
-            if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                System.err.println(SimplevpnCommand.LABEL + "cannot remove the old address " + old + " from "
-                        + ifname + ": " + out);
-            }
-        } catch (IOException e) {
-            System.err.println(SimplevpnCommand.LABEL + "cannot run ip: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            NetConfig.removeAddress(ifname, old);
+        } catch (NetConfig.NetConfigException e) {
+            System.err.println(SimplevpnCommand.LABEL + "cannot remove the old address " + old + ": " + e.getMessage());
         }
     }
 }

@@ -27,6 +27,11 @@ public final class NetConfig {
         ip(family(address), "address", "add", address.toString(), "dev", ifname);
     }
 
+    /** Takes an address off the interface again (a lease that moved or ended). */
+    public static void removeAddress(String ifname, Cidr address) throws NetConfigException {
+        ip(family(address), "address", "del", address.toString(), "dev", ifname);
+    }
+
     /**
      * Routes each destination into the interface, in the main table or the named one, with one
      * {@code ip -batch} for all of them (a thousand peers are a thousand routes). {@code replace}

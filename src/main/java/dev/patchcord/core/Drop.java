@@ -56,7 +56,9 @@ public enum Drop {
      */
     UNEXPECTED_CONTROL("unexpected-control"),
     /** A packet that is not IPv4, in a mode that carries IPv4 only (udptun). */
-    NOT_IPV4("not-ipv4");
+    NOT_IPV4("not-ipv4"),
+    /** A packet for a connection whose send queue is full (a peer that reads too slowly). */
+    QUEUE_FULL("queue-full");
 
     private final String label;
 

@@ -7,7 +7,6 @@ import dev.patchcord.core.assign.AddressMessage;
 import dev.patchcord.core.assign.NakReason;
 import dev.patchcord.core.wg.Peer;
 
-import java.io.IOException;
 import java.io.PrintStream;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -193,14 +192,9 @@ public final class AddressClient implements WgTunnel.ControlHandler {
     private void removeAll() {
         for (Cidr c : concat(v4, v6)) {
             try {
-                Process p = new ProcessBuilder("ip", c.isIpv4() ? "-4" : "-6", "address", "del", c.toString(), "dev", ifname)
-                        .redirectErrorStream(true).start();
-                p.getInputStream().readAllBytes();
-                p.waitFor();
-            } catch (IOException e) {
+                NetConfig.removeAddress(ifname, c);
+            } catch (NetConfig.NetConfigException e) {
                 err.println("patchcord: " + ifname + ": cannot remove " + c + ": " + e.getMessage());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
             }
         }
         v4 = Optional.empty();

@@ -52,8 +52,7 @@ public final class SimplevpnHub extends Loops {
     private final PrintStream log;
     private final boolean verbose;
     private final String label;
-    private final HubCounters hubCounters = new HubCounters();
-    private final Counters counters = hubCounters.counters();
+    private final Counters counters = new Counters();
     /** The free addresses; its lock also guards every change to {@link #routes} and {@code address}. */
     private final AddressPool pool = new AddressPool();
     /** Who holds each address of 10.0.0.0/16, by its low 16 bits: lock-free lookup, no boxing per packet. */
@@ -88,11 +87,11 @@ public final class SimplevpnHub extends Loops {
 
     @Override
     public String summary() {
-        return hubCounters.summary();
+        return counters.summary();
     }
 
-    public HubCounters counters() {
-        return hubCounters;
+    public Counters counters() {
+        return counters;
     }
 
     /** Closes the listening socket and every client; the loops end. */
@@ -201,10 +200,10 @@ public final class SimplevpnHub extends Loops {
         }
         counters.received(len);
         if (!to.enqueue(buf, off, len)) {
-            hubCounters.queueFull();
+            counters.drop(Drop.QUEUE_FULL);
             if (verbose) {
                 log.println(label + from.describe() + " -> " + to.describe() + " dropped " + len + " bytes: "
-                        + HubCounters.QUEUE_FULL);
+                        + Drop.QUEUE_FULL.label());
             }
             return;
         }
@@ -222,7 +221,7 @@ public final class SimplevpnHub extends Loops {
                 // Echoed byte for byte, whatever bytes 0-11 hold: the original does, and its clients
                 // only look at the addresses.
                 if (!c.enqueue(buf, off, ControlMessage.SIZE)) {
-                    hubCounters.queueFull();
+                    counters.drop(Drop.QUEUE_FULL);
                 }
                 if (verbose) {
                     log.println(label + c.describe() + ": keepalive echoed");
@@ -285,7 +284,7 @@ public final class SimplevpnHub extends Loops {
         // same 40 bytes keeps a capture identical to the original's.
         for (int i = 0; i < 2; i++) {
             if (!c.enqueue(reply, 0, ControlMessage.SIZE)) {
-                hubCounters.queueFull();
+                counters.drop(Drop.QUEUE_FULL);
             }
         }
     }

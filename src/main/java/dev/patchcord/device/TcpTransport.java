@@ -87,7 +87,7 @@ public final class TcpTransport implements AutoCloseable {
 
     private void dialLoop(Peer peer) {
         long backoff = 1_000;
-        while (!closed && !tunnel.stoppingNow()) {
+        while (!closed && !tunnel.stopping()) {
             try {
                 if (!wanted(peer)) {
                     Thread.sleep(500);

@@ -77,10 +77,6 @@ public final class WgTunnel extends Loops {
         return wakeup.signalled();
     }
 
-    boolean stoppingNow() {
-        return wakeup.signalled();
-    }
-
     /**
      * How packets from one peer to another are handled. {@code hub}: re-encrypted to the other
      * peer right here, without a trip through the kernel. Otherwise they go to the interface and
