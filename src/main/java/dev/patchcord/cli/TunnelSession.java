@@ -15,7 +15,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The life of a running tunnel process: start the loops, report readiness, wait for SIGINT,
  * SIGTERM or SIGHUP (or a fatal loop error), then stop the loops and run the clean-up steps in
- * order. SIGUSR1 prints the counters without stopping.
+ * order. SIGUSR1 prints the counters without stopping. With a reload action, SIGHUP runs it
+ * instead of stopping, as daemons do.
  */
 final class TunnelSession {
     private final String label;
@@ -29,6 +30,19 @@ final class TunnelSession {
     }
 
     private Runnable onReady = () -> { };
+    private Runnable onReload;
+
+    /** Makes SIGHUP run {@code action} (e.g. reload the peers file) instead of stopping. */
+    void onReload(Runnable action) {
+        onReload = action;
+    }
+
+    private volatile boolean ready;
+
+    /** Whether the tunnel has said it is ready (later events are news, earlier ones part of the start). */
+    boolean ready() {
+        return ready;
+    }
 
     /** Whether a stop was asked for (by a signal, a failure or {@link #requestStop()}). */
     boolean stopRequested() {
@@ -56,13 +70,16 @@ final class TunnelSession {
      * @return the process exit code: 0 after a signal, 1 after a fatal error
      */
     int run(Tunnel tunnel, Wakeup wakeup, String readyMessage) {
-        for (String name : List.of("INT", "TERM", "HUP")) {
+        for (String name : List.of("INT", "TERM")) {
             Signals.on(name, stop::countDown);
         }
+        Runnable reload = onReload;
+        Signals.on("HUP", reload == null ? stop::countDown : () -> Thread.ofVirtual().name("reload").start(reload));
         Signals.on("USR1", () -> err.println("patchcord: " + label + ": " + tunnel.summary()));
         tunnel.onFailure(stop::countDown);
         tunnel.start();
         err.println("patchcord: " + label + ": " + readyMessage + " (ready " + sinceStart() + " ms after start)");
+        ready = true;
         onReady.run();
         try {
             stop.await();

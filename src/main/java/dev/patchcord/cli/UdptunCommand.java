@@ -1,7 +1,7 @@
 package dev.patchcord.cli;
 
 import dev.patchcord.control.CaTrust;
-import dev.patchcord.control.HostsRefresher;
+import dev.patchcord.control.Refresher;
 import dev.patchcord.control.HostsUrl;
 import dev.patchcord.core.Counters;
 import dev.patchcord.core.udptun.HostsException;
@@ -137,9 +137,15 @@ final class UdptunCommand implements Callable<Integer> {
                 : hostsFile != null ? initial.size() + " hosts from " + hostsFile : null;
         if (url != null) {
             HostsUrl from = url;
-            HostsRefresher refresher = new HostsRefresher(
+            Refresher<HostsTable> refresher = new Refresher<>(
                     () -> HostsTable.resolve(HostsJson.parse(from.fetch()), InetAddress::getByName),
-                    tunnel::install, interval, err, label);
+                    t -> {
+                        boolean changed = !t.equals(tunnel.table());
+                        tunnel.install(t);
+                        if (changed && session.ready()) {
+                            err.println("patchcord: " + label + ": hosts table changed: " + t.size() + " hosts");
+                        }
+                    }, interval, err, label, "hosts table");
             refresher.refresh(); // before "ready", so a working URL is in use from the first packet
             refresher.start();
             session.onStop(refresher::close);

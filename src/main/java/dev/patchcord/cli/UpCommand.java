@@ -3,6 +3,8 @@ package dev.patchcord.cli;
 import dev.patchcord.control.ConfigException;
 import dev.patchcord.control.Hooks;
 import dev.patchcord.control.LeaseStore;
+import dev.patchcord.control.MeshPeers;
+import dev.patchcord.control.MeshSources;
 import dev.patchcord.control.NetConfig;
 import dev.patchcord.control.PoolSection;
 import dev.patchcord.control.UapiServer;
@@ -233,6 +235,7 @@ final class UpCommand implements Callable<Integer> {
             }
             session.onStop(tcp::close);
         }
+        MeshPeers mesh = iface.mesh() == null ? null : startMesh(config, ifname, node, tunnel, session, wakeup, tun, err);
         session.onStop(() -> tunnel.socket().close());
         WgUapiDevice control = new WgUapiDevice(node, tunnel);
         if (iface.saveConfig()) {
@@ -264,7 +267,44 @@ final class UpCommand implements Callable<Integer> {
         return session.run(tunnel, wakeup, (iface.tap() ? "TAP " : "") + "interface " + ifname + " (MTU " + linkMtu
                 + "), public key "
                 + Keys.toBase64(node.publicKey()) + ", UDP port " + socket.port() + ", " + config.peers().size()
-                + (config.peers().size() == 1 ? " peer" : " peers"));
+                + (config.peers().size() == 1 ? " peer" : " peers")
+                + (mesh == null ? "" : " and " + mesh.size() + " mesh peers"));
+    }
+
+    /**
+     * {@code PeersFile} and {@code Directory}: peers from outside the file, applied live, with
+     * hole punching and relay fallback checked once a second. SIGHUP reads the peers file again.
+     */
+    private MeshPeers startMesh(WgConfig config, String ifname, Node node, WgTunnel tunnel, TunnelSession session,
+                                Wakeup wakeup, TunDevice tun, PrintStream err) {
+        WgInterfaceSection iface = config.interfaceSection();
+        Set<String> keys = new HashSet<>();
+        Set<Cidr> routed = new HashSet<>();
+        for (WgPeerSection ps : config.peers()) {
+            keys.add(Keys.toBase64(ps.publicKey()));
+            ps.allowedIps().forEach(c -> routed.add(c.network()));
+        }
+        MeshPeers mesh = new MeshPeers(node, ifname, iface.table(), keys, routed, err, verbose ? err : null, System::nanoTime);
+        try {
+            MeshSources sources = new MeshSources(iface.mesh(), iface.privateKey(), mesh, tunnel, ifname, err);
+            sources.start();
+            session.onStop(sources::close);
+            session.onReload(sources::reload);
+        } catch (ConfigException e) {
+            tun.close();
+            throw new UserError(e.getMessage());
+        }
+        Thread.ofPlatform().name("mesh").daemon().start(() -> {
+            while (!wakeup.signalled()) {
+                mesh.tick();
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        return mesh;
     }
 
     /** {@code [Pool]}: lease addresses to the peers, keeping the leases in the lease file. */

@@ -74,7 +74,7 @@ public final class HostsUrl {
     }
 
     /** The innermost cause says what went wrong (e.g. "No subject alternative names matching IP address"). */
-    private static String describe(Throwable e) {
+    static String describe(Throwable e) {
         Throwable t = e;
         while (t.getCause() != null) {
             t = t.getCause();

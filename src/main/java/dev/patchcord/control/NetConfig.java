@@ -38,18 +38,29 @@ public final class NetConfig {
      * makes it idempotent: an address's own subnet route may already exist.
      */
     public static void addRoutes(String ifname, List<Cidr> destinations, String table) throws NetConfigException {
+        routes("replace", ifname, destinations, table);
+    }
+
+    /** Removes routes {@link #addRoutes} made, when their peer leaves; one that is already gone is no error. */
+    public static void removeRoutes(String ifname, List<Cidr> destinations, String table) throws NetConfigException {
+        routes("del", ifname, destinations, table);
+    }
+
+    private static void routes(String verb, String ifname, List<Cidr> destinations, String table)
+            throws NetConfigException {
         if (destinations.isEmpty()) {
             return;
         }
         StringBuilder batch = new StringBuilder();
         for (Cidr d : destinations) {
-            batch.append("route replace ").append(d.network()).append(" dev ").append(ifname);
+            batch.append("route ").append(verb).append(' ').append(d.network()).append(" dev ").append(ifname);
             if (table != null) {
                 batch.append(" table ").append(table);
             }
             batch.append('\n');
         }
-        run(List.of("ip", "-batch", "-"), batch.toString());
+        // -force: go on past a route that is already gone, so one stale entry does not keep the rest.
+        run(List.of("ip", "-force", "-batch", "-"), batch.toString());
     }
 
     /**

@@ -29,7 +29,8 @@ final class WgConfigParser {
     private static final Set<String> INTERFACE_KEYS = Set.of("privatekey", "listenport", "fwmark", "address",
             "dns", "mtu", "table", "preup", "postup", "predown", "postdown", "saveconfig",
             // patchcord's own keys: a file using them is for patchcord only (wg-quick rejects them).
-            "hub", "clientisolation", "mode", "transport");
+            "hub", "clientisolation", "mode", "transport",
+            "peersfile", "directory", "directorykey", "directoryinterval", "directoryca");
     /** patchcord's [Pool] section: an address server for clients with {@code Address = auto}. */
     private static final Set<String> POOL_KEYS = Set.of("range", "leasetime", "deadpeertimeout", "routes", "leasefile");
     private static final Set<String> PEER_KEYS = Set.of("publickey", "presharedkey", "allowedips", "endpoint",
@@ -146,6 +147,11 @@ final class WgConfigParser {
             case "saveconfig" -> iface.saveConfig = ConfigValues.bool("SaveConfig", value);
             case "hub" -> iface.hub = ConfigValues.bool("Hub", value);
             case "clientisolation" -> iface.clientIsolation = ConfigValues.bool("ClientIsolation", value);
+            case "peersfile" -> iface.peersFile = nonEmpty("PeersFile", value);
+            case "directory" -> iface.directory = directoryUri(nonEmpty("Directory", wgValue));
+            case "directorykey" -> iface.directoryKey = ConfigValues.key("DirectoryKey", nonEmpty("DirectoryKey", wgValue));
+            case "directoryinterval" -> iface.directoryInterval = (int) seconds("DirectoryInterval", value, 1);
+            case "directoryca" -> iface.directoryCa = nonEmpty("DirectoryCA", value);
             case "transport" -> iface.transport = switch (value.toLowerCase(java.util.Locale.ROOT).replace(" ", "")) {
                 case "udp" -> "udp";
                 case "tcp" -> "tcp";
@@ -317,8 +323,35 @@ final class WgConfigParser {
         WgInterfaceSection section = new WgInterfaceSection(iface.privateKey, iface.listenPort, iface.addresses,
                 iface.mtu, iface.dns, iface.table, iface.hook("preup"), iface.hook("postup"), iface.hook("predown"),
                 iface.hook("postdown"), iface.fwMark, iface.saveConfig, iface.hub, iface.clientIsolation, iface.tap,
-                iface.transport, poolSection, iface.autoAddress, iface.requested);
+                iface.transport, poolSection, iface.autoAddress, iface.requested, mesh());
         return new WgConfig(source, section, done);
+    }
+
+    /** The mesh keys as one settings record, or null when none is given. */
+    private MeshSettings mesh() throws ConfigException {
+        if (iface.peersFile == null && iface.directory == null && iface.directoryKey == null && iface.directoryCa == null
+                && iface.directoryInterval == null) {
+            return null;
+        }
+        try {
+            return new MeshSettings(iface.peersFile, iface.directory, iface.directoryKey,
+                    iface.directoryInterval == null ? MeshSettings.DEFAULT_INTERVAL : iface.directoryInterval,
+                    iface.directoryCa);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(source, iface.line, e.getMessage());
+        }
+    }
+
+    private static java.net.URI directoryUri(String value) {
+        try {
+            java.net.URI u = new java.net.URI(value);
+            if (!"https".equalsIgnoreCase(u.getScheme()) || u.getHost() == null) {
+                throw new IllegalArgumentException("Directory " + ConfigValues.quote(value) + " is not an https://HOST[:PORT] URL");
+            }
+            return u;
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalArgumentException("Directory " + ConfigValues.quote(value) + " is not a URL: " + e.getReason());
+        }
     }
 
     private static String nonEmpty(String name, String value) {
@@ -367,6 +400,11 @@ final class WgConfigParser {
         final List<Cidr> addresses = new ArrayList<>();
         final List<String> dns = new ArrayList<>();
         boolean autoAddress;
+        String peersFile;
+        java.net.URI directory;
+        byte[] directoryKey;
+        Integer directoryInterval;
+        String directoryCa;
         final List<java.net.InetAddress> requested = new ArrayList<>();
         final Map<String, List<String>> hooks = new HashMap<>();
 

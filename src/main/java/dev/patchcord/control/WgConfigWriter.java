@@ -47,6 +47,16 @@ public final class WgConfigWriter {
         if (iface.clientIsolation()) {
             line(sb, "ClientIsolation", "true");
         }
+        MeshSettings mesh = iface.mesh();
+        if (mesh != null) {
+            line(sb, "PeersFile", mesh.peersFile() == null ? "" : mesh.peersFile());
+            if (mesh.directory() != null) {
+                line(sb, "Directory", mesh.directory().toString());
+                line(sb, "DirectoryKey", b64.encodeToString(mesh.directoryKey()));
+                line(sb, "DirectoryInterval", Integer.toString(mesh.directoryIntervalSeconds()));
+                line(sb, "DirectoryCA", mesh.directoryCa() == null ? "" : mesh.directoryCa());
+            }
+        }
         line(sb, "SaveConfig", "true");
         if (state.privateKey() != null) {
             line(sb, "PrivateKey", b64.encodeToString(state.privateKey()));

@@ -35,11 +35,13 @@ import java.util.Objects;
  * @param autoAddress patchcord's {@code Address = auto}: ask the first [Peer] for addresses
  * @param requestedAddresses with {@code Address = auto, ADDRESS}: the particular addresses asked
  *                           for (at most one per family), without fallback
+ * @param mesh patchcord's peers file and directory settings, or null
  */
 public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cidr> addresses, Integer mtu,
         List<String> dns, String table, List<String> preUp, List<String> postUp, List<String> preDown,
         List<String> postDown, Integer fwMark, boolean saveConfig, boolean hub, boolean clientIsolation,
-        boolean tap, String transport, PoolSection pool, boolean autoAddress, List<InetAddress> requestedAddresses) {
+        boolean tap, String transport, PoolSection pool, boolean autoAddress, List<InetAddress> requestedAddresses,
+        MeshSettings mesh) {
 
     /**
      * The MTU when the file gives none. wg-quick derives it from the route to the endpoints minus
@@ -101,7 +103,7 @@ public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cid
                 && preUp.equals(s.preUp) && postUp.equals(s.postUp) && preDown.equals(s.preDown)
                 && postDown.equals(s.postDown) && Objects.equals(fwMark, s.fwMark) && saveConfig == s.saveConfig
                 && Objects.equals(pool, s.pool) && autoAddress == s.autoAddress
-                && requestedAddresses.equals(s.requestedAddresses);
+                && requestedAddresses.equals(s.requestedAddresses) && Objects.equals(mesh, s.mesh);
     }
 
     @Override

@@ -18,6 +18,7 @@ import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 
@@ -120,6 +121,22 @@ public final class WgTunnel extends Loops {
         synchronized (b) {
             int len = dev.patchcord.core.assign.AddressMessage.encode(message, b.view, HEADROOM);
             sealAndSend(peer, len, b.seg, b.view, b.cipher);
+        }
+    }
+
+    /**
+     * Sends a datagram of patchcord's own (the mesh directory's probe) from the tunnel's UDP
+     * socket, so that it leaves through the same NAT mapping as the WireGuard traffic. Any thread.
+     *
+     * @return false if the socket refused it
+     */
+    public boolean sendDatagram(byte[] data, InetSocketAddress to) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment seg = a.allocate(Math.max(1, data.length));
+            MemorySegment.copy(data, 0, seg, ValueLayout.JAVA_BYTE, 0, data.length);
+            MemorySegment addr = a.allocate(SockAddr.SIZE, 8);
+            SockAddr.encode(to, addr);
+            return socket.send(seg, 0, data.length, addr) >= 0;
         }
     }
 

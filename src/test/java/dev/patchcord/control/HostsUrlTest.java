@@ -126,7 +126,8 @@ class HostsUrlTest {
         HostsUrl url = new HostsUrl(uri(good, "127.0.0.1", "/hosts.json"), trust);
         AtomicReference<HostsTable> installed = new AtomicReference<>(HostsTable.wildcard(new InetSocketAddress("127.0.0.9", 1)));
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        HostsRefresher r = new HostsRefresher(() -> load(url), installed::set, 300, new PrintStream(err, true), "udptun");
+        Refresher<HostsTable> r = new Refresher<>(() -> load(url), installed::set, 300, new PrintStream(err, true), "udptun",
+                "hosts table");
         status = 200;
         assertThat(r.refresh()).isTrue();
         HostsTable fresh = installed.get();
@@ -138,7 +139,7 @@ class HostsUrlTest {
             status = 200;
         }
         assertThat(installed.get()).isSameAs(fresh);
-        assertThat(err.toString()).contains("HTTP 500 from " + url.uri()).contains("keeping the previous table")
+        assertThat(err.toString()).contains("HTTP 500 from " + url.uri()).contains("keeping the previous one")
                 .hasLineCount(1);
     }
 
@@ -182,8 +183,8 @@ class HostsUrlTest {
     @Test
     void aFailedFirstFetchBacksOffFromOneSecondUpToTheInterval() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        HostsRefresher r = new HostsRefresher(() -> { throw new HostsException("down"); }, t -> { },
-                5, new PrintStream(err, true), "udptun");
+        Refresher<HostsTable> r = new Refresher<>(() -> { throw new HostsException("down"); }, t -> { },
+                5, new PrintStream(err, true), "udptun", "hosts table");
         assertThat(r.refresh()).isFalse();
         assertThat(err.toString()).contains("down; retrying in 1 s");
         assertThat(r.nextDelayMs()).isEqualTo(1000);

@@ -34,8 +34,7 @@ public final class HostsJson {
         try {
             root = MAPPER.readTree(text);
         } catch (JacksonException e) {
-            throw new HostsException("not valid JSON: " + e.getOriginalMessage()
-                    + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()));
+            throw new HostsException(dev.patchcord.core.JsonErrors.describe(e));
         }
         if (root == null || !root.isObject()) {
             throw new HostsException("the document is not a JSON object");

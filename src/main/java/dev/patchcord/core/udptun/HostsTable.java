@@ -44,6 +44,17 @@ public final class HostsTable {
         return new HostsTable(routes);
     }
 
+    /** Same routes in the same order. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof HostsTable t && routes.equals(t.routes);
+    }
+
+    @Override
+    public int hashCode() {
+        return routes.hashCode();
+    }
+
     /** A single wildcard entry, as udptun's {@code -A HOST -P PORT} makes. */
     public static HostsTable wildcard(InetSocketAddress to) {
         return new HostsTable(List.of(new Route(0, to)));

@@ -137,6 +137,18 @@ public final class Peer {
         }
     }
 
+    /**
+     * Makes sure a handshake happens even though nothing is waiting to be sent: a keepalive is
+     * staged, so a handshake starts at the next {@link #poll} if there is no session (at most one
+     * per REKEY_TIMEOUT, as for data), and the keepalive then confirms the new session to the
+     * responder. Mesh peers use it to open the NAT paths at both ends before any traffic.
+     */
+    public synchronized void kick() {
+        if (staged.isEmpty()) {
+            staged.addLast(new byte[0]);
+        }
+    }
+
     /** Whether a current session exists that may still send. */
     public boolean hasSession(long now) {
         Keypair kp = current;

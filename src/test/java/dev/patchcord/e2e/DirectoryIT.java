@@ -1,0 +1,130 @@
+package dev.patchcord.e2e;
+
+import dev.patchcord.lab.Lab;
+import dev.patchcord.lab.Self;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.patchcord.e2e.MeshLab.Node;
+import static dev.patchcord.e2e.WireGuardPeers.KeyPair;
+import static dev.patchcord.e2e.WireGuardPeers.config;
+import static dev.patchcord.e2e.WireGuardPeers.keys;
+import static dev.patchcord.e2e.WireGuardPeers.patchcordUp;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Nodes that know nothing but the directory: `patchcord directory serve` runs in the router
+ * namespace (198.18.1.1:8443, a certificate from a throwaway CA), and each node's configuration
+ * has no [Peer] at all, only {@code Directory}, {@code DirectoryKey} and {@code DirectoryCA}.
+ */
+@ExtendWith(LabExtension.class)
+class DirectoryIT {
+    static final String DIRECTORY = "198.18.1.1";
+    static final int DIRECTORY_PORT = 8443;
+
+    record Directory(KeyPair keys, Path ca) {
+        /** The [Interface] lines that point a node at this directory. */
+        String lines() {
+            return "Directory = https://" + DIRECTORY + ":" + DIRECTORY_PORT + "\nDirectoryKey = " + keys.publicKey()
+                    + "\nDirectoryCA = " + ca + "\nDirectoryInterval = 1";
+        }
+    }
+
+    /** Starts the directory in {@code ns} with {@code members} as its members file; waits until it is ready. */
+    static Directory serve(Lab lab, String ns, String listen, String members) throws Exception {
+        Path dir = Files.createDirectories(lab.logDir().resolve("directory"));
+        Pki.certificates(lab, ns, dir, listen);
+        KeyPair keys = keys(lab, ns);
+        Path key = dir.resolve("directory.key");
+        Files.writeString(key, keys.privateKey() + "\n");
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+        Path membersFile = dir.resolve("members.json");
+        Files.writeString(membersFile, members);
+        Process p = lab.spawn(ns, "directory", Self.command("directory", "serve", "--listen", listen + ":" + DIRECTORY_PORT,
+                "--members", membersFile.toString(), "--private-key", key.toString(), "--cert", dir.resolve("cert.pem").toString(),
+                "--tls-key", dir.resolve("key.pem").toString(), "--verbose"));
+        Tunnels.awaitReady(lab, "directory", p);
+        return new Directory(keys, dir.resolve("ca.pem"));
+    }
+
+    static String members(List<Node> nodes) {
+        return MeshLab.list(nodes.stream().map(n -> MeshLab.entry(n, List.of(n.tunnel() + "/32"), null, null)).toList());
+    }
+
+    static void up(Lab lab, Node n, Directory d) throws Exception {
+        patchcordUp(lab, n.ns(), "n" + n.n(), config(lab, n.ifname(), MeshLab.iface(n, d.lines())), "--verbose");
+    }
+
+    /** Waits (bounded) for the first answer, then asserts three in a row. */
+    static void reach(Lab lab, String ns, String target) {
+        Lab.await(Duration.ofSeconds(30), () -> lab.run(ns, Duration.ofSeconds(5), "ping", "-c", "1", "-W", "1", target).code() == 0);
+        Tunnels.ping(lab, ns, target);
+    }
+
+    @Test
+    void fourNodesFindEachOtherThroughTheDirectoryAndEveryPairPings(Lab lab) throws Exception {
+        String router = MeshLab.router(lab, "r");
+        List<Node> nodes = MeshLab.star(lab, router, 4);
+        Directory d = serve(lab, router, DIRECTORY, members(nodes));
+        for (Node n : nodes) {
+            up(lab, n, d);
+        }
+        for (Node from : nodes) {
+            for (Node to : nodes) {
+                if (from != to) {
+                    reach(lab, from.ns(), to.tunnel());
+                }
+            }
+        }
+        Node n1 = nodes.getFirst();
+        assertThat(lab.log("n1")).contains("the directory sees this node at " + n1.underlay() + ":" + MeshLab.PORT);
+        String endpoints = lab.sh(n1.ns(), "wg", "show", n1.ifname(), "endpoints");
+        for (Node other : nodes.subList(1, 4)) {
+            assertThat(endpoints).contains(other.keys().publicKey() + "\t" + other.underlay() + ":" + MeshLab.PORT);
+        }
+    }
+
+    @Test
+    void aKeyThatIsNotAMemberIsRefusedAndReachesNobody(Lab lab) throws Exception {
+        String router = MeshLab.router(lab, "r");
+        List<Node> nodes = MeshLab.star(lab, router, 3);
+        Node n1 = nodes.get(0), n2 = nodes.get(1), stranger = nodes.get(2);
+        Directory d = serve(lab, router, DIRECTORY, members(List.of(n1, n2)));
+        for (Node n : nodes) {
+            up(lab, n, d);
+        }
+        reach(lab, n1.ns(), n2.tunnel());
+        assertThat(Lab.await(Duration.ofSeconds(15), () -> lab.log("n3").contains("HTTP 403")))
+                .as(lab.log("n3")).isTrue();
+        assertThat(lab.log("n3")).contains("not a member");
+        assertThat(lab.log("directory")).contains("not a member");
+        assertThat(lab.sh(n1.ns(), "wg", "show", n1.ifname(), "peers")).doesNotContain(stranger.keys().publicKey());
+        assertThat(lab.run(stranger.ns(), Duration.ofSeconds(10), "ping", "-c", "2", "-W", "1", n1.tunnel()).code()).isNotZero();
+    }
+
+    @Test
+    void whenTheDirectoryIsDownNodesKeepTheLastTable(Lab lab) throws Exception {
+        String router = MeshLab.router(lab, "r");
+        List<Node> nodes = MeshLab.star(lab, router, 2);
+        Directory d = serve(lab, router, DIRECTORY, members(nodes));
+        for (Node n : nodes) {
+            up(lab, n, d);
+        }
+        reach(lab, nodes.get(0).ns(), nodes.get(1).tunnel());
+        lab.stop("directory", Duration.ofSeconds(15));
+        assertThat(Lab.await(Duration.ofSeconds(15), () -> lab.log("n1").contains("could not load the directory's table")))
+                .as(lab.log("n1")).isTrue();
+        assertThat(lab.log("n1")).contains("keeping the previous one");
+        Tunnels.ping(lab, nodes.get(0).ns(), nodes.get(1).tunnel());
+        Tunnels.ping(lab, nodes.get(1).ns(), nodes.get(0).tunnel());
+        List<String> lines = new ArrayList<>(lab.log("n1").lines().filter(l -> l.contains("could not load")).toList());
+        assertThat(lines).as("reported, not once per second forever").hasSizeLessThan(30);
+    }
+}
