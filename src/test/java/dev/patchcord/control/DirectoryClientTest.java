@@ -93,4 +93,27 @@ class DirectoryClientTest {
         assertThatThrownBy(() -> client.check(502, null, "<html>".getBytes(), 77))
                 .hasMessage("HTTP 502 from https://dir.example:8443/v1/sync");
     }
+
+    @Test
+    void aBadAnswerKeepsTheLastGoodTable() {
+        byte[] good = answer(1, "[{\"publicKey\":\"" + other + "\",\"allowedIps\":[\"10.9.0.2/32\"]}]");
+        byte[] forged = answer(2, "[]");
+        byte[] malformed = answer(3, "[{\"publicKey\":1}]");
+        java.util.concurrent.atomic.AtomicInteger round = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<List<MeshPeer>> installed = new java.util.concurrent.atomic.AtomicReference<>();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        Refresher<List<MeshPeer>> r = new Refresher<>(() -> switch (round.incrementAndGet()) {
+            case 1 -> client.check(200, mac(good, pair), good, 1).peers();
+            case 2 -> client.check(200, mac(forged, X25519.generatePrivate(rng)), forged, 2).peers();
+            default -> client.check(200, mac(malformed, pair), malformed, 3).peers();
+        }, installed::set, 30, new java.io.PrintStream(err, true), "mesh0", "directory's table");
+        assertThat(r.refresh()).isTrue();
+        List<MeshPeer> table = installed.get();
+        assertThat(table).hasSize(1);
+        assertThat(r.refresh()).isFalse();
+        assertThat(r.refresh()).isFalse();
+        assertThat(installed.get()).isSameAs(table);
+        assertThat(err.toString()).contains("MAC does not verify").contains("peer 1: 'publicKey'")
+                .contains("keeping the previous one").hasLineCount(2);
+    }
 }

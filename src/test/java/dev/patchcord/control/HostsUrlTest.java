@@ -43,6 +43,7 @@ class HostsUrlTest {
     static Path dir;
     private static HttpsServer good, other;
     private static volatile int status = 200;
+    private static volatile String served = TABLE;
     private static SSLContext trust;
 
     @BeforeAll
@@ -88,7 +89,7 @@ class HostsUrlTest {
         HttpsServer s = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         s.setHttpsConfigurator(new HttpsConfigurator(ctx));
         s.createContext("/hosts.json", x -> {
-            byte[] body = TABLE.getBytes(StandardCharsets.UTF_8);
+            byte[] body = served.getBytes(StandardCharsets.UTF_8);
             x.sendResponseHeaders(status, body.length);
             x.getResponseBody().write(body);
             x.close();
@@ -141,6 +142,31 @@ class HostsUrlTest {
         assertThat(installed.get()).isSameAs(fresh);
         assertThat(err.toString()).contains("HTTP 500 from " + url.uri()).contains("keeping the previous one")
                 .hasLineCount(1);
+    }
+
+    @Test
+    void aMalformedTableKeepsTheLastGoodOneAndIsSaidOnce() {
+        HostsUrl url = new HostsUrl(uri(good, "127.0.0.1", "/hosts.json"), trust);
+        AtomicReference<HostsTable> installed = new AtomicReference<>();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        Refresher<HostsTable> r = new Refresher<>(() -> load(url), installed::set, 300, new PrintStream(err, true), "udptun",
+                "hosts table");
+        assertThat(r.refresh()).isTrue();
+        HostsTable good = installed.get();
+        try {
+            for (String bad : java.util.List.of("{nodes:{\"10.0.0.2\":{host:\"127.0.0.2\",port:\"7001\"}}}", "{nodes:", "[]")) {
+                served = bad;
+                assertThat(r.refresh()).isFalse();
+                assertThat(r.refresh()).isFalse();
+                assertThat(installed.get()).isSameAs(good);
+            }
+        } finally {
+            served = TABLE;
+        }
+        assertThat(err.toString()).contains("node '10.0.0.2' has a 'port' that is not a number")
+                .contains("not valid JSON").contains("the document is not a JSON object").hasLineCount(3);
+        assertThat(r.refresh()).isTrue();
+        assertThat(err.toString()).contains("hosts table loaded again").hasLineCount(4);
     }
 
     @Test
