@@ -151,29 +151,38 @@ public final class Node {
      * in place; its packet is then at {@code out.offset}. Never throws for bad input.
      */
     public void receive(ByteBuffer buf, int len, Source source, long now, long epochNanos, DataCipher cipher, Outcome out) {
+        receive(buf, 0, len, source, now, epochNanos, cipher, out);
+    }
+
+    /**
+     * As {@link #receive(ByteBuffer, int, Source, long, long, DataCipher, Outcome)} for a datagram
+     * at {@code buf[base]}: one of several that a batched or coalesced receive put in one buffer.
+     */
+    public void receive(ByteBuffer buf, int base, int len, Source source, long now, long epochNanos, DataCipher cipher,
+            Outcome out) {
         out.reset();
         // The type is a little-endian u32: the three reserved bytes must be zero.
-        switch (len < 4 ? -1 : Wire.u32(buf, 0)) {
-            case MESSAGE_TRANSPORT -> transport(buf, len, now, cipher, out);
+        switch (len < 4 ? -1 : Wire.u32(buf, base)) {
+            case MESSAGE_TRANSPORT -> transport(buf, base, len, now, cipher, out);
             case MESSAGE_INITIATION -> {
                 if (len != INITIATION_SIZE) {
                     out.drop(Drop.BAD_MESSAGE);
                 } else {
-                    initiation(copy(buf, len), source, now, epochNanos, out);
+                    initiation(copy(buf, base, len), source, now, epochNanos, out);
                 }
             }
             case MESSAGE_RESPONSE -> {
                 if (len != RESPONSE_SIZE) {
                     out.drop(Drop.BAD_MESSAGE);
                 } else {
-                    response(copy(buf, len), source, now, epochNanos, out);
+                    response(copy(buf, base, len), source, now, epochNanos, out);
                 }
             }
             case MESSAGE_COOKIE_REPLY -> {
                 if (len != COOKIE_REPLY_SIZE) {
                     out.drop(Drop.BAD_MESSAGE);
                 } else {
-                    cookieReply(copy(buf, len), now, out);
+                    cookieReply(copy(buf, base, len), now, out);
                 }
             }
             default -> out.drop(Drop.BAD_MESSAGE);
@@ -183,9 +192,9 @@ public final class Node {
         }
     }
 
-    private static byte[] copy(ByteBuffer buf, int len) {
+    private static byte[] copy(ByteBuffer buf, int base, int len) {
         byte[] msg = new byte[len];
-        buf.get(0, msg);
+        buf.get(base, msg);
         return msg;
     }
 
@@ -274,21 +283,22 @@ public final class Node {
         out.peer = peer;
     }
 
-    private void transport(ByteBuffer buf, int len, long now, DataCipher cipher, Outcome out) {
+    private void transport(ByteBuffer buf, int base, int len, long now, DataCipher cipher, Outcome out) {
+        int content = base + TRANSPORT_CONTENT;
         if (len < MIN_TRANSPORT_SIZE) {
             out.drop(Drop.BAD_MESSAGE);
             return;
         }
-        if (!(indices.get(Wire.u32(buf, TRANSPORT_RECEIVER)) instanceof Keypair kp)) {
+        if (!(indices.get(Wire.u32(buf, base + TRANSPORT_RECEIVER)) instanceof Keypair kp)) {
             out.drop(Drop.UNKNOWN_INDEX);
             return;
         }
-        long counter = Wire.u64(buf, TRANSPORT_COUNTER);
+        long counter = Wire.u64(buf, base + TRANSPORT_COUNTER);
         if (kp.expired(now) || Long.compareUnsigned(counter, REJECT_AFTER_MESSAGES) >= 0) {
             out.drop(Drop.EXPIRED_KEY);
             return;
         }
-        int plain = cipher.open(kp.receiveKey, counter, buf, TRANSPORT_CONTENT, len - TRANSPORT_CONTENT);
+        int plain = cipher.open(kp.receiveKey, counter, buf, content, len - TRANSPORT_CONTENT);
         if (plain < 0) {
             out.drop(Drop.BAD_AUTH);
             return;
@@ -306,41 +316,41 @@ public final class Node {
         }
         // Address assignment rides in the same sessions; it is no IP packet, so it is taken out
         // before the IP checks (TUN mode only: in TAP mode the plaintext is a frame).
-        if (!layer2 && AddressMessage.isControl(buf, TRANSPORT_CONTENT, plain)) {
-            AddressMessage m = AddressMessage.decode(buf, TRANSPORT_CONTENT, plain);
+        if (!layer2 && AddressMessage.isControl(buf, content, plain)) {
+            AddressMessage m = AddressMessage.decode(buf, content, plain);
             if (m == null) {
                 out.drop(Drop.BAD_CONTROL);
                 return;
             }
             out.kind = Outcome.Kind.CONTROL;
             out.control = m;
-            out.offset = TRANSPORT_CONTENT;
+            out.offset = content;
             out.length = plain;
             return;
         }
         if (layer2) {
-            int frame = TapFrames.frameLength(buf, TRANSPORT_CONTENT, plain);
+            int frame = TapFrames.frameLength(buf, content, plain);
             if (frame < 0) {
                 out.drop(IpPackets.reason(frame));
                 return;
             }
             out.kind = Outcome.Kind.DELIVER;
-            out.offset = TRANSPORT_CONTENT + TapFrames.PREFIX;
+            out.offset = content + TapFrames.PREFIX;
             out.length = frame;
             return;
         }
         // The padding is trimmed by the packet's own length field.
-        int packet = IpPackets.length(buf, TRANSPORT_CONTENT, plain);
+        int packet = IpPackets.length(buf, content, plain);
         if (packet <= 0) {
             out.drop(Drop.MALFORMED);
             return;
         }
-        if (allowedIps.forSource(buf, TRANSPORT_CONTENT, packet) != peer) {
+        if (allowedIps.forSource(buf, content, packet) != peer) {
             out.drop(Drop.NOT_ALLOWED);
             return;
         }
         out.kind = Outcome.Kind.DELIVER;
-        out.offset = TRANSPORT_CONTENT;
+        out.offset = content;
         out.length = packet;
     }
 

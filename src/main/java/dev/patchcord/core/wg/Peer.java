@@ -165,28 +165,42 @@ public final class Peer {
      *         {@link #poll} has something to send)
      */
     public int seal(ByteBuffer buf, int len, long now, DataCipher cipher) {
+        return seal(buf, 0, len, now, cipher);
+    }
+
+    /**
+     * As {@link #seal(ByteBuffer, int, long, DataCipher)} for a message that starts at
+     * {@code buf[base]}: one of several laid out back to back for one batched (GSO) send.
+     */
+    public int seal(ByteBuffer buf, int base, int len, long now, DataCipher cipher) {
         Keypair kp = current;
         if (kp != null && !kp.expired(now)) {
             long counter = kp.sendCounter.getAndIncrement();
             if (Long.compareUnsigned(counter, REJECT_AFTER_MESSAGES) < 0) {
-                return sealWith(kp, counter, buf, len, now, cipher);
+                return sealWith(kp, counter, buf, base, len, now, cipher);
             }
         }
         synchronized (this) {
-            stage(buf, TRANSPORT_CONTENT, len);
+            stage(buf, base + TRANSPORT_CONTENT, len);
         }
         return 0;
     }
 
-    private int sealWith(Keypair kp, long counter, ByteBuffer buf, int len, long now, DataCipher cipher) {
+    /** The size of the transport message that sealing {@code len} bytes of plaintext makes. */
+    public int sealedLength(int len) {
+        return TRANSPORT_CONTENT + paddedLength(len, node.mtu()) + TAG_SIZE;
+    }
+
+    private int sealWith(Keypair kp, long counter, ByteBuffer buf, int base, int len, long now, DataCipher cipher) {
         int padded = paddedLength(len, node.mtu());
+        int content = base + TRANSPORT_CONTENT;
         for (int i = len; i < padded; i++) {
-            buf.put(TRANSPORT_CONTENT + i, (byte) 0);
+            buf.put(content + i, (byte) 0);
         }
-        Wire.u32(buf, 0, MESSAGE_TRANSPORT);
-        Wire.u32(buf, TRANSPORT_RECEIVER, kp.remoteIndex);
-        Wire.u64(buf, TRANSPORT_COUNTER, counter);
-        cipher.seal(kp.sendKey, counter, buf, TRANSPORT_CONTENT, padded);
+        Wire.u32(buf, base, MESSAGE_TRANSPORT);
+        Wire.u32(buf, base + TRANSPORT_RECEIVER, kp.remoteIndex);
+        Wire.u64(buf, base + TRANSPORT_COUNTER, counter);
+        cipher.seal(kp.sendKey, counter, buf, content, padded);
         timers.authenticatedSent(now);
         if (len > 0) {
             timers.dataSent(now);
@@ -260,7 +274,7 @@ public final class Peer {
             }
             byte[] packet = staged.pollFirst();
             buf.put(TRANSPORT_CONTENT, packet);
-            return sealWith(kp, counter, buf, packet.length, now, cipher);
+            return sealWith(kp, counter, buf, 0, packet.length, now, cipher);
         }
         return 0;
     }
