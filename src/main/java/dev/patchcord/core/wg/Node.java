@@ -284,21 +284,75 @@ public final class Node {
     }
 
     private void transport(ByteBuffer buf, int base, int len, long now, DataCipher cipher, Outcome out) {
-        int content = base + TRANSPORT_CONTENT;
+        // The caller's outcome carries a job of its own, so that threads receiving at once never share one.
+        CryptoJob job = out.job;
+        if (prepare(buf, base, len, now, job, out)) {
+            job.run(cipher);
+            finishOpen(job, now, out);
+        }
+        job.clear();
+    }
+
+    /**
+     * The first half of receiving a datagram that may be a transport message: its size, its
+     * receiver index and its counter's range, with the job made ready to decrypt. Only
+     * transport messages are prepared; for anything else this returns false without judging it,
+     * and the datagram goes to {@link #receive}.
+     *
+     * @return true if {@code job} must now {@link CryptoJob#run} and then {@link #completeOpen};
+     *         false if it is not a transport message ({@code out.kind} NONE) or was dropped
+     *         ({@code out.kind} DROP, counted)
+     */
+    public boolean prepareOpen(ByteBuffer buf, int base, int len, long now, CryptoJob job, Outcome out) {
+        out.reset();
+        if (len < 4 || Wire.u32(buf, base) != MESSAGE_TRANSPORT) {
+            return false;
+        }
+        if (prepare(buf, base, len, now, job, out)) {
+            return true;
+        }
+        counters.drop(out.drop);
+        return false;
+    }
+
+    /** {@link #prepareOpen} for a message known to be a transport message; drops are not counted here. */
+    private boolean prepare(ByteBuffer buf, int base, int len, long now, CryptoJob job, Outcome out) {
         if (len < MIN_TRANSPORT_SIZE) {
             out.drop(Drop.BAD_MESSAGE);
-            return;
-        }
-        if (!(indices.get(Wire.u32(buf, base + TRANSPORT_RECEIVER)) instanceof Keypair kp)) {
+        } else if (!(indices.get(Wire.u32(buf, base + TRANSPORT_RECEIVER)) instanceof Keypair kp)) {
             out.drop(Drop.UNKNOWN_INDEX);
-            return;
+        } else {
+            long counter = Wire.u64(buf, base + TRANSPORT_COUNTER);
+            if (kp.expired(now) || Long.compareUnsigned(counter, REJECT_AFTER_MESSAGES) >= 0) {
+                out.drop(Drop.EXPIRED_KEY);
+            } else {
+                job.forOpen(buf, base, len, kp, counter);
+                return true;
+            }
         }
-        long counter = Wire.u64(buf, base + TRANSPORT_COUNTER);
-        if (kp.expired(now) || Long.compareUnsigned(counter, REJECT_AFTER_MESSAGES) >= 0) {
-            out.drop(Drop.EXPIRED_KEY);
-            return;
+        return false;
+    }
+
+    /**
+     * The second half, after the job ran: authentication, the replay window, session rotation
+     * and timers, then what to do with the plaintext. Must be called in the order the datagrams
+     * arrived. Drops are counted.
+     */
+    public void completeOpen(CryptoJob job, long now, Outcome out) {
+        out.reset();
+        finishOpen(job, now, out);
+        if (out.kind == Outcome.Kind.DROP) {
+            counters.drop(out.drop);
         }
-        int plain = cipher.open(kp.receiveKey, counter, buf, content, len - TRANSPORT_CONTENT);
+    }
+
+    private void finishOpen(CryptoJob job, long now, Outcome out) {
+        ByteBuffer buf = job.buf;
+        int content = job.base + TRANSPORT_CONTENT;
+        int len = job.length;
+        int plain = job.plain;
+        Keypair kp = job.keypair;
+        long counter = job.counter;
         if (plain < 0) {
             out.drop(Drop.BAD_AUTH);
             return;

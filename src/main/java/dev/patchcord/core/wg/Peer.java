@@ -173,11 +173,35 @@ public final class Peer {
      * {@code buf[base]}: one of several laid out back to back for one batched (GSO) send.
      */
     public int seal(ByteBuffer buf, int base, int len, long now, DataCipher cipher) {
+        CryptoJob job = sealJob;
+        synchronized (job) {
+            int n = prepareSeal(buf, base, len, now, job);
+            if (n > 0) {
+                job.run(cipher);
+            }
+            job.clear();
+            return n;
+        }
+    }
+
+    /** The job {@link #seal} uses; sealing threads take turns on it, which costs nothing uncontended. */
+    private final CryptoJob sealJob = new CryptoJob();
+
+    /**
+     * Everything of sealing but the encryption: takes the next counter, writes the header and the
+     * padding, runs the timers, and makes {@code job} ready to encrypt. Messages leave in the
+     * order of their counters only if the caller sends them in the order this was called; the
+     * job may {@link CryptoJob#run} on any thread before that.
+     *
+     * @return the message length (send it once the job ran), or 0 if there is no session and the
+     *         packet was staged
+     */
+    public int prepareSeal(ByteBuffer buf, int base, int len, long now, CryptoJob job) {
         Keypair kp = current;
         if (kp != null && !kp.expired(now)) {
             long counter = kp.sendCounter.getAndIncrement();
             if (Long.compareUnsigned(counter, REJECT_AFTER_MESSAGES) < 0) {
-                return sealWith(kp, counter, buf, base, len, now, cipher);
+                return prepareWith(kp, counter, buf, base, len, now, job);
             }
         }
         synchronized (this) {
@@ -191,7 +215,7 @@ public final class Peer {
         return TRANSPORT_CONTENT + paddedLength(len, node.mtu()) + TAG_SIZE;
     }
 
-    private int sealWith(Keypair kp, long counter, ByteBuffer buf, int base, int len, long now, DataCipher cipher) {
+    private int prepareWith(Keypair kp, long counter, ByteBuffer buf, int base, int len, long now, CryptoJob job) {
         int padded = paddedLength(len, node.mtu());
         int content = base + TRANSPORT_CONTENT;
         for (int i = len; i < padded; i++) {
@@ -200,7 +224,7 @@ public final class Peer {
         Wire.u32(buf, base, MESSAGE_TRANSPORT);
         Wire.u32(buf, base + TRANSPORT_RECEIVER, kp.remoteIndex);
         Wire.u64(buf, base + TRANSPORT_COUNTER, counter);
-        cipher.seal(kp.sendKey, counter, buf, content, padded);
+        job.forSeal(buf, base, kp.sendKey, counter, padded);
         timers.authenticatedSent(now);
         if (len > 0) {
             timers.dataSent(now);
@@ -274,7 +298,13 @@ public final class Peer {
             }
             byte[] packet = staged.pollFirst();
             buf.put(TRANSPORT_CONTENT, packet);
-            return sealWith(kp, counter, buf, 0, packet.length, now, cipher);
+            CryptoJob job = sealJob;
+            synchronized (job) {
+                int n = prepareWith(kp, counter, buf, 0, packet.length, now, job);
+                job.run(cipher);
+                job.clear();
+                return n;
+            }
         }
         return 0;
     }

@@ -42,4 +42,47 @@ class BackToBackTest {
         p.b.receive(big, bases[1], bases[2] - bases[1], p.source, p.now, p.epoch(), p.cipher, p.out);
         assertThat(p.out.kind).isEqualTo(Outcome.Kind.DROP);
     }
+
+    @Test
+    void theCipherWorkMayRunInAnyOrderBetweenTheOrderedHalves() {
+        Pair p = new Pair();
+        p.handshake();
+        ByteBuffer big = ByteBuffer.allocateDirect(65536);
+        CryptoJob[] jobs = new CryptoJob[5];
+        int[] bases = new int[jobs.length + 1];
+        for (int i = 0; i < jobs.length; i++) {
+            jobs[i] = new CryptoJob();
+            byte[] packet = Pair.ipv4(1, 2, 100 + i);
+            big.put(bases[i] + 16, packet);
+            bases[i + 1] = bases[i] + p.bAtA.prepareSeal(big, bases[i], packet.length, p.now, jobs[i]);
+        }
+        DataCipher other = new DataCipher();
+        for (int i = jobs.length - 1; i >= 0; i--) {
+            jobs[i].run(i % 2 == 0 ? p.cipher : other); // any thread's cipher, any order
+        }
+        Outcome out = new Outcome();
+        for (int i = 0; i < jobs.length; i++) {
+            assertThat(p.b.prepareOpen(big, bases[i], bases[i + 1] - bases[i], p.now, jobs[i], out)).isTrue();
+        }
+        for (int i = jobs.length - 1; i >= 0; i--) {
+            jobs[i].run(i % 2 == 1 ? p.cipher : other);
+        }
+        for (int i = 0; i < jobs.length; i++) {
+            p.b.completeOpen(jobs[i], p.now, out);
+            assertThat(out.kind).isEqualTo(Outcome.Kind.DELIVER);
+            assertThat(out.length).isEqualTo(120 + i);
+        }
+        // The same counters again are replays, whichever order their cipher work ran in.
+        long before = p.b.counters().dropped(dev.patchcord.core.Drop.REPLAYED);
+        for (int i = 0; i < jobs.length; i++) {
+            jobs[i].plain = 120 + i; // as if it had authenticated again
+            p.b.completeOpen(jobs[i], p.now, out);
+            assertThat(out.drop).isEqualTo(dev.patchcord.core.Drop.REPLAYED);
+        }
+        assertThat(p.b.counters().dropped(dev.patchcord.core.Drop.REPLAYED)).isEqualTo(before + jobs.length);
+        // Not a transport message: left to receive().
+        big.put(0, (byte) 1);
+        assertThat(p.b.prepareOpen(big, 0, 148, p.now, new CryptoJob(), out)).isFalse();
+        assertThat(out.kind).isEqualTo(Outcome.Kind.NONE);
+    }
 }
