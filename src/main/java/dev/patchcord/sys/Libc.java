@@ -64,6 +64,22 @@ public final class Libc {
     private static final MethodHandle IOCTL = bind("ioctl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS),
             CAPTURE, Linker.Option.firstVariadicArg(2));
+    /** ioctl whose third argument is a plain integer (TUNSETOFFLOAD reads its argument by value). */
+    private static final MethodHandle IOCTL_VALUE = bind("ioctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG),
+            CAPTURE, Linker.Option.firstVariadicArg(2));
+    /**
+     * recvmmsg/sendmmsg take the message vector as a raw address: the batch loops restart part-way
+     * through the vector after a partial send, and an address needs no slice object for that.
+     */
+    private static final MethodHandle RECVMMSG_AT = withErrno("recvmmsg",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle SENDMMSG_AT = withErrno("sendmmsg",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT));
+    private static final MethodHandle WRITEV = withErrno("writev",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle UNSHARE = withErrno("unshare",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle SOCKET = withErrno("socket",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle SETSOCKOPT = withErrno("setsockopt",
@@ -160,6 +176,59 @@ public final class Libc {
         try {
             MemorySegment c = captured();
             return (int) result((int) IOCTL.invokeExact(c, fd, request, arg), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    /** ioctl(2) with an integer argument passed by value. */
+    public static int ioctlValue(int fd, long request, long value) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) IOCTL_VALUE.invokeExact(c, fd, request, value), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    /**
+     * recvmmsg(2) into the {@code struct mmsghdr} vector at native address {@code msgvec}, without
+     * a timeout (non-blocking callers pass MSG_DONTWAIT).
+     *
+     * @return the number of messages received, or -errno
+     */
+    public static int recvmmsgAt(int fd, long msgvec, int vlen, int flags) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) RECVMMSG_AT.invokeExact(c, fd, msgvec, vlen, flags, 0L), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    /**
+     * sendmmsg(2) of the {@code struct mmsghdr} vector at native address {@code msgvec}.
+     *
+     * @return the number of messages sent (the kernel stops at the first failing one and reports
+     *     its error only if it was the first of the vector), or -errno
+     */
+    public static int sendmmsgAt(int fd, long msgvec, int vlen, int flags) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) SENDMMSG_AT.invokeExact(c, fd, msgvec, vlen, flags), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    /** writev(2) of {@code count} {@code struct iovec}s. */
+    public static long writev(int fd, MemorySegment iov, int count) {
+        try {
+            MemorySegment c = captured();
+            return result((long) WRITEV.invokeExact(c, fd, iov, count), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    /**
+     * unshare(2). With {@code CLONE_NEWNET} only the calling thread moves to the new network
+     * namespace, which is how a test gets a private network of its own inside one JVM.
+     */
+    public static int unshare(int flags) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) UNSHARE.invokeExact(c, flags), c);
         } catch (Throwable t) { throw unexpected(t); }
     }
 

@@ -16,10 +16,12 @@ public final class Linux {
     public static final int ENODEV = 19;
     public static final int EINVAL = 22;
     public static final int EMSGSIZE = 90;
+    public static final int ENOPROTOOPT = 92;
     public static final int EAFNOSUPPORT = 97;
     public static final int EADDRINUSE = 98;
     public static final int EADDRNOTAVAIL = 99;
     public static final int ENETUNREACH = 101;
+    public static final int ENOBUFS = 105;
     public static final int ECONNREFUSED = 111;
     public static final int EHOSTUNREACH = 113;
 
@@ -45,6 +47,14 @@ public final class Linux {
     public static final int IPV6_V6ONLY = 26;
     public static final int MSG_DONTWAIT = 0x40;
     public static final int MSG_TRUNC = 0x20;
+    public static final int MSG_CTRUNC = 0x8;
+
+    // linux/udp.h: UDP-level socket options and control messages
+    public static final int SOL_UDP = 17;
+    /** Send: the size of each datagram in a GSO buffer ({@code uint16_t} cmsg or socket option). */
+    public static final int UDP_SEGMENT = 103;
+    /** Receive: coalesce datagrams (option); the cmsg carries the segment size as an {@code int}. */
+    public static final int UDP_GRO = 104;
 
     // poll(2)
     public static final short POLLIN = 0x1;
@@ -62,9 +72,26 @@ public final class Linux {
     public static final short IFF_TUN = 0x0001;
     public static final short IFF_TAP = 0x0002;
     public static final short IFF_NO_PI = 0x1000;
+    public static final short IFF_VNET_HDR = 0x4000;
+    /** Takes its argument by value, not through a pointer: use {@link Libc#ioctlValue}. */
+    public static final long TUNSETOFFLOAD = 0x400454d0L;
+    public static final long TUNGETVNETHDRSZ = 0x800454d7L;
+    public static final long TUNSETVNETHDRSZ = 0x400454d8L;
+    public static final int TUN_F_CSUM = 0x01;
+    public static final int TUN_F_TSO4 = 0x02;
+    public static final int TUN_F_TSO6 = 0x04;
+    public static final int TUN_F_TSO_ECN = 0x08;
+    public static final int TUN_F_UFO = 0x10;
+    public static final int TUN_F_USO4 = 0x20;
+    public static final int TUN_F_USO6 = 0x40;
+
+    // sched.h
+    public static final int CLONE_NEWNET = 0x40000000;
 
     // linux/sockios.h and net/if.h
     public static final long SIOCGIFFLAGS = 0x8913;
+    public static final long SIOCSIFADDR = 0x8916;
+    public static final long SIOCSIFNETMASK = 0x891c;
     public static final long SIOCSIFFLAGS = 0x8914;
     public static final long SIOCGIFMTU = 0x8921;
     public static final long SIOCSIFMTU = 0x8922;

@@ -6,10 +6,14 @@ import dev.patchcord.sys.Poller;
 import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Objects;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
@@ -20,6 +24,12 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * <p>The socket stays blocking for sends (a full send buffer then slows the sender instead of
  * dropping), while receives use {@code MSG_DONTWAIT} and a {@link Poller}, so that the receive loop
  * can be woken for shutdown.
+ *
+ * <p>Besides one datagram per call, the socket moves whole {@link UdpBatch}es with recvmmsg and
+ * sendmmsg, and, once {@link #enable enabled}, the kernel's UDP segmentation offloads: GSO on send
+ * (one buffer of equal-size datagrams to one peer, cut by the kernel) and GRO on receive (several
+ * datagrams of one flow handed over in one buffer). What the kernel cannot do falls back to
+ * one datagram per message, transparently to the batch's user; see {@link UdpFeatures}.
  */
 public final class UdpSocket implements AutoCloseable {
     /** 7 MiB, as wireguard-go: small buffers are the first limit on throughput. */
@@ -32,6 +42,15 @@ public final class UdpSocket implements AutoCloseable {
     private final MemorySegment recvAddrLen;
     private final String receiveWhat;
     private volatile boolean closed;
+
+    private volatile boolean batchOn = true;
+    private volatile boolean gsoOn;
+    private volatile boolean groOn;
+    /** Set once a GSO message went through: from then on EINVAL means a bad message, not "no GSO". */
+    private volatile boolean gsoConfirmed;
+
+    /** UDP GRO is used from Linux 5.12 on, the line wireguard-go also draws for it. */
+    private static final boolean GRO_KERNEL = kernelAtLeast(5, 12);
 
     private UdpSocket(int fd, int port, Wakeup wakeup) {
         this.fd = fd;
@@ -128,6 +147,225 @@ public final class UdpSocket implements AutoCloseable {
             if (n != -Linux.EINTR) {
                 return n < 0 ? (int) n : 0;
             }
+        }
+    }
+
+    /**
+     * Turns the batch features on or off (call before the loops start) and reports what is on:
+     * GSO where the kernel knows {@code UDP_SEGMENT} (Linux 4.18), GRO where it has {@code UDP_GRO}
+     * and is 5.12 or newer. GSO may still turn itself off later (see {@link #send(UdpBatch, int)}).
+     *
+     * <p>With GRO on, {@link #receive(MemorySegment, MemorySegment)} may return several datagrams
+     * in one buffer without saying so: turn it on only where every receive goes through a batch.
+     */
+    public UdpFeatures enable(UdpFeatures wanted) {
+        batchOn = wanted.batch();
+        gsoOn = wanted.gso() && probeGso();
+        boolean gro = wanted.gro() && GRO_KERNEL && setGro(true);
+        if (!gro && groOn) {
+            setGro(false);
+        }
+        groOn = gro;
+        return features();
+    }
+
+    /** What is on now. */
+    public UdpFeatures features() {
+        return new UdpFeatures(batchOn, gsoOn, groOn);
+    }
+
+    /** Whether sends use UDP GSO now; it turns off for good if the kernel refuses it at send time. */
+    public boolean gso() {
+        return gsoOn;
+    }
+
+    /** Whether received slots may hold several datagrams. */
+    public boolean gro() {
+        return groOn;
+    }
+
+    /** A kernel that knows UDP_SEGMENT answers the getsockopt with the socket's default, 0. */
+    private boolean probeGso() {
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment value = tmp.allocate(JAVA_INT);
+            MemorySegment len = tmp.allocateFrom(JAVA_INT, 4);
+            return Libc.getsockopt(fd, Linux.SOL_UDP, Linux.UDP_SEGMENT, value, len) == 0;
+        }
+    }
+
+    private boolean setGro(boolean on) {
+        try (Arena tmp = Arena.ofConfined()) {
+            return Libc.setsockopt(fd, Linux.SOL_UDP, Linux.UDP_GRO, tmp.allocateFrom(JAVA_INT, on ? 1 : 0), 4) == 0;
+        }
+    }
+
+    /**
+     * Receives into {@code batch}, waiting until at least one datagram is there, then taking every
+     * one already queued up to the batch's size (one, with batching off). Only the receiving thread
+     * may call this. Slot i's source is {@code batch.address(i)}; its data is at offset 0, and with
+     * GRO it may hold several datagrams of {@code batch.segmentSize(i)} bytes each.
+     *
+     * @return the number of slots filled, or -1 to stop (the socket was closed or the wake-up fired)
+     */
+    public int receive(UdpBatch batch) throws SysException {
+        int vlen = batchOn ? batch.slots() : 1;
+        while (!closed) {
+            batch.prepareReceive(vlen);
+            int n = Libc.recvmmsgAt(fd, batch.messageAddress(0), vlen, Linux.MSG_DONTWAIT);
+            if (n > 0) {
+                batch.completeReceive(n);
+                return n;
+            }
+            // ECONNREFUSED reports an ICMP port unreachable for an earlier send, not a receive error.
+            if (n == 0 || n == -Linux.ECONNREFUSED) {
+                continue;
+            }
+            if (closed) {
+                return -1;
+            }
+            try {
+                if (!recvPoller.readAgain(n, receiveWhat)) {
+                    return -1;
+                }
+            } catch (SysException e) {
+                // close() may free the descriptor while poll is still looking at it (EBADF).
+                if (closed) {
+                    return -1;
+                }
+                throw e;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Sends slots [0, count) of {@code batch}, as few system calls as the features allow: one
+     * sendmmsg for the run, a slot with several segments as one GSO message. Any number of threads
+     * may send, each with its own batch.
+     *
+     * <p>A slot the kernel refuses does not stop the others: its {@link UdpBatch#status} is the
+     * -errno and the rest are sent (sendmmsg stops at a failing message, so the remainder is sent
+     * again from the one after it). The socket blocks while its send buffer is full, so EAGAIN only
+     * appears if a send timeout was set; then the remaining slots fail with it at once. ENOBUFS (a
+     * full device queue) is dropped silently by Linux for UDP, as for single sends.
+     *
+     * <p>GSO falls back by itself: EIO on a GSO message (the route's device cannot checksum, which
+     * GSO requires, or an IPsec route) turns GSO off for this socket and the slot is resent one
+     * datagram per message. EINVAL (too many segments, or a segment larger than the path MTU) makes
+     * just that slot go one datagram per message, and turns GSO off only if those datagrams go
+     * through and no GSO message ever has.
+     *
+     * @return the number of slots sent completely, or, if none was, the -errno of the first failure
+     */
+    public int send(UdpBatch batch, int count) {
+        Objects.checkFromToIndex(0, count, batch.slots());
+        batch.clearStatus(count);
+        int accepted = 0;
+        int firstError = 0;
+        int preparedEnd = 0;
+        boolean preparedGso = false;
+        int i = 0;
+        while (i < count) {
+            boolean gso = gsoOn;
+            int error;
+            if (batch.needsSplit(i, gso)) {
+                error = sendSplit(batch, i);
+            } else {
+                if (i >= preparedEnd || preparedGso != gso) {
+                    preparedEnd = batch.prepareSend(i, count, gso);
+                    preparedGso = gso;
+                }
+                int n = Libc.sendmmsgAt(fd, batch.messageAddress(i), batchOn ? preparedEnd - i : 1, 0);
+                if (n > 0) {
+                    if (gso && !gsoConfirmed) {
+                        confirmGso(batch, i, i + n);
+                    }
+                    accepted += n;
+                    i += n;
+                    continue;
+                }
+                if (n == -Linux.EINTR) {
+                    continue;
+                }
+                if (batch.usesGso(i) && n == -Linux.EIO) {
+                    gsoOn = false; // the next turn splits slot i
+                    continue;
+                }
+                if (batch.usesGso(i) && n == -Linux.EINVAL) {
+                    error = sendSplit(batch, i);
+                    if (error == 0 && !gsoConfirmed) {
+                        gsoOn = false;
+                    }
+                } else {
+                    error = n == 0 ? -Linux.EAGAIN : n;
+                    if (error == -Linux.EAGAIN) {
+                        for (int k = i; k < count; k++) {
+                            batch.fail(k, error);
+                        }
+                        return accepted > 0 ? accepted : error;
+                    }
+                }
+            }
+            if (error == 0) {
+                accepted++;
+            } else {
+                batch.fail(i, error);
+                if (firstError == 0) {
+                    firstError = error;
+                }
+            }
+            i++;
+        }
+        return accepted > 0 || count == 0 ? accepted : firstError;
+    }
+
+    private void confirmGso(UdpBatch batch, int from, int to) {
+        for (int k = from; k < to; k++) {
+            if (batch.usesGso(k)) {
+                gsoConfirmed = true;
+                return;
+            }
+        }
+    }
+
+    /**
+     * Sends slot {@code i} one datagram per message, in runs of up to {@link UdpBatch#MAX_SEGMENTS}.
+     * A datagram the kernel refuses is skipped so the others still go.
+     *
+     * @return 0, or the first -errno
+     */
+    private int sendSplit(UdpBatch batch, int i) {
+        int total = batch.datagrams(i);
+        int error = 0;
+        for (int done = 0; done < total; ) {
+            int n = batch.prepareSplit(i, done);
+            int k = 0;
+            while (k < n) {
+                int r = Libc.sendmmsgAt(fd, batch.splitAddress(k), batchOn ? n - k : 1, 0);
+                if (r > 0) {
+                    k += r;
+                } else if (r != -Linux.EINTR) {
+                    if (error == 0) {
+                        error = r == 0 ? -Linux.EAGAIN : r;
+                    }
+                    k++;
+                }
+            }
+            done += n;
+        }
+        return error;
+    }
+
+    /** Whether the running kernel's release is at least {@code major.minor}; false if unreadable. */
+    static boolean kernelAtLeast(int major, int minor) {
+        try {
+            String release = Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip();
+            String[] parts = release.split("[.-]", 3);
+            int maj = Integer.parseInt(parts[0]);
+            int min = parts.length > 1 ? Integer.parseInt(parts[1].replaceAll("\\D.*", "")) : 0;
+            return maj > major || (maj == major && min >= minor);
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 

@@ -8,8 +8,13 @@ import dev.patchcord.sys.Wakeup;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
@@ -17,6 +22,13 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  *
  * <p>The interface is not persistent: it exists while this object is open and the kernel removes it
  * when the file descriptor closes, so a crash never leaves an interface behind.
+ *
+ * <p><b>Offload mode.</b> {@link #openWithVnetHeader} opens the device with {@code IFF_VNET_HDR}:
+ * every packet read or written then starts with a 10-byte {@code struct virtio_net_hdr}
+ * ({@link VirtioNetHeader}), and the kernel may, for the offloads accepted, hand over TCP or UDP
+ * "super-packets" of up to 64 KiB with their checksum left to finish (reads) and take such packets
+ * to cut itself (writes). Buffers must then hold {@code 10 + 65535} bytes. Plain {@link #open}
+ * keeps the classic mode: one packet per read, no header.
  */
 public final class TunDevice implements PacketDevice {
 
@@ -33,20 +45,37 @@ public final class TunDevice implements PacketDevice {
 
     private static final String CLONE_DEVICE = "/dev/net/tun";
 
+    /** TUN_F_CSUM: the kernel may leave checksums to finish; required by every other offload. */
+    public static final int OFFLOAD_CSUM = Linux.TUN_F_CSUM;
+    /** Checksum plus TCP segmentation offload for IPv4 and IPv6, as wireguard-go requires. */
+    public static final int OFFLOAD_TSO = Linux.TUN_F_CSUM | Linux.TUN_F_TSO4 | Linux.TUN_F_TSO6;
+    /** TSO plus UDP segmentation offload (Linux 6.2), which wireguard-go tries and may do without. */
+    public static final int OFFLOAD_ALL = OFFLOAD_TSO | Linux.TUN_F_USO4 | Linux.TUN_F_USO6;
+
     private final Arena arena = Arena.ofShared();
     private final int fd;
     private final String name;
     private final Kind kind;
     private final Poller readPoller;
     private final String readWhat;
+    private final boolean vnetHeader;
+    private final int offloads;
+    /** An all-zero header (GSO_NONE, checksum complete) for {@link #writePacket}. */
+    private final MemorySegment plainHeader;
+    /** Two iovecs per writing thread for {@link #writePacket}: allocated once per thread. */
+    private final ThreadLocal<MemorySegment> writeIov;
     private volatile boolean closed;
 
-    private TunDevice(int fd, String name, Kind kind, Wakeup wakeup) {
+    private TunDevice(int fd, String name, Kind kind, Wakeup wakeup, boolean vnetHeader, int offloads) {
         this.fd = fd;
         this.name = name;
         this.kind = kind;
         this.readPoller = new Poller(fd, wakeup, arena);
         this.readWhat = "read from " + name;
+        this.vnetHeader = vnetHeader;
+        this.offloads = offloads;
+        this.plainHeader = arena.allocate(VirtioNetHeader.SIZE, 8);
+        this.writeIov = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(32, 8));
     }
 
     /**
@@ -54,6 +83,23 @@ public final class TunDevice implements PacketDevice {
      * kernel choose.
      */
     public static TunDevice open(Kind kind, String requestedName, Wakeup wakeup) throws SysException {
+        return open(kind, requestedName, wakeup, false, 0);
+    }
+
+    /**
+     * Creates the interface with a virtio-net header on every packet, and asks for
+     * {@code wantedOffloads} (TUN_F_* bits, e.g. {@link #OFFLOAD_ALL}; 0 for the header alone).
+     * What the kernel refuses is dropped in steps: first UDP segmentation (before Linux 6.2), then
+     * TCP segmentation, then the checksum offload, so the device always opens; {@link #offloads()}
+     * tells what was accepted.
+     */
+    public static TunDevice openWithVnetHeader(Kind kind, String requestedName, Wakeup wakeup, int wantedOffloads)
+            throws SysException {
+        return open(kind, requestedName, wakeup, true, wantedOffloads);
+    }
+
+    private static TunDevice open(Kind kind, String requestedName, Wakeup wakeup, boolean vnet, int wantedOffloads)
+            throws SysException {
         String pattern = requestedName == null ? kind.name().toLowerCase() + "%d" : requestedName;
         InterfaceName.require(pattern);
         int fd;
@@ -65,15 +111,56 @@ public final class TunDevice implements PacketDevice {
             MemorySegment ifr = tmp.allocate(Linux.IFREQ_SIZE);
             byte[] nameBytes = pattern.getBytes(StandardCharsets.UTF_8);
             MemorySegment.copy(nameBytes, 0, ifr, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, nameBytes.length);
-            ifr.set(JAVA_SHORT, Linux.IFNAMSIZ, (short) (kind.flag | Linux.IFF_NO_PI));
+            short flags = (short) (kind.flag | Linux.IFF_NO_PI | (vnet ? Linux.IFF_VNET_HDR : 0));
+            ifr.set(JAVA_SHORT, Linux.IFNAMSIZ, flags);
             int r = Libc.ioctl(fd, Linux.TUNSETIFF, ifr);
             if (r < 0) {
                 Libc.close(fd);
                 throw new SysException(explainSetIff(kind, pattern, -r), -r);
             }
             String actual = ifr.getString(0);
-            return new TunDevice(fd, actual, kind, wakeup);
+            int offloads = 0;
+            if (vnet) {
+                MemorySegment size = tmp.allocateFrom(JAVA_INT, VirtioNetHeader.SIZE);
+                r = Libc.ioctl(fd, Linux.TUNSETVNETHDRSZ, size);
+                if (r < 0) {
+                    Libc.close(fd);
+                    throw new SysException("cannot set the virtio-net header size on " + actual, -r);
+                }
+                offloads = negotiateOffloads(fd, wantedOffloads);
+            }
+            return new TunDevice(fd, actual, kind, wakeup, vnet, offloads);
         }
+    }
+
+    /**
+     * TUNSETOFFLOAD refuses unknown bits as a whole (EINVAL), so each step drops what an older
+     * kernel may not know. Segmentation offloads are meaningless without the checksum offload.
+     */
+    private static int negotiateOffloads(int fd, int wanted) {
+        int want = wanted & OFFLOAD_ALL;
+        if ((want & ~OFFLOAD_CSUM) != 0) {
+            want |= OFFLOAD_CSUM;
+        }
+        int[] steps = {want, want & OFFLOAD_TSO, want & OFFLOAD_CSUM, 0};
+        for (int step : steps) {
+            if (Libc.ioctlValue(fd, Linux.TUNSETOFFLOAD, step) == 0) {
+                return step;
+            }
+        }
+        return 0;
+    }
+
+    /** The TUN_F_* offloads by name, e.g. "csum tso4 tso6 uso4 uso6", or "none". */
+    public static String describeOffloads(int offloads) {
+        StringBuilder s = new StringBuilder();
+        String[] names = {"csum", "tso4", "tso6", "tso_ecn", "ufo", "uso4", "uso6"};
+        for (int bit = 0; bit < names.length; bit++) {
+            if ((offloads & (1 << bit)) != 0) {
+                s.append(s.isEmpty() ? "" : " ").append(names[bit]);
+            }
+        }
+        return s.isEmpty() ? "none" : s.toString();
     }
 
     private static String explainOpen(int errno) {
@@ -109,6 +196,23 @@ public final class TunDevice implements PacketDevice {
         return fd;
     }
 
+    /** Whether every packet read and written starts with a {@link VirtioNetHeader}. */
+    public boolean vnetHeader() {
+        return vnetHeader;
+    }
+
+    /** The TUN_F_* offloads the kernel accepted (0 without the vnet header). */
+    public int offloads() {
+        return offloads;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>In vnet-header mode the result counts the 10-byte header at the start of {@code buf}, and
+     * with segmentation offloads on the packet after it may be up to 64 KiB: give it a buffer of
+     * {@code 10 + 65535} bytes, or a longer packet is lost.
+     */
     @Override
     public int read(MemorySegment buf) throws SysException {
         while (!closed) {
@@ -123,9 +227,36 @@ public final class TunDevice implements PacketDevice {
         return -1;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>In vnet-header mode the {@code len} bytes start with the header: a caller lays it right
+     * before its packet (see {@link VirtioNetHeader#setPlain}) and writes both at once.
+     */
     @Override
     public int write(MemorySegment buf, long off, int len) {
         long n = Libc.writeAt(fd, buf.address() + off, len);
+        return n < 0 ? (int) n : 0;
+    }
+
+    /**
+     * Writes one packet that has no virtio-net header in front of it. In vnet-header mode a
+     * header saying "one packet, checksum complete" is put before it by writev, so a caller that
+     * has no room before its packet needs no copy; otherwise this is {@link #write}. Any thread may
+     * call it.
+     *
+     * @return 0, or the negated errno
+     */
+    public int writePacket(MemorySegment buf, long off, int len) {
+        if (!vnetHeader) {
+            return write(buf, off, len);
+        }
+        MemorySegment iov = writeIov.get();
+        iov.set(JAVA_LONG, 0, plainHeader.address());
+        iov.set(JAVA_LONG, 8, VirtioNetHeader.SIZE);
+        iov.set(JAVA_LONG, 16, buf.address() + off);
+        iov.set(JAVA_LONG, 24, len);
+        long n = Libc.writev(fd, iov, 2);
         return n < 0 ? (int) n : 0;
     }
 
@@ -134,6 +265,75 @@ public final class TunDevice implements PacketDevice {
         if (!closed) {
             closed = true;
             Libc.close(fd);
+        }
+    }
+
+    /**
+     * {@code struct virtio_net_hdr} (linux/virtio_net.h), as TUN reads and writes it on a
+     * little-endian host: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset.
+     * Every accessor takes the segment and the header's offset in it and allocates nothing.
+     */
+    public static final class VirtioNetHeader {
+        private VirtioNetHeader() {}
+
+        public static final int SIZE = 10;
+        /** flags: the checksum at csum_start + csum_offset still has to be computed. */
+        public static final int F_NEEDS_CSUM = 1;
+        /** flags: the checksum was already verified. */
+        public static final int F_DATA_VALID = 2;
+        public static final int GSO_NONE = 0;
+        public static final int GSO_TCPV4 = 1;
+        public static final int GSO_UDP = 3;
+        public static final int GSO_TCPV6 = 4;
+        public static final int GSO_UDP_L4 = 5;
+        /** gso_type bit: the TCP flow uses ECN (CWR must stay on the first segment only). */
+        public static final int GSO_ECN = 0x80;
+
+        private static final ValueLayout.OfShort LE16 =
+                ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+        public static int flags(MemorySegment s, long off) {
+            return Byte.toUnsignedInt(s.get(JAVA_BYTE, off));
+        }
+
+        public static int gsoType(MemorySegment s, long off) {
+            return Byte.toUnsignedInt(s.get(JAVA_BYTE, off + 1));
+        }
+
+        /** Length of the headers (IP + TCP/UDP) before the payload that gso_size cuts. */
+        public static int hdrLen(MemorySegment s, long off) {
+            return Short.toUnsignedInt(s.get(LE16, off + 2));
+        }
+
+        /** Payload bytes per segment of a super-packet (MSS for TCP). */
+        public static int gsoSize(MemorySegment s, long off) {
+            return Short.toUnsignedInt(s.get(LE16, off + 4));
+        }
+
+        /** Where checksumming starts, counted from the start of the packet (after this header). */
+        public static int csumStart(MemorySegment s, long off) {
+            return Short.toUnsignedInt(s.get(LE16, off + 6));
+        }
+
+        /** Where, from csum_start, the finished checksum goes. */
+        public static int csumOffset(MemorySegment s, long off) {
+            return Short.toUnsignedInt(s.get(LE16, off + 8));
+        }
+
+        /** Writes a header. */
+        public static void set(MemorySegment s, long off, int flags, int gsoType, int hdrLen, int gsoSize,
+                               int csumStart, int csumOffset) {
+            s.set(JAVA_BYTE, off, (byte) flags);
+            s.set(JAVA_BYTE, off + 1, (byte) gsoType);
+            s.set(LE16, off + 2, (short) hdrLen);
+            s.set(LE16, off + 4, (short) gsoSize);
+            s.set(LE16, off + 6, (short) csumStart);
+            s.set(LE16, off + 8, (short) csumOffset);
+        }
+
+        /** Writes the header of a single packet whose checksums are complete (GSO_NONE). */
+        public static void setPlain(MemorySegment s, long off) {
+            set(s, off, 0, GSO_NONE, 0, 0, 0, 0);
         }
     }
 }

@@ -1,0 +1,279 @@
+package dev.patchcord.tun;
+
+import dev.patchcord.sys.Libc;
+import dev.patchcord.sys.Linux;
+import dev.patchcord.sys.SysException;
+import dev.patchcord.sys.Wakeup;
+import dev.patchcord.transport.UdpBatch;
+import dev.patchcord.transport.UdpFeatures;
+import dev.patchcord.transport.UdpSocket;
+import dev.patchcord.tun.TunDevice.VirtioNetHeader;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The TUN device with a virtio-net header, in a private network namespace: each test runs on a
+ * thread of its own that unshares its network namespace (only that thread moves), so the interface,
+ * its address and route exist only there and vanish with the thread and the descriptor. Needs root.
+ */
+@Timeout(60)
+class TunDeviceVnetTest {
+    private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfInt BE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final int OUR_ADDRESS = 0x0a4d0001; // 10.77.0.1, the interface's
+    private static final int PEER_ADDRESS = 0x0a4d0002; // 10.77.0.2, "behind" the interface
+
+    @BeforeAll
+    static void needsRootAndTun() {
+        assumeTrue(Libc.geteuid() == 0, "needs root");
+        assumeTrue(Files.exists(Path.of("/dev/net/tun")), "needs /dev/net/tun");
+    }
+
+    private interface NetnsBody {
+        void run(Wakeup wakeup) throws Exception;
+    }
+
+    /** Runs {@code body} on a new thread inside a new, empty network namespace; bounded to 30 s. */
+    private static void inPrivateNetns(NetnsBody body) throws Exception {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        Thread.ofPlatform().name("tun-netns-test").daemon(true).start(() -> {
+            try (Wakeup wakeup = new Wakeup()) {
+                int r = Libc.unshare(Linux.CLONE_NEWNET);
+                if (r < 0) {
+                    done.completeExceptionally(new org.opentest4j.TestAbortedException(
+                            "cannot unshare the network namespace: " + Libc.strerror(-r)));
+                    return;
+                }
+                Thread stopper = Thread.ofVirtual().start(() -> {
+                    try {
+                        Thread.sleep(20_000);
+                        wakeup.signal(); // a read waiting for a packet that never comes ends here
+                    } catch (InterruptedException ignored) {
+                        // the body finished in time
+                    }
+                });
+                try {
+                    body.run(wakeup);
+                } finally {
+                    stopper.interrupt();
+                }
+                done.complete(null);
+            } catch (Throwable t) {
+                done.completeExceptionally(t);
+            }
+        });
+        try {
+            done.get(30, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof Exception ex) {
+                throw ex;
+            }
+            throw e;
+        }
+    }
+
+    @Test
+    void opensWithTheHeaderAndReportsTheOffloads() throws Exception {
+        inPrivateNetns(wakeup -> {
+            try (TunDevice plain = TunDevice.open(TunDevice.Kind.TUN, "pcplain%d", wakeup)) {
+                assertThat(plain.vnetHeader()).isFalse();
+                assertThat(plain.offloads()).isZero();
+            }
+            try (TunDevice bare = TunDevice.openWithVnetHeader(TunDevice.Kind.TUN, "pcbare%d", wakeup, 0)) {
+                assertThat(bare.vnetHeader()).isTrue();
+                assertThat(bare.offloads()).isZero();
+            }
+            try (TunDevice tun = TunDevice.openWithVnetHeader(TunDevice.Kind.TUN, "pcvnet%d", wakeup,
+                    TunDevice.OFFLOAD_ALL);
+                 Arena arena = Arena.ofConfined()) {
+                System.out.println("TUN offloads accepted here: " + TunDevice.describeOffloads(tun.offloads()));
+                assertThat(tun.vnetHeader()).isTrue();
+                assertThat(tun.offloads() & TunDevice.OFFLOAD_TSO).isEqualTo(TunDevice.OFFLOAD_TSO);
+                MemorySegment size = arena.allocate(JAVA_INT);
+                SysException.check(Libc.ioctl(tun.fd(), Linux.TUNGETVNETHDRSZ, size), "TUNGETVNETHDRSZ");
+                assertThat(size.get(JAVA_INT, 0)).isEqualTo(VirtioNetHeader.SIZE);
+            }
+        });
+    }
+
+    @Test
+    void anEchoRequestWrittenWithAHeaderIsAnsweredWithOne() throws Exception {
+        inPrivateNetns(wakeup -> {
+            try (TunDevice tun = TunDevice.openWithVnetHeader(TunDevice.Kind.TUN, "pcecho%d", wakeup,
+                    TunDevice.OFFLOAD_ALL);
+                 Arena arena = Arena.ofConfined()) {
+                addressAndUp(tun.name());
+                MemorySegment buf = arena.allocate(VirtioNetHeader.SIZE + 65536);
+                // Header laid right before the packet, one write.
+                VirtioNetHeader.setPlain(buf, 0);
+                int len = echoRequest(buf, VirtioNetHeader.SIZE, 1);
+                assertThat(tun.write(buf, 0, VirtioNetHeader.SIZE + len)).isZero();
+                assertEchoReply(tun, buf, 1);
+                // No header in front: writePacket supplies one.
+                len = echoRequest(buf, 100, 2);
+                assertThat(tun.writePacket(buf, 100, len)).isZero();
+                assertEchoReply(tun, buf, 2);
+            }
+        });
+    }
+
+    @Test
+    void udpFromTheHostComesOutWithChecksumAndSegmentationLeftToUs() throws Exception {
+        inPrivateNetns(wakeup -> {
+            try (TunDevice tun = TunDevice.openWithVnetHeader(TunDevice.Kind.TUN, "pcudp%d", wakeup,
+                    TunDevice.OFFLOAD_ALL);
+                 Arena arena = Arena.ofConfined();
+                 UdpSocket socket = UdpSocket.bind(null, 0, wakeup);
+                 UdpBatch batch = new UdpBatch(1, 65536)) {
+                addressAndUp(tun.name());
+                socket.enable(UdpFeatures.ALL);
+                MemorySegment buf = arena.allocate(VirtioNetHeader.SIZE + 65536);
+                InetSocketAddress peer = new InetSocketAddress(InetAddress.getByAddress(intToBytes(PEER_ADDRESS)), 4000);
+                batch.setAddress(0, peer);
+
+                batch.set(0, 0, 100, 0);
+                assertThat(socket.send(batch, 1)).isEqualTo(1);
+                int n = readIpv4(tun, buf, 17);
+                assertThat(n).isEqualTo(VirtioNetHeader.SIZE + 20 + 8 + 100);
+                if ((tun.offloads() & Linux.TUN_F_CSUM) != 0) {
+                    // The kernel left the UDP checksum to the device: to us.
+                    assertThat(VirtioNetHeader.flags(buf, 0) & VirtioNetHeader.F_NEEDS_CSUM).isNotZero();
+                    assertThat(VirtioNetHeader.csumStart(buf, 0)).isEqualTo(20);
+                    assertThat(VirtioNetHeader.csumOffset(buf, 0)).isEqualTo(6);
+                }
+
+                assumeTrue(socket.gso(), "no UDP GSO");
+                batch.set(0, 0, 10 * 1000, 1000);
+                assertThat(socket.send(batch, 1)).isEqualTo(1);
+                n = readIpv4(tun, buf, 17);
+                if ((tun.offloads() & Linux.TUN_F_USO4) != 0) {
+                    // One super-packet for the ten datagrams: the device would cut it.
+                    assertThat(n).isEqualTo(VirtioNetHeader.SIZE + 20 + 8 + 10_000);
+                    assertThat(VirtioNetHeader.gsoType(buf, 0)).isEqualTo(VirtioNetHeader.GSO_UDP_L4);
+                    assertThat(VirtioNetHeader.gsoSize(buf, 0)).isEqualTo(1000);
+                } else {
+                    assertThat(n).isEqualTo(VirtioNetHeader.SIZE + 20 + 8 + 1000);
+                    assertThat(VirtioNetHeader.gsoType(buf, 0)).isEqualTo(VirtioNetHeader.GSO_NONE);
+                }
+            }
+        });
+    }
+
+    /** 10.77.0.1/24 on the interface (which routes 10.77.0.0/24 into it), then up. */
+    private static void addressAndUp(String ifname) throws SysException {
+        int fd = (int) SysException.check(Libc.socket(Linux.AF_INET, Linux.SOCK_DGRAM | Linux.SOCK_CLOEXEC, 0), "socket");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ifr = arena.allocate(Linux.IFREQ_SIZE);
+            ifr.setString(0, ifname);
+            sockaddrIn(ifr, OUR_ADDRESS);
+            SysException.check(Libc.ioctl(fd, Linux.SIOCSIFADDR, ifr), "SIOCSIFADDR");
+            sockaddrIn(ifr, 0xffffff00);
+            SysException.check(Libc.ioctl(fd, Linux.SIOCSIFNETMASK, ifr), "SIOCSIFNETMASK");
+        } finally {
+            Libc.close(fd);
+        }
+        Link.setUp(ifname);
+    }
+
+    private static void sockaddrIn(MemorySegment ifr, int address) {
+        ifr.set(JAVA_SHORT, Linux.IFNAMSIZ, (short) Linux.AF_INET);
+        ifr.set(BE16, Linux.IFNAMSIZ + 2, (short) 0);
+        ifr.set(BE32, Linux.IFNAMSIZ + 4, address);
+    }
+
+    private static byte[] intToBytes(int a) {
+        return new byte[] {(byte) (a >>> 24), (byte) (a >>> 16), (byte) (a >>> 8), (byte) a};
+    }
+
+    /** An ICMP echo request from 10.77.0.2 to 10.77.0.1 at {@code off}; returns its length. */
+    private static int echoRequest(MemorySegment p, long off, int seq) {
+        int payload = 32;
+        int len = 20 + 8 + payload;
+        ipv4Header(p, off, len, 1, PEER_ADDRESS, OUR_ADDRESS);
+        long icmp = off + 20;
+        p.set(JAVA_BYTE, icmp, (byte) 8);
+        p.set(JAVA_BYTE, icmp + 1, (byte) 0);
+        p.set(BE16, icmp + 2, (short) 0);
+        p.set(BE16, icmp + 4, (short) 0x4d31);
+        p.set(BE16, icmp + 6, (short) seq);
+        for (int k = 0; k < payload; k++) {
+            p.set(JAVA_BYTE, icmp + 8 + k, (byte) (seq + k));
+        }
+        p.set(BE16, icmp + 2, (short) checksum(p, icmp, 8 + payload));
+        return len;
+    }
+
+    private static void ipv4Header(MemorySegment p, long off, int totalLength, int protocol, int src, int dst) {
+        p.set(JAVA_BYTE, off, (byte) 0x45);
+        p.set(JAVA_BYTE, off + 1, (byte) 0);
+        p.set(BE16, off + 2, (short) totalLength);
+        p.set(BE16, off + 4, (short) 0x1234);
+        p.set(BE16, off + 6, (short) 0x4000); // DF
+        p.set(JAVA_BYTE, off + 8, (byte) 64);
+        p.set(JAVA_BYTE, off + 9, (byte) protocol);
+        p.set(BE16, off + 10, (short) 0);
+        p.set(BE32, off + 12, src);
+        p.set(BE32, off + 16, dst);
+        p.set(BE16, off + 10, (short) checksum(p, off, 20));
+    }
+
+    /** The Internet checksum (RFC 1071). */
+    private static int checksum(MemorySegment p, long off, int len) {
+        long sum = 0;
+        for (int k = 0; k + 1 < len; k += 2) {
+            sum += Short.toUnsignedInt(p.get(BE16, off + k));
+        }
+        if ((len & 1) != 0) {
+            sum += Byte.toUnsignedInt(p.get(JAVA_BYTE, off + len - 1)) << 8;
+        }
+        while ((sum >> 16) != 0) {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        return (int) (~sum & 0xffff);
+    }
+
+    /** Reads until an IPv4 packet of {@code protocol} (the kernel also sends IPv6 chatter); returns the read length. */
+    private static int readIpv4(TunDevice tun, MemorySegment buf, int protocol) throws SysException {
+        while (true) {
+            int n = tun.read(buf);
+            assertThat(n).as("a packet before the deadline").isPositive();
+            int h = VirtioNetHeader.SIZE;
+            if (n > h + 20 && (buf.get(JAVA_BYTE, h) & 0xf0) == 0x40 && buf.get(JAVA_BYTE, h + 9) == protocol) {
+                return n;
+            }
+        }
+    }
+
+    private static void assertEchoReply(TunDevice tun, MemorySegment buf, int seq) throws SysException {
+        int n = readIpv4(tun, buf, 1);
+        int h = VirtioNetHeader.SIZE;
+        assertThat(n).isEqualTo(h + 20 + 8 + 32);
+        assertThat(VirtioNetHeader.gsoType(buf, 0)).isEqualTo(VirtioNetHeader.GSO_NONE);
+        assertThat(buf.get(BE32, h + 12)).as("from").isEqualTo(OUR_ADDRESS);
+        assertThat(buf.get(BE32, h + 16)).as("to").isEqualTo(PEER_ADDRESS);
+        assertThat(buf.get(JAVA_BYTE, h + 20)).as("echo reply").isEqualTo((byte) 0);
+        assertThat(buf.get(BE16, h + 20 + 4)).isEqualTo((short) 0x4d31);
+        assertThat(buf.get(BE16, h + 20 + 6)).isEqualTo((short) seq);
+        for (int k = 0; k < 32; k++) {
+            assertThat(buf.get(JAVA_BYTE, h + 28 + k)).isEqualTo((byte) (seq + k));
+        }
+    }
+}
