@@ -1,5 +1,6 @@
 package dev.patchcord.tun;
 
+import dev.patchcord.core.offload.VirtioNetHdr;
 import dev.patchcord.sys.Libc;
 import dev.patchcord.sys.Linux;
 import dev.patchcord.sys.Poller;
@@ -25,7 +26,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  *
  * <p><b>Offload mode.</b> {@link #openWithVnetHeader} opens the device with {@code IFF_VNET_HDR}:
  * every packet read or written then starts with a 10-byte {@code struct virtio_net_hdr}
- * ({@link VirtioNetHeader}), and the kernel may, for the offloads accepted, hand over TCP or UDP
+ * ({@link VirtioNetHdr}), and the kernel may, for the offloads accepted, hand over TCP or UDP
  * "super-packets" of up to 64 KiB with their checksum left to finish (reads) and take such packets
  * to cut itself (writes). Buffers must then hold {@code 10 + 65535} bytes. Plain {@link #open}
  * keeps the classic mode: one packet per read, no header.
@@ -74,7 +75,7 @@ public final class TunDevice implements PacketDevice {
         this.readWhat = "read from " + name;
         this.vnetHeader = vnetHeader;
         this.offloads = offloads;
-        this.plainHeader = arena.allocate(VirtioNetHeader.SIZE, 8);
+        this.plainHeader = arena.allocate(VirtioNetHdr.SIZE, 8);
         this.writeIov = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(32, 8));
     }
 
@@ -121,7 +122,7 @@ public final class TunDevice implements PacketDevice {
             String actual = ifr.getString(0);
             int offloads = 0;
             if (vnet) {
-                MemorySegment size = tmp.allocateFrom(JAVA_INT, VirtioNetHeader.SIZE);
+                MemorySegment size = tmp.allocateFrom(JAVA_INT, VirtioNetHdr.SIZE);
                 r = Libc.ioctl(fd, Linux.TUNSETVNETHDRSZ, size);
                 if (r < 0) {
                     Libc.close(fd);
@@ -196,7 +197,7 @@ public final class TunDevice implements PacketDevice {
         return fd;
     }
 
-    /** Whether every packet read and written starts with a {@link VirtioNetHeader}. */
+    /** Whether every packet read and written starts with a {@link VirtioNetHdr}. */
     public boolean vnetHeader() {
         return vnetHeader;
     }
@@ -228,10 +229,22 @@ public final class TunDevice implements PacketDevice {
     }
 
     /**
+     * One read that does not wait: the next packet if one is queued, else {@code -EAGAIN}. A
+     * batching reader blocks in {@link #read} for the first packet of a batch and takes the rest
+     * with this, so a lone packet is never held back waiting for company.
+     *
+     * @return the length read, or the negated errno
+     */
+    public int tryRead(MemorySegment buf) {
+        long n = Libc.read(fd, buf, buf.byteSize());
+        return (int) n;
+    }
+
+    /**
      * {@inheritDoc}
      *
      * <p>In vnet-header mode the {@code len} bytes start with the header: a caller lays it right
-     * before its packet (see {@link VirtioNetHeader#setPlain}) and writes both at once.
+     * before its packet (see {@link VirtioNetHdr#writeNone}) and writes both at once.
      */
     @Override
     public int write(MemorySegment buf, long off, int len) {
@@ -253,7 +266,7 @@ public final class TunDevice implements PacketDevice {
         }
         MemorySegment iov = writeIov.get();
         iov.set(JAVA_LONG, 0, plainHeader.address());
-        iov.set(JAVA_LONG, 8, VirtioNetHeader.SIZE);
+        iov.set(JAVA_LONG, 8, VirtioNetHdr.SIZE);
         iov.set(JAVA_LONG, 16, buf.address() + off);
         iov.set(JAVA_LONG, 24, len);
         long n = Libc.writev(fd, iov, 2);
@@ -265,75 +278,6 @@ public final class TunDevice implements PacketDevice {
         if (!closed) {
             closed = true;
             Libc.close(fd);
-        }
-    }
-
-    /**
-     * {@code struct virtio_net_hdr} (linux/virtio_net.h), as TUN reads and writes it on a
-     * little-endian host: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset.
-     * Every accessor takes the segment and the header's offset in it and allocates nothing.
-     */
-    public static final class VirtioNetHeader {
-        private VirtioNetHeader() {}
-
-        public static final int SIZE = 10;
-        /** flags: the checksum at csum_start + csum_offset still has to be computed. */
-        public static final int F_NEEDS_CSUM = 1;
-        /** flags: the checksum was already verified. */
-        public static final int F_DATA_VALID = 2;
-        public static final int GSO_NONE = 0;
-        public static final int GSO_TCPV4 = 1;
-        public static final int GSO_UDP = 3;
-        public static final int GSO_TCPV6 = 4;
-        public static final int GSO_UDP_L4 = 5;
-        /** gso_type bit: the TCP flow uses ECN (CWR must stay on the first segment only). */
-        public static final int GSO_ECN = 0x80;
-
-        private static final ValueLayout.OfShort LE16 =
-                ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
-        public static int flags(MemorySegment s, long off) {
-            return Byte.toUnsignedInt(s.get(JAVA_BYTE, off));
-        }
-
-        public static int gsoType(MemorySegment s, long off) {
-            return Byte.toUnsignedInt(s.get(JAVA_BYTE, off + 1));
-        }
-
-        /** Length of the headers (IP + TCP/UDP) before the payload that gso_size cuts. */
-        public static int hdrLen(MemorySegment s, long off) {
-            return Short.toUnsignedInt(s.get(LE16, off + 2));
-        }
-
-        /** Payload bytes per segment of a super-packet (MSS for TCP). */
-        public static int gsoSize(MemorySegment s, long off) {
-            return Short.toUnsignedInt(s.get(LE16, off + 4));
-        }
-
-        /** Where checksumming starts, counted from the start of the packet (after this header). */
-        public static int csumStart(MemorySegment s, long off) {
-            return Short.toUnsignedInt(s.get(LE16, off + 6));
-        }
-
-        /** Where, from csum_start, the finished checksum goes. */
-        public static int csumOffset(MemorySegment s, long off) {
-            return Short.toUnsignedInt(s.get(LE16, off + 8));
-        }
-
-        /** Writes a header. */
-        public static void set(MemorySegment s, long off, int flags, int gsoType, int hdrLen, int gsoSize,
-                               int csumStart, int csumOffset) {
-            s.set(JAVA_BYTE, off, (byte) flags);
-            s.set(JAVA_BYTE, off + 1, (byte) gsoType);
-            s.set(LE16, off + 2, (short) hdrLen);
-            s.set(LE16, off + 4, (short) gsoSize);
-            s.set(LE16, off + 6, (short) csumStart);
-            s.set(LE16, off + 8, (short) csumOffset);
-        }
-
-        /** Writes the header of a single packet whose checksums are complete (GSO_NONE). */
-        public static void setPlain(MemorySegment s, long off) {
-            set(s, off, 0, GSO_NONE, 0, 0, 0, 0);
         }
     }
 }

@@ -7,7 +7,7 @@ import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.UdpBatch;
 import dev.patchcord.transport.UdpFeatures;
 import dev.patchcord.transport.UdpSocket;
-import dev.patchcord.tun.TunDevice.VirtioNetHeader;
+import dev.patchcord.core.offload.VirtioNetHdr;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -109,7 +109,7 @@ class TunDeviceVnetTest {
                 assertThat(tun.offloads() & TunDevice.OFFLOAD_TSO).isEqualTo(TunDevice.OFFLOAD_TSO);
                 MemorySegment size = arena.allocate(JAVA_INT);
                 SysException.check(Libc.ioctl(tun.fd(), Linux.TUNGETVNETHDRSZ, size), "TUNGETVNETHDRSZ");
-                assertThat(size.get(JAVA_INT, 0)).isEqualTo(VirtioNetHeader.SIZE);
+                assertThat(size.get(JAVA_INT, 0)).isEqualTo(VirtioNetHdr.SIZE);
             }
         });
     }
@@ -121,11 +121,11 @@ class TunDeviceVnetTest {
                     TunDevice.OFFLOAD_ALL);
                  Arena arena = Arena.ofConfined()) {
                 addressAndUp(tun.name());
-                MemorySegment buf = arena.allocate(VirtioNetHeader.SIZE + 65536);
+                MemorySegment buf = arena.allocate(VirtioNetHdr.SIZE + 65536);
                 // Header laid right before the packet, one write.
-                VirtioNetHeader.setPlain(buf, 0);
-                int len = echoRequest(buf, VirtioNetHeader.SIZE, 1);
-                assertThat(tun.write(buf, 0, VirtioNetHeader.SIZE + len)).isZero();
+                VirtioNetHdr.writeNone(buf.asByteBuffer(), 0);
+                int len = echoRequest(buf, VirtioNetHdr.SIZE, 1);
+                assertThat(tun.write(buf, 0, VirtioNetHdr.SIZE + len)).isZero();
                 assertEchoReply(tun, buf, 1);
                 // No header in front: writePacket supplies one.
                 len = echoRequest(buf, 100, 2);
@@ -145,19 +145,19 @@ class TunDeviceVnetTest {
                  UdpBatch batch = new UdpBatch(1, 65536)) {
                 addressAndUp(tun.name());
                 socket.enable(UdpFeatures.ALL);
-                MemorySegment buf = arena.allocate(VirtioNetHeader.SIZE + 65536);
+                MemorySegment buf = arena.allocate(VirtioNetHdr.SIZE + 65536);
                 InetSocketAddress peer = new InetSocketAddress(InetAddress.getByAddress(intToBytes(PEER_ADDRESS)), 4000);
                 batch.setAddress(0, peer);
 
                 batch.set(0, 0, 100, 0);
                 assertThat(socket.send(batch, 1)).isEqualTo(1);
                 int n = readIpv4(tun, buf, 17);
-                assertThat(n).isEqualTo(VirtioNetHeader.SIZE + 20 + 8 + 100);
+                assertThat(n).isEqualTo(VirtioNetHdr.SIZE + 20 + 8 + 100);
                 if ((tun.offloads() & Linux.TUN_F_CSUM) != 0) {
                     // The kernel left the UDP checksum to the device: to us.
-                    assertThat(VirtioNetHeader.flags(buf, 0) & VirtioNetHeader.F_NEEDS_CSUM).isNotZero();
-                    assertThat(VirtioNetHeader.csumStart(buf, 0)).isEqualTo(20);
-                    assertThat(VirtioNetHeader.csumOffset(buf, 0)).isEqualTo(6);
+                    assertThat(VirtioNetHdr.flags(buf.asByteBuffer(), 0) & VirtioNetHdr.NEEDS_CSUM).isNotZero();
+                    assertThat(VirtioNetHdr.csumStart(buf.asByteBuffer(), 0)).isEqualTo(20);
+                    assertThat(VirtioNetHdr.csumOffset(buf.asByteBuffer(), 0)).isEqualTo(6);
                 }
 
                 assumeTrue(socket.gso(), "no UDP GSO");
@@ -166,12 +166,12 @@ class TunDeviceVnetTest {
                 n = readIpv4(tun, buf, 17);
                 if ((tun.offloads() & Linux.TUN_F_USO4) != 0) {
                     // One super-packet for the ten datagrams: the device would cut it.
-                    assertThat(n).isEqualTo(VirtioNetHeader.SIZE + 20 + 8 + 10_000);
-                    assertThat(VirtioNetHeader.gsoType(buf, 0)).isEqualTo(VirtioNetHeader.GSO_UDP_L4);
-                    assertThat(VirtioNetHeader.gsoSize(buf, 0)).isEqualTo(1000);
+                    assertThat(n).isEqualTo(VirtioNetHdr.SIZE + 20 + 8 + 10_000);
+                    assertThat(VirtioNetHdr.gsoType(buf.asByteBuffer(), 0)).isEqualTo(VirtioNetHdr.GSO_UDP_L4);
+                    assertThat(VirtioNetHdr.gsoSize(buf.asByteBuffer(), 0)).isEqualTo(1000);
                 } else {
-                    assertThat(n).isEqualTo(VirtioNetHeader.SIZE + 20 + 8 + 1000);
-                    assertThat(VirtioNetHeader.gsoType(buf, 0)).isEqualTo(VirtioNetHeader.GSO_NONE);
+                    assertThat(n).isEqualTo(VirtioNetHdr.SIZE + 20 + 8 + 1000);
+                    assertThat(VirtioNetHdr.gsoType(buf.asByteBuffer(), 0)).isEqualTo(VirtioNetHdr.GSO_NONE);
                 }
             }
         });
@@ -255,7 +255,7 @@ class TunDeviceVnetTest {
         while (true) {
             int n = tun.read(buf);
             assertThat(n).as("a packet before the deadline").isPositive();
-            int h = VirtioNetHeader.SIZE;
+            int h = VirtioNetHdr.SIZE;
             if (n > h + 20 && (buf.get(JAVA_BYTE, h) & 0xf0) == 0x40 && buf.get(JAVA_BYTE, h + 9) == protocol) {
                 return n;
             }
@@ -264,9 +264,9 @@ class TunDeviceVnetTest {
 
     private static void assertEchoReply(TunDevice tun, MemorySegment buf, int seq) throws SysException {
         int n = readIpv4(tun, buf, 1);
-        int h = VirtioNetHeader.SIZE;
+        int h = VirtioNetHdr.SIZE;
         assertThat(n).isEqualTo(h + 20 + 8 + 32);
-        assertThat(VirtioNetHeader.gsoType(buf, 0)).isEqualTo(VirtioNetHeader.GSO_NONE);
+        assertThat(VirtioNetHdr.gsoType(buf.asByteBuffer(), 0)).isEqualTo(VirtioNetHdr.GSO_NONE);
         assertThat(buf.get(BE32, h + 12)).as("from").isEqualTo(OUR_ADDRESS);
         assertThat(buf.get(BE32, h + 16)).as("to").isEqualTo(PEER_ADDRESS);
         assertThat(buf.get(JAVA_BYTE, h + 20)).as("echo reply").isEqualTo((byte) 0);
