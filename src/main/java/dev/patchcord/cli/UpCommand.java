@@ -23,6 +23,7 @@ import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
 import dev.patchcord.device.AddressClient;
 import dev.patchcord.device.AddressService;
+import dev.patchcord.device.Offloads;
 import dev.patchcord.device.PeerAddress;
 import dev.patchcord.device.TcpTransport;
 import dev.patchcord.device.WgTunnel;
@@ -157,7 +158,12 @@ final class UpCommand implements Callable<Integer> {
         TunnelSession session = new TunnelSession(ifname, err);
         Wakeup wakeup = new Wakeup();
         session.onStop(wakeup::close);
-        TunDevice tun = TunDevice.open(iface.tap() ? TunDevice.Kind.TAP : TunDevice.Kind.TUN, ifname, wakeup);
+        Offloads offloads = iface.offloads() == null ? Offloads.ALL : Offloads.parse(iface.offloads());
+        // Virtio-net headers (TSO, coalescing) are for IP packets; a TAP interface keeps one frame per read.
+        TunDevice tun = !iface.tap() && offloads.vnet()
+                ? TunDevice.openWithVnetHeader(TunDevice.Kind.TUN, ifname, wakeup,
+                        offloads.tso() ? TunDevice.OFFLOAD_ALL : 0)
+                : TunDevice.open(iface.tap() ? TunDevice.Kind.TAP : TunDevice.Kind.TUN, ifname, wakeup);
         session.onStop(() -> hook("PostDown", iface.postDown(), ifname));
         session.onStop(tun::close);
         UdpSocket socket;
@@ -201,7 +207,7 @@ final class UpCommand implements Callable<Integer> {
             tun.close();
             throw e;
         }
-        WgTunnel tunnel = new WgTunnel(tun, socket, node, wakeup, verbose ? err : null);
+        WgTunnel tunnel = new WgTunnel(tun, socket, node, wakeup, verbose ? err : null, offloads);
         tunnel.setForwarding(iface.hub(), iface.clientIsolation());
         if (iface.pool() != null) {
             startAddressServer(config, ifname, node, tunnel, err, tun);
@@ -268,7 +274,7 @@ final class UpCommand implements Callable<Integer> {
                 + "), public key "
                 + Keys.toBase64(node.publicKey()) + ", UDP port " + socket.port() + ", " + config.peers().size()
                 + (config.peers().size() == 1 ? " peer" : " peers")
-                + (mesh == null ? "" : " and " + mesh.size() + " mesh peers"));
+                + (mesh == null ? "" : " and " + mesh.size() + " mesh peers") + "; " + tunnel.describeOffloads());
     }
 
     /**

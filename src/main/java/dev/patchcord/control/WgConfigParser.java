@@ -30,7 +30,7 @@ final class WgConfigParser {
             "dns", "mtu", "table", "preup", "postup", "predown", "postdown", "saveconfig",
             // patchcord's own keys: a file using them is for patchcord only (wg-quick rejects them).
             "hub", "clientisolation", "mode", "transport",
-            "peersfile", "directory", "directorykey", "directoryinterval", "directoryca");
+            "peersfile", "directory", "directorykey", "directoryinterval", "directoryca", "offloads");
     /** patchcord's [Pool] section: an address server for clients with {@code Address = auto}. */
     private static final Set<String> POOL_KEYS = Set.of("range", "leasetime", "deadpeertimeout", "routes", "leasefile");
     private static final Set<String> PEER_KEYS = Set.of("publickey", "presharedkey", "allowedips", "endpoint",
@@ -148,6 +148,10 @@ final class WgConfigParser {
             case "hub" -> iface.hub = ConfigValues.bool("Hub", value);
             case "clientisolation" -> iface.clientIsolation = ConfigValues.bool("ClientIsolation", value);
             case "peersfile" -> iface.peersFile = nonEmpty("PeersFile", value);
+            case "offloads" -> {
+                dev.patchcord.device.Offloads.parse(nonEmpty("Offloads", value)); // refuse a typo here, not at start
+                iface.offloads = value;
+            }
             case "directory" -> iface.directory = directoryUri(nonEmpty("Directory", wgValue));
             case "directorykey" -> iface.directoryKey = ConfigValues.key("DirectoryKey", nonEmpty("DirectoryKey", wgValue));
             case "directoryinterval" -> iface.directoryInterval = (int) seconds("DirectoryInterval", value, 1);
@@ -323,7 +327,7 @@ final class WgConfigParser {
         WgInterfaceSection section = new WgInterfaceSection(iface.privateKey, iface.listenPort, iface.addresses,
                 iface.mtu, iface.dns, iface.table, iface.hook("preup"), iface.hook("postup"), iface.hook("predown"),
                 iface.hook("postdown"), iface.fwMark, iface.saveConfig, iface.hub, iface.clientIsolation, iface.tap,
-                iface.transport, poolSection, iface.autoAddress, iface.requested, mesh());
+                iface.transport, poolSection, iface.autoAddress, iface.requested, mesh(), iface.offloads);
         return new WgConfig(source, section, done);
     }
 
@@ -401,6 +405,7 @@ final class WgConfigParser {
         final List<String> dns = new ArrayList<>();
         boolean autoAddress;
         String peersFile;
+        String offloads;
         java.net.URI directory;
         byte[] directoryKey;
         Integer directoryInterval;

@@ -47,6 +47,9 @@ public final class WgConfigWriter {
         if (iface.clientIsolation()) {
             line(sb, "ClientIsolation", "true");
         }
+        if (iface.offloads() != null) {
+            line(sb, "Offloads", iface.offloads());
+        }
         MeshSettings mesh = iface.mesh();
         if (mesh != null) {
             line(sb, "PeersFile", mesh.peersFile() == null ? "" : mesh.peersFile());

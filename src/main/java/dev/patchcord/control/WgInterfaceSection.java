@@ -36,12 +36,13 @@ import java.util.Objects;
  * @param requestedAddresses with {@code Address = auto, ADDRESS}: the particular addresses asked
  *                           for (at most one per family), without fallback
  * @param mesh patchcord's peers file and directory settings, or null
+ * @param offloads patchcord's {@code Offloads} as written (see {@code dev.patchcord.device.Offloads}), or null for all
  */
 public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cidr> addresses, Integer mtu,
         List<String> dns, String table, List<String> preUp, List<String> postUp, List<String> preDown,
         List<String> postDown, Integer fwMark, boolean saveConfig, boolean hub, boolean clientIsolation,
         boolean tap, String transport, PoolSection pool, boolean autoAddress, List<InetAddress> requestedAddresses,
-        MeshSettings mesh) {
+        MeshSettings mesh, String offloads) {
 
     /**
      * The MTU when the file gives none. wg-quick derives it from the route to the endpoints minus
@@ -103,7 +104,7 @@ public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cid
                 && preUp.equals(s.preUp) && postUp.equals(s.postUp) && preDown.equals(s.preDown)
                 && postDown.equals(s.postDown) && Objects.equals(fwMark, s.fwMark) && saveConfig == s.saveConfig
                 && Objects.equals(pool, s.pool) && autoAddress == s.autoAddress
-                && requestedAddresses.equals(s.requestedAddresses) && Objects.equals(mesh, s.mesh);
+                && requestedAddresses.equals(s.requestedAddresses) && Objects.equals(mesh, s.mesh) && Objects.equals(offloads, s.offloads);
     }
 
     @Override

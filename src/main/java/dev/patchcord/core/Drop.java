@@ -55,6 +55,11 @@ public enum Drop {
      * a message only the other side sends, or an answer to a request no longer waited for.
      */
     UNEXPECTED_CONTROL("unexpected-control"),
+    /**
+     * A super-packet from the interface (with a virtio-net header) that cannot be cut into
+     * segments: an inconsistent header, a kind of offload not supported, or too many segments.
+     */
+    UNSPLITTABLE("unsplittable"),
     /** A packet that is not IPv4, in a mode that carries IPv4 only (udptun). */
     NOT_IPV4("not-ipv4"),
     /** A packet for a connection whose send queue is full (a peer that reads too slowly). */

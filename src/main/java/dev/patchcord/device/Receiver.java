@@ -8,6 +8,8 @@ import dev.patchcord.core.wg.Outcome;
 import dev.patchcord.core.wg.Peer;
 
 import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.time.Instant;
 
 /**
@@ -31,6 +33,12 @@ final class Receiver {
         String describe();
     }
 
+    /** Where packets for the interface go: written at once, or gathered for one batched write. */
+    interface Delivery {
+        /** Takes the IP packet at {@code view[off, off + len)} (the same bytes as {@code seg}'s). */
+        void deliver(MemorySegment seg, ByteBuffer view, int off, int len);
+    }
+
     private final WgTunnel tunnel;
     private final Node node;
     private final Buffers b;
@@ -38,6 +46,7 @@ final class Receiver {
     private final PrintStream verbose;
     private final Node.Source source;
     private Origin origin;
+    private Delivery delivery = this::write;
 
     Receiver(WgTunnel tunnel, Buffers buffers, PrintStream verbose) {
         this.tunnel = tunnel;
@@ -45,6 +54,15 @@ final class Receiver {
         this.b = buffers;
         this.verbose = verbose;
         this.source = () -> origin.sourceBytes();
+    }
+
+    /** Sends delivered IP packets to {@code d} instead of writing each to the interface. */
+    void setDelivery(Delivery d) {
+        this.delivery = d;
+    }
+
+    Outcome outcome() {
+        return out;
     }
 
     private static long epochNanos() {
@@ -56,6 +74,14 @@ final class Receiver {
     void handle(int n, Origin from) {
         origin = from;
         node.receive(b.view, n, source, System.nanoTime(), epochNanos(), b.cipher, out);
+        act(n, from, b.seg, b.view, 0);
+    }
+
+    /**
+     * Acts on what the node decided about the {@code n}-byte message that was at
+     * {@code view[base]} (its outcome in {@link #outcome()}): delivers, forwards, answers.
+     */
+    void act(int n, Origin from, MemorySegment seg, ByteBuffer view, int base) {
         Peer peer = out.peer;
         if (out.authenticated && from.observe(WgTunnel.endpointOf(peer)) && verbose != null) {
             verbose.println("peer " + WgTunnel.shortKey(peer) + " is now at " + from.describe());
@@ -65,7 +91,7 @@ final class Receiver {
                 if (node.layer2()) {
                     frame(peer, out.offset, out.length);
                 } else {
-                    packet(peer, out.offset, out.length);
+                    packet(peer, seg, view, base, out.offset, out.length);
                 }
             }
             case REPLY -> from.reply(out.reply);
@@ -88,8 +114,9 @@ final class Receiver {
         }
     }
 
-    private void write(int off, int len) {
-        if (tunnel.device().write(b.seg, off, len) < 0) {
+    /** One packet to the interface now (with a plain virtio header in front if the device wants one). */
+    private void write(MemorySegment seg, ByteBuffer view, int off, int len) {
+        if (tunnel.writePacket(seg, off, len) < 0) {
             node.counters().drop(Drop.DEVICE_ERROR);
         } else {
             node.counters().received(len);
@@ -97,12 +124,12 @@ final class Receiver {
     }
 
     /** An IP packet: to the interface, or straight to another peer when the tunnel is a hub. */
-    private void packet(Peer from, int off, int len) {
-        Peer to = tunnel.hub() || tunnel.isolate() ? node.allowedIps().forDestination(b.view, off, len) : null;
+    private void packet(Peer from, MemorySegment seg, ByteBuffer view, int base, int off, int len) {
+        Peer to = tunnel.hub() || tunnel.isolate() ? node.allowedIps().forDestination(view, off, len) : null;
         if (to != null && to != from) {
-            tunnel.forward(to, len, b);
+            tunnel.forward(to, len, seg, view, base, b);
         } else {
-            write(off, len);
+            delivery.deliver(seg, view, off, len);
         }
     }
 
@@ -117,10 +144,10 @@ final class Receiver {
         boolean switching = tunnel.hub() || tunnel.isolate();
         Peer to = switching ? macs.lookup(MacTable.mac(b.view, off), now) : null;
         if (to != null && to != from) {
-            tunnel.forward(to, len + TapFrames.PREFIX, b);
+            tunnel.forward(to, len + TapFrames.PREFIX, b.seg, b.view, 0, b);
             return;
         }
-        write(off, len);
+        write(b.seg, b.view, off, len);
         if (tunnel.hub() && !tunnel.isolate() && to == null) {
             tunnel.flood(from, len + TapFrames.PREFIX, b.seg, b.view, b.cipher, b.scratch);
         }

@@ -11,6 +11,7 @@ import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.SockAddr;
 import dev.patchcord.transport.TcpLink;
+import dev.patchcord.transport.UdpFeatures;
 import dev.patchcord.transport.UdpSocket;
 import dev.patchcord.tun.PacketDevice;
 
@@ -63,18 +64,89 @@ public final class WgTunnel extends Loops {
      * @param verbose where to print handshake and drop events, or null
      */
     public WgTunnel(PacketDevice device, UdpSocket socket, Node node, Wakeup wakeup, PrintStream verbose) {
+        this(device, socket, node, wakeup, verbose, Offloads.NONE);
+    }
+
+    /**
+     * @param offloads how the packet path moves batches ({@link Offloads#NONE}: one packet per
+     *                 system call, as before batching); batches need a TUN device (not TAP)
+     */
+    public WgTunnel(PacketDevice device, UdpSocket socket, Node node, Wakeup wakeup, PrintStream verbose,
+            Offloads offloads) {
         this.device = device;
         this.socket = socket;
         this.node = node;
         this.wakeup = wakeup;
         this.verbose = verbose;
-        loop("device-to-net", this::outbound);
-        loop("net-to-device", this::inbound);
+        if (!offloads.equals(Offloads.NONE) && device instanceof dev.patchcord.tun.TunDevice tun && !node.layer2()) {
+            udpFeatures = offloads.udp();
+            socket.enable(udpFeatures);
+            int threads = offloads.cryptoThreads();
+            loop("device-to-net", () -> {
+                try (CryptoPool pool = new CryptoPool(threads, "seal")) {
+                    BatchOutbound b = new BatchOutbound(this, tun, pool, arena);
+                    try {
+                        b.run();
+                    } finally {
+                        b.close();
+                    }
+                }
+            });
+            loop("net-to-device", () -> {
+                try (CryptoPool pool = new CryptoPool(threads, "open")) {
+                    BatchInbound b = new BatchInbound(this, tun, pool, offloads.coalesce(), arena, verbose);
+                    try {
+                        b.run();
+                    } finally {
+                        b.close();
+                    }
+                }
+            });
+            batched = offloads;
+        } else {
+            loop("device-to-net", this::outbound);
+            loop("net-to-device", this::inbound);
+            batched = Offloads.NONE;
+        }
         loop("timers", this::timers);
     }
 
+    /** The UDP features the batched loops asked for; a new socket after a port change gets them too. */
+    private UdpFeatures udpFeatures;
+    private final Offloads batched;
+
+    /**
+     * What the packet path does, for the start-up line: the offloads in use, what the kernel
+     * granted of them, and the cipher threads.
+     */
+    public String describeOffloads() {
+        if (batched.equals(Offloads.NONE)) {
+            return "one packet per system call";
+        }
+        StringBuilder sb = new StringBuilder();
+        UdpFeatures on = socket.features();
+        sb.append(on.batch() ? "batches" : "no batches");
+        if (on.gso()) {
+            sb.append(", UDP GSO");
+        }
+        if (on.gro()) {
+            sb.append(", UDP GRO");
+        }
+        if (device instanceof dev.patchcord.tun.TunDevice t && t.vnetHeader()) {
+            if (t.offloads() != 0) {
+                sb.append(", TUN offloads ").append(dev.patchcord.tun.TunDevice.describeOffloads(t.offloads()));
+            }
+            if (batched.coalesce()) {
+                sb.append(", coalescing");
+            }
+        }
+        int threads = batched.cryptoThreads();
+        sb.append(", ").append(threads + 1).append(threads == 0 ? " cipher thread" : " cipher threads").append(" per direction");
+        return sb.toString();
+    }
+
     @Override
-    protected boolean stopping() {
+    public boolean stopping() {
         return wakeup.signalled();
     }
 
@@ -91,6 +163,10 @@ public final class WgTunnel extends Loops {
     /** TCP only: nothing is sent to peers over UDP (the socket still answers anyone who uses it). */
     public void setUdpToPeers(boolean allowed) {
         this.udpToPeers = allowed;
+    }
+
+    boolean udpToPeers() {
+        return udpToPeers;
     }
 
     /** Sets who handles control messages; without one they are counted as unexpected. */
@@ -178,6 +254,9 @@ public final class WgTunnel extends Loops {
             return;
         }
         UdpSocket fresh = UdpSocket.bind(null, port, wakeup);
+        if (udpFeatures != null) {
+            fresh.enable(udpFeatures);
+        }
         if (fwmark != 0) {
             try {
                 fresh.setMark(fwmark);
@@ -219,10 +298,15 @@ public final class WgTunnel extends Loops {
      * if it has an open one, else over UDP to its endpoint. Failures are counted.
      */
     void sendTo(Peer peer, MemorySegment seg, int len) {
+        sendTo(peer, seg, 0, len);
+    }
+
+    /** As {@link #sendTo(Peer, MemorySegment, int)} for the bytes at {@code seg[off, off + len)}. */
+    void sendTo(Peer peer, MemorySegment seg, int off, int len) {
         PeerAddress endpoint = endpointOf(peer);
         TcpLink link = endpoint.tcp();
         if (link != null) {
-            if (link.send(seg, len)) {
+            if (link.send(off == 0 ? seg : seg.asSlice(off), len)) {
                 node.counters().sent(len);
             } else {
                 node.counters().drop(Drop.SEND_ERROR);
@@ -234,7 +318,7 @@ public final class WgTunnel extends Loops {
             node.counters().drop(Drop.NO_PEER);
             return;
         }
-        if (socket.send(seg, 0, len, to) < 0) {
+        if (socket.send(seg, off, len, to) < 0) {
             node.counters().drop(Drop.SEND_ERROR);
         } else {
             node.counters().sent(len);
@@ -263,19 +347,30 @@ public final class WgTunnel extends Loops {
 
     /**
      * A packet from one peer for another: re-encrypted in place (it already sits after the
-     * headroom, where sealing wants it) and sent on, unless isolation forbids it.
+     * headroom, where sealing wants it: {@code base} is where its message was) and sent on,
+     * unless isolation forbids it.
      */
-    void forward(Peer to, int plain, Buffers b) {
+    void forward(Peer to, int plain, MemorySegment seg, ByteBuffer view, int base, Buffers b) {
         if (isolate) {
             node.counters().drop(Drop.ISOLATED);
             return;
         }
-        int n = to.seal(b.view, plain, System.nanoTime(), b.cipher);
+        int n = to.seal(view, base, plain, System.nanoTime(), b.cipher);
         if (n > 0) {
-            sendTo(to, b.seg, n);
+            sendTo(to, seg, base, n);
         } else {
             drain(to, b.control, b.controlView, b.cipher);
         }
+    }
+
+    /**
+     * Writes one IP packet or frame to the device; on a device with virtio-net headers, a plain
+     * header goes in front. Any thread.
+     *
+     * @return 0, or the negated errno
+     */
+    int writePacket(MemorySegment seg, int off, int len) {
+        return device instanceof dev.patchcord.tun.TunDevice t ? t.writePacket(seg, off, len) : device.write(seg, off, len);
     }
 
     /**
@@ -340,31 +435,8 @@ public final class WgTunnel extends Loops {
         Buffers b = new Buffers(arena);
         Receiver receiver = new Receiver(this, b, verbose);
         MemorySegment from = arena.allocate(SockAddr.SIZE, 8);
-        MemorySegment reply = arena.allocate(256, 8);
-        Receiver.Origin udp = new Receiver.Origin() {
-            @Override
-            public byte[] sourceBytes() {
-                return from.asSlice(8, 18).toArray(ValueLayout.JAVA_BYTE);
-            }
-
-            @Override
-            public void reply(byte[] message) {
-                MemorySegment.copy(message, 0, reply, ValueLayout.JAVA_BYTE, 0, message.length);
-                if (socket.send(reply, 0, message.length, from) < 0) {
-                    node.counters().drop(Drop.SEND_ERROR);
-                }
-            }
-
-            @Override
-            public boolean observe(PeerAddress endpoint) {
-                return endpoint.observe(from);
-            }
-
-            @Override
-            public String describe() {
-                return SockAddr.format(SockAddr.decode(from));
-            }
-        };
+        UdpOrigin udp = new UdpOrigin(this, arena);
+        udp.from = from;
         while (true) {
             UdpSocket s = socket;
             int n = s.receive(b.seg, from);

@@ -1,0 +1,93 @@
+package dev.patchcord.device;
+
+import dev.patchcord.transport.UdpFeatures;
+
+import java.util.Locale;
+
+/**
+ * The techniques the encrypted tunnel's packet path uses to move batches instead of packets,
+ * each of which can be turned off on its own (patchcord's {@code Offloads} key), so that a
+ * throughput or correctness problem can be pinned on one of them:
+ *
+ * <ul>
+ *   <li>{@code batch}: recvmmsg/sendmmsg, a batch of datagrams per system call;
+ *   <li>{@code gso}: UDP segmentation offload, one message of equal-size datagrams to one peer;
+ *   <li>{@code gro}: UDP receive offload, several datagrams of one peer per received buffer;
+ *   <li>{@code tso}: the TUN hands over TCP (and UDP) super-packets of up to 64 KiB with their
+ *       checksums left to us, which are cut into MTU-sized packets here;
+ *   <li>{@code coalesce}: received TCP segments of one flow are merged into super-packets before
+ *       they are written to the TUN, so the kernel's TCP sees fewer, larger packets;
+ *   <li>{@code parallel}: the cipher work of a batch is shared with worker threads.
+ * </ul>
+ *
+ * All are on by default; the kernel may still refuse some (the start-up line says what is on).
+ */
+public record Offloads(boolean batch, boolean gso, boolean gro, boolean tso, boolean coalesce, boolean parallel) {
+    public static final Offloads ALL = new Offloads(true, true, true, true, true, true);
+    public static final Offloads NONE = new Offloads(false, false, false, false, false, false);
+
+    /**
+     * {@code all}, {@code none}, or a comma-separated list of names, each optionally with a
+     * leading {@code -} to remove it, applied left to right; the list starts from everything if
+     * its first word is a removal ({@code -tso} is all but TSO), otherwise from nothing.
+     */
+    public static Offloads parse(String spec) {
+        boolean all = spec.strip().startsWith("-");
+        boolean[] on = {all, all, all, all, all, all};
+        for (String raw : spec.split(",")) {
+            String word = raw.strip().toLowerCase(Locale.ROOT);
+            if (word.isEmpty()) {
+                continue;
+            }
+            boolean set = !word.startsWith("-");
+            String name = set ? word : word.substring(1);
+            switch (name) {
+                case "all" -> java.util.Arrays.fill(on, set);
+                case "none" -> java.util.Arrays.fill(on, false);
+                case "batch" -> on[0] = set;
+                case "gso" -> on[1] = set;
+                case "gro" -> on[2] = set;
+                case "tso" -> on[3] = set;
+                case "coalesce" -> on[4] = set;
+                case "parallel" -> on[5] = set;
+                default -> throw new IllegalArgumentException("unknown offload '" + name
+                        + "' (expected all, none, batch, gso, gro, tso, coalesce or parallel)");
+            }
+        }
+        return new Offloads(on[0], on[1], on[2], on[3], on[4], on[5]);
+    }
+
+    public UdpFeatures udp() {
+        return new UdpFeatures(batch, gso, gro);
+    }
+
+    /** Whether the TUN must be opened with virtio-net headers. */
+    public boolean vnet() {
+        return tso || coalesce;
+    }
+
+    /** Worker threads for the cipher besides the loop threads: one fewer than the cores, at least none. */
+    public int cryptoThreads() {
+        return parallel ? Math.max(0, Runtime.getRuntime().availableProcessors() - 1) : 0;
+    }
+
+    /** As a setting would write it: {@code all}, {@code none}, or the names that are on. */
+    @Override
+    public String toString() {
+        if (equals(ALL)) {
+            return "all";
+        }
+        if (equals(NONE)) {
+            return "none";
+        }
+        StringBuilder sb = new StringBuilder();
+        String[] names = {"batch", "gso", "gro", "tso", "coalesce", "parallel"};
+        boolean[] on = {batch, gso, gro, tso, coalesce, parallel};
+        for (int i = 0; i < names.length; i++) {
+            if (on[i]) {
+                sb.append(sb.isEmpty() ? "" : ",").append(names[i]);
+            }
+        }
+        return sb.toString();
+    }
+}

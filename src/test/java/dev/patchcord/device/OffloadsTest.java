@@ -1,0 +1,36 @@
+package dev.patchcord.device;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class OffloadsTest {
+    @Test
+    void parsesAllNoneListsAndRemovals() {
+        assertThat(Offloads.parse("all")).isEqualTo(Offloads.ALL);
+        assertThat(Offloads.parse("none")).isEqualTo(Offloads.NONE);
+        assertThat(Offloads.parse("-tso")).isEqualTo(new Offloads(true, true, true, false, true, true));
+        assertThat(Offloads.parse("all, -coalesce,-parallel")).isEqualTo(new Offloads(true, true, true, true, false, false));
+        assertThat(Offloads.parse("batch,gso")).isEqualTo(new Offloads(true, true, false, false, false, false));
+        assertThat(Offloads.parse("BATCH")).isEqualTo(new Offloads(true, false, false, false, false, false));
+        assertThatThrownBy(() -> Offloads.parse("all,-tos")).hasMessageContaining("unknown offload 'tos'");
+    }
+
+    @Test
+    void saysWhatIsOnTheWayItIsWritten() {
+        assertThat(Offloads.ALL).hasToString("all");
+        assertThat(Offloads.NONE).hasToString("none");
+        assertThat(Offloads.parse("-tso,-gro")).hasToString("batch,gso,coalesce,parallel");
+        assertThat(Offloads.parse(Offloads.parse("-tso,-gro").toString())).isEqualTo(Offloads.parse("-tso,-gro"));
+    }
+
+    @Test
+    void theTunNeedsVirtioHeadersOnlyForTsoOrCoalescing() {
+        assertThat(Offloads.parse("-tso,-coalesce").vnet()).isFalse();
+        assertThat(Offloads.parse("tso").vnet()).isTrue();
+        assertThat(Offloads.parse("coalesce").vnet()).isTrue();
+        assertThat(Offloads.parse("-parallel").cryptoThreads()).isZero();
+        assertThat(Offloads.ALL.cryptoThreads()).isEqualTo(Runtime.getRuntime().availableProcessors() - 1);
+    }
+}
