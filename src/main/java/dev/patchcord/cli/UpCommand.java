@@ -158,7 +158,14 @@ final class UpCommand implements Callable<Integer> {
         TunnelSession session = new TunnelSession(ifname, err);
         Wakeup wakeup = new Wakeup();
         session.onStop(wakeup::close);
-        Offloads offloads = iface.offloads() == null ? Offloads.ALL : Offloads.parse(iface.offloads());
+        // The file's Offloads, else PATCHCORD_OFFLOADS (how the tests run every tunnel both ways), else all.
+        String spec = iface.offloads() != null ? iface.offloads() : System.getenv("PATCHCORD_OFFLOADS");
+        Offloads offloads;
+        try {
+            offloads = spec == null ? Offloads.ALL : Offloads.parse(spec);
+        } catch (IllegalArgumentException e) {
+            throw new UserError("PATCHCORD_OFFLOADS: " + e.getMessage());
+        }
         // Virtio-net headers (TSO, coalescing) are for IP packets; a TAP interface keeps one frame per read.
         TunDevice tun = !iface.tap() && offloads.vnet()
                 ? TunDevice.openWithVnetHeader(TunDevice.Kind.TUN, ifname, wakeup,
