@@ -1,11 +1,11 @@
 package dev.patchcord.transport;
 
-import java.util.Locale;
-
 /**
  * Which of the kernel's fast UDP paths a {@link UdpSocket} uses for {@link UdpBatch} I/O. Each can
- * be turned off on its own, so that a throughput or correctness problem can be pinned on one of
- * them; the batch API stays the same either way and only the number of system calls changes.
+ * be turned off on its own (the tunnel's {@code Offloads} setting, parsed by
+ * {@code dev.patchcord.device.Offloads}), so that a throughput or correctness problem can be
+ * pinned on one of them; the batch API stays the same either way and only the number of system
+ * calls changes.
  *
  * <ul>
  *   <li>{@code batch}: one recvmmsg/sendmmsg carries a whole batch. Off: one message per call.
@@ -27,47 +27,6 @@ public record UdpFeatures(boolean batch, boolean gso, boolean gro) {
     public static final UdpFeatures BATCH_ONLY = new UdpFeatures(true, false, false);
     /** One datagram per system call, as the single-datagram methods do. */
     public static final UdpFeatures NONE = new UdpFeatures(false, false, false);
-
-    /**
-     * Parses a setting such as {@code all}, {@code none}, {@code batch,gso} or {@code all,-gro}
-     * (everything but GRO): a comma-separated list of feature names, each optionally prefixed with
-     * {@code -} to remove it, applied left to right. The list starts from nothing, or from
-     * everything if its first word is a removal, so {@code -gso} means "all but GSO".
-     *
-     * @throws IllegalArgumentException for an unknown name
-     */
-    public static UdpFeatures parse(String spec) {
-        boolean all = spec.strip().startsWith("-");
-        boolean batch = all;
-        boolean gso = all;
-        boolean gro = all;
-        for (String raw : spec.split(",")) {
-            String word = raw.strip().toLowerCase(Locale.ROOT);
-            if (word.isEmpty()) {
-                continue;
-            }
-            boolean on = !word.startsWith("-");
-            String name = on ? word : word.substring(1);
-            switch (name) {
-                case "all" -> {
-                    batch = on;
-                    gso = on;
-                    gro = on;
-                }
-                case "none" -> {
-                    batch = false;
-                    gso = false;
-                    gro = false;
-                }
-                case "batch" -> batch = on;
-                case "gso" -> gso = on;
-                case "gro" -> gro = on;
-                default -> throw new IllegalArgumentException("unknown UDP feature '" + name
-                        + "' (expected all, none, batch, gso or gro)");
-            }
-        }
-        return new UdpFeatures(batch, gso, gro);
-    }
 
     /** Both arguments' features: what was asked for and what the kernel could do. */
     public UdpFeatures and(UdpFeatures other) {
