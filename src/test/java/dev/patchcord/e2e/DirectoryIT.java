@@ -62,12 +62,6 @@ class DirectoryIT {
         patchcordUp(lab, n.ns(), "n" + n.n(), config(lab, n.ifname(), MeshLab.iface(n, d.lines())), "--verbose");
     }
 
-    /** Waits (bounded) for the first answer, then asserts three in a row. */
-    static void reach(Lab lab, String ns, String target) {
-        Lab.await(Duration.ofSeconds(30), () -> lab.run(ns, Duration.ofSeconds(5), "ping", "-c", "1", "-W", "1", target).code() == 0);
-        Tunnels.ping(lab, ns, target);
-    }
-
     @Test
     void fourNodesFindEachOtherThroughTheDirectoryAndEveryPairPings(Lab lab) throws Exception {
         String router = MeshLab.router(lab, "r");
@@ -79,7 +73,7 @@ class DirectoryIT {
         for (Node from : nodes) {
             for (Node to : nodes) {
                 if (from != to) {
-                    reach(lab, from.ns(), to.tunnel());
+                    Tunnels.reach(lab, from.ns(), to.tunnel());
                 }
             }
         }
@@ -100,7 +94,7 @@ class DirectoryIT {
         for (Node n : nodes) {
             up(lab, n, d);
         }
-        reach(lab, n1.ns(), n2.tunnel());
+        Tunnels.reach(lab, n1.ns(), n2.tunnel());
         assertThat(Lab.await(Duration.ofSeconds(15), () -> lab.log("n3").contains("HTTP 403")))
                 .as(lab.log("n3")).isTrue();
         assertThat(lab.log("n3")).contains("not a member");
@@ -117,7 +111,7 @@ class DirectoryIT {
         for (Node n : nodes) {
             up(lab, n, d);
         }
-        reach(lab, nodes.get(0).ns(), nodes.get(1).tunnel());
+        Tunnels.reach(lab, nodes.get(0).ns(), nodes.get(1).tunnel());
         lab.stop("directory", Duration.ofSeconds(15));
         assertThat(Lab.await(Duration.ofSeconds(15), () -> lab.log("n1").contains("could not load the directory's table")))
                 .as(lab.log("n1")).isTrue();

@@ -129,7 +129,7 @@ class NatIT {
     @Test
     void twoNodesBehindTheirOwnNatsTalkDirectly(Lab lab) throws Exception {
         Bed bed = start(lab, false);
-        DirectoryIT.reach(lab, bed.a().ns(), "10.72.0.2");
+        Tunnels.reach(lab, bed.a().ns(), "10.72.0.2");
         Tunnels.ping(lab, bed.b().ns(), "10.72.0.1");
         // Each sees the other at the other NAT's public address: the path is direct, not via the hub.
         assertThat(endpointOf(lab, bed.a(), bed.b())).startsWith("100.64.2.2:");

@@ -50,7 +50,7 @@ class PeersFileIT {
         for (Node from : nodes) {
             for (Node to : nodes) {
                 if (from != to) {
-                    Tunnels.ping(lab, from.ns(), to.tunnel());
+                    Tunnels.reach(lab, from.ns(), to.tunnel());
                 }
             }
         }

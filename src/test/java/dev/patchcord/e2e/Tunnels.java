@@ -42,6 +42,17 @@ final class Tunnels {
         assertThat(r.code()).as("ping " + target + " from " + ns + ":\n" + r.output()).isZero();
     }
 
+    /**
+     * The first ping through a new tunnel: waits (bounded) for one answer, then asserts three in a
+     * row. When both ends start handshakes at the same moment, each answers the other's initiation
+     * and forgets its own, and WireGuard (every implementation) tries again only after
+     * REKEY_TIMEOUT, 5 s later.
+     */
+    static void reach(Lab lab, String ns, String target) {
+        Lab.await(Duration.ofSeconds(30), () -> lab.run(ns, Duration.ofSeconds(5), "ping", "-c", "1", "-W", "1", target).code() == 0);
+        ping(lab, ns, target);
+    }
+
     /** Sends {@code bytes} over TCP from {@code fromNs} to {@code host} in {@code toNs}; asserts the SHA-256 matches. */
     static void transfer(Lab lab, String fromNs, String toNs, String host, long bytes) {
         String sink = "sink-" + System.nanoTime();

@@ -65,7 +65,7 @@ class WireGuardInteropIT {
     @Test
     void patchcordInitiatesAndCarries100MegabytesIntact(Lab lab) throws Exception {
         Setup s = setup(lab, Psk.NONE, 0, false);
-        Tunnels.ping(lab, s.a(), "10.60.0.2");
+        Tunnels.reach(lab, s.a(), "10.60.0.2");
         Tunnels.ping(lab, s.b(), "10.60.0.1");
         Tunnels.transfer(lab, s.a(), s.b(), "10.60.0.2", HUNDRED_MB);
         assertThat(lab.sh(s.b(), "wg", "show", s.wgIf(), "latest-handshakes")).doesNotContain("\t0\n");
@@ -78,7 +78,7 @@ class WireGuardInteropIT {
     @Test
     void wireguardGoInitiatesWithAPresharedKey(Lab lab) throws Exception {
         Setup s = setup(lab, Psk.SAME, 0, true);
-        Tunnels.ping(lab, s.b(), "10.60.0.1");
+        Tunnels.reach(lab, s.b(), "10.60.0.1");
         Tunnels.ping(lab, s.a(), "10.60.0.2");
         Tunnels.transfer(lab, s.b(), s.a(), "10.60.0.1", HUNDRED_MB);
     }
@@ -109,7 +109,7 @@ class WireGuardInteropIT {
     @Test
     void trafficFollowsThePeerWhenItsUnderlayAddressChangesMidTransfer(Lab lab) throws Exception {
         Setup s = setup(lab, Psk.NONE, 0, true);
-        Tunnels.ping(lab, s.a(), "10.60.0.2");
+        Tunnels.reach(lab, s.a(), "10.60.0.2");
         CompletableFuture<Void> transfer = CompletableFuture.runAsync(
                 () -> Tunnels.transfer(lab, s.a(), s.b(), "10.60.0.2", HUNDRED_MB));
         assertThat(Lab.await(Duration.ofSeconds(60), () -> wgTransfer(lab, s.b(), s.wgIf())[0] > 20_000_000))
@@ -149,7 +149,7 @@ class WireGuardInteropIT {
                 "wg-quick", "up", wgConf.toString());
         try {
             assertThat(up.code()).as(up.output()).isZero();
-            Tunnels.ping(lab, ns[1], "10.61.0.1");
+            Tunnels.reach(lab, ns[1], "10.61.0.1");
             Tunnels.ping(lab, ns[0], "10.61.0.2");
             assertThat(lab.ip(ns[0], "link", "show", pcIf)).contains("mtu 1400");
         } finally {
