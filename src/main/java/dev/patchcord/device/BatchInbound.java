@@ -167,12 +167,10 @@ final class BatchInbound {
         }
         ByteBuffer to = stageViews[staged++];
         to.put(WgTunnel.HEADROOM, view, off, len);
+        // Each staged packet makes at most one output and the coalescer has one per staging slot,
+        // so with the flush above it always has room.
         if (!coalescer.add(to, WgTunnel.HEADROOM, len)) {
-            staged--;
-            writeStaged();
-            to = stageViews[staged++];
-            to.put(WgTunnel.HEADROOM, view, off, len);
-            coalescer.add(to, WgTunnel.HEADROOM, len);
+            throw new IllegalStateException("the coalescer has fewer outputs than staging slots");
         }
         node.counters().received(len);
     }

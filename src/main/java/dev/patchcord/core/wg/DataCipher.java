@@ -20,6 +20,11 @@ public final class DataCipher {
     private final Cipher cipher;
     private final byte[] nonce = new byte[12];
     private final byte[] work = new byte[65536 + Protocol.TAG_SIZE];
+    /**
+     * The job for sealing or opening on the spot (not in a batch): owned by this cipher's thread
+     * like the cipher itself, so using it takes no lock.
+     */
+    final CryptoJob inline = new CryptoJob();
 
     public DataCipher() {
         try {

@@ -284,8 +284,7 @@ public final class Node {
     }
 
     private void transport(ByteBuffer buf, int base, int len, long now, DataCipher cipher, Outcome out) {
-        // The caller's outcome carries a job of its own, so that threads receiving at once never share one.
-        CryptoJob job = out.job;
+        CryptoJob job = cipher.inline;
         if (prepare(buf, base, len, now, job, out)) {
             job.run(cipher);
             finishOpen(job, now, out);

@@ -38,8 +38,6 @@ public final class Outcome {
      * peer is now (roaming).
      */
     public boolean authenticated;
-    /** The cipher work of the message being received, owned by whoever owns this outcome. */
-    final CryptoJob job = new CryptoJob();
 
     void reset() {
         kind = Kind.NONE;

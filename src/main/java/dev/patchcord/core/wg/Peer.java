@@ -173,19 +173,14 @@ public final class Peer {
      * {@code buf[base]}: one of several laid out back to back for one batched (GSO) send.
      */
     public int seal(ByteBuffer buf, int base, int len, long now, DataCipher cipher) {
-        CryptoJob job = sealJob;
-        synchronized (job) {
-            int n = prepareSeal(buf, base, len, now, job);
-            if (n > 0) {
-                job.run(cipher);
-            }
-            job.clear();
-            return n;
+        CryptoJob job = cipher.inline;
+        int n = prepareSeal(buf, base, len, now, job);
+        if (n > 0) {
+            job.run(cipher);
         }
+        job.clear();
+        return n;
     }
-
-    /** The job {@link #seal} uses; sealing threads take turns on it, which costs nothing uncontended. */
-    private final CryptoJob sealJob = new CryptoJob();
 
     /**
      * Everything of sealing but the encryption: takes the next counter, writes the header and the
@@ -298,13 +293,11 @@ public final class Peer {
             }
             byte[] packet = staged.pollFirst();
             buf.put(TRANSPORT_CONTENT, packet);
-            CryptoJob job = sealJob;
-            synchronized (job) {
-                int n = prepareWith(kp, counter, buf, 0, packet.length, now, job);
-                job.run(cipher);
-                job.clear();
-                return n;
-            }
+            CryptoJob job = cipher.inline;
+            int n = prepareWith(kp, counter, buf, 0, packet.length, now, job);
+            job.run(cipher);
+            job.clear();
+            return n;
         }
         return 0;
     }
