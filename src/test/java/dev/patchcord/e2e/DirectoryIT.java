@@ -62,21 +62,24 @@ class DirectoryIT {
         patchcordUp(lab, n.ns(), "n" + n.n(), config(lab, n.ifname(), MeshLab.iface(n, d.lines())), "--verbose");
     }
 
-    @Test
-    void fourNodesFindEachOtherThroughTheDirectoryAndEveryPairPings(Lab lab) throws Exception {
+    /**
+     * {@code count} nodes behind a router that also runs the directory; the first {@code members}
+     * of them are in its members file. Every node is up, with nothing but the directory to go by.
+     */
+    static List<Node> mesh(Lab lab, int count, int members) throws Exception {
         String router = MeshLab.router(lab, "r");
-        List<Node> nodes = MeshLab.star(lab, router, 4);
-        Directory d = serve(lab, router, DIRECTORY, members(nodes));
+        List<Node> nodes = MeshLab.star(lab, router, count);
+        Directory d = serve(lab, router, DIRECTORY, members(nodes.subList(0, members)));
         for (Node n : nodes) {
             up(lab, n, d);
         }
-        for (Node from : nodes) {
-            for (Node to : nodes) {
-                if (from != to) {
-                    Tunnels.reach(lab, from.ns(), to.tunnel());
-                }
-            }
-        }
+        return nodes;
+    }
+
+    @Test
+    void fourNodesFindEachOtherThroughTheDirectoryAndEveryPairPings(Lab lab) throws Exception {
+        List<Node> nodes = mesh(lab, 4, 4);
+        MeshLab.reachAll(lab, nodes);
         Node n1 = nodes.getFirst();
         assertThat(lab.log("n1")).contains("the directory sees this node at " + n1.underlay() + ":" + MeshLab.PORT);
         String endpoints = lab.sh(n1.ns(), "wg", "show", n1.ifname(), "endpoints");
@@ -87,13 +90,8 @@ class DirectoryIT {
 
     @Test
     void aKeyThatIsNotAMemberIsRefusedAndReachesNobody(Lab lab) throws Exception {
-        String router = MeshLab.router(lab, "r");
-        List<Node> nodes = MeshLab.star(lab, router, 3);
+        List<Node> nodes = mesh(lab, 3, 2);
         Node n1 = nodes.get(0), n2 = nodes.get(1), stranger = nodes.get(2);
-        Directory d = serve(lab, router, DIRECTORY, members(List.of(n1, n2)));
-        for (Node n : nodes) {
-            up(lab, n, d);
-        }
         Tunnels.reach(lab, n1.ns(), n2.tunnel());
         assertThat(Lab.await(Duration.ofSeconds(15), () -> lab.log("n3").contains("HTTP 403")))
                 .as(lab.log("n3")).isTrue();
@@ -105,12 +103,7 @@ class DirectoryIT {
 
     @Test
     void whenTheDirectoryIsDownNodesKeepTheLastTable(Lab lab) throws Exception {
-        String router = MeshLab.router(lab, "r");
-        List<Node> nodes = MeshLab.star(lab, router, 2);
-        Directory d = serve(lab, router, DIRECTORY, members(nodes));
-        for (Node n : nodes) {
-            up(lab, n, d);
-        }
+        List<Node> nodes = mesh(lab, 2, 2);
         Tunnels.reach(lab, nodes.get(0).ns(), nodes.get(1).tunnel());
         lab.stop("directory", Duration.ofSeconds(15));
         assertThat(Lab.await(Duration.ofSeconds(15), () -> lab.log("n1").contains("could not load the directory's table")))

@@ -84,6 +84,17 @@ final class MeshLab {
                 """.formatted(node.keys().privateKey(), PORT, node.tunnel(), extra);
     }
 
+    /** Every node reaches every other node's tunnel address. */
+    static void reachAll(Lab lab, List<Node> nodes) {
+        for (Node from : nodes) {
+            for (Node to : nodes) {
+                if (from != to) {
+                    Tunnels.reach(lab, from.ns(), to.tunnel());
+                }
+            }
+        }
+    }
+
     /** The latest handshake time (epoch seconds) of {@code peer} at {@code node}, as {@code wg} reports it. */
     static long latestHandshake(Lab lab, Node node, Node peer) {
         for (String line : lab.sh(node.ns(), "wg", "show", node.ifname(), "latest-handshakes").strip().split("\n")) {

@@ -47,13 +47,7 @@ class PeersFileIT {
             }
         }
         assertThat(lab.log("n1")).contains("0 peers and 2 mesh peers");
-        for (Node from : nodes) {
-            for (Node to : nodes) {
-                if (from != to) {
-                    Tunnels.reach(lab, from.ns(), to.tunnel());
-                }
-            }
-        }
+        MeshLab.reachAll(lab, nodes);
         long before = MeshLab.settledHandshake(lab, n1, n2);
 
         // n3 gets a second address: every node routes it to n3 once the file says so.
