@@ -11,6 +11,8 @@ N=${1:-1000}
 PATCHCORD="$ROOT/bin/patchcord"
 # shellcheck source=../bin/lib/jdk.sh
 . "$ROOT/bin/lib/jdk.sh"
+# shellcheck source=lib/peers.sh
+. "$ROOT/bench/lib/peers.sh"
 JDK=$(find_jdk)
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (it creates a network namespace)" >&2; exit 1; }
 for c in ip wg; do command -v $c >/dev/null || { echo "bench: needs $c" >&2; exit 1; }; done
@@ -32,11 +34,7 @@ ip -n "$NS" link set lo up
 measure() {
   local count=$1 ifname="pcpr${TAG}$2" conf
   conf="$DIR/$ifname.conf"
-  { printf '[Interface]\nPrivateKey = %s\nListenPort = 51820\nAddress = 10.64.0.1/10\n' "$("$PATCHCORD" genkey)"
-    for ((i = 0; i < count; i++)); do
-      printf '[Peer]\nPublicKey = %s\nAllowedIPs = 10.65.%d.%d/32\n' "$(head -c 32 /dev/urandom | base64)" $((i / 250)) $((i % 250 + 2))
-    done; } >"$conf"
-  chmod 600 "$conf"
+  write_peers_config "$count" "$conf"
   ip netns exec "$NS" "$PATCHCORD" up --foreground "$conf" >"$DIR/$ifname.log" 2>&1 &
   PID=$!
   for _ in $(seq 600); do grep -q "ready" "$DIR/$ifname.log" && break; sleep 0.1; done
@@ -46,9 +44,8 @@ measure() {
   local listed; listed=$(ip netns exec "$NS" wg show "$ifname" peers | wc -l)
   show_end=$(date +%s%N)
   [ "$listed" = "$count" ] || { echo "bench: wg show listed $listed peers, expected $count" >&2; exit 1; }
-  # The class histogram collects first and counts live objects only: the heap the peers really hold.
-  heap=$("$JDK/bin/jcmd" "$PID" GC.class_histogram | awk '/^Total/ {print int($3 / 1024)}')
-  rss=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
+  heap=$(live_heap_kib "$PID")
+  read -r rss _ < <(rss_kib "$PID")
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
   echo "$ready $(( (show_end - show_start) / 1000000 )) $rss $heap"
 }

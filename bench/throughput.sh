@@ -320,6 +320,9 @@ setup_tinyvpn() {
   spawn_tunnel "$NB" tinyvpn-b "$PATCHCORD" tinyvpn pcbt0 198.18.0.1 5555
   wait_for_link "$NA" pcbt0 && wait_for_link "$NB" pcbt0 || return 1
   ip -n "$NA" addr add 10.90.0.1/24 dev pcbt0 && ip -n "$NB" addr add 10.90.0.2/24 dev pcbt0 || return 1
+  # tinyvpn leaves the TUN at 1500 bytes, so every datagram would be an IP fragment on a 1500-byte
+  # underlay; 1472 (1500 less the IPv4 and UDP headers) is what an operator sets.
+  ip -n "$NA" link set pcbt0 mtu 1472 && ip -n "$NB" link set pcbt0 mtu 1472 || return 1
   ADDR=10.90.0.2
 }
 

@@ -28,14 +28,15 @@ import java.util.regex.Pattern;
 @Command(name = "demo", description = {
         "Show a working encrypted tunnel between two private network namespaces.",
         "Creates two namespaces joined by a veth pair, runs a patchcord WireGuard tunnel between them with "
-                + "fresh keys, pings and measures throughput through it, then removes everything. Needs root."})
+                + "fresh keys, pings and measures throughput through it, then removes everything. Needs root."},
+        footer = {"", "Examples:", "  sudo patchcord demo", "  sudo patchcord demo --seconds 10     # a longer throughput test"})
 final class DemoCommand implements Callable<Integer> {
     private static final String UNDER_A = "198.18.0.1", UNDER_B = "198.18.0.2";
     private static final String TUN_A = "198.19.0.1", TUN_B = "198.19.0.2";
     private static final int PORT = 51820;
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    @Option(names = "--seconds", defaultValue = "3", description = "Length of the throughput test (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seconds", paramLabel = "N", defaultValue = "3", description = "Length of the throughput test (default: ${DEFAULT-VALUE}).")
     int seconds;
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")

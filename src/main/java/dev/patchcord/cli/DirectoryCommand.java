@@ -36,7 +36,9 @@ import java.util.concurrent.CountDownLatch;
                         + "shows to the outside, so that nodes behind NATs can reach each other directly.",
                 "Nodes use it with 'Directory = https://HOST:PORT' and 'DirectoryKey = KEY' in [Interface]."},
         subcommands = {DirectoryCommand.Serve.class},
-        footer = {"", "Run 'patchcord directory serve --help' for the options."})
+        footer = {"", "Run 'patchcord directory serve --help' for the options.",
+                "", "Example:", "  patchcord directory serve --members members.json \\", "      --private-key directory.key \\",
+                "      --cert fullchain.pem --tls-key privkey.pem"})
 final class DirectoryCommand implements Runnable {
     private static final String LABEL = "patchcord: directory: ";
     private static final int DEFAULT_PORT = 8443;
@@ -63,13 +65,13 @@ final class DirectoryCommand implements Runnable {
                     "", "Examples:",
                     "  umask 077; patchcord genkey > directory.key",
                     "  patchcord pubkey < directory.key      # the nodes' DirectoryKey",
-                    "  patchcord directory serve --members members.json --private-key directory.key \\",
+                    "  patchcord directory serve --members members.json \\", "      --private-key directory.key \\",
                     "      --cert /etc/letsencrypt/live/dir.example.net/fullchain.pem \\",
                     "      --tls-key /etc/letsencrypt/live/dir.example.net/privkey.pem",
                     "  patchcord directory serve --listen 203.0.113.5:443 --members members.json \\",
                     "      --private-key directory.key \\",
                     "      --keystore directory.p12 --keystore-password-file directory.pass",
-                    "  openssl pkcs8 -topk8 -nocrypt -in old.key -out tls.key   # PKCS#1/SEC1 to PKCS#8"})
+                    "  openssl pkcs8 -topk8 -nocrypt -in old.key -out tls.key  # to PKCS#8"})
     static final class Serve implements Callable<Integer> {
         @Option(names = "--listen", paramLabel = "[ADDR:]PORT", defaultValue = "" + DEFAULT_PORT,
                 description = "Address and port for HTTPS (TCP) and probes (UDP) (default: port ${DEFAULT-VALUE} "

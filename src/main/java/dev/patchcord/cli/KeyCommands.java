@@ -3,6 +3,7 @@ package dev.patchcord.cli;
 import dev.patchcord.core.wg.Keys;
 import dev.patchcord.core.wg.X25519;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +19,9 @@ final class KeyCommands {
     @Command(name = "genkey", description = "Print a new private key (base64), as 'wg genkey'.",
             footer = {"", "Example:", "  umask 077; patchcord genkey | tee private.key | patchcord pubkey > public.key"})
     static final class Genkey implements Callable<Integer> {
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
+
         @Override
         public Integer call() {
             System.out.println(Keys.toBase64(X25519.generatePrivate(RANDOM)));
@@ -25,8 +29,12 @@ final class KeyCommands {
         }
     }
 
-    @Command(name = "genpsk", description = "Print a new preshared key (base64), as 'wg genpsk'.")
+    @Command(name = "genpsk", description = "Print a new preshared key (base64), as 'wg genpsk'.",
+            footer = {"", "Example:", "  umask 077; patchcord genpsk > peer.psk   # a [Peer]'s PresharedKey, both sides"})
     static final class Genpsk implements Callable<Integer> {
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
+
         @Override
         public Integer call() {
             byte[] psk = new byte[32];
@@ -36,8 +44,12 @@ final class KeyCommands {
         }
     }
 
-    @Command(name = "pubkey", description = "Read a private key on standard input, print its public key, as 'wg pubkey'.")
+    @Command(name = "pubkey", description = "Read a private key on standard input, print its public key, as 'wg pubkey'.",
+            footer = {"", "Example:", "  patchcord pubkey < private.key > public.key"})
     static final class Pubkey implements Callable<Integer> {
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
+
         @Override
         public Integer call() throws IOException {
             byte[] in = System.in.readNBytes(1024);

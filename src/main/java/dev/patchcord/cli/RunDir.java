@@ -4,9 +4,17 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import dev.patchcord.control.UapiServer;
+
 /**
  * Where running tunnels leave their process id and log: {@code /run/patchcord/IFNAME.pid} and
- * {@code IFNAME.log}, so that {@code patchcord down IFNAME} finds the process to stop.
+ * {@code IFNAME.log}, so that {@code patchcord down IFNAME} finds the process to stop; and where
+ * their configuration socket for {@code wg} lives, {@code /var/run/wireguard/IFNAME.sock}.
+ *
+ * <p>Both directories belong to root on a usual system. A tunnel run by a service user needs
+ * them writable (the systemd unit in {@code dist/systemd} arranges it) or pointed elsewhere:
+ * {@code PATCHCORD_RUN_DIR} and {@code PATCHCORD_SOCKET_DIR}. The {@code wg} tool only looks in
+ * {@code /var/run/wireguard}; {@code patchcord show} follows {@code PATCHCORD_SOCKET_DIR}.
  */
 final class RunDir {
     private RunDir() {}
@@ -14,6 +22,12 @@ final class RunDir {
     static Path dir() {
         String override = System.getenv("PATCHCORD_RUN_DIR");
         return Path.of(override != null && !override.isBlank() ? override : "/run/patchcord");
+    }
+
+    /** The directory of the configuration sockets: {@code PATCHCORD_SOCKET_DIR}, else where {@code wg} looks. */
+    static Path socketDir() {
+        String override = System.getenv("PATCHCORD_SOCKET_DIR");
+        return override != null && !override.isBlank() ? Path.of(override) : UapiServer.DEFAULT_DIRECTORY;
     }
 
     static Path pidFile(String ifname) {
@@ -33,6 +47,20 @@ final class RunDir {
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new UserError("cannot write " + pidFile(ifname) + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * {@link #writePid} for a tunnel in the foreground, where the pid file only serves
+     * {@code patchcord down}: a run directory the process may not write (a service user without
+     * one) is worth a warning, not a stop.
+     */
+    static void writePidOrWarn(String ifname, java.io.PrintStream err) {
+        try {
+            writePid(ifname);
+        } catch (UserError e) {
+            err.println("patchcord: " + ifname + ": " + e.getMessage() + " ('patchcord down " + ifname
+                    + "' will not find this process; set PATCHCORD_RUN_DIR to a writable directory)");
         }
     }
 

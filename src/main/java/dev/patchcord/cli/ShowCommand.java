@@ -2,7 +2,6 @@ package dev.patchcord.cli;
 
 import dev.patchcord.control.UapiClient;
 import dev.patchcord.control.UapiProtocol;
-import dev.patchcord.control.UapiServer;
 import dev.patchcord.core.wg.Keys;
 import dev.patchcord.core.wg.X25519;
 import picocli.CommandLine.Command;
@@ -23,7 +22,7 @@ import java.util.stream.Stream;
 /** {@code patchcord show [IFNAME] [--json]}: like {@code wg show}, plus patchcord's own figures. */
 @Command(name = "show", description = {
         "Show running interfaces, their peers and counters, as 'wg show' does, plus patchcord's mode, transport "
-                + "and dropped packets by reason. Private keys are never shown."},
+                + "and dropped packets by reason. Private and preshared keys are shown only with --show-keys."},
         footer = {"", "Examples:", "  patchcord show", "  patchcord show wg0 --json"})
 final class ShowCommand implements Callable<Integer> {
 
@@ -33,6 +32,9 @@ final class ShowCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Machine-readable output (schema in the README).")
     boolean json;
 
+    @Option(names = "--show-keys", description = "Also print the private key and the preshared keys (base64).")
+    boolean showKeys;
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
@@ -41,7 +43,7 @@ final class ShowCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Path dir = UapiServer.DEFAULT_DIRECTORY;
+        Path dir = RunDir.socketDir();
         List<String> names = new ArrayList<>();
         if (ifname != null) {
             names.add(ifname);
@@ -66,9 +68,9 @@ final class ShowCommand implements Callable<Integer> {
         }
         PrintStream out = System.out;
         if (json) {
-            out.println(ShowJson.render(devices));
+            out.println(ShowJson.render(devices, showKeys));
         } else {
-            devices.forEach(d -> text(d, out));
+            devices.forEach(d -> text(d, out, showKeys));
         }
         return 0;
     }
@@ -116,13 +118,25 @@ final class ShowCommand implements Callable<Integer> {
         return v == null || v.isEmpty() ? null : v.getFirst();
     }
 
-    private static void text(Device d, PrintStream out) {
+    /** The private key in base64 (only for --show-keys), or null. */
+    static String privateKey(Map<String, String> device) {
+        String priv = device.get("private_key");
+        return priv == null ? null : base64(priv);
+    }
+
+    /** A peer's preshared key in base64, or null when it has none (the UAPI sends 64 zeros then). */
+    static String presharedKey(Map<String, List<String>> peer) {
+        String psk = first(peer, "preshared_key");
+        return psk == null || psk.chars().allMatch(c -> c == '0') ? null : base64(psk);
+    }
+
+    static void text(Device d, PrintStream out, boolean showKeys) {
         Map<String, String> dev = d.device();
         String ext = UapiProtocol.EXTENSION_PREFIX;
         out.println("interface: " + d.name());
         if (publicKey(dev) != null) {
             out.println("  public key: " + publicKey(dev));
-            out.println("  private key: (hidden)");
+            out.println("  private key: " + (showKeys ? privateKey(dev) : "(hidden)"));
         }
         if (dev.containsKey("listen_port")) {
             out.println("  listening port: " + dev.get("listen_port"));
@@ -143,9 +157,9 @@ final class ShowCommand implements Callable<Integer> {
         for (Map<String, List<String>> p : d.peers()) {
             out.println();
             out.println("peer: " + base64(first(p, "public_key")));
-            String psk = first(p, "preshared_key");
-            if (psk != null && !psk.chars().allMatch(c -> c == '0')) {
-                out.println("  preshared key: (hidden)");
+            String psk = presharedKey(p);
+            if (psk != null) {
+                out.println("  preshared key: " + (showKeys ? psk : "(hidden)"));
             }
             if (first(p, "endpoint") != null) {
                 out.println("  endpoint: " + first(p, "endpoint"));

@@ -9,24 +9,31 @@ import java.util.Map;
  * The {@code patchcord show --json} document: an array with one object per interface. Written by
  * hand, because every value is a number, a key in base64, an address or a label, so escaping
  * quotes and backslashes covers all it can hold.
+ *
+ * <p>Secrets appear only when asked for: the interface's {@code "private_key"} and each peer's
+ * {@code "preshared_key_value"} (base64, null without one) are there with {@code --show-keys}
+ * and absent otherwise; {@code "preshared_key"} only says whether one is set.
  */
 final class ShowJson {
     private ShowJson() {}
 
-    static String render(List<ShowCommand.Device> devices) {
+    static String render(List<ShowCommand.Device> devices, boolean showKeys) {
         StringBuilder sb = new StringBuilder("[");
         for (int i = 0; i < devices.size(); i++) {
             sb.append(i == 0 ? "\n  " : ",\n  ");
-            device(sb, devices.get(i));
+            device(sb, devices.get(i), showKeys);
         }
         return sb.append(devices.isEmpty() ? "]" : "\n]").toString();
     }
 
-    private static void device(StringBuilder sb, ShowCommand.Device d) {
+    private static void device(StringBuilder sb, ShowCommand.Device d, boolean showKeys) {
         Map<String, String> dev = d.device();
         String ext = UapiProtocol.EXTENSION_PREFIX;
         sb.append("{\"interface\": ").append(str(d.name()));
         sb.append(", \"public_key\": ").append(str(ShowCommand.publicKey(dev)));
+        if (showKeys) {
+            sb.append(", \"private_key\": ").append(str(ShowCommand.privateKey(dev)));
+        }
         sb.append(", \"listen_port\": ").append(num(dev.get("listen_port")));
         sb.append(", \"fwmark\": ").append(num(dev.get("fwmark")));
         sb.append(", \"mode\": ").append(str(dev.get(ext + "mode")));
@@ -48,6 +55,9 @@ final class ShowJson {
             sb.append(sep).append("\n    {\"public_key\": ").append(str(ShowCommand.base64(one(p, "public_key"))));
             String psk = one(p, "preshared_key");
             sb.append(", \"preshared_key\": ").append(psk != null && !psk.chars().allMatch(c -> c == '0'));
+            if (showKeys) {
+                sb.append(", \"preshared_key_value\": ").append(str(ShowCommand.presharedKey(p)));
+            }
             sb.append(", \"endpoint\": ").append(str(one(p, "endpoint")));
             sb.append(", \"allowed_ips\": [");
             List<String> ips = p.getOrDefault("allowed_ip", List.of());
@@ -57,6 +67,8 @@ final class ShowJson {
             sb.append("], \"latest_handshake\": ").append(num(one(p, "last_handshake_time_sec")));
             sb.append(", \"rx_bytes\": ").append(num(one(p, "rx_bytes")));
             sb.append(", \"tx_bytes\": ").append(num(one(p, "tx_bytes")));
+            sb.append(", \"rx_packets\": ").append(num(one(p, UapiProtocol.EXTENSION_PREFIX + "rx_packets")));
+            sb.append(", \"tx_packets\": ").append(num(one(p, UapiProtocol.EXTENSION_PREFIX + "tx_packets")));
             sb.append(", \"persistent_keepalive\": ").append(num(one(p, "persistent_keepalive_interval"))).append('}');
             sep = ",";
         }

@@ -28,7 +28,9 @@ import java.util.concurrent.Callable;
  * interface has its address and carries packets; until then SIGINT/SIGTERM still end it cleanly.
  */
 @Command(name = "client", sortOptions = false,
-        description = {"Connect a TUN interface to a simplevpn server and take the address it assigns."})
+        description = {"Connect a TUN interface to a simplevpn server and take the address it assigns."},
+        footer = {"", "Examples:", "  patchcord simplevpn client -s vpn.example.net",
+                "  patchcord simplevpn client -s 203.0.113.7 -p 4000 -a 10.0.1.5 -i svpn0"})
 final class SimplevpnClientCommand implements Callable<Integer> {
 
     @Option(names = {"-s", "--server"}, paramLabel = "HOST", required = true,

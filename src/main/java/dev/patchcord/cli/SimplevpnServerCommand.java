@@ -17,7 +17,8 @@ import java.util.concurrent.Callable;
  * has no interface: it only passes packets between its clients. It listens on IPv6 and IPv4.
  */
 @Command(name = "server", sortOptions = false,
-        description = {"Hub for simplevpn clients: assigns addresses (10.0.254.254 first) and routes between them."})
+        description = {"Hub for simplevpn clients: assigns addresses (10.0.254.254 first) and routes between them."},
+        footer = {"", "Examples:", "  patchcord simplevpn server", "  patchcord simplevpn server -p 4000 -d"})
 final class SimplevpnServerCommand implements Callable<Integer> {
     /** The original's listen backlog is 5; a few more costs nothing when many clients reconnect at once. */
     private static final int BACKLOG = 64;

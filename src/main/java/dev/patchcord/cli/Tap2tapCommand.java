@@ -5,6 +5,7 @@ import dev.patchcord.control.Privileges;
 import dev.patchcord.core.Counters;
 import dev.patchcord.core.EthernetFraming;
 import dev.patchcord.device.PeerAddress;
+import dev.patchcord.device.Offloads;
 import dev.patchcord.device.PlainTunnel;
 import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
@@ -14,6 +15,7 @@ import dev.patchcord.tun.InterfaceName;
 import dev.patchcord.tun.Link;
 import dev.patchcord.tun.TunDevice;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.net.InetSocketAddress;
@@ -28,8 +30,8 @@ import java.util.concurrent.Callable;
                         + "either way it sends to wherever the last valid frame came from, so a peer "
                         + "without a fixed address (or one that moves) is followed."},
         footer = {"", "Examples:",
-                "  patchcord tap2tap -i tap0 --up ./up.sh                 # the side with a fixed address",
-                "  patchcord tap2tap -i tap0 --remote vps.example.net     # the side behind NAT"})
+                "  patchcord tap2tap -i tap0 --up ./up.sh              # the fixed side",
+                "  patchcord tap2tap -i tap0 --remote vps.example.net  # the side behind NAT"})
 final class Tap2tapCommand implements Callable<Integer> {
     static final int DEFAULT_PORT = 1234;
     static final int DEFAULT_MTU = 1458;
@@ -61,6 +63,9 @@ final class Tap2tapCommand implements Callable<Integer> {
     @Option(names = {"-d", "--verbose"}, description = "Print one line per frame on standard error.")
     boolean verbose;
 
+    @Mixin
+    OffloadsOption offloads = new OffloadsOption();
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
@@ -76,6 +81,7 @@ final class Tap2tapCommand implements Callable<Integer> {
             throw new UserError("--mtu " + mtu + " is out of range (68-65000)");
         }
         Addresses.port(port);
+        Offloads chosen = offloads.chosen();
         if (uid != null && uid < 0 || gid != null && gid < 0) {
             throw new UserError("--uid and --gid must not be negative");
         }
@@ -118,10 +124,10 @@ final class Tap2tapCommand implements Callable<Integer> {
         });
         EthernetFraming framing = new EthernetFraming(mtu);
         PlainTunnel tunnel = new PlainTunnel(tap, socket, framing, new PeerAddress(remoteAddress, true),
-                new Counters(), verbose ? err : null);
+                new Counters(), verbose ? err : null, chosen);
         String peer = remoteAddress == null ? "waiting for the peer" : "remote " + SockAddr.format(remoteAddress);
         return session.run(tunnel, wakeup, "interface " + tap.name() + " (MTU " + mtu + "), " + peer
-                + ", UDP port " + socket.port());
+                + ", UDP port " + socket.port() + "; " + tunnel.describeOffloads());
     }
 
     /** Set-up failed before the tunnel ran: remove the interface again. */

@@ -4,6 +4,7 @@ import dev.patchcord.core.Counters;
 import dev.patchcord.core.Framing;
 import dev.patchcord.core.IpFraming;
 import dev.patchcord.core.RawFraming;
+import dev.patchcord.device.Offloads;
 import dev.patchcord.device.PeerAddress;
 import dev.patchcord.device.PlainTunnel;
 import dev.patchcord.sys.SysException;
@@ -16,6 +17,7 @@ import dev.patchcord.tun.PacketDevice;
 import dev.patchcord.tun.StdioDevice;
 import dev.patchcord.tun.TunDevice;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -40,6 +42,9 @@ final class TinyvpnCommand implements Callable<Integer> {
     @Option(names = {"-d", "--verbose"}, description = "Print one line per packet on standard error.")
     boolean verbose;
 
+    @Mixin
+    OffloadsOption offloads = new OffloadsOption();
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
@@ -59,6 +64,7 @@ final class TinyvpnCommand implements Callable<Integer> {
             InterfaceName.require(ifname);
         }
         int portNumber = Addresses.port(port);
+        Offloads chosen = offloads.chosen();
         InetSocketAddress peerAddress = Addresses.socket(host, portNumber);
         var err = System.err;
         PlainWarning.print(err, "tinyvpn");
@@ -71,7 +77,11 @@ final class TinyvpnCommand implements Callable<Integer> {
             device = new StdioDevice(System.in, System.out, MAX_DATAGRAM);
             framing = new RawFraming(MAX_DATAGRAM);
         } else {
-            TunDevice tun = TunDevice.open(TunDevice.Kind.TUN, ifname, wakeup);
+            // Virtio-net headers let the TUN hand over TCP super-packets, cut here to MTU-sized packets.
+            TunDevice tun = chosen.vnet()
+                    ? TunDevice.openWithVnetHeader(TunDevice.Kind.TUN, ifname, wakeup,
+                            chosen.tso() ? TunDevice.OFFLOAD_ALL : 0)
+                    : TunDevice.open(TunDevice.Kind.TUN, ifname, wakeup);
             device = tun;
             framing = new IpFraming(MAX_DATAGRAM);
             try {
@@ -92,8 +102,9 @@ final class TinyvpnCommand implements Callable<Integer> {
         }
         session.onStop(socket::close);
         PlainTunnel tunnel = new PlainTunnel(device, socket, framing, new PeerAddress(peerAddress, false),
-                new Counters(), verbose ? err : null);
+                new Counters(), verbose ? err : null, chosen);
         return session.run(tunnel, wakeup, (stdio ? "stdio" : "interface " + device.name())
-                + " <-> " + SockAddr.format(peerAddress) + ", listening on UDP port " + socket.port());
+                + " <-> " + SockAddr.format(peerAddress) + ", listening on UDP port " + socket.port()
+                + "; " + tunnel.describeOffloads());
     }
 }

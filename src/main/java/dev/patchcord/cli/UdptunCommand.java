@@ -41,7 +41,7 @@ import java.util.concurrent.Callable;
                 "", "Examples:",
                 "  patchcord udptun -d ut0 -A 203.0.113.7",
                 "  patchcord udptun -d ut0 --hosts-file hosts.json",
-                "  ip addr add 10.0.0.1/24 dev ut0; ip link set ut0 mtu 1472   # addresses are yours to set"})
+                "  ip addr add 10.0.0.1/24 dev ut0; ip link set ut0 mtu 1472  # yours to set"})
 final class UdptunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

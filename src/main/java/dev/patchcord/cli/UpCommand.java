@@ -7,6 +7,8 @@ import dev.patchcord.control.MeshPeers;
 import dev.patchcord.control.MeshSources;
 import dev.patchcord.control.NetConfig;
 import dev.patchcord.control.PoolSection;
+import dev.patchcord.control.Endpoint;
+import dev.patchcord.control.MetricsServer;
 import dev.patchcord.control.UapiServer;
 import dev.patchcord.control.WgUapiDevice;
 import dev.patchcord.control.WgConfig;
@@ -39,6 +41,7 @@ import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,8 +63,8 @@ import java.util.concurrent.TimeUnit;
                         + "file works with wg-quick. Without --foreground patchcord starts in the background "
                         + "once the interface is up; 'patchcord down IFNAME' stops it."},
         footer = {"", "Examples:",
-                "  patchcord up wg0                        # /etc/patchcord/wg0.conf or /etc/wireguard/wg0.conf",
-                "  patchcord up -f ./office.conf           # in the foreground, interface 'office'"})
+                "  patchcord up wg0               # wg0.conf in /etc/patchcord or /etc/wireguard",
+                "  patchcord up -f ./office.conf  # in the foreground, interface 'office'"})
 final class UpCommand implements Callable<Integer> {
 
     @Option(names = {"-f", "--foreground"}, description = "Stay in the foreground (for systemd and scripts).")
@@ -95,7 +98,15 @@ final class UpCommand implements Callable<Integer> {
 
     /** Starts this command again with --foreground in a new session, and waits until it is up. */
     private int startBackground(Path file, String ifname) throws IOException, InterruptedException {
-        Files.createDirectories(RunDir.dir());
+        try {
+            Files.createDirectories(RunDir.dir());
+        } catch (IOException e) {
+            // Reported below: an unprivileged user meets it first here.
+        }
+        if (!Files.isDirectory(RunDir.dir()) || !Files.isWritable(RunDir.dir())) {
+            throw new UserError("cannot write in " + RunDir.dir() + " (the background process keeps its pid and log"
+                    + " there): use --foreground, or set PATCHCORD_RUN_DIR to a writable directory");
+        }
         Path log = RunDir.logFile(ifname);
         List<String> cmd = new ArrayList<>();
         if (new java.io.File("/usr/bin/setsid").canExecute()) {
@@ -123,6 +134,9 @@ final class UpCommand implements Callable<Integer> {
         p.destroy();
         throw new UserError(ifname + " did not come up within 30 s; see " + log);
     }
+
+    /** The mesh's SIGHUP action (read the peers file again), or null without a mesh. */
+    private Runnable meshReload;
 
     private int runForeground(WgConfig config, Path file, String ifname) throws SysException {
         // The JVM would keep a host name's address for 30 s; re-resolution wants a fresher answer.
@@ -158,13 +172,21 @@ final class UpCommand implements Callable<Integer> {
         TunnelSession session = new TunnelSession(ifname, err);
         Wakeup wakeup = new Wakeup();
         session.onStop(wakeup::close);
-        // The file's Offloads, else PATCHCORD_OFFLOADS (how the tests run every tunnel both ways), else all.
-        String spec = iface.offloads() != null ? iface.offloads() : System.getenv("PATCHCORD_OFFLOADS");
         Offloads offloads;
         try {
-            offloads = spec == null ? Offloads.ALL : Offloads.parse(spec);
+            offloads = Offloads.fromSetting(iface.offloads());
         } catch (IllegalArgumentException e) {
-            throw new UserError("PATCHCORD_OFFLOADS: " + e.getMessage());
+            throw new UserError(e.getMessage());
+        }
+        MetricsServer metrics = null;
+        if (iface.metrics() != null) {
+            Endpoint at = Endpoint.parse(iface.metrics());
+            try {
+                metrics = new MetricsServer(new InetSocketAddress(InetAddress.ofLiteral(at.host()), at.port()), ifname);
+            } catch (IOException e) {
+                throw new UserError("Metrics = " + iface.metrics() + ": cannot listen there (" + e.getMessage() + ")");
+            }
+            session.onStop(metrics::close);
         }
         // Virtio-net headers (TSO, coalescing) are for IP packets; a TAP interface keeps one frame per read.
         TunDevice tun = !iface.tap() && offloads.vnet()
@@ -173,6 +195,13 @@ final class UpCommand implements Callable<Integer> {
                 : TunDevice.open(iface.tap() ? TunDevice.Kind.TAP : TunDevice.Kind.TUN, ifname, wakeup);
         session.onStop(() -> hook("PostDown", iface.postDown(), ifname));
         session.onStop(tun::close);
+        // What this process put on the interface; a persistent one keeps it unless it is taken off again.
+        List<Cidr> routes = new ArrayList<>();
+        String routeTable = iface.table() == null || "auto".equals(iface.table()) ? null : iface.table();
+        if (tun.persistent()) {
+            err.println("patchcord: " + ifname + ": using the existing persistent interface; it stays after exit");
+            session.onStop(() -> unconfigure(ifname, iface.addresses(), routes, routeTable));
+        }
         UdpSocket socket;
         try {
             Link.setMtu(ifname, linkMtu);
@@ -181,8 +210,7 @@ final class UpCommand implements Callable<Integer> {
             }
             Link.setUp(ifname);
             if (!"off".equals(iface.table())) {
-                String table = iface.table() == null || "auto".equals(iface.table()) ? null : iface.table();
-                List<Cidr> routes = new ArrayList<>();
+                String table = routeTable;
                 for (WgPeerSection ps : config.peers()) {
                     for (Cidr c : ps.allowedIps()) {
                         if (c.prefix() == 0 && table == null) {
@@ -208,10 +236,10 @@ final class UpCommand implements Callable<Integer> {
             }
             hook("PostUp", iface.postUp(), ifname);
         } catch (NetConfig.NetConfigException e) {
-            tun.close();
+            closeAfterFailure(tun, iface, routes, routeTable);
             throw new UserError(e.getMessage());
         } catch (SysException | RuntimeException e) {
-            tun.close();
+            closeAfterFailure(tun, iface, routes, routeTable);
             throw e;
         }
         WgTunnel tunnel = new WgTunnel(tun, socket, node, wakeup, verbose ? err : null, offloads);
@@ -256,10 +284,13 @@ final class UpCommand implements Callable<Integer> {
         }
         session.onStop(() -> hook("PreDown", iface.preDown(), ifname));
         session.onStop(() -> RunDir.removePid(ifname));
-        session.onReady(() -> RunDir.writePid(ifname));
+        session.onReady(() -> RunDir.writePidOrWarn(ifname, err));
+        ConfigReload reload = new ConfigReload(file, config, control, ifname, err, meshReload);
+        session.onReload(reload);
         try {
-            UapiServer uapi = new UapiServer(ifname, control, verbose ? err : null);
+            UapiServer uapi = new UapiServer(RunDir.socketDir(), ifname, control, verbose ? err : null);
             session.onStop(uapi::close);
+            reload.exclusive(uapi::exclusive);
             // Deleting the socket is the cross-platform way to ask a userspace WireGuard to exit.
             Thread.ofVirtual().start(() -> {
                 while (uapi.socketFileIntact()) {
@@ -274,8 +305,15 @@ final class UpCommand implements Callable<Integer> {
                     session.requestStop();
                 }
             });
+        } catch (java.nio.file.AccessDeniedException e) {
+            err.println("patchcord: " + ifname + ": no configuration socket for wg: this user may not write in "
+                    + RunDir.socketDir() + " (see dist/systemd/patchcord@.service, or set PATCHCORD_SOCKET_DIR)");
         } catch (IOException e) {
             err.println("patchcord: " + ifname + ": no configuration socket for wg (" + e.getMessage() + ")");
+        }
+        if (metrics != null) {
+            metrics.serve(control);
+            err.println("patchcord: " + ifname + ": Prometheus metrics on http://" + iface.metrics() + "/metrics");
         }
         return session.run(tunnel, wakeup, (iface.tap() ? "TAP " : "") + "interface " + ifname + " (MTU " + linkMtu
                 + "), public key "
@@ -302,7 +340,7 @@ final class UpCommand implements Callable<Integer> {
             MeshSources sources = new MeshSources(iface.mesh(), iface.privateKey(), mesh, tunnel, ifname, err);
             sources.start();
             session.onStop(sources::close);
-            session.onReload(sources::reload);
+            meshReload = sources::reload;
         } catch (ConfigException e) {
             tun.close();
             throw new UserError(e.getMessage());
@@ -366,6 +404,34 @@ final class UpCommand implements Callable<Integer> {
         }
         tunnel.setControlHandler(service);
         tunnel.setTickHook(service::tick);
+    }
+
+    /** A start that failed half-way: a persistent interface gets back what it had. */
+    private static void closeAfterFailure(TunDevice tun, WgInterfaceSection iface, List<Cidr> routes, String table) {
+        if (tun.persistent()) {
+            unconfigure(tun.name(), iface.addresses(), routes, table);
+        }
+        tun.close();
+    }
+
+    /**
+     * Takes this process's addresses and routes off a persistent interface, which outlives the
+     * process (a created one takes them along when it goes). Best effort: what is already gone,
+     * or cannot be removed, is no reason to fail a stop.
+     */
+    private static void unconfigure(String ifname, List<Cidr> addresses, List<Cidr> routes, String table) {
+        try {
+            NetConfig.removeRoutes(ifname, routes, table);
+        } catch (NetConfig.NetConfigException ignored) {
+            // a route the kernel already dropped
+        }
+        for (Cidr a : addresses) {
+            try {
+                NetConfig.removeAddress(ifname, a);
+            } catch (NetConfig.NetConfigException ignored) {
+                // never added (the start failed first) or removed by someone else
+            }
+        }
     }
 
     private static void saveConfig(Path file, WgInterfaceSection iface, WgUapiDevice control) {

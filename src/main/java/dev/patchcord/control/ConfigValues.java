@@ -171,6 +171,25 @@ final class ConfigValues {
         }
     }
 
+    /**
+     * patchcord's {@code Metrics = [HOST:]PORT}: a bare port listens on localhost (the metrics name
+     * every peer's key and traffic); a host must be an IP address, since it is bound, not looked up.
+     *
+     * @return {@code HOST:PORT}, IPv6 in brackets
+     */
+    static String metrics(String value) {
+        if (value.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            return "127.0.0.1:" + listenPort(value);
+        }
+        Endpoint e = endpoint(value);
+        try {
+            Cidr.parseAddress(e.host());
+        } catch (IllegalArgumentException ex) {
+            throw new IllegalArgumentException("Metrics " + quote(value) + ": the host must be an IP address to listen on");
+        }
+        return e.toString();
+    }
+
     /** Prefixes a message about one entry: {@code Address '10.0.0.300' is not an IP address}. */
     private static String about(String name, String entry, IllegalArgumentException e) {
         String message = e.getMessage();

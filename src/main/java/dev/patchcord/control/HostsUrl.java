@@ -18,6 +18,12 @@ import java.util.Optional;
  */
 public final class HostsUrl {
     static final int MAX_REDIRECTS = 10;
+    /**
+     * The largest body read: {@code HostsTable.MAX_HOSTS} entries of some 100 bytes each are 400
+     * KiB, so this leaves room for comments and white space while a server (or anyone between,
+     * for http) cannot make patchcord buffer an endless answer.
+     */
+    static final int MAX_BODY = 4 << 20;
     private static final Duration TIMEOUT = Duration.ofSeconds(20);
 
     private final URI uri;
@@ -45,9 +51,14 @@ public final class HostsUrl {
     public String fetch() throws HostsException {
         URI at = uri;
         for (int hops = 0; ; hops++) {
-            HttpResponse<String> r;
+            HttpResponse<java.io.InputStream> r;
+            byte[] body;
             try {
-                r = client.send(HttpRequest.newBuilder(at).timeout(TIMEOUT).GET().build(), HttpResponse.BodyHandlers.ofString());
+                r = client.send(HttpRequest.newBuilder(at).timeout(TIMEOUT).GET().build(),
+                        HttpResponse.BodyHandlers.ofInputStream());
+                try (java.io.InputStream in = r.body()) {
+                    body = in.readNBytes(r.statusCode() / 100 == 2 ? MAX_BODY + 1 : 0);
+                }
             } catch (IOException e) {
                 throw new HostsException("cannot fetch " + at + ": " + describe(e));
             } catch (InterruptedException e) {
@@ -56,7 +67,10 @@ public final class HostsUrl {
             }
             int status = r.statusCode();
             if (status / 100 == 2) {
-                return r.body();
+                if (body.length > MAX_BODY) {
+                    throw new HostsException("the answer from " + at + " is larger than " + (MAX_BODY >> 20) + " MiB");
+                }
+                return new String(body, java.nio.charset.StandardCharsets.UTF_8);
             }
             Optional<String> location = r.headers().firstValue("Location");
             if (status / 100 != 3 || location.isEmpty()) {

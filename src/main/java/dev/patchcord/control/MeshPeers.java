@@ -103,7 +103,8 @@ public final class MeshPeers {
                 }
             }
         }
-        int added = 0, removed = 0, changed = 0;
+        int added = 0, removed = 0, changed = 0, refused = 0;
+        String refusal = null;
         for (String key : List.copyOf(managed.keySet())) {
             if (!desired.containsKey(key)) {
                 Managed m = managed.remove(key);
@@ -117,7 +118,14 @@ public final class MeshPeers {
             if (m == null) {
                 Peer peer = node.peer(p.key());
                 if (peer == null) {
-                    peer = node.addPeer(p.key(), null);
+                    try {
+                        peer = node.addPeer(p.key(), null);
+                    } catch (IllegalArgumentException e) {
+                        // The interface is full (Node.MAX_PEERS): the others still apply.
+                        refused++;
+                        refusal = e.getMessage();
+                        continue;
+                    }
                 }
                 m = new Managed(peer);
                 managed.put(p.publicKey(), m);
@@ -129,6 +137,9 @@ public final class MeshPeers {
             }
         }
         syncRoutes();
+        if (refused > 0 && warned.add("refused " + refused)) {
+            say(source + ": " + refused + " peers not added: " + refusal);
+        }
         if (added + removed + changed > 0) {
             event(source + ": " + added + " added, " + changed + " changed, " + removed + " removed; "
                     + managed.size() + " mesh peers");

@@ -23,8 +23,12 @@ public final class NetConfig {
         }
     }
 
+    /**
+     * Puts an address on the interface. {@code replace} rather than {@code add}: on a persistent
+     * interface the address of an earlier run that ended without clean-up may still be there.
+     */
     public static void addAddress(String ifname, Cidr address) throws NetConfigException {
-        ip(family(address), "address", "add", address.toString(), "dev", ifname);
+        ip(family(address), "address", "replace", address.toString(), "dev", ifname);
     }
 
     /** Takes an address off the interface again (a lease that moved or ended). */
@@ -89,6 +93,18 @@ public final class NetConfig {
         }
     }
 
+    /**
+     * What a failed command printed, on one line, with the missing privilege named: {@code ip}
+     * says only "Operation not permitted" when CAP_NET_ADMIN is missing.
+     */
+    static String oneLine(String output) {
+        String line = output.strip().replaceAll("\\s*\\R\\s*", "; ");
+        if (line.contains("Operation not permitted")) {
+            line += " (needs CAP_NET_ADMIN)";
+        }
+        return line;
+    }
+
     private static boolean onPath(String program) {
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
             if (new java.io.File(dir, program).canExecute()) {
@@ -120,7 +136,7 @@ public final class NetConfig {
                 throw new NetConfigException(String.join(" ", cmd) + " did not finish");
             }
             if (p.exitValue() != 0) {
-                throw new NetConfigException(String.join(" ", cmd) + ": " + out);
+                throw new NetConfigException(String.join(" ", cmd) + ": " + oneLine(out));
             }
         } catch (IOException e) {
             throw new NetConfigException("cannot run '" + cmd.getFirst() + "': " + e.getMessage());

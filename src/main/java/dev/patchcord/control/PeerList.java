@@ -40,6 +40,13 @@ public final class PeerList {
     /** More than any mesh patchcord is meant for; a bound on what a bad answer can make us hold. */
     public static final int MAX_PEERS = 100_000;
     public static final int MAX_ENDPOINTS = 8;
+    /** Allowed IPs of one peer: a gateway's subnets fit many times over. */
+    public static final int MAX_ALLOWED_IPS_PER_PEER = 1024;
+    /**
+     * Allowed IPs of a whole list: one each for {@link #MAX_PEERS} peers and room for gateways,
+     * while a list cannot make the routing trie hold millions of prefixes (and routes).
+     */
+    public static final int MAX_ALLOWED_IPS = 1 << 18;
     private static final Set<String> KNOWN = Set.of("name", "publicKey", "allowedIps", "endpoint", "endpoints",
             "persistentKeepalive", "relay");
     private static final JsonMapper MAPPER = JsonMapper.builder()
@@ -49,8 +56,13 @@ public final class PeerList {
 
     /** A list that cannot be used; the message says which peer and what is wrong. */
     public static final class PeerListException extends Exception {
+        /**
+         * Control characters show as '?': the message quotes the document (a file, or a directory's
+         * answer), and a quoted NUL, escape sequence or line break must not garble or forge the log.
+         */
         public PeerListException(String message) {
-            super(message);
+            super(message.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
+                    .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString());
         }
     }
 
@@ -87,6 +99,9 @@ public final class PeerList {
         for (int i = 0; i < array.size(); i++) {
             MeshPeer p = peer(array.get(i), "peer " + (i + 1), strict);
             String where = "peer " + (i + 1) + (p.name() == null ? "" : " ('" + p.name() + "')");
+            if (prefixes.size() + p.allowedIps().size() > MAX_ALLOWED_IPS) {
+                throw new PeerListException(where + ": the list has more than " + MAX_ALLOWED_IPS + " allowed IPs");
+            }
             String earlier = keys.putIfAbsent(p.publicKey(), where);
             if (earlier != null) {
                 throw new PeerListException(where + ": public key already used by " + earlier);
@@ -135,7 +150,11 @@ public final class PeerList {
             throw new PeerListException(where + ": 'publicKey' " + e.getMessage());
         }
         List<Cidr> allowed = new ArrayList<>();
-        for (String s : strings(n.get("allowedIps"), where, "allowedIps", true)) {
+        List<String> allowedText = strings(n.get("allowedIps"), where, "allowedIps", true);
+        if (allowedText.size() > MAX_ALLOWED_IPS_PER_PEER) {
+            throw new PeerListException(where + ": more than " + MAX_ALLOWED_IPS_PER_PEER + " allowed IPs");
+        }
+        for (String s : allowedText) {
             try {
                 allowed.add(Cidr.parse(s).network());
             } catch (IllegalArgumentException e) {

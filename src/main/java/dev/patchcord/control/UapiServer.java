@@ -238,6 +238,20 @@ public final class UapiServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code action} with no UAPI request in between, for a change made in process that
+     * reads the device, compares and writes (a configuration reload).
+     */
+    public void exclusive(Runnable action) {
+        Lock lock = deviceLock.writeLock();
+        lock.lock();
+        try {
+            action.run();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private String set(String body) {
         SetRequest request;
         try {

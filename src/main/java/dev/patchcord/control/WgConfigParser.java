@@ -30,7 +30,8 @@ final class WgConfigParser {
             "dns", "mtu", "table", "preup", "postup", "predown", "postdown", "saveconfig",
             // patchcord's own keys: a file using them is for patchcord only (wg-quick rejects them).
             "hub", "clientisolation", "mode", "transport",
-            "peersfile", "directory", "directorykey", "directoryinterval", "directoryca", "offloads");
+            "peersfile", "directory", "directorykey", "directoryinterval", "directoryca", "offloads",
+            "publicendpoint", "metrics");
     /** patchcord's [Pool] section: an address server for clients with {@code Address = auto}. */
     private static final Set<String> POOL_KEYS = Set.of("range", "leasetime", "deadpeertimeout", "routes", "leasefile");
     private static final Set<String> PEER_KEYS = Set.of("publickey", "presharedkey", "allowedips", "endpoint",
@@ -148,6 +149,8 @@ final class WgConfigParser {
             case "hub" -> iface.hub = ConfigValues.bool("Hub", value);
             case "clientisolation" -> iface.clientIsolation = ConfigValues.bool("ClientIsolation", value);
             case "peersfile" -> iface.peersFile = nonEmpty("PeersFile", value);
+            case "metrics" -> iface.metrics = ConfigValues.metrics(nonEmpty("Metrics", wgValue));
+            case "publicendpoint" -> iface.publicEndpoint = ConfigValues.endpoint(nonEmpty("PublicEndpoint", wgValue)).toString();
             case "offloads" -> {
                 dev.patchcord.device.Offloads.parse(nonEmpty("Offloads", value)); // refuse a typo here, not at start
                 iface.offloads = value;
@@ -327,7 +330,8 @@ final class WgConfigParser {
         WgInterfaceSection section = new WgInterfaceSection(iface.privateKey, iface.listenPort, iface.addresses,
                 iface.mtu, iface.dns, iface.table, iface.hook("preup"), iface.hook("postup"), iface.hook("predown"),
                 iface.hook("postdown"), iface.fwMark, iface.saveConfig, iface.hub, iface.clientIsolation, iface.tap,
-                iface.transport, poolSection, iface.autoAddress, iface.requested, mesh(), iface.offloads);
+                iface.transport, poolSection, iface.autoAddress, iface.requested, mesh(), iface.offloads,
+                iface.publicEndpoint, iface.metrics);
         return new WgConfig(source, section, done);
     }
 
@@ -406,6 +410,8 @@ final class WgConfigParser {
         boolean autoAddress;
         String peersFile;
         String offloads;
+        String publicEndpoint;
+        String metrics;
         java.net.URI directory;
         byte[] directoryKey;
         Integer directoryInterval;

@@ -50,6 +50,12 @@ public final class WgConfigWriter {
         if (iface.offloads() != null) {
             line(sb, "Offloads", iface.offloads());
         }
+        if (iface.metrics() != null) {
+            line(sb, "Metrics", iface.metrics());
+        }
+        if (iface.publicEndpoint() != null) {
+            line(sb, "PublicEndpoint", iface.publicEndpoint());
+        }
         MeshSettings mesh = iface.mesh();
         if (mesh != null) {
             line(sb, "PeersFile", mesh.peersFile() == null ? "" : mesh.peersFile());

@@ -37,12 +37,17 @@ import java.util.Objects;
  *                           for (at most one per family), without fallback
  * @param mesh patchcord's peers file and directory settings, or null
  * @param offloads patchcord's {@code Offloads} as written (see {@code dev.patchcord.device.Offloads}), or null for all
+ * @param publicEndpoint patchcord's {@code PublicEndpoint}: where clients reach this server
+ *                       (HOST:PORT), written into the configurations {@code patchcord peer add}
+ *                       makes; or null
+ * @param metrics patchcord's {@code Metrics}: where the Prometheus endpoint listens (HOST:PORT,
+ *                localhost unless a host is given); or null for none
  */
 public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cidr> addresses, Integer mtu,
         List<String> dns, String table, List<String> preUp, List<String> postUp, List<String> preDown,
         List<String> postDown, Integer fwMark, boolean saveConfig, boolean hub, boolean clientIsolation,
         boolean tap, String transport, PoolSection pool, boolean autoAddress, List<InetAddress> requestedAddresses,
-        MeshSettings mesh, String offloads) {
+        MeshSettings mesh, String offloads, String publicEndpoint, String metrics) {
 
     /**
      * The MTU when the file gives none. wg-quick derives it from the route to the endpoints minus
@@ -104,7 +109,8 @@ public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cid
                 && preUp.equals(s.preUp) && postUp.equals(s.postUp) && preDown.equals(s.preDown)
                 && postDown.equals(s.postDown) && Objects.equals(fwMark, s.fwMark) && saveConfig == s.saveConfig
                 && Objects.equals(pool, s.pool) && autoAddress == s.autoAddress
-                && requestedAddresses.equals(s.requestedAddresses) && Objects.equals(mesh, s.mesh) && Objects.equals(offloads, s.offloads);
+                && requestedAddresses.equals(s.requestedAddresses) && Objects.equals(mesh, s.mesh) && Objects.equals(offloads, s.offloads)
+                && Objects.equals(publicEndpoint, s.publicEndpoint) && Objects.equals(metrics, s.metrics);
     }
 
     @Override

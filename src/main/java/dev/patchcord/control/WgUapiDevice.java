@@ -33,7 +33,8 @@ public final class WgUapiDevice implements UapiDevice {
         for (Peer p : node.peers()) {
             peers.add(new PeerState(p.publicKey(), p.presharedKey(), WgTunnel.endpointOf(p).describe(),
                     p.lastHandshakeEpochNanos(), p.rxBytes(), p.txBytes(), p.persistentKeepalive(),
-                    node.allowedIps().of(p)));
+                    node.allowedIps().of(p), java.util.Map.of("rx_packets", Long.toString(p.rxPackets()),
+                            "tx_packets", Long.toString(p.txPackets()))));
         }
         return new DeviceState(node.privateKey(), tunnel.socket().port(), tunnel.fwmark(), peers, extensions());
     }

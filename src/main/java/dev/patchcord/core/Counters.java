@@ -29,6 +29,12 @@ public final class Counters {
         slots.getAndAdd(TX_BYTES, bytes);
     }
 
+    /** Several packets sent at once (one GSO message): one update instead of one per packet. */
+    public void sent(int packets, long bytes) {
+        slots.getAndAdd(TX_PACKETS, packets);
+        slots.getAndAdd(TX_BYTES, bytes);
+    }
+
     public void drop(Drop reason) {
         slots.getAndIncrement(DROPS + reason.ordinal());
     }

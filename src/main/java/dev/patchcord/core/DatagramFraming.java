@@ -22,16 +22,21 @@ abstract class DatagramFraming implements Framing {
     }
 
     @Override
-    public final boolean splitIncoming(ByteBuffer buf, int len, Sink sink, Counters counters) {
+    public final int maxFrame() {
+        return maxDatagram;
+    }
+
+    @Override
+    public final boolean splitIncoming(ByteBuffer buf, int off, int len, Sink sink, Counters counters) {
         Drop d = checkOutgoing(len);
         if (d != null) {
             // The peer cannot have sent this legitimately: it receives into maxDatagram bytes too.
             counters.drop(d);
             return false;
         }
-        return deliver(buf, len, sink, counters);
+        return deliver(buf, off, len, sink, counters);
     }
 
-    /** Delivers the frames of a datagram of 1 to {@code maxDatagram} bytes. */
-    abstract boolean deliver(ByteBuffer buf, int len, Sink sink, Counters counters);
+    /** Delivers the frames of a datagram of 1 to {@code maxDatagram} bytes at {@code buf[off, off + len)}. */
+    abstract boolean deliver(ByteBuffer buf, int off, int len, Sink sink, Counters counters);
 }

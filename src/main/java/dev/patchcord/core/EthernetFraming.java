@@ -16,6 +16,7 @@ public final class EthernetFraming implements Framing {
         this.maxFrame = mtu + HEADER + VLAN_TAG;
     }
 
+    @Override
     public int maxFrame() {
         return maxFrame;
     }
@@ -36,13 +37,13 @@ public final class EthernetFraming implements Framing {
     }
 
     @Override
-    public boolean splitIncoming(ByteBuffer buf, int len, Sink sink, Counters counters) {
+    public boolean splitIncoming(ByteBuffer buf, int off, int len, Sink sink, Counters counters) {
         Drop d = check(len);
         if (d != null) {
             counters.drop(d);
             return false;
         }
-        sink.frame(buf, 0, len);
+        sink.frame(buf, off, len);
         return true;
     }
 }

@@ -16,6 +16,9 @@ public interface Framing {
     /** Returns null if a frame of {@code len} bytes read locally may be sent, or why not. */
     Drop checkOutgoing(int len);
 
+    /** The longest frame this framing sends or accepts, so a reader can size its buffers. */
+    int maxFrame();
+
     /**
      * Splits a received datagram of {@code len} bytes into the frames to deliver locally, passing
      * each to {@code sink} and counting whatever is dropped.
@@ -23,5 +26,13 @@ public interface Framing {
      * @return true if at least one frame was delivered (the datagram was well-formed enough to
      *         count as coming from a peer)
      */
-    boolean splitIncoming(ByteBuffer buf, int len, Sink sink, Counters counters);
+    default boolean splitIncoming(ByteBuffer buf, int len, Sink sink, Counters counters) {
+        return splitIncoming(buf, 0, len, sink, counters);
+    }
+
+    /**
+     * As {@link #splitIncoming(ByteBuffer, int, Sink, Counters)} for a datagram at
+     * {@code buf[off, off + len)}, one of several that UDP GRO put in one buffer.
+     */
+    boolean splitIncoming(ByteBuffer buf, int off, int len, Sink sink, Counters counters);
 }

@@ -15,11 +15,12 @@ public final class IpFraming extends DatagramFraming {
     }
 
     @Override
-    boolean deliver(ByteBuffer buf, int len, Sink sink, Counters counters) {
-        int off = 0;
+    boolean deliver(ByteBuffer buf, int start, int len, Sink sink, Counters counters) {
+        int off = start;
+        int end = start + len;
         boolean delivered = false;
-        while (off < len) {
-            int n = IpPackets.length(buf, off, len - off);
+        while (off < end) {
+            int n = IpPackets.length(buf, off, end - off);
             if (n < 0) {
                 counters.drop(IpPackets.reason(n));
                 break;

@@ -13,8 +13,8 @@ public final class RawFraming extends DatagramFraming {
     }
 
     @Override
-    boolean deliver(ByteBuffer buf, int len, Sink sink, Counters counters) {
-        sink.frame(buf, 0, len);
+    boolean deliver(ByteBuffer buf, int off, int len, Sink sink, Counters counters) {
+        sink.frame(buf, off, len);
         return true;
     }
 }

@@ -1,7 +1,6 @@
 package dev.patchcord.device;
 
 import dev.patchcord.core.Drop;
-import dev.patchcord.core.offload.GroCoalescer;
 import dev.patchcord.core.wg.CryptoJob;
 import dev.patchcord.core.wg.DataCipher;
 import dev.patchcord.core.wg.Node;
@@ -24,16 +23,13 @@ import java.nio.ByteBuffer;
  * source check), then delivered. Handshake messages go through the {@link Receiver} one by one,
  * after everything that arrived before them.
  *
- * <p>With coalescing, delivered TCP segments of one flow are merged ({@link GroCoalescer}) and
- * the batch reaches the interface in a few large writes. A merged flow grows in a buffer of its
- * own: each delivered packet is first copied to a staging slot with 64 KiB of room, because the
- * datagrams of one received buffer lie too close together to grow in place.
+ * <p>With coalescing, delivered TCP segments of one flow are merged ({@link CoalescingWriter})
+ * and the batch reaches the interface in a few large writes.
  */
 final class BatchInbound {
     static final int SLOTS = 32;
-    /** Packets opened per round of parallel cipher work, and staged per coalesced write. */
+    /** Packets opened per round of parallel cipher work. */
     static final int ROUND = 128;
-    private static final int STAGE_SIZE = 65536 + 64;
 
     private final WgTunnel tunnel;
     private final Node node;
@@ -49,10 +45,8 @@ final class BatchInbound {
     private final int[] jobSlot = new int[ROUND];
     private final int[] jobBase = new int[ROUND];
     private final int[] jobLen = new int[ROUND];
-    private final GroCoalescer coalescer;
-    private final MemorySegment stage;
-    private final ByteBuffer[] stageViews;
-    private int staged;
+    /** Merges delivered TCP segments before they reach the interface, or null to write each as it comes. */
+    private final CoalescingWriter writer;
 
     BatchInbound(WgTunnel tunnel, TunDevice tun, CryptoPool pool, boolean coalesce, Arena arena, PrintStream verbose) {
         this.tunnel = tunnel;
@@ -70,17 +64,10 @@ final class BatchInbound {
             jobs[i] = new CryptoJob();
         }
         if (coalesce && tun.vnetHeader()) {
-            coalescer = new GroCoalescer(ROUND);
-            stage = arena.allocate((long) STAGE_SIZE * ROUND, 64);
-            stageViews = new ByteBuffer[ROUND];
-            for (int i = 0; i < ROUND; i++) {
-                stageViews[i] = stage.asSlice((long) i * STAGE_SIZE, STAGE_SIZE).asByteBuffer();
-            }
-            receiver.setDelivery(this::stage);
+            writer = new CoalescingWriter(tun, node.counters(), arena);
+            receiver.setDelivery((seg, view, off, len) -> writer.add(view, off, len));
         } else {
-            coalescer = null;
-            stage = null;
-            stageViews = null;
+            writer = null;
         }
     }
 
@@ -129,7 +116,9 @@ final class BatchInbound {
                 }
             }
             complete(pending);
-            writeStaged();
+            if (writer != null) {
+                writer.flush();
+            }
         }
     }
 
@@ -158,49 +147,6 @@ final class BatchInbound {
         MemorySegment.copy(batch.buffer(slot), off, b.seg, 0, len);
         origin.from = batch.address(slot);
         receiver.handle(len, origin);
-    }
-
-    /** Delivery while coalescing: the packet is copied to a staging slot and offered to the coalescer. */
-    private void stage(MemorySegment seg, ByteBuffer view, int off, int len) {
-        if (staged == ROUND) {
-            writeStaged();
-        }
-        ByteBuffer to = stageViews[staged++];
-        to.put(WgTunnel.HEADROOM, view, off, len);
-        // Each staged packet makes at most one output and the coalescer has one per staging slot,
-        // so with the flush above it always has room.
-        if (!coalescer.add(to, WgTunnel.HEADROOM, len)) {
-            throw new IllegalStateException("the coalescer has fewer outputs than staging slots");
-        }
-        node.counters().received(len);
-    }
-
-    /** Writes what the coalescer made of the staged packets: each output one write with its virtio header. */
-    private void writeStaged() {
-        if (coalescer == null || staged == 0) {
-            return;
-        }
-        int outputs = coalescer.flush();
-        for (int i = 0; i < outputs; i++) {
-            ByteBuffer buf = coalescer.buffer(i);
-            int slot = indexOf(buf);
-            if (tun.write(stage, (long) slot * STAGE_SIZE + coalescer.offset(i), coalescer.length(i)) < 0) {
-                for (int k = 0; k < coalescer.segments(i); k++) {
-                    node.counters().drop(Drop.DEVICE_ERROR);
-                }
-            }
-        }
-        coalescer.clear();
-        staged = 0;
-    }
-
-    private int indexOf(ByteBuffer buf) {
-        for (int i = 0; i < staged; i++) {
-            if (stageViews[i] == buf) {
-                return i;
-            }
-        }
-        throw new IllegalStateException("an output of the coalescer is not in a staging slot");
     }
 
     void close() {

@@ -31,12 +31,6 @@ import java.util.Arrays;
 final class BatchOutbound {
     /** Segments per batch: two super-packets at the usual MSS. */
     static final int MAX_SEGMENTS = 256;
-    /**
-     * The most one GSO message may carry: the datagrams and their UDP and IP headers (IPv6 at
-     * most) must fit in one 64 KiB IP packet, which the encryption overhead of a full TSO
-     * super-packet would exceed.
-     */
-    static final int MAX_GSO_BYTES = 65535 - 40 - 8;
     /** A super-packet is only split into a batch with at least this many free slots (64 KiB at a 536-byte MSS is 123). */
     private static final int ROOM_FOR_ONE = 128;
 
@@ -181,44 +175,16 @@ final class BatchOutbound {
                 k++;
                 continue;
             }
-            int len = sealed[k];
-            long start = (long) k * stride;
-            long end = start + len;
-            int j = k + 1;
-            // Following segments to the same peer join while they have the same length; a
-            // shorter one joins as the last. They move left to lie right after each other.
-            while (j < count && j - k < UdpBatch.MAX_SEGMENTS && peers[j] == peer && sealed[j] > 0 && sealed[j] <= len
-                    && end - start + sealed[j] <= MAX_GSO_BYTES) {
-                MemorySegment.copy(out, (long) j * stride, out, end, sealed[j]);
-                end += sealed[j];
-                boolean last = sealed[j] < len;
-                j++;
-                if (last) {
-                    break;
-                }
+            int limit = k + 1;
+            while (limit < count && peers[limit] == peer && sealed[limit] > 0) {
+                limit++;
             }
-            batch.set(slots, (int) start, (int) (end - start), j - k > 1 ? len : 0);
+            int next = GsoMessages.pack(out, stride, sealed, k, limit, batch, slots);
             batch.setAddress(slots, to);
             slots++;
-            k = j;
+            k = next;
         }
-        if (slots > 0) {
-            int sent = socket.send(batch, slots);
-            for (int i = 0; i < slots; i++) {
-                int datagrams = batch.datagrams(i);
-                if (sent < 0 || batch.status(i) < 0) {
-                    for (int d = 0; d < datagrams; d++) {
-                        node.counters().drop(Drop.SEND_ERROR);
-                    }
-                } else {
-                    int seg = batch.segmentSize(i);
-                    int total = batch.length(i);
-                    for (int d = 0; d < datagrams; d++) {
-                        node.counters().sent(seg == 0 ? total : Math.min(seg, total - d * seg));
-                    }
-                }
-            }
-        }
+        GsoMessages.send(socket, batch, slots, node.counters());
         for (int i = 0; i < count; i++) {
             jobs[i].clear();
             peers[i] = null;

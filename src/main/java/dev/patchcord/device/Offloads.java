@@ -57,6 +57,45 @@ public record Offloads(boolean batch, boolean gso, boolean gro, boolean tso, boo
         return new Offloads(on[0], on[1], on[2], on[3], on[4], on[5]);
     }
 
+    /**
+     * The offloads a tunnel uses: its own setting if it has one, else the environment variable
+     * {@code PATCHCORD_OFFLOADS} (how the tests run every tunnel both ways), else all.
+     *
+     * @throws IllegalArgumentException naming where the bad value came from
+     */
+    public static Offloads fromSetting(String setting) {
+        String spec = setting != null ? setting : System.getenv("PATCHCORD_OFFLOADS");
+        try {
+            return spec == null ? ALL : parse(spec);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(setting != null ? e.getMessage()
+                    : "PATCHCORD_OFFLOADS: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * What a batched packet path does, for the start-up line: what the kernel granted of the UDP
+     * features, and the interface's offloads and coalescing.
+     */
+    public String describe(UdpFeatures granted, dev.patchcord.tun.PacketDevice device) {
+        StringBuilder sb = new StringBuilder(granted.batch() ? "batches" : "no batches");
+        if (granted.gso()) {
+            sb.append(", UDP GSO");
+        }
+        if (granted.gro()) {
+            sb.append(", UDP GRO");
+        }
+        if (device instanceof dev.patchcord.tun.TunDevice t && t.vnetHeader()) {
+            if (t.offloads() != 0) {
+                sb.append(", TUN offloads ").append(dev.patchcord.tun.TunDevice.describeOffloads(t.offloads()));
+            }
+            if (coalesce) {
+                sb.append(", coalescing");
+            }
+        }
+        return sb.toString();
+    }
+
     public UdpFeatures udp() {
         return new UdpFeatures(batch, gso, gro);
     }

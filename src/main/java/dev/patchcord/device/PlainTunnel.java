@@ -8,6 +8,7 @@ import dev.patchcord.sys.SysException;
 import dev.patchcord.transport.SockAddr;
 import dev.patchcord.transport.UdpSocket;
 import dev.patchcord.tun.PacketDevice;
+import dev.patchcord.tun.TunDevice;
 
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
@@ -18,6 +19,10 @@ import java.nio.ByteBuffer;
  * An unencrypted point-to-point tunnel: two loops, one carrying frames from the local device to the
  * peer and one carrying datagrams from the network to the device, each with its own off-heap buffer
  * allocated once. The framing decides what is valid; this class only moves bytes and counts.
+ *
+ * <p>On a TUN or TAP device the loops move batches ({@link PlainBatchOutbound},
+ * {@link PlainBatchInbound}) unless the offloads are off or one line per packet is wanted; the
+ * wire format is the same either way.
  */
 public final class PlainTunnel extends Loops {
     /** Larger than any UDP datagram or TUN read, so nothing is ever cut short on the way in. */
@@ -36,14 +41,54 @@ public final class PlainTunnel extends Loops {
      */
     public PlainTunnel(PacketDevice device, UdpSocket socket, Framing framing, PeerAddress peer,
                        Counters counters, PrintStream verbose) {
+        this(device, socket, framing, peer, counters, verbose, Offloads.NONE);
+    }
+
+    /**
+     * @param offloads how the loops move batches ({@link Offloads#NONE}: one packet per system
+     *                 call); TSO and coalescing need a TUN opened with virtio-net headers
+     */
+    public PlainTunnel(PacketDevice device, UdpSocket socket, Framing framing, PeerAddress peer,
+                       Counters counters, PrintStream verbose, Offloads offloads) {
         this.device = device;
         this.socket = socket;
         this.framing = framing;
         this.peer = peer;
         this.counters = counters;
         this.verbose = verbose;
-        loop("device-to-net", this::outboundLoop);
-        loop("net-to-device", this::inboundLoop);
+        if (!offloads.equals(Offloads.NONE) && verbose == null && device instanceof TunDevice tun) {
+            socket.enable(offloads.udp());
+            batched = offloads;
+            loop("device-to-net", () -> {
+                PlainBatchOutbound b = new PlainBatchOutbound(tun, socket, framing, peer, counters, arena);
+                try {
+                    b.run();
+                } finally {
+                    b.close();
+                }
+            });
+            loop("net-to-device", () -> {
+                PlainBatchInbound b = new PlainBatchInbound(tun, socket, framing, peer, counters,
+                        offloads.coalesce(), arena);
+                try {
+                    b.run();
+                } finally {
+                    b.close();
+                }
+            });
+        } else {
+            batched = Offloads.NONE;
+            loop("device-to-net", this::outboundLoop);
+            loop("net-to-device", this::inboundLoop);
+        }
+    }
+
+    private final Offloads batched;
+
+    /** What the packet path does, for the start-up line. */
+    public String describeOffloads() {
+        return batched.equals(Offloads.NONE) ? "one packet per system call"
+                : batched.describe(socket.features(), device);
     }
 
     /** Its loops end by returning when the wake-up fires, so any exception is a real failure. */

@@ -11,16 +11,19 @@ import dev.patchcord.transport.SockAddr;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.util.Set;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
@@ -30,7 +33,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *
  * <p>Threads: one platform thread accepts; each client gets a virtual thread that reads and routes
  * and a virtual thread that writes its send queue ({@link HubClient}); one thread drops clients
- * that have been silent for 60 s.
+ * that have been silent for 60 s, or that asked for no address within 10 s. Connections are
+ * limited in all and per source address ({@link #MAX_CLIENTS}, {@link #MAX_CLIENTS_PER_ADDRESS});
+ * one beyond either is closed at once and counted.
  *
  * <p>Where patchcord differs from the original, on purpose:
  * <ul>
@@ -46,6 +51,22 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 public final class SimplevpnHub extends Loops {
     /** The reader's buffer: one largest packet plus room to read ahead. */
     private static final int READ_BYTES = StreamSplitter.MAX_PACKET + 16 * 1024;
+    /**
+     * Connections at once. Each costs about 210 KiB of buffers (its send queue and its reader's
+     * buffer) and two threads, so this bounds the hub to some 215 MiB whoever connects; it is far
+     * more clients than a hub without encryption or authentication should serve.
+     */
+    static final int MAX_CLIENTS = 1024;
+    /**
+     * Connections from one address at once: the protocol has no authentication, so this is what
+     * stops one host from taking the whole address pool or every connection; a NAT with dozens of
+     * clients behind it still fits.
+     */
+    static final int MAX_CLIENTS_PER_ADDRESS = 64;
+    /** A client asks for its address as soon as it connects; one that has not within this is closed. */
+    static final long REQUEST_WITHIN_NANOS = 10_000_000_000L;
+    /** A flood of connections is reported, not each connection of it. */
+    private static final long REPORT_NANOS = 10_000_000_000L;
 
     private final ServerSocketChannel server;
     private final Wakeup wakeup;
@@ -57,7 +78,17 @@ public final class SimplevpnHub extends Loops {
     private final AddressPool pool = new AddressPool();
     /** Who holds each address of 10.0.0.0/16, by its low 16 bits: lock-free lookup, no boxing per packet. */
     private final AtomicReferenceArray<HubClient> routes = new AtomicReferenceArray<>(1 << 16);
-    private final Set<HubClient> clients = ConcurrentHashMap.newKeySet();
+    /** The clients, with where from and when each connected. */
+    private final Map<HubClient, Admitted> clients = new ConcurrentHashMap<>();
+    /** Clients per remote address; guarded by itself. */
+    private final Map<InetAddress, Integer> perAddress = new HashMap<>();
+    private final int maxClients;
+    private final int maxClientsPerAddress;
+    private final long requestWithinNanos;
+    private final AtomicLong refusedConnections = new AtomicLong();
+    private final AtomicLong unrequested = new AtomicLong();
+    private long lastReport = Long.MIN_VALUE;
+    private long reportedRefusals;
     private final CountDownLatch stopSignal = new CountDownLatch(1);
     private volatile boolean stopping;
 
@@ -67,6 +98,15 @@ public final class SimplevpnHub extends Loops {
      * @param label   the prefix of every line, e.g. {@code "patchcord: simplevpn: "}
      */
     public SimplevpnHub(ServerSocketChannel server, Wakeup wakeup, PrintStream log, String label, boolean verbose) {
+        this(server, wakeup, log, label, verbose, MAX_CLIENTS, MAX_CLIENTS_PER_ADDRESS, REQUEST_WITHIN_NANOS);
+    }
+
+    /** With other limits, so that a test can drive past them without 1,024 connections or waiting 10 s. */
+    SimplevpnHub(ServerSocketChannel server, Wakeup wakeup, PrintStream log, String label, boolean verbose,
+            int maxClients, int maxClientsPerAddress, long requestWithinNanos) {
+        this.maxClients = maxClients;
+        this.maxClientsPerAddress = maxClientsPerAddress;
+        this.requestWithinNanos = requestWithinNanos;
         this.server = server;
         this.wakeup = wakeup;
         this.log = log;
@@ -94,6 +134,16 @@ public final class SimplevpnHub extends Loops {
         return counters;
     }
 
+    /** Connections closed at once because of {@link #MAX_CLIENTS} or {@link #MAX_CLIENTS_PER_ADDRESS}. */
+    public long refusedConnections() {
+        return refusedConnections.get();
+    }
+
+    /** Connections closed because they asked for no address within {@link #REQUEST_WITHIN_NANOS}. */
+    public long unrequestedConnections() {
+        return unrequested.get();
+    }
+
     /** Closes the listening socket and every client; the loops end. */
     public void shutdown() {
         stopping = true;
@@ -103,7 +153,7 @@ public final class SimplevpnHub extends Loops {
         } catch (IOException ignored) {
             // Closing is all that was wanted.
         }
-        for (HubClient c : clients) {
+        for (HubClient c : clients.keySet()) {
             c.close("stopping");
         }
     }
@@ -122,15 +172,26 @@ public final class SimplevpnHub extends Loops {
                 continue;
             }
             String peer;
+            InetAddress from;
             try {
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                peer = SockAddr.format((InetSocketAddress) channel.getRemoteAddress());
+                InetSocketAddress remote = (InetSocketAddress) channel.getRemoteAddress();
+                peer = SockAddr.format(remote);
+                from = remote.getAddress();
             } catch (IOException e) {
                 channel.close();
                 continue;
             }
-            HubClient c = new HubClient(channel, peer, System.nanoTime());
-            clients.add(c);
+            if (!admit(from)) {
+                // Refused before anything is allocated for it; counted, and said at most every 10 s.
+                refusedConnections.incrementAndGet();
+                channel.close();
+                reportRefusals();
+                continue;
+            }
+            long now = System.nanoTime();
+            HubClient c = new HubClient(channel, peer, now);
+            clients.put(c, new Admitted(from, now));
             if (stopping) {
                 c.close("stopping");
             }
@@ -289,6 +350,41 @@ public final class SimplevpnHub extends Loops {
         }
     }
 
+    /** Takes a connection slot for {@code from}, if both limits allow. */
+    private boolean admit(InetAddress from) {
+        synchronized (perAddress) {
+            int mine = perAddress.getOrDefault(from, 0);
+            if (clients.size() >= maxClients || mine >= maxClientsPerAddress) {
+                return false;
+            }
+            perAddress.put(from, mine + 1);
+            return true;
+        }
+    }
+
+    private record Admitted(InetAddress from, long connected) {}
+
+    /** Gives back the connection slot of a client that is gone. */
+    private void release(Admitted a) {
+        synchronized (perAddress) {
+            perAddress.computeIfPresent(a.from(), (k, n) -> n == 1 ? null : n - 1);
+        }
+    }
+
+    private void reportRefusals() {
+        long now = System.nanoTime();
+        synchronized (perAddress) {
+            long refused = refusedConnections.get();
+            if (refused == reportedRefusals || lastReport != Long.MIN_VALUE && now - lastReport < REPORT_NANOS) {
+                return;
+            }
+            lastReport = now;
+            reportedRefusals = refused;
+        }
+        say("refusing connections: " + clients.size() + " clients connected (at most " + maxClients + ", "
+                + maxClientsPerAddress + " from one address); " + refusedConnections.get() + " refused so far");
+    }
+
     /** The reader ended: free the address and forget the client. */
     private void remove(HubClient c) {
         int freed;
@@ -299,22 +395,33 @@ public final class SimplevpnHub extends Loops {
                 pool.release(freed);
             }
         }
-        clients.remove(c);
+        Admitted admitted = clients.remove(c);
+        if (admitted != null) {
+            release(admitted);
+        }
         if (!stopping) {
             say("client " + c.describe() + " disconnected: " + c.closeReason()
                     + (freed == ControlMessage.NONE ? "" : "; " + ControlMessage.format(freed) + " is free again"));
         }
     }
 
-    /** Drops clients that have sent nothing for 60 s, checking once a second. */
+    /** Drops clients that have sent nothing for 60 s, or asked for no address in time, checking once a second. */
     private void idleLoop() throws InterruptedException {
         while (!stopSignal.await(1, TimeUnit.SECONDS)) {
             long now = System.nanoTime();
-            for (HubClient c : clients) {
-                if (!c.closed() && c.timer.expired(now)) {
+            for (Map.Entry<HubClient, Admitted> e : clients.entrySet()) {
+                HubClient c = e.getKey();
+                if (c.closed()) {
+                    continue;
+                }
+                if (c.timer.expired(now)) {
                     c.close("nothing received from it for 60 s");
+                } else if (c.address == ControlMessage.NONE && now - e.getValue().connected() >= requestWithinNanos) {
+                    unrequested.incrementAndGet();
+                    c.close("it asked for no address in time");
                 }
             }
+            reportRefusals();
         }
     }
 

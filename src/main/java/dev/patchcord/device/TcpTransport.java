@@ -22,6 +22,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * it only after two handshakes over UDP went unanswered. Every connection has its own reader,
  * which hands messages to a {@link Receiver} exactly as the UDP loop does; a peer's endpoint then
  * moves to whichever transport its last authenticated message came over.
+ *
+ * <p>Accepted connections are admitted by a {@link TcpAdmission}: few and short-lived until they
+ * carry an authenticated message, closed once their peer stops using them. Refusals and closings
+ * are counted and reported on the verbose stream at most every {@link #REPORT_NANOS}.
  */
 public final class TcpTransport implements AutoCloseable {
     /** Which transports an interface uses. */
@@ -29,12 +33,17 @@ public final class TcpTransport implements AutoCloseable {
 
     private static final long MAX_BACKOFF_MILLIS = 30_000;
     private static final int CONNECT_TIMEOUT_MILLIS = 5_000;
+    /** A flood of connections is reported, not each connection of it. */
+    private static final long REPORT_NANOS = 10_000_000_000L;
 
     private final WgTunnel tunnel;
     private final Mode mode;
     private final int listenPort;
     private final PrintStream verbose;
     private final Set<TcpLink> links = ConcurrentHashMap.newKeySet();
+    private final TcpAdmission admission = new TcpAdmission();
+    private String reported = "";
+    private long lastReport = Long.MIN_VALUE;
     private final List<Thread> threads = new ArrayList<>();
     private ServerSocketChannel server;
     private volatile boolean closed;
@@ -54,6 +63,7 @@ public final class TcpTransport implements AutoCloseable {
             server.setOption(java.net.StandardSocketOptions.SO_REUSEADDR, true);
             server.bind(new InetSocketAddress(listenPort));
             threads.add(Thread.ofVirtual().name("tcp-accept").start(this::acceptLoop));
+            threads.add(Thread.ofVirtual().name("tcp-sweep").start(this::sweepLoop));
         }
         for (Peer p : tunnel.node().peers()) {
             if (WgTunnel.endpointOf(p).current() != null) {
@@ -64,16 +74,68 @@ public final class TcpTransport implements AutoCloseable {
 
     private void acceptLoop() {
         while (!closed) {
+            SocketChannel ch;
             try {
-                SocketChannel ch = server.accept();
-                TcpLink link = new TcpLink(ch);
-                Thread.ofVirtual().name("tcp-read").start(() -> read(link));
+                ch = server.accept();
             } catch (IOException e) {
                 if (!closed) {
                     log("accepting TCP: " + e.getMessage());
+                    sleep(100); // out of file descriptors and the like: do not spin
+                }
+                continue;
+            }
+            TcpAdmission.Slot slot = null;
+            try {
+                slot = ch.getRemoteAddress() instanceof InetSocketAddress from
+                        ? admission.admit(from.getAddress(), System.nanoTime(), ch) : null;
+                if (slot == null) {
+                    ch.close();
+                    report();
+                    continue;
+                }
+                TcpLink link = new TcpLink(ch);
+                TcpAdmission.Slot admitted = slot;
+                Thread.ofVirtual().name("tcp-read").start(() -> read(link, admitted));
+            } catch (IOException e) {
+                // Reset before it could be set up: nothing to keep.
+                if (slot != null) {
+                    admission.closed(slot);
+                }
+                try {
+                    ch.close();
+                } catch (IOException ignored) {
+                    // closing anyway
                 }
             }
         }
+    }
+
+    /** Closes connections that did not authenticate in time or went idle, once a second. */
+    private void sweepLoop() {
+        while (!closed && sleep(1_000)) {
+            admission.sweep(System.nanoTime());
+            report();
+        }
+    }
+
+    /** Says what the admission refused or closed since the last report, at most every REPORT_NANOS. */
+    private synchronized void report() {
+        long now = System.nanoTime();
+        if (lastReport != Long.MIN_VALUE && now - lastReport < REPORT_NANOS) {
+            return;
+        }
+        String summary = admission.summary();
+        if (!summary.equals(reported)) {
+            reported = summary;
+            lastReport = now;
+            log("TCP connections refused or closed so far: " + summary + "; " + admission.open() + " open, "
+                    + admission.unauthenticated() + " not yet authenticated");
+        }
+    }
+
+    /** The listener's admission counts (for tests and status). */
+    TcpAdmission admission() {
+        return admission;
     }
 
     /** Whether this peer should be reached over TCP now. */
@@ -106,7 +168,7 @@ public final class TcpTransport implements AutoCloseable {
                 WgTunnel.endpointOf(peer).observeTcp(link);
                 peer.initiateNow(); // the handshake that UDP could not complete, at once
                 backoff = 1_000;
-                read(link);
+                read(link, null);
                 log("peer " + WgTunnel.shortKey(peer) + ": TCP connection closed; reconnecting");
             } catch (IOException e) {
                 log("peer " + WgTunnel.shortKey(peer) + ": TCP connect failed (" + e.getMessage() + "); retry in "
@@ -130,8 +192,12 @@ public final class TcpTransport implements AutoCloseable {
         }
     }
 
-    /** Reads messages from one connection until it closes. */
-    private void read(TcpLink link) {
+    /**
+     * Reads messages from one connection until it closes.
+     *
+     * @param slot its admission, for an accepted connection; null for one this side dialed
+     */
+    private void read(TcpLink link, TcpAdmission.Slot slot) {
         links.add(link);
         byte[] source = link.describe().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         Receiver.Origin origin = new Receiver.Origin() {
@@ -147,6 +213,9 @@ public final class TcpTransport implements AutoCloseable {
 
             @Override
             public boolean observe(PeerAddress endpoint) {
+                if (slot != null) {
+                    admission.authenticated(slot, System.nanoTime());
+                }
                 return endpoint.observeTcp(link);
             }
 
@@ -166,6 +235,9 @@ public final class TcpTransport implements AutoCloseable {
         } finally {
             link.close();
             links.remove(link);
+            if (slot != null) {
+                admission.closed(slot);
+            }
         }
     }
 

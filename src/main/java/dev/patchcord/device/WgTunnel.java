@@ -123,23 +123,7 @@ public final class WgTunnel extends Loops {
         if (batched.equals(Offloads.NONE)) {
             return "one packet per system call";
         }
-        StringBuilder sb = new StringBuilder();
-        UdpFeatures on = socket.features();
-        sb.append(on.batch() ? "batches" : "no batches");
-        if (on.gso()) {
-            sb.append(", UDP GSO");
-        }
-        if (on.gro()) {
-            sb.append(", UDP GRO");
-        }
-        if (device instanceof dev.patchcord.tun.TunDevice t && t.vnetHeader()) {
-            if (t.offloads() != 0) {
-                sb.append(", TUN offloads ").append(dev.patchcord.tun.TunDevice.describeOffloads(t.offloads()));
-            }
-            if (batched.coalesce()) {
-                sb.append(", coalescing");
-            }
-        }
+        StringBuilder sb = new StringBuilder(batched.describe(socket.features(), device));
         int threads = batched.cryptoThreads();
         sb.append(", ").append(threads + 1).append(threads == 0 ? " cipher thread" : " cipher threads").append(" per direction");
         return sb.toString();

@@ -21,10 +21,16 @@ public final class TcpLink implements AutoCloseable {
     /** Frames are at most 65535 bytes: every WireGuard message fits. */
     public static final int MAX_MESSAGE = 0xffff;
     public static final int QUEUE = 1024;
+    /**
+     * Bytes waiting in the queue at most. 1024 full-size messages (MTU 1420) are 1.5 MiB; without a
+     * byte bound, 1024 messages of up to 64 KiB could hold 64 MiB per connection.
+     */
+    public static final int QUEUE_BYTES = 2 << 20;
 
     private final SocketChannel channel;
     private final String peerName;
     private final BlockingQueue<byte[]> queue = new ArrayBlockingQueue<>(QUEUE);
+    private final java.util.concurrent.atomic.AtomicInteger queuedBytes = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closed;
 
     public TcpLink(SocketChannel channel) throws IOException {
@@ -48,13 +54,31 @@ public final class TcpLink implements AutoCloseable {
         if (closed || len > MAX_MESSAGE) {
             return false;
         }
-        byte[] copy = seg.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-        return queue.offer(copy);
+        if (queuedBytes.get() + len > QUEUE_BYTES) {
+            return false;
+        }
+        return enqueue(seg.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
     }
 
     /** Queues a message given as bytes. */
     public boolean send(byte[] message) {
-        return !closed && message.length <= MAX_MESSAGE && queue.offer(message.clone());
+        return !closed && message.length <= MAX_MESSAGE && queuedBytes.get() + message.length <= QUEUE_BYTES
+                && enqueue(message.clone());
+    }
+
+    /** Within both bounds: {@link #QUEUE} messages and (give or take concurrent senders) {@link #QUEUE_BYTES}. */
+    private boolean enqueue(byte[] m) {
+        queuedBytes.addAndGet(m.length);
+        if (queue.offer(m)) {
+            return true;
+        }
+        queuedBytes.addAndGet(-m.length);
+        return false;
+    }
+
+    /** Bytes queued and not yet written. */
+    public int queuedBytes() {
+        return queuedBytes.get();
     }
 
     private void writeLoop() {
@@ -65,6 +89,7 @@ public final class TcpLink implements AutoCloseable {
                 if (m == null) {
                     continue;
                 }
+                queuedBytes.addAndGet(-m.length);
                 header.clear();
                 header.putShort(0, (short) m.length);
                 ByteBuffer[] frame = {header, ByteBuffer.wrap(m)};

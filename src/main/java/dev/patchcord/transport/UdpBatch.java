@@ -316,8 +316,12 @@ public final class UdpBatch implements AutoCloseable {
     }
 
     /** Whether slot {@code i} must go one datagram per message: segmented, and GSO cannot take it. */
-    boolean needsSplit(int i, boolean gso) {
-        return segmented(i) && (!gso || datagrams(i) > MAX_SEGMENTS);
+    /**
+     * Whether slot {@code i} must go one datagram per message: it has several and GSO is off, or
+     * they are more than one GSO message may carry, or larger than {@code maxSegment}.
+     */
+    boolean needsSplit(int i, boolean gso, int maxSegment) {
+        return segmented(i) && (!gso || datagrams(i) > MAX_SEGMENTS || segment[i] > maxSegment);
     }
 
     boolean usesGso(int i) {
@@ -339,10 +343,10 @@ public final class UdpBatch implements AutoCloseable {
      *
      * @return the end (exclusive) of the run that can go in one sendmmsg
      */
-    int prepareSend(int from, int count, boolean gso) {
+    int prepareSend(int from, int count, boolean gso, int maxSegment) {
         prepared = 0; // the iovecs and control pointers now describe sends
         for (int i = from; i < count; i++) {
-            if (needsSplit(i, gso)) {
+            if (needsSplit(i, gso, maxSegment)) {
                 return i;
             }
             long m = i * MMSG_SIZE;

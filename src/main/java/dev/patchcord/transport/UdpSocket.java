@@ -46,6 +46,11 @@ public final class UdpSocket implements AutoCloseable {
     private volatile boolean batchOn = true;
     private volatile boolean gsoOn;
     private volatile boolean groOn;
+    /**
+     * The largest datagram a GSO message may carry: lowered when the kernel refuses one with
+     * EMSGSIZE (datagrams over the path MTU, which only go as IP fragments, one at a time).
+     */
+    private volatile int gsoMaxSegment = 65535;
     /** Set once a GSO message went through: from then on EINVAL means a bad message, not "no GSO". */
     private volatile boolean gsoConfirmed;
 
@@ -253,7 +258,9 @@ public final class UdpSocket implements AutoCloseable {
      * GSO requires, or an IPsec route) turns GSO off for this socket and the slot is resent one
      * datagram per message. EINVAL (too many segments, or a segment larger than the path MTU) makes
      * just that slot go one datagram per message, and turns GSO off only if those datagrams go
-     * through and no GSO message ever has.
+     * through and no GSO message ever has. EMSGSIZE (datagrams over the path MTU, which need IP
+     * fragmentation) sends that slot one datagram per message, as every later slot of datagrams
+     * that large.
      *
      * @return the number of slots sent completely, or, if none was, the -errno of the first failure
      */
@@ -268,11 +275,11 @@ public final class UdpSocket implements AutoCloseable {
         while (i < count) {
             boolean gso = gsoOn;
             int error;
-            if (batch.needsSplit(i, gso)) {
+            if (batch.needsSplit(i, gso, gsoMaxSegment)) {
                 error = sendSplit(batch, i);
             } else {
                 if (i >= preparedEnd || preparedGso != gso) {
-                    preparedEnd = batch.prepareSend(i, count, gso);
+                    preparedEnd = batch.prepareSend(i, count, gso, gsoMaxSegment);
                     preparedGso = gso;
                 }
                 int n = Libc.sendmmsgAt(fd, batch.messageAddress(i), batchOn ? preparedEnd - i : 1, 0);
@@ -291,7 +298,12 @@ public final class UdpSocket implements AutoCloseable {
                     gsoOn = false; // the next turn splits slot i
                     continue;
                 }
-                if (batch.usesGso(i) && n == -Linux.EINVAL) {
+                if (batch.usesGso(i) && n == -Linux.EMSGSIZE) {
+                    // Datagrams longer than the path MTU: the kernel fragments them one by one,
+                    // never in a GSO message. Send these alone, and all as large from now on.
+                    gsoMaxSegment = Math.min(gsoMaxSegment, batch.segmentSize(i) - 1);
+                    error = sendSplit(batch, i);
+                } else if (batch.usesGso(i) && n == -Linux.EINVAL) {
                     error = sendSplit(batch, i);
                     if (error == 0 && !gsoConfirmed) {
                         gsoOn = false;

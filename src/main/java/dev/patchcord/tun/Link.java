@@ -12,21 +12,28 @@ import java.nio.charset.StandardCharsets;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
-/** Link-level settings of an interface (MTU, up/down), through the classic SIOC* ioctls. */
+/**
+ * Link-level settings of an interface (MTU, up/down), through the classic SIOC* ioctls. Changing
+ * either needs CAP_NET_ADMIN; a setting that is already as wanted is left alone, so that a process
+ * without the capability can use a persistent interface prepared for it.
+ */
 public final class Link {
     private Link() {}
 
     public static void setMtu(String ifname, int mtu) throws SysException {
         withIfreq(ifname, (fd, ifr) -> {
+            if (Libc.ioctl(fd, Linux.SIOCGIFMTU, ifr) == 0 && ifr.get(JAVA_INT, Linux.IFNAMSIZ) == mtu) {
+                return;
+            }
             ifr.set(JAVA_INT, Linux.IFNAMSIZ, mtu);
-            check(Libc.ioctl(fd, Linux.SIOCSIFMTU, ifr), "set MTU " + mtu + " on " + ifname);
+            check(Libc.ioctl(fd, Linux.SIOCSIFMTU, ifr), "cannot set MTU " + mtu + " on " + ifname);
         });
     }
 
     public static int mtu(String ifname) throws SysException {
         int[] out = new int[1];
         withIfreq(ifname, (fd, ifr) -> {
-            check(Libc.ioctl(fd, Linux.SIOCGIFMTU, ifr), "read MTU of " + ifname);
+            check(Libc.ioctl(fd, Linux.SIOCGIFMTU, ifr), "cannot read the MTU of " + ifname);
             out[0] = ifr.get(JAVA_INT, Linux.IFNAMSIZ);
         });
         return out[0];
@@ -34,10 +41,13 @@ public final class Link {
 
     public static void setUp(String ifname) throws SysException {
         withIfreq(ifname, (fd, ifr) -> {
-            check(Libc.ioctl(fd, Linux.SIOCGIFFLAGS, ifr), "read flags of " + ifname);
+            check(Libc.ioctl(fd, Linux.SIOCGIFFLAGS, ifr), "cannot read the flags of " + ifname);
             short flags = ifr.get(JAVA_SHORT, Linux.IFNAMSIZ);
+            if ((flags & Linux.IFF_UP) != 0) {
+                return;
+            }
             ifr.set(JAVA_SHORT, Linux.IFNAMSIZ, (short) (flags | Linux.IFF_UP));
-            check(Libc.ioctl(fd, Linux.SIOCSIFFLAGS, ifr), "bring " + ifname + " up");
+            check(Libc.ioctl(fd, Linux.SIOCSIFFLAGS, ifr), "cannot bring " + ifname + " up");
         });
     }
 
@@ -45,8 +55,9 @@ public final class Link {
         void apply(int controlFd, MemorySegment ifr) throws SysException;
     }
 
+    /** A refusal names what is missing, in the one line patchcord prints for it. */
     private static void check(int r, String what) throws SysException {
-        SysException.check(r, what);
+        SysException.check(r, r == -Linux.EPERM || r == -Linux.EACCES ? what + " (needs CAP_NET_ADMIN)" : what);
     }
 
     /** Any socket can carry interface ioctls; an AF_INET datagram socket is the customary one. */

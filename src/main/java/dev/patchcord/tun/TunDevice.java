@@ -21,8 +21,12 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 /**
  * A Linux TUN (IP packets) or TAP (Ethernet frames) interface, opened through {@code /dev/net/tun}.
  *
- * <p>The interface is not persistent: it exists while this object is open and the kernel removes it
- * when the file descriptor closes, so a crash never leaves an interface behind.
+ * <p>An interface this object creates is not persistent: it exists while this object is open and
+ * the kernel removes it when the file descriptor closes, so a crash never leaves an interface
+ * behind. An existing persistent interface ({@code ip tuntap add dev X mode tun user U}) is
+ * opened instead when the name is taken by one; it stays when this object closes
+ * ({@link #persistent()}). Its owner may open it without {@code CAP_NET_ADMIN}, which is how an
+ * unprivileged process gets an interface at all.
  *
  * <p><b>Offload mode.</b> {@link #openWithVnetHeader} opens the device with {@code IFF_VNET_HDR}:
  * every packet read or written then starts with a 10-byte {@code struct virtio_net_hdr}
@@ -45,6 +49,10 @@ public final class TunDevice implements PacketDevice {
     }
 
     private static final String CLONE_DEVICE = "/dev/net/tun";
+    /** _IOR('T', 210, unsigned int): the attached interface's name and flags. */
+    private static final long TUNGETIFF = 0x800454d2L;
+    /** Set on an interface made persistent (TUNSETPERSIST, {@code ip tuntap add}). */
+    private static final short IFF_PERSIST = 0x0800;
 
     /** TUN_F_CSUM: the kernel may leave checksums to finish; required by every other offload. */
     public static final int OFFLOAD_CSUM = Linux.TUN_F_CSUM;
@@ -61,14 +69,17 @@ public final class TunDevice implements PacketDevice {
     private final String readWhat;
     private final boolean vnetHeader;
     private final int offloads;
+    private final boolean persistent;
     /** An all-zero header (GSO_NONE, checksum complete) for {@link #writePacket}. */
     private final MemorySegment plainHeader;
     /** Two iovecs per writing thread for {@link #writePacket}: allocated once per thread. */
     private final ThreadLocal<MemorySegment> writeIov;
     private volatile boolean closed;
 
-    private TunDevice(int fd, String name, Kind kind, Wakeup wakeup, boolean vnetHeader, int offloads) {
+    private TunDevice(int fd, String name, Kind kind, Wakeup wakeup, boolean vnetHeader, int offloads,
+                      boolean persistent) {
         this.fd = fd;
+        this.persistent = persistent;
         this.name = name;
         this.kind = kind;
         this.readPoller = new Poller(fd, wakeup, arena);
@@ -120,6 +131,8 @@ public final class TunDevice implements PacketDevice {
                 throw new SysException(explainSetIff(kind, pattern, -r), -r);
             }
             String actual = ifr.getString(0);
+            boolean persistent = Libc.ioctl(fd, TUNGETIFF, ifr) == 0
+                    && (ifr.get(JAVA_SHORT, Linux.IFNAMSIZ) & IFF_PERSIST) != 0;
             int offloads = 0;
             if (vnet) {
                 MemorySegment size = tmp.allocateFrom(JAVA_INT, VirtioNetHdr.SIZE);
@@ -130,7 +143,7 @@ public final class TunDevice implements PacketDevice {
                 }
                 offloads = negotiateOffloads(fd, wantedOffloads);
             }
-            return new TunDevice(fd, actual, kind, wakeup, vnet, offloads);
+            return new TunDevice(fd, actual, kind, wakeup, vnet, offloads, persistent);
         }
     }
 
@@ -175,9 +188,12 @@ public final class TunDevice implements PacketDevice {
     }
 
     private static String explainSetIff(Kind kind, String name, int errno) {
-        String what = "cannot create " + kind + " interface '" + name + "'";
+        boolean exists = !name.contains("%") && java.nio.file.Files.exists(java.nio.file.Path.of("/sys/class/net", name));
+        String what = (exists ? "cannot open " : "cannot create ") + kind + " interface '" + name + "'";
         return switch (errno) {
-            case Linux.EPERM, Linux.EACCES -> what + " (run as root or with CAP_NET_ADMIN)";
+            case Linux.EPERM, Linux.EACCES -> what + (exists
+                    ? " (it exists and is not this user's: run as its owner, as root or with CAP_NET_ADMIN)"
+                    : " (run as root or with CAP_NET_ADMIN)");
             case Linux.EBUSY -> what + " (an interface of that name is already in use)";
             case Linux.EINVAL -> what + " (the name is taken by an interface of another type, or is invalid)";
             default -> what;
@@ -195,6 +211,14 @@ public final class TunDevice implements PacketDevice {
 
     public int fd() {
         return fd;
+    }
+
+    /**
+     * Whether the interface is persistent, i.e. it was there before and stays after
+     * {@link #close()}; what was configured on it (addresses, routes) stays too unless removed.
+     */
+    public boolean persistent() {
+        return persistent;
     }
 
     /** Whether every packet read and written starts with a {@link VirtioNetHdr}. */

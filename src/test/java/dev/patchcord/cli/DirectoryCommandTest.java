@@ -6,9 +6,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
@@ -24,25 +21,6 @@ class DirectoryCommandTest {
     @TempDir
     Path dir;
 
-    /** Standard error and the exit status of {@code patchcord ARGS}. */
-    private record Outcome(int status, String err, String out) {}
-
-    private static Outcome run(String... args) throws Exception {
-        PrintStream oldErr = System.err;
-        PrintStream oldOut = System.out;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try {
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            int status = Main.run(args);
-            return new Outcome(status, err.toString(StandardCharsets.UTF_8), out.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setErr(oldErr);
-            System.setOut(oldOut);
-        }
-    }
-
     private Path privateKey() throws Exception {
         Path key = dir.resolve("directory.key");
         Files.writeString(key, Keys.toBase64(X25519.generatePrivate(new SplittableRandom(5))) + "\n");
@@ -53,7 +31,7 @@ class DirectoryCommandTest {
     @Test
     void aMissingMembersFileIsOneLineAndExit1() throws Exception {
         Path missing = dir.resolve("members.json");
-        Outcome o = run("directory", "serve", "--members", missing.toString(), "--private-key", privateKey().toString(),
+        CliRun o = CliRun.of("directory", "serve", "--members", missing.toString(), "--private-key", privateKey().toString(),
                 "--cert", dir.resolve("cert.pem").toString(), "--tls-key", dir.resolve("key.pem").toString());
         assertThat(o.status()).isEqualTo(1);
         assertThat(o.err()).isEqualTo("patchcord: members file " + missing + " does not exist" + System.lineSeparator());
@@ -84,7 +62,7 @@ class DirectoryCommandTest {
                 "give either --cert and --tls-key or --keystore", "--listen '1.2.3.4' has no port", "--ttl must be", "private key file " + members + ": a WireGuard key",
                 "certificate file c does not exist"};
         for (int i = 0; i < cases.length; i++) {
-            Outcome o = run(cases[i]);
+            CliRun o = CliRun.of(cases[i]);
             assertThat(o.status()).as(String.join(" ", cases[i])).isEqualTo(1);
             assertThat(o.err()).as(String.join(" ", cases[i])).startsWith("patchcord: " + expected[i])
                     .hasLineCount(1);
@@ -93,7 +71,7 @@ class DirectoryCommandTest {
 
     @Test
     void helpShowsExamples() throws Exception {
-        Outcome o = run("directory", "serve", "--help");
+        CliRun o = CliRun.of("directory", "serve", "--help");
         assertThat(o.status()).isZero();
         assertThat(o.out()).contains("--members").contains("--keystore-password-file").contains("Examples:")
                 .contains("patchcord directory serve --members members.json");

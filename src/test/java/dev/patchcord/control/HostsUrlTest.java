@@ -94,6 +94,20 @@ class HostsUrlTest {
             x.getResponseBody().write(body);
             x.close();
         });
+        s.createContext("/endless", x -> {
+            // Chunked, and longer than any hosts file may be: white space that would parse.
+            x.sendResponseHeaders(200, 0);
+            byte[] spaces = " ".repeat(64 * 1024).getBytes(StandardCharsets.US_ASCII);
+            try (var out = x.getResponseBody()) {
+                for (int i = 0; i <= HostsUrl.MAX_BODY / spaces.length; i++) {
+                    out.write(spaces);
+                }
+                out.write(TABLE.getBytes(StandardCharsets.UTF_8));
+            } catch (java.io.IOException e) {
+                // the client stopped reading, as it should
+            }
+            x.close();
+        });
         s.createContext("/moved", x -> {
             x.getResponseHeaders().add("Location", "/hosts.json");
             x.sendResponseHeaders(302, -1);
@@ -179,6 +193,12 @@ class HostsUrlTest {
         assertThat(new HostsUrl(uri(good, "127.0.0.1", "/moved"), trust).fetch()).isEqualTo(TABLE);
         assertThatThrownBy(() -> new HostsUrl(uri(good, "127.0.0.1", "/loop"), trust).fetch())
                 .isInstanceOf(HostsException.class).hasMessageContaining("more than 10 redirects");
+    }
+
+    @Test
+    void anAnswerLargerThanTheLimitIsRefusedWithoutReadingItAll() {
+        assertThatThrownBy(() -> new HostsUrl(uri(good, "127.0.0.1", "/endless"), trust).fetch())
+                .isInstanceOf(HostsException.class).hasMessageContaining("larger than 4 MiB");
     }
 
     @Test

@@ -42,6 +42,51 @@ class PeerListTest {
     }
 
     @Test
+    void allowedIpsAreBoundedPerPeerAndPerList() throws Exception {
+        StringBuilder many = new StringBuilder();
+        for (int i = 0; i <= PeerList.MAX_ALLOWED_IPS_PER_PEER; i++) {
+            many.append(many.isEmpty() ? "" : ",").append("\"10.").append(i >> 8).append('.').append(i & 255).append(".0/24\"");
+        }
+        String tooMany = "{peers:[{publicKey:\"" + A + "\",allowedIps:[" + many + "]}]}";
+        assertThatThrownBy(() -> PeerList.parse(tooMany, true)).isInstanceOf(PeerList.PeerListException.class)
+                .hasMessage("peer 1: more than 1024 allowed IPs");
+        int last = many.lastIndexOf(",");
+        assertThat(PeerList.parse("{peers:[{publicKey:\"" + A + "\",allowedIps:[" + many.substring(0, last) + "]}]}",
+                true).getFirst().allowedIps()).hasSize(PeerList.MAX_ALLOWED_IPS_PER_PEER);
+        // A list of peers with 1024 prefixes each passes the total after MAX_ALLOWED_IPS / 1024 of them.
+        StringBuilder list = new StringBuilder("{peers:[");
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(4);
+        int peers = PeerList.MAX_ALLOWED_IPS / PeerList.MAX_ALLOWED_IPS_PER_PEER + 1;
+        for (int p = 0; p < peers; p++) {
+            byte[] key = new byte[32];
+            rng.nextBytes(key);
+            list.append("{publicKey:\"").append(dev.patchcord.core.wg.Keys.toBase64(key)).append("\",allowedIps:[");
+            for (int i = 0; i < PeerList.MAX_ALLOWED_IPS_PER_PEER; i++) {
+                int n = p * PeerList.MAX_ALLOWED_IPS_PER_PEER + i;
+                list.append(i == 0 ? "" : ",").append("\"10.").append(n >> 16).append('.').append((n >> 8) & 255)
+                        .append('.').append(n & 255).append("/32\"");
+            }
+            list.append("]},");
+        }
+        String whole = list.append("]}").toString();
+        assertThatThrownBy(() -> PeerList.parse(whole, true)).isInstanceOf(PeerList.PeerListException.class)
+                .hasMessage("peer " + peers + ": the list has more than " + PeerList.MAX_ALLOWED_IPS + " allowed IPs");
+    }
+
+    @Test
+    void peersAndEndpointsAreBounded() throws Exception {
+        String empties = "{}," .repeat(PeerList.MAX_PEERS + 1);
+        assertThatThrownBy(() -> PeerList.parse("{peers:[" + empties + "]}", true))
+                .isInstanceOf(PeerList.PeerListException.class).hasMessage("more than 100000 peers");
+        StringBuilder endpoints = new StringBuilder();
+        for (int i = 1; i <= PeerList.MAX_ENDPOINTS + 1; i++) {
+            endpoints.append(i == 1 ? "" : ",").append("\"192.0.2.").append(i).append(":51820\"");
+        }
+        assertThatThrownBy(() -> PeerList.parse("{peers:[{publicKey:\"" + A + "\",endpoints:[" + endpoints + "]}]}", true))
+                .isInstanceOf(PeerList.PeerListException.class).hasMessage("peer 1: more than 8 endpoints");
+    }
+
+    @Test
     void writesWhatItReads() throws Exception {
         List<MeshPeer> peers = PeerList.parse("{\"peers\":[{\"name\":\"a\",\"publicKey\":\"" + A
                 + "\",\"allowedIps\":[\"10.9.0.1/32\"],\"endpoint\":\"[::1]:5\",\"relay\":true,\"persistentKeepalive\":7}]}", true);

@@ -138,6 +138,43 @@ class UapiServerTest {
     }
 
     @Test
+    void connectionsBeyondTheLimitAreClosedAndSaidAndAFreedSlotIsReused() throws Exception {
+        UapiServer server = start("wg0");
+        List<SocketChannel> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < UapiServer.MAX_CONNECTIONS; i++) {
+                SocketChannel c = SocketChannel.open(java.net.UnixDomainSocketAddress.of(server.socketPath()));
+                open.add(c);
+                send(c, "get=1\n\n");
+                assertThat(readReply(c)).as("connection %d", i).endsWith("errno=0\n\n");
+            }
+            try (SocketChannel extra = SocketChannel.open(java.net.UnixDomainSocketAddress.of(server.socketPath()))) {
+                assertThat(extra.read(ByteBuffer.allocate(1))).as("closed at once").isEqualTo(-1);
+            }
+            assertThat(logBytes.toString(StandardCharsets.UTF_8))
+                    .isEqualTo("patchcord: wg0: uapi: refusing a connection: 64 are open already\n");
+            open.removeFirst().close();
+            String reply = null;
+            for (int attempt = 0; attempt < 100 && reply == null; attempt++) {
+                try {
+                    reply = UapiClient.request(server.socketPath(), "get=1\n\n");
+                } catch (IOException refused) {
+                    reply = "";
+                }
+                if (reply.isEmpty()) {
+                    reply = null;
+                    Thread.sleep(20); // the server notices the closed connection on its own thread
+                }
+            }
+            assertThat(reply).endsWith("errno=0\n\n");
+        } finally {
+            for (SocketChannel c : open) {
+                c.close();
+            }
+        }
+    }
+
+    @Test
     void garbageGetsAnErrorAndTheServerKeepsServing() throws IOException {
         UapiServer server = start("wg0");
         assertThat(UapiClient.request(server.socketPath(), "hello\nget=1\n\n")).isEqualTo("errno=-22\n\n");

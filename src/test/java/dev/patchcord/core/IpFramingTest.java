@@ -69,6 +69,29 @@ class IpFramingTest {
     }
 
     @Test
+    void datagramsInsideAGroBufferAreSplitAtTheirOwnOffsets() {
+        // UDP GRO puts several datagrams of one sender in one buffer: each is framed on its own,
+        // and a packet may not run past its datagram into the next one.
+        byte[] a = ipv4(60, 1), b = ipv6(20, 2);
+        byte[] cut = java.util.Arrays.copyOf(ipv4(100, 3), 60); // claims 100 bytes, has 60
+        byte[] gro = concat(a, b, cut, a);
+        ByteBuffer buf = ByteBuffer.allocateDirect(gro.length).put(0, gro);
+        List<byte[]> frames = new ArrayList<>();
+        Counters c = new Counters();
+        Framing.Sink sink = (bb, off, len) -> {
+            byte[] frame = new byte[len];
+            bb.get(off, frame);
+            frames.add(frame);
+        };
+        assertThat(framing.splitIncoming(buf, 0, 60, sink, c)).isTrue();
+        assertThat(framing.splitIncoming(buf, 60, 60, sink, c)).isTrue();
+        assertThat(framing.splitIncoming(buf, 120, 60, sink, c)).isFalse();
+        assertThat(framing.splitIncoming(buf, 180, 60, sink, c)).isTrue();
+        assertThat(frames).containsExactly(a, b, a);
+        assertThat(c.dropped(Drop.TRUNCATED)).isEqualTo(1);
+    }
+
+    @Test
     void concatenatedPacketsAreSplitByTheirLengthFields() {
         byte[] a = ipv4(84, 1), b = ipv6(24, 2), c = ipv4(20, 3);
         Split s = split(framing, concat(a, b, c));

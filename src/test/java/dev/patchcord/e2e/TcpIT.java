@@ -101,6 +101,20 @@ class TcpIT {
         assertThat(lab.log("client")).contains("TCP connection closed; reconnecting");
     }
 
+    @Test
+    void silentConnectionsAreLimitedPerAddressAndClosedWhileThePeersOwnStays(Lab lab) throws Exception {
+        Ends e = start(lab, "tcp", false);
+        awaitPing(lab, e.a(), "10.95.0.2", Duration.ofSeconds(20));
+        // 20 connections from the client's own address that never send anything.
+        lab.spawn(e.a(), "crowd", java.util.List.of("bash", "-c",
+                "for i in $(seq 20); do exec {fd}<>/dev/tcp/" + B4 + "/51820 || true; done; sleep 60"));
+        assertThat(Lab.await(Duration.ofSeconds(45), () -> lab.log("server").contains("per-address 12")
+                && lab.log("server").contains("unauthenticated-timeout 8")))
+                .as("8 admitted and closed after 15 s, 12 refused; server log:\n" + lab.log("server")).isTrue();
+        awaitPing(lab, e.a(), "10.95.0.2", Duration.ofSeconds(5));
+        assertThat(lab.log("client")).doesNotContain("TCP connection closed");
+    }
+
     private static long rx(Lab lab, String ns, String ifname) {
         return Long.parseLong(lab.sh(ns, "cat", "/sys/class/net/" + ifname + "/statistics/rx_bytes").strip());
     }

@@ -87,4 +87,31 @@ final class Tunnels {
         Matcher m = Pattern.compile("[(,] ?" + reason + " (\\d+)").matcher(stoppedLine);
         return m.find() ? Long.parseLong(m.group(1)) : 0;
     }
+
+    /**
+     * As {@link #transfer(Lab, String, String, String, long)}, for paths slower than a clean veth:
+     * the sender may take up to {@code timeout}. Returns the seconds the transfer took.
+     */
+    static double transfer(Lab lab, String fromNs, String toNs, String host, long bytes, Duration timeout) {
+        String sink = "sink-" + System.nanoTime();
+        Process p = lab.spawn(toNs, sink, Self.command("lab", "sink", "--port", "5201"));
+        assertThat(Lab.await(Duration.ofSeconds(30), () -> lab.log(sink).contains("listening"))).isTrue();
+        long start = System.nanoTime();
+        Lab.Result sent = lab.run(fromNs, timeout, Self.command("lab", "source", "--host", host,
+                "--port", "5201", "--bytes", String.valueOf(bytes), "--seed", "7").toArray(String[]::new));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertThat(sent.code()).as("source: " + sent.output()).isZero();
+        assertThat(Lab.await(Duration.ofSeconds(30), () -> !p.isAlive())).isTrue();
+        String received = lab.log(sink);
+        assertThat(field(received, "bytes")).isEqualTo(String.valueOf(bytes));
+        assertThat(field(received, "sha256")).isEqualTo(field(sent.output(), "sha256"));
+        return seconds;
+    }
+
+    /** The packets a final counters line gives for {@code "rx"} or {@code "tx"}. */
+    static long packets(String stoppedLine, String direction) {
+        Matcher m = Pattern.compile("\\b" + direction + " (\\d+) packets").matcher(stoppedLine);
+        assertThat(m.find()).as(direction + " packets in " + stoppedLine).isTrue();
+        return Long.parseLong(m.group(1));
+    }
 }

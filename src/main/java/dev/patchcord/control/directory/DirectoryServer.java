@@ -34,7 +34,9 @@ import java.util.function.LongSupplier;
  * probe port, both on one port number, in front of a {@link DirectoryState}; and a watch on the
  * members file. A dozen worker threads and a bounded queue serve HTTPS: a sync is a few
  * microseconds of hashing, so more threads would only let a flood of slow clients hold more
- * memory; connections beyond the queue are closed by the HTTP server.
+ * memory; connections beyond the queue are closed by the HTTP server. The JDK's HTTP server
+ * itself is bounded too ({@link #limitHttpServer}): connections at once, the time a request may
+ * take to arrive and an answer to leave, and the size of request headers.
  */
 public final class DirectoryServer implements AutoCloseable {
     private static final String PREFIX = "patchcord: directory: ";
@@ -44,6 +46,21 @@ public final class DirectoryServer implements AutoCloseable {
     /** Larger than a probe, so that a longer datagram shows as longer instead of being cut to size. */
     private static final int DATAGRAM_BUFFER = 128;
     private static final int PORT_ATTEMPTS = 20;
+    /**
+     * TCP connections the HTTPS server holds at once (the JDK sets no limit); a new one beyond is
+     * closed at once. Nodes sync one request at a time every 30 s and the answer takes
+     * microseconds, so even a mesh of thousands has few connections open at any moment; each costs
+     * some 70 KiB of TLS buffers, so this bounds a flood of idle connections to some 70 MiB.
+     */
+    static final int MAX_CONNECTIONS = 1024;
+    /**
+     * Seconds a request may take to arrive in full, and an answer to be sent (the JDK waits for
+     * ever): a client that trickles its bytes is cut off. A connection that sends nothing at all
+     * is closed after this too (checked every 10 s).
+     */
+    static final int MAX_EXCHANGE_SECONDS = 10;
+    /** Request headers at most (the JDK allows 380 KiB); a node's sync sends well under 1 KiB. */
+    static final int MAX_HEADER_BYTES = 16 * 1024;
 
     /**
      * @param listen the address and port (0: any free port, the same for HTTPS and UDP)
@@ -97,6 +114,7 @@ public final class DirectoryServer implements AutoCloseable {
      */
     public static DirectoryServer start(Settings settings, DirectoryState state, MembersFile members, PrintStream log,
             LongSupplier clock) throws IOException {
+        limitHttpServer();
         InetSocketAddress listen = settings.listen();
         int attempts = listen.getPort() == 0 ? PORT_ATTEMPTS : 1;
         for (int i = 1; ; i++) {
@@ -121,6 +139,24 @@ public final class DirectoryServer implements AutoCloseable {
             DirectoryServer server = new DirectoryServer(settings, state, members, log, clock, https, udp);
             server.begin(settings.tls());
             return server;
+        }
+    }
+
+    /**
+     * Sets the JDK HTTP server's limits, unless the command line set them. The JDK reads these
+     * properties once, when the first HTTP server of the process starts; {@code patchcord
+     * directory serve} runs no other.
+     */
+    static void limitHttpServer() {
+        setIfAbsent("jdk.httpserver.maxConnections", MAX_CONNECTIONS);
+        setIfAbsent("sun.net.httpserver.maxReqTime", MAX_EXCHANGE_SECONDS);
+        setIfAbsent("sun.net.httpserver.maxRspTime", MAX_EXCHANGE_SECONDS);
+        setIfAbsent("sun.net.httpserver.maxReqHeaderSize", MAX_HEADER_BYTES);
+    }
+
+    private static void setIfAbsent(String property, int value) {
+        if (System.getProperty(property) == null) {
+            System.setProperty(property, Integer.toString(value));
         }
     }
 

@@ -34,8 +34,10 @@ record SyncRequest(String publicKey, long time, List<Endpoint> endpoints) {
 
     /** What is wrong with a body; the message is the error text sent back. */
     static final class MalformedException extends Exception {
+        /** Control characters show as '?': the text quotes an unauthenticated sender's bytes. */
         MalformedException(String message) {
-            super(message);
+            super(message.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
+                    .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString());
         }
     }
 

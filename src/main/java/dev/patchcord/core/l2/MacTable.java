@@ -17,6 +17,7 @@ import java.util.Map;
 public final class MacTable<P> {
     /** 300 s, the usual default ageing time of Ethernet bridges (Linux's br ageing_time). */
     public static final long DEFAULT_AGEING = 300_000_000_000L;
+    /** 4096 stations, about 400 KiB: a bridged site's LAN, while a flood of made-up addresses stays small. */
     public static final int DEFAULT_CAPACITY = 4096;
 
     private record Entry<P>(P port, long seen) {}
@@ -25,6 +26,8 @@ public final class MacTable<P> {
     private final long ageing;
     /** Access order: the eldest entry is the least recently refreshed. */
     private final LinkedHashMap<Long, Entry<P>> table = new LinkedHashMap<>(64, 0.75f, true);
+    /** Entries pushed out by a full table: many means more stations than the table holds, or a flood. */
+    private long evictions;
 
     public MacTable(int capacity, long ageing) {
         this.capacity = capacity;
@@ -51,6 +54,7 @@ public final class MacTable<P> {
             Iterator<Map.Entry<Long, Entry<P>>> eldest = table.entrySet().iterator();
             eldest.next();
             eldest.remove();
+            evictions++;
         }
     }
 
@@ -77,5 +81,10 @@ public final class MacTable<P> {
 
     public synchronized int size() {
         return table.size();
+    }
+
+    /** How many entries a full table has pushed out to make room. */
+    public synchronized long evictions() {
+        return evictions;
     }
 }

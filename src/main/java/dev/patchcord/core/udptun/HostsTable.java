@@ -22,6 +22,13 @@ public final class HostsTable {
     }
 
     public static final HostsTable EMPTY = new HostsTable(List.of());
+    /**
+     * Entries a table may have. Every packet from the interface searches the table in order (as
+     * udptun does) and every entry is resolved at each load, so a table is meant to list hosts,
+     * not networks; this is far above any such list and bounds what a hosts URL can make patchcord
+     * hold and resolve.
+     */
+    public static final int MAX_HOSTS = 4096;
 
     private final List<Route> routes;
 
@@ -31,6 +38,10 @@ public final class HostsTable {
 
     /** Resolves every host now (IPv4 or IPv6, the first address the system gives), failing on the first that does not resolve. */
     public static HostsTable resolve(List<HostEntry> entries, Resolver resolver) throws HostsException {
+        if (entries.size() > MAX_HOSTS) {
+            throw new HostsException("the hosts table has " + entries.size() + " entries; at most " + MAX_HOSTS
+                    + " are allowed");
+        }
         List<Route> routes = new ArrayList<>();
         for (HostEntry e : entries) {
             InetAddress a;

@@ -5,7 +5,6 @@ import java.security.GeneralSecurityException;
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
 import javax.crypto.spec.IvParameterSpec;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * ChaCha20-Poly1305 as the handshake and cookie code uses it, on whole byte arrays. WireGuard's
@@ -66,7 +65,13 @@ public final class Aead {
             throw new IllegalArgumentException("a ChaCha20-Poly1305 key is 32 bytes, got " + key.length);
         }
         Cipher c = Cipher.getInstance("ChaCha20-Poly1305");
-        c.init(mode, new SecretKeySpec(key, "ChaCha20"), new IvParameterSpec(nonce(counter)));
+        // The JDK's SecretKeySpec cannot be wiped; a SessionKey's copy is gone once the cipher has its own.
+        SessionKey k = new SessionKey(key);
+        try {
+            c.init(mode, k, new IvParameterSpec(nonce(counter)));
+        } finally {
+            k.destroy();
+        }
         if (ad.length > 0) {
             c.updateAAD(ad);
         }

@@ -1,6 +1,5 @@
 package dev.patchcord.core.wg;
 
-import javax.crypto.spec.SecretKeySpec;
 import java.nio.ByteBuffer;
 
 /**
@@ -19,13 +18,13 @@ public final class CryptoJob {
     int base;
     /** The whole message's length (opening), or the padded plaintext's (sealing). */
     int length;
-    SecretKeySpec key;
+    SessionKey key;
     long counter;
     Keypair keypair;
     /** Opening: the plaintext length once {@link #run} has authenticated it, -1 if it did not. */
     int plain;
 
-    void forSeal(ByteBuffer buf, int base, SecretKeySpec key, long counter, int padded) {
+    void forSeal(ByteBuffer buf, int base, SessionKey key, long counter, int padded) {
         this.seal = true;
         this.buf = buf;
         this.base = base;

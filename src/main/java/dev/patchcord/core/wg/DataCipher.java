@@ -3,9 +3,9 @@ package dev.patchcord.core.wg;
 import javax.crypto.Cipher;
 import javax.crypto.ShortBufferException;
 import javax.crypto.spec.IvParameterSpec;
-import javax.crypto.spec.SecretKeySpec;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
+import java.security.InvalidKeyException;
 
 /**
  * ChaCha20-Poly1305 for transport messages with the JDK's intrinsified implementation. {@link Cipher}
@@ -15,6 +15,11 @@ import java.security.GeneralSecurityException;
  * direct buffers through fresh temporary arrays (about 7 KB of garbage per packet), while one copy
  * in and one out of a reused array costs less and allocates nothing but the nonce object the JCA
  * API demands for each packet.
+ *
+ * <p><b>Key material.</b> An initialised {@link Cipher} keeps its own copy of the last key (the
+ * JDK's ChaCha20 holds the key bytes and the initial state derived from them) until it is
+ * initialised again, when it wipes the old copy. {@link #forgetKey} does that with an all-zero
+ * key, for a thread that goes idle after its session ended.
  */
 public final class DataCipher {
     private final Cipher cipher;
@@ -41,10 +46,27 @@ public final class DataCipher {
         return new IvParameterSpec(nonce);
     }
 
-    /** Encrypts {@code len} bytes at {@code off} in place and appends the 16-byte tag. */
-    void seal(SecretKeySpec key, long counter, ByteBuffer buf, int off, int len) {
+    /**
+     * Encrypts {@code len} bytes at {@code off} in place and appends the 16-byte tag. If the key
+     * was wiped meanwhile (its session was retired while this packet was in flight), the
+     * plaintext and the tag's room are overwritten with zeros instead: the message then fails to
+     * authenticate at the peer and is dropped there, and nothing of the packet leaves in clear.
+     */
+    void seal(SessionKey key, long counter, ByteBuffer buf, int off, int len) {
         try {
             cipher.init(Cipher.ENCRYPT_MODE, key, nonce(counter));
+        } catch (InvalidKeyException e) {
+            if (!key.isDestroyed()) {
+                throw new IllegalStateException("sealing failed", e);
+            }
+            for (int i = off, end = off + len + Protocol.TAG_SIZE; i < end; i++) {
+                buf.put(i, (byte) 0);
+            }
+            return;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("sealing failed", e);
+        }
+        try {
             buf.get(off, work, 0, len);
             int n = cipher.doFinal(work, 0, len, work, 0);
             buf.put(off, work, 0, n);
@@ -56,9 +78,10 @@ public final class DataCipher {
     /**
      * Decrypts {@code len} bytes (ciphertext and tag) at {@code off} in place.
      *
-     * @return the plaintext length, or -1 if the message does not authenticate
+     * @return the plaintext length, or -1 if the message does not authenticate (or its key has
+     *         been wiped since the message was matched to its session)
      */
-    int open(SecretKeySpec key, long counter, ByteBuffer buf, int off, int len) {
+    int open(SessionKey key, long counter, ByteBuffer buf, int off, int len) {
         if (len < Protocol.TAG_SIZE || len > work.length) {
             return -1;
         }
@@ -71,7 +94,21 @@ public final class DataCipher {
         } catch (ShortBufferException e) {
             throw new IllegalStateException("work array too small", e);
         } catch (GeneralSecurityException e) {
-            return -1; // AEADBadTagException: forged, corrupted, or the wrong key
+            return -1; // AEADBadTagException: forged, corrupted, or the wrong key; or a wiped key
+        }
+    }
+
+    /**
+     * Overwrites the cipher's copy of the last key it used by initialising it with an all-zero
+     * key (for decryption, which has no key-and-nonce reuse check). Only the thread that owns this
+     * cipher may call it.
+     */
+    public void forgetKey() {
+        byte[] zero = new byte[Protocol.KEY_SIZE];
+        try {
+            cipher.init(Cipher.DECRYPT_MODE, new SessionKey(zero), new IvParameterSpec(new byte[12]));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("this JDK's ChaCha20-Poly1305 refused an all-zero key", e);
         }
     }
 }

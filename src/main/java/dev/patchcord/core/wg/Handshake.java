@@ -12,6 +12,10 @@ import static dev.patchcord.core.wg.Protocol.*;
  * {@link CookieChecker}), because they protect the handshake rather than belong to it.
  *
  * <p>All methods are called with the owning {@link Peer}'s lock held.
+ *
+ * <p>Secrets are wiped as soon as they are used up: each replaced chaining key, every
+ * Diffie-Hellman result and every one-time AEAD key, and the whole state in {@link #clear}. Only
+ * the static-static secret is left alone; it belongs to the {@link Peer}.
  */
 final class Handshake {
     enum State { NONE, INITIATION_CREATED, INITIATION_CONSUMED, RESPONSE_CREATED }
@@ -25,18 +29,49 @@ final class Handshake {
     int remoteIndex;
 
     private void mixHash(byte[] data) {
+        byte[] old = hash;
         hash = Blake2s.hash(hash, data);
+        wipe(old);
     }
 
     private void mixKey(byte[] data) {
+        byte[] old = chainingKey;
         chainingKey = Blake2s.kdf(1, chainingKey, data)[0];
+        wipe(old);
     }
 
-    /** (C, k) = KDF2(C, input); returns k. */
+    /** (C, k) = KDF2(C, input); returns k, which the caller wipes after its one use. */
     private byte[] mixKeyAndGetKey(byte[] input) {
         byte[][] out = Blake2s.kdf(2, chainingKey, input);
+        wipe(chainingKey);
         chainingKey = out[0];
         return out[1];
+    }
+
+    static void wipe(byte[]... secrets) {
+        for (byte[] b : secrets) {
+            if (b != null) {
+                Arrays.fill(b, (byte) 0);
+            }
+        }
+    }
+
+    /** AEAD-seals with a one-time key and wipes the key. */
+    private static byte[] sealOnce(byte[] key, byte[] plaintext, byte[] ad) {
+        try {
+            return Aead.seal(key, 0, plaintext, ad);
+        } finally {
+            wipe(key);
+        }
+    }
+
+    /** AEAD-opens with a one-time key and wipes the key; null if it does not authenticate. */
+    private static byte[] openOnce(byte[] key, byte[] ciphertext, byte[] ad) {
+        try {
+            return Aead.open(key, 0, ciphertext, ad);
+        } finally {
+            wipe(key);
+        }
     }
 
     /**
@@ -58,9 +93,10 @@ final class Handshake {
         if (es == null) {
             return false;
         }
-        byte[] encStatic = Aead.seal(mixKeyAndGetKey(es), 0, local.publicKey, hash);
+        byte[] encStatic = sealOnce(mixKeyAndGetKey(es), local.publicKey, hash);
+        wipe(es);
         mixHash(encStatic);
-        byte[] encTimestamp = Aead.seal(mixKeyAndGetKey(staticStatic), 0, timestamp, hash);
+        byte[] encTimestamp = sealOnce(mixKeyAndGetKey(staticStatic), timestamp, hash);
         mixHash(encTimestamp);
 
         Arrays.fill(msg, (byte) 0);
@@ -90,9 +126,11 @@ final class Handshake {
             return null;
         }
         byte[][] ck = Blake2s.kdf(2, c, es);
+        wipe(c, es);
         byte[] encStatic = Wire.slice(msg, INIT_STATIC, KEY_SIZE + TAG_SIZE);
-        byte[] peerKey = Aead.open(ck[1], 0, encStatic, h);
+        byte[] peerKey = openOnce(ck[1], encStatic, h);
         if (peerKey == null) {
+            wipe(ck[0]);
             return null;
         }
         return new Initiation(peerKey, Blake2s.hash(h, encStatic), ck[0], ephemeral, Wire.u32(msg, INIT_SENDER));
@@ -108,9 +146,12 @@ final class Handshake {
             return null;
         }
         byte[][] ck = Blake2s.kdf(2, init.chainingKey(), staticStatic);
+        // An initiation is consumed once: its chaining key is not needed past this point.
+        wipe(init.chainingKey());
         byte[] encTimestamp = Wire.slice(msg, INIT_TIMESTAMP, 12 + TAG_SIZE);
-        byte[] timestamp = Aead.open(ck[1], 0, encTimestamp, init.hash());
+        byte[] timestamp = openOnce(ck[1], encTimestamp, init.hash());
         if (timestamp == null) {
+            wipe(ck[0]);
             return null;
         }
         chainingKey = ck[0];
@@ -134,10 +175,12 @@ final class Handshake {
         byte[] ee = X25519.sharedSecret(localEphemeral, remoteEphemeral);
         byte[] se = X25519.sharedSecret(localEphemeral, remoteStatic);
         if (ee == null || se == null) {
+            wipe(ee, se);
             return false;
         }
         mixKey(ee);
         mixKey(se);
+        wipe(ee, se);
         byte[] encEmpty = mixPresharedKey(presharedKey, null);
 
         Arrays.fill(msg, (byte) 0);
@@ -157,12 +200,14 @@ final class Handshake {
      */
     private byte[] mixPresharedKey(byte[] presharedKey, byte[] received) {
         byte[][] ctk = Blake2s.kdf(3, chainingKey, presharedKey);
+        wipe(chainingKey);
         chainingKey = ctk[0];
         mixHash(ctk[1]);
+        wipe(ctk[1]);
         byte[] empty;
         if (received == null) {
-            empty = Aead.seal(ctk[2], 0, new byte[0], hash);
-        } else if (Aead.open(ctk[2], 0, received, hash) == null) {
+            empty = sealOnce(ctk[2], new byte[0], hash);
+        } else if (openOnce(ctk[2], received, hash) == null) {
             return null;
         } else {
             empty = received;
@@ -176,27 +221,35 @@ final class Handshake {
         if (state != State.INITIATION_CREATED) {
             return false;
         }
-        byte[] savedHash = hash, savedKey = chainingKey;
+        // Copies: mixing wipes the arrays it replaces, and a forged response must be undone.
+        byte[] savedHash = hash.clone(), savedKey = chainingKey.clone();
         byte[] ephemeral = Wire.slice(msg, RESP_EPHEMERAL, KEY_SIZE);
         mixHash(ephemeral);
         mixKey(ephemeral);
         byte[] ee = X25519.sharedSecret(localEphemeral, ephemeral);
         byte[] se = X25519.sharedSecret(local.privateKey, ephemeral);
         if (ee == null || se == null) {
-            hash = savedHash;
-            chainingKey = savedKey;
+            wipe(ee, se);
+            restore(savedHash, savedKey);
             return false;
         }
         mixKey(ee);
         mixKey(se);
+        wipe(ee, se);
         if (mixPresharedKey(presharedKey, Wire.slice(msg, RESP_EMPTY, TAG_SIZE)) == null) {
             // A forged response must not disturb the handshake still waiting for the real one.
-            hash = savedHash;
-            chainingKey = savedKey;
+            restore(savedHash, savedKey);
             return false;
         }
+        wipe(savedHash, savedKey);
         remoteIndex = Wire.u32(msg, RESP_SENDER);
         return true;
+    }
+
+    private void restore(byte[] savedHash, byte[] savedKey) {
+        wipe(hash, chainingKey);
+        hash = savedHash;
+        chainingKey = savedKey;
     }
 
     /**
@@ -212,11 +265,7 @@ final class Handshake {
 
     /** Wipes the handshake's secrets (after use, on expiry, or when a peer is removed). */
     void clear() {
-        for (byte[] b : new byte[][]{hash, chainingKey, localEphemeral, remoteEphemeral}) {
-            if (b != null) {
-                Arrays.fill(b, (byte) 0);
-            }
-        }
+        wipe(hash, chainingKey, localEphemeral, remoteEphemeral);
         hash = chainingKey = localEphemeral = remoteEphemeral = null;
         state = State.NONE;
     }

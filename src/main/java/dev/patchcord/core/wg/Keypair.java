@@ -1,15 +1,18 @@
 package dev.patchcord.core.wg;
 
-import javax.crypto.spec.SecretKeySpec;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The transport keys one handshake produced: a sending key with its counter, a receiving key with
  * its replay window, and the two indices that name this session on the wire.
+ *
+ * <p>The two keys are wiped ({@link #destroy()}) when the session is retired or expires; a packet
+ * still in flight under a wiped key fails to seal or open and is dropped, never sent under a
+ * zero key.
  */
 public final class Keypair {
-    final SecretKeySpec sendKey;
-    final SecretKeySpec receiveKey;
+    final SessionKey sendKey;
+    final SessionKey receiveKey;
     final AtomicLong sendCounter = new AtomicLong();
     final ReplayWindow replay = new ReplayWindow();
     /** The index the peer puts in messages to us (we chose it). */
@@ -24,9 +27,9 @@ public final class Keypair {
 
     Keypair(Peer peer, byte[] send, byte[] receive, int localIndex, int remoteIndex, long created, boolean initiator) {
         this.peer = peer;
-        this.sendKey = new SecretKeySpec(send, "ChaCha20");
-        this.receiveKey = new SecretKeySpec(receive, "ChaCha20");
-        // SecretKeySpec keeps its own copy; the derived arrays are not needed any more.
+        this.sendKey = new SessionKey(send);
+        this.receiveKey = new SessionKey(receive);
+        // SessionKey keeps its own copy; the derived arrays are not needed any more.
         java.util.Arrays.fill(send, (byte) 0);
         java.util.Arrays.fill(receive, (byte) 0);
         this.localIndex = localIndex;
@@ -37,6 +40,21 @@ public final class Keypair {
 
     boolean expired(long now) {
         return now - created >= Protocol.REJECT_AFTER_TIME;
+    }
+
+    /** Wipes both keys; the session can neither send nor receive any more. Idempotent. */
+    void destroy() {
+        sendKey.destroy();
+        receiveKey.destroy();
+    }
+
+    boolean destroyed() {
+        return sendKey.isDestroyed();
+    }
+
+    /** Whether both keys are all zeros now (tests of the wipe). */
+    boolean keysAreZero() {
+        return sendKey.isZero() && receiveKey.isZero();
     }
 
     public int localIndex() {

@@ -23,6 +23,22 @@ import static dev.patchcord.core.wg.Protocol.*;
 public final class Node {
     /** Handshake messages per second above which MAC2 cookies are demanded (boringtun uses 100). */
     public static final int DEFAULT_LOAD_THRESHOLD = 100;
+    /**
+     * Peers one interface may have. Above the largest mesh a peer list may describe
+     * ({@code PeerList.MAX_PEERS}, 100,000) and twice wireguard-go's limit; at about 1.3 KiB of
+     * heap per idle peer (bench/memory.sh) this bounds what a configuration or {@code wg set} can
+     * make the interface hold to some 170 MiB plus sessions. Peers are only ever added by the
+     * configuration, {@code wg set} (root) or an authenticated peer list, never by a packet.
+     */
+    public static final int MAX_PEERS = 1 << 17;
+    /**
+     * Bytes of packets waiting for a handshake, all peers together. Each peer keeps at most
+     * {@link Protocol#MAX_STAGED_PACKETS}, but 128 full-size packets for each of 10,000 peers that
+     * do not answer would be 1.8 GB, and on a gateway anyone on the LAN can send packets towards
+     * every peer; past this, new packets are dropped (staged-overflow) until handshakes complete or
+     * give up.
+     */
+    public static final long MAX_STAGED_BYTES = 64L << 20;
 
     volatile Identity identity;
     final RandomGenerator rng;
@@ -33,8 +49,18 @@ public final class Node {
     private final RateLimiter limiter = new RateLimiter();
     private final AllowedIps allowedIps = new AllowedIps();
     private final Map<String, Peer> peers = new ConcurrentHashMap<>();
-    /** The same peers in the order they were added, for listings that should not reshuffle. */
-    private final java.util.List<Peer> peerOrder = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** The same peers in the order they were added, for listings that should not reshuffle; guarded by this. */
+    private final java.util.LinkedHashSet<Peer> peerOrder = new java.util.LinkedHashSet<>();
+    /**
+     * An immutable copy of {@link #peerOrder} for readers, made when first asked for after a change
+     * (null until then): adding N peers one by one then costs O(N), not the O(N²) of copying the
+     * list at every addition.
+     */
+    private volatile java.util.List<Peer> peerSnapshot = java.util.List.of();
+    /** {@link #MAX_PEERS}, smaller in tests that drive past it. */
+    private int maxPeers = MAX_PEERS;
+    private long maxStagedBytes = MAX_STAGED_BYTES;
+    private final java.util.concurrent.atomic.AtomicLong stagedBytes = new java.util.concurrent.atomic.AtomicLong();
     private volatile int mtu = 1420;
     private volatile boolean layer2;
 
@@ -89,16 +115,66 @@ public final class Node {
         return HexFormat.of().formatHex(publicKey);
     }
 
-    /** Adds a peer (or returns the existing one with that key). */
-    public Peer addPeer(byte[] publicKey, byte[] presharedKey) {
+    /**
+     * Adds a peer (or returns the existing one with that key).
+     *
+     * @throws IllegalArgumentException for this interface's own key, or a new peer beyond
+     *         {@link #MAX_PEERS}
+     */
+    public synchronized Peer addPeer(byte[] publicKey, byte[] presharedKey) {
         if (java.util.Arrays.equals(publicKey, identity.publicKey)) {
             throw new IllegalArgumentException("a peer cannot have this interface's own public key");
         }
-        return peers.computeIfAbsent(key(publicKey), k -> {
-            Peer p = new Peer(this, publicKey, presharedKey);
-            peerOrder.add(p);
-            return p;
-        });
+        Peer existing = peers.get(key(publicKey));
+        if (existing != null) {
+            return existing;
+        }
+        if (peers.size() >= maxPeers) {
+            throw new IllegalArgumentException("this interface has " + maxPeers + " peers, the most it may have");
+        }
+        Peer p = new Peer(this, publicKey, presharedKey);
+        peers.put(key(publicKey), p);
+        peerOrder.add(p);
+        peerSnapshot = null;
+        return p;
+    }
+
+    /** Lowers the peer limit, so that a test can drive past it without adding 131,072 peers. */
+    synchronized void limitPeers(int max) {
+        maxPeers = max;
+    }
+
+    /** Lowers the staged-bytes bound, for tests. */
+    void limitStagedBytes(long max) {
+        maxStagedBytes = max;
+    }
+
+    /** Takes {@code len} bytes of the staged-packet budget; false if that would pass the bound. */
+    boolean reserveStaged(int len) {
+        long max = maxStagedBytes;
+        for (long cur = stagedBytes.get(); ; cur = stagedBytes.get()) {
+            if (cur + len > max) {
+                return false;
+            }
+            if (stagedBytes.compareAndSet(cur, cur + len)) {
+                return true;
+            }
+        }
+    }
+
+    /** Gives staged bytes back (sent, dropped or forgotten). */
+    void unstaged(long len) {
+        stagedBytes.addAndGet(-len);
+    }
+
+    /** Bytes of packets waiting for handshakes, all peers together. */
+    public long stagedBytes() {
+        return stagedBytes.get();
+    }
+
+    /** Session indices in use: at most 4 per peer (a handshake and three keypairs). */
+    int indicesInUse() {
+        return indices.size();
     }
 
     /** A copy of this node's private key (for the configuration interface, which shows it to root). */
@@ -110,9 +186,19 @@ public final class Node {
         return peers.get(key(publicKey));
     }
 
-    /** The peers, in the order they were added. */
+    /** The peers, in the order they were added: a snapshot, unaffected by later changes. */
     public Collection<Peer> peers() {
-        return peerOrder;
+        java.util.List<Peer> s = peerSnapshot;
+        if (s == null) {
+            synchronized (this) {
+                s = peerSnapshot;
+                if (s == null) {
+                    s = java.util.List.copyOf(peerOrder);
+                    peerSnapshot = s;
+                }
+            }
+        }
+        return s;
     }
 
     /**
@@ -138,11 +224,13 @@ public final class Node {
         return true;
     }
 
-    public void removePeer(Peer peer) {
+    public synchronized void removePeer(Peer peer) {
         if (peers.remove(key(peer.publicKey), peer)) {
             peerOrder.remove(peer);
+            peerSnapshot = null;
             allowedIps.removePeer(peer);
-            peer.zeroKeys();
+            peer.dropStaged();
+            peer.forget();
         }
     }
 

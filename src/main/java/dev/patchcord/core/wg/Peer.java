@@ -42,6 +42,8 @@ public final class Peer {
     private volatile Object attachment;
     private final AtomicLong rxBytes = new AtomicLong();
     private final AtomicLong txBytes = new AtomicLong();
+    private final AtomicLong rxPackets = new AtomicLong();
+    private final AtomicLong txPackets = new AtomicLong();
     private volatile long lastHandshakeEpochNanos;
 
     Peer(Node node, byte[] publicKey, byte[] presharedKey) {
@@ -67,8 +69,12 @@ public final class Peer {
         return null;
     }
 
-    public void setPresharedKey(byte[] key) {
+    /** Replaces the preshared key; the old one is wiped once no handshake can be using it. */
+    public synchronized void setPresharedKey(byte[] key) {
+        byte[] old = presharedKey;
         presharedKey = key == null ? new byte[KEY_SIZE] : key.clone();
+        // Handshakes read the key under this lock, so nothing is using the old one now.
+        java.util.Arrays.fill(old, (byte) 0);
     }
 
     /** Persistent keepalive interval in seconds, 0 for off. */
@@ -82,8 +88,29 @@ public final class Peer {
 
     /** Our static key changed: recompute the shared secret and end every session made with the old one. */
     synchronized void staticKeyChanged() {
+        byte[] old = staticStatic;
         staticStatic = X25519.sharedSecret(node.identity.privateKey, publicKey);
+        wipe(old);
         zeroKeys();
+    }
+
+    /**
+     * The peer is gone: besides its sessions, wipes the secrets kept for its whole life (the
+     * static-static Diffie-Hellman result and the preshared key). A handshake that still reaches
+     * it finds no secret and fails.
+     */
+    synchronized void forget() {
+        zeroKeys();
+        byte[] ss = staticStatic;
+        staticStatic = null;
+        wipe(ss);
+        java.util.Arrays.fill(presharedKey, (byte) 0);
+    }
+
+    private static void wipe(byte[] secret) {
+        if (secret != null) {
+            java.util.Arrays.fill(secret, (byte) 0);
+        }
     }
 
     /** The I/O shell's own per-peer state (its endpoint); opaque to the core. */
@@ -109,6 +136,16 @@ public final class Peer {
 
     public long txBytes() {
         return txBytes.get();
+    }
+
+    /** Transport messages received from this peer (keepalives included). */
+    public long rxPackets() {
+        return rxPackets.get();
+    }
+
+    /** Transport messages sent to this peer (keepalives included). */
+    public long txPackets() {
+        return txPackets.get();
     }
 
     /** Wall-clock time (epoch nanoseconds) of the last completed handshake, 0 if none. */
@@ -225,6 +262,7 @@ public final class Peer {
             timers.dataSent(now);
         }
         txBytes.addAndGet(TRANSPORT_CONTENT + padded + TAG_SIZE);
+        txPackets.incrementAndGet();
         // Rekey once REKEY_AFTER_MESSAGES counters have been used, as wireguard-go and the kernel do.
         if (Long.compareUnsigned(counter, REKEY_AFTER_MESSAGES) >= 0
                 || kp.initiator && now - kp.created >= REKEY_AFTER_TIME) {
@@ -241,15 +279,35 @@ public final class Peer {
         return len <= mtu && padded > mtu ? mtu : padded;
     }
 
+    /**
+     * Keeps a copy of a packet until a session exists: at most MAX_STAGED_PACKETS for this peer
+     * (the oldest goes), and within the node's bound on staged bytes for all peers together (past
+     * it, the new packet goes). Either way the drop is counted.
+     */
     private void stage(ByteBuffer buf, int off, int len) {
         if (staged.size() >= MAX_STAGED_PACKETS) {
-            staged.pollFirst();
+            node.unstaged(staged.pollFirst().length);
             node.counters.drop(Drop.STAGED_OVERFLOW);
+        }
+        requestInitiation(false);
+        if (!node.reserveStaged(len)) {
+            node.counters.drop(Drop.STAGED_OVERFLOW);
+            return;
         }
         byte[] copy = new byte[len];
         buf.get(off, copy);
         staged.addLast(copy);
-        requestInitiation(false);
+    }
+
+    /** Forgets every staged packet, counted as dropped, and gives their bytes back to the node. */
+    synchronized void dropStaged() {
+        long bytes = 0;
+        for (byte[] p : staged) {
+            bytes += p.length;
+        }
+        node.counters.drop(Drop.STAGED_OVERFLOW, staged.size());
+        node.unstaged(bytes);
+        staged.clear();
     }
 
     private void requestInitiation(boolean retry) {
@@ -292,6 +350,7 @@ public final class Peer {
                 return 0;
             }
             byte[] packet = staged.pollFirst();
+            node.unstaged(packet.length);
             buf.put(TRANSPORT_CONTENT, packet);
             CryptoJob job = cipher.inline;
             int n = prepareWith(kp, counter, buf, 0, packet.length, now, job);
@@ -334,9 +393,11 @@ public final class Peer {
             return Drop.BAD_AUTH;
         }
         if (Tai64n.compare(timestamp, lastTimestamp) <= 0) {
+            candidate.clear();
             return Drop.STALE_HANDSHAKE;
         }
         if (lastInitiationConsumed != PeerTimers.NEVER && now - lastInitiationConsumed < HANDSHAKE_INITIATION_RATE) {
+            candidate.clear();
             return Drop.HANDSHAKE_FLOOD;
         }
         lastTimestamp = timestamp;
@@ -384,7 +445,10 @@ public final class Peer {
         Keypair kp = new Keypair(this, keys[0], keys[1], index, remote, now, true);
         node.indices.put(index, kp);
         if (next != null) {
+            // The unconfirmed responder session becomes the previous one; the current one is
+            // superseded twice over and goes, index and keys (wireguard-go does the same).
             retire(previous);
+            retire(current);
             previous = next;
             next = null;
         } else {
@@ -415,9 +479,15 @@ public final class Peer {
         lastHandshakeEpochNanos = epochNanos;
     }
 
+    /**
+     * Takes a session out of use: its index no longer finds it and its keys are wiped. A packet
+     * already matched to it and still being sealed or opened on another thread fails and is
+     * dropped (see {@link DataCipher#seal}); the caller drops the keypair from its slot.
+     */
     private void retire(Keypair kp) {
         if (kp != null) {
             node.indices.remove(kp.localIndex);
+            kp.destroy();
         }
     }
 
@@ -438,6 +508,7 @@ public final class Peer {
             }
         }
         rxBytes.addAndGet(messageLength);
+        rxPackets.incrementAndGet();
         timers.authenticatedReceived(now);
         if (data) {
             timers.dataReceived(now);
@@ -463,8 +534,7 @@ public final class Peer {
             if (timers.attempts >= MAX_TIMER_HANDSHAKES) {
                 // REKEY_ATTEMPT_TIME is up: give up until something new needs sending.
                 timers.handshakeInProgress = false;
-                node.counters.drop(Drop.STAGED_OVERFLOW, staged.size());
-                staged.clear();
+                dropStaged();
             } else {
                 requestInitiation(true);
             }
@@ -481,8 +551,26 @@ public final class Peer {
             timers.sessionDerived = PeerTimers.NEVER;
             zeroKeys();
         }
+        wipeExpired(now);
         if (timers.persistentKeepaliveDue(now, persistentKeepalive)) {
             wantKeepalive = true;
+        }
+    }
+
+    /**
+     * An expired session can no longer seal or open (both paths check its age first), so its keys
+     * are wiped at once. It stays in its slot and in the index table until it is replaced or
+     * {@link #zeroKeys} runs, so that late packets are still counted as expired-key drops.
+     */
+    private void wipeExpired(long now) {
+        wipeIfExpired(previous, now);
+        wipeIfExpired(current, now);
+        wipeIfExpired(next, now);
+    }
+
+    private static void wipeIfExpired(Keypair kp, long now) {
+        if (kp != null && kp.expired(now) && !kp.destroyed()) {
+            kp.destroy();
         }
     }
 

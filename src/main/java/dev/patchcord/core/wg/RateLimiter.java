@@ -7,7 +7,9 @@ import java.util.Map;
 /**
  * Per-source token bucket for handshake messages under load: 20 per second with a burst of 5,
  * the numbers of the Linux kernel and wireguard-go. Sources idle for a second are forgotten, so
- * the table stays as small as the current flood.
+ * the table stays as small as the current flood; and it never holds more than
+ * {@link #MAX_SOURCES}: a source new to a full table is refused (as the kernel's limiter does),
+ * since a flood from that many addresses at once is no moment to let another one in.
  */
 final class RateLimiter {
     private static final long SECOND = 1_000_000_000L;
@@ -15,6 +17,13 @@ final class RateLimiter {
     static final int BURST = 5;
     private static final long COST = SECOND / PER_SECOND;
     private static final long MAX_TOKENS = COST * BURST;
+    /**
+     * Sources tracked at once. Only senders that proved they receive at their address (a valid
+     * MAC2) get here, so this is the number of reachable addresses flooding within one second; a
+     * bucket with its key costs about 150 bytes, so the table stays under 2 MiB. Legitimate
+     * handshakes come from one address per peer, far fewer than this at any moment.
+     */
+    static final int MAX_SOURCES = 10_000;
 
     private static final class Bucket {
         long tokens = MAX_TOKENS;
@@ -26,11 +35,16 @@ final class RateLimiter {
 
     synchronized boolean allow(byte[] source, long now) {
         sweep(now);
-        Bucket b = buckets.computeIfAbsent(java.util.HexFormat.of().formatHex(source), k -> {
-            Bucket n = new Bucket();
-            n.last = now;
-            return n;
-        });
+        String key = java.util.HexFormat.of().formatHex(source);
+        Bucket b = buckets.get(key);
+        if (b == null) {
+            if (buckets.size() >= MAX_SOURCES) {
+                return false;
+            }
+            b = new Bucket();
+            b.last = now;
+            buckets.put(key, b);
+        }
         b.tokens = Math.min(MAX_TOKENS, b.tokens + (now - b.last));
         b.last = now;
         if (b.tokens < COST) {

@@ -52,10 +52,22 @@ class MacTableTest {
         assertThat(t.size()).isEqualTo(3);
         assertThat(t.lookup(2, 0)).as("least recently used goes first").isNull();
         assertThat(t.lookup(1, 0)).isEqualTo("p");
+        assertThat(t.evictions()).isEqualTo(1);
         for (long mac = 100; mac < 10_000; mac++) {
             t.learn(mac, "flooder", 0);
         }
         assertThat(t.size()).isEqualTo(3);
+        assertThat(t.evictions()).as("every entry pushed out is counted").isEqualTo(1 + 9_900);
+    }
+
+    @Test
+    void theDefaultTableHoldsItsCapacityUnderAFloodOfMadeUpAddresses() {
+        MacTable<String> t = new MacTable<>(MacTable.DEFAULT_CAPACITY, MacTable.DEFAULT_AGEING);
+        for (long mac = 2; mac < 4 * MacTable.DEFAULT_CAPACITY; mac += 2) { // bit 40 clear: unicast
+            t.learn(mac << 8, "flooder", 0);
+        }
+        assertThat(t.size()).isEqualTo(MacTable.DEFAULT_CAPACITY);
+        assertThat(t.evictions()).isEqualTo(2L * MacTable.DEFAULT_CAPACITY - 1 - MacTable.DEFAULT_CAPACITY);
     }
 
     @Test

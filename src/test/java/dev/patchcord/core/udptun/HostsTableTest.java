@@ -55,4 +55,24 @@ class HostsTableTest {
             return InetAddress.getByName(h);
         })).isInstanceOf(HostsException.class).hasMessage("cannot resolve host 'nowhere.invalid' of 10.0.0.3");
     }
+
+    @Test
+    void aTableLargerThanTheLimitIsRefusedBeforeAnythingIsResolved() throws Exception {
+        List<HostEntry> entries = new java.util.ArrayList<>();
+        for (int i = 0; i <= HostsTable.MAX_HOSTS; i++) {
+            entries.add(new HostEntry((java.net.Inet4Address) InetAddress.getByAddress(
+                    new byte[] {10, 1, (byte) (i >> 8), (byte) i}), "198.51.100.1", 7777));
+        }
+        int[] resolved = {0};
+        HostsTable.Resolver counting = host -> {
+            resolved[0]++;
+            return InetAddress.getByName(host);
+        };
+        assertThatThrownBy(() -> HostsTable.resolve(entries, counting)).isInstanceOf(HostsException.class)
+                .hasMessage("the hosts table has " + (HostsTable.MAX_HOSTS + 1) + " entries; at most "
+                        + HostsTable.MAX_HOSTS + " are allowed");
+        assertThat(resolved[0]).isZero();
+        assertThat(HostsTable.resolve(entries.subList(0, HostsTable.MAX_HOSTS), counting).size())
+                .isEqualTo(HostsTable.MAX_HOSTS);
+    }
 }

@@ -31,4 +31,24 @@ class RateLimiterTest {
         r.allow(one, 1_500 * MS);
         assertThat(r.tracked()).isEqualTo(1);
     }
+
+    @Test
+    void aFullTableRefusesNewSourcesButServesKnownOnesAndEmptiesWhenTheyGoIdle() {
+        RateLimiter r = new RateLimiter();
+        long t = 1_000 * MS;
+        for (int i = 0; i < RateLimiter.MAX_SOURCES + 500; i++) {
+            r.allow(source(i), t);
+        }
+        assertThat(r.tracked()).isEqualTo(RateLimiter.MAX_SOURCES);
+        assertThat(r.allow(source(RateLimiter.MAX_SOURCES + 1000), t)).as("a new source is refused").isFalse();
+        assertThat(r.tracked()).isEqualTo(RateLimiter.MAX_SOURCES);
+        assertThat(r.allow(source(7), t + 50 * MS)).as("a tracked source keeps its bucket").isTrue();
+        assertThat(r.allow(source(RateLimiter.MAX_SOURCES + 1000), t + 1_100 * MS))
+                .as("room again once the flood's sources went idle").isTrue();
+        assertThat(r.tracked()).isEqualTo(1);
+    }
+
+    private static byte[] source(int i) {
+        return new byte[] {(byte) (i >> 24), (byte) (i >> 16), (byte) (i >> 8), (byte) i, 0, 51};
+    }
 }

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Tests the Debian package as a user gets it: installs target/dist/patchcord_*.deb with dpkg,
+# brings an encrypted tunnel up between two private network namespaces with the INSTALLED
+# /usr/bin/patchcord (keys from its genkey/pubkey, background 'up', 'show', a ping, 'down'),
+# checks the manual page, the bash completion and the service files, then purges the package and
+# checks that none of its files is left. Needs root, iproute2 and ping; about a minute.
+#
+#   dist/test-deb.sh [PACKAGE.deb]
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+DEBFILE=${1:-$(ls -t "$ROOT"/target/dist/patchcord_*.deb 2>/dev/null | head -1)}
+[ "$(id -u)" = 0 ] || { echo "dist/test-deb.sh: needs root" >&2; exit 1; }
+[ -f "$DEBFILE" ] || { echo "dist/test-deb.sh: no package: build it with mvn -Pdist package" >&2; exit 1; }
+if dpkg -s patchcord >/dev/null 2>&1; then
+  echo "dist/test-deb.sh: patchcord is installed already and this test would remove it (dpkg --purge patchcord first)" >&2
+  exit 1
+fi
+
+TAG=pd$$
+NS_A=${TAG}a NS_B=${TAG}b
+WORK=$(mktemp -d)
+fail() { echo "dist/test-deb.sh: FAIL: $*" >&2; exit 1; }
+step() { echo "dist/test-deb.sh: $*" >&2; }
+
+cleanup() {
+  set +e
+  for i in "${TAG}a" "${TAG}b"; do
+    [ -x /usr/bin/patchcord ] && /usr/bin/patchcord down "$i" >/dev/null 2>&1
+  done
+  ip netns del "$NS_A" 2>/dev/null
+  ip netns del "$NS_B" 2>/dev/null
+  if dpkg -s patchcord >/dev/null 2>&1; then dpkg --purge patchcord >/dev/null 2>&1; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# --- install ------------------------------------------------------------------------------------
+step "installing $(basename "$DEBFILE")"
+if ! dpkg -i "$DEBFILE" >"$WORK/dpkg.log" 2>&1; then
+  # Missing dependencies: let apt fetch them and finish the configuration.
+  DEBIAN_FRONTEND=noninteractive apt-get install -f -y -qq >>"$WORK/dpkg.log" 2>&1 \
+    || { cat "$WORK/dpkg.log" >&2; fail "dpkg -i"; }
+fi
+dpkg -s patchcord | grep -q '^Status: install ok installed' || fail "package not installed"
+[ "$(readlink -f /usr/bin/patchcord)" = /usr/lib/patchcord/bin/patchcord ] || fail "/usr/bin/patchcord is not the package's launcher"
+[ "$(stat -c %a /etc/patchcord)" = 700 ] || fail "/etc/patchcord is not mode 0700"
+getent passwd patchcord >/dev/null || fail "postinst made no 'patchcord' user"
+grep -q '^ExecStart=/usr/bin/patchcord up --foreground ' /lib/systemd/system/patchcord@.service \
+  || fail "the unit does not run /usr/bin/patchcord"
+[ -f /usr/lib/sysusers.d/patchcord.conf ] || fail "sysusers file missing"
+/usr/bin/patchcord --version | grep -q '^patchcord ' || fail "patchcord --version"
+
+# --- help ---------------------------------------------------------------------------------------
+if command -v man >/dev/null; then
+  [ "$(man -w patchcord)" = /usr/share/man/man8/patchcord.8.gz ] || fail "man -w patchcord"
+fi
+zcat /usr/share/man/man8/patchcord.8.gz | grep -q '^\.SH EXAMPLES' || fail "manual page"
+COMPLETION=/usr/share/bash-completion/completions/patchcord
+bash -n "$COMPLETION" || fail "bash completion: syntax"
+# What bash would offer for "patchcord pe<TAB>" and "patchcord up --fo<TAB>".
+offered=$(bash -c '. "$1"; COMP_WORDS=(patchcord pe); COMP_CWORD=1; COMP_LINE="patchcord pe"; COMP_POINT=12
+  _complete_patchcord; echo "${COMPREPLY[*]}"' _ "$COMPLETION")
+[ "$offered" = peer ] || fail "completion of 'patchcord pe' gave '$offered'"
+offered=$(bash -c '. "$1"; COMP_WORDS=(patchcord up --fo); COMP_CWORD=2; COMP_LINE="patchcord up --fo"; COMP_POINT=17
+  _complete_patchcord; echo "${COMPREPLY[*]}"' _ "$COMPLETION")
+[ "$offered" = --foreground ] || fail "completion of 'patchcord up --fo' gave '$offered'"
+
+# --- an encrypted tunnel between two namespaces, by the installed program ------------------------
+step "tunnel between namespaces $NS_A and $NS_B"
+ip netns add "$NS_A"
+ip netns add "$NS_B"
+ip link add "${TAG}x" netns "$NS_A" type veth peer name "${TAG}y" netns "$NS_B"
+ip -n "$NS_A" addr add 198.18.91.1/24 dev "${TAG}x"
+ip -n "$NS_B" addr add 198.18.91.2/24 dev "${TAG}y"
+for ns in "$NS_A" "$NS_B"; do
+  ip -n "$ns" link set lo up
+done
+ip -n "$NS_A" link set "${TAG}x" up
+ip -n "$NS_B" link set "${TAG}y" up
+
+umask 077
+/usr/bin/patchcord genkey > "$WORK/a.key"
+/usr/bin/patchcord genkey > "$WORK/b.key"
+PUB_A=$(/usr/bin/patchcord pubkey < "$WORK/a.key")
+PUB_B=$(/usr/bin/patchcord pubkey < "$WORK/b.key")
+PSK=$(/usr/bin/patchcord genpsk)
+# $1 interface, $2 own key file, $3 own tunnel address, $4 peer key, $5 peer tunnel address, $6 peer underlay
+config() {
+  cat > "$WORK/$1.conf" <<EOF
+[Interface]
+PrivateKey = $(cat "$2")
+ListenPort = 51820
+Address = $3/24
+[Peer]
+PublicKey = $4
+PresharedKey = $PSK
+AllowedIPs = $5/32
+Endpoint = $6:51820
+EOF
+}
+config "${TAG}a" "$WORK/a.key" 10.91.0.1 "$PUB_B" 10.91.0.2 198.18.91.2
+config "${TAG}b" "$WORK/b.key" 10.91.0.2 "$PUB_A" 10.91.0.1 198.18.91.1
+
+# Without --foreground, 'up' returns once the interface is ready and leaves the tunnel running.
+start=$(date +%s%N)
+timeout 60 ip netns exec "$NS_A" /usr/bin/patchcord up "$WORK/${TAG}a.conf" 2>"$WORK/up-a.log" \
+  || { cat "$WORK/up-a.log" >&2; fail "patchcord up (a)"; }
+up_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+timeout 60 ip netns exec "$NS_B" /usr/bin/patchcord up "$WORK/${TAG}b.conf" 2>"$WORK/up-b.log" \
+  || { cat "$WORK/up-b.log" >&2; fail "patchcord up (b)"; }
+step "patchcord up returned after $up_ms ms: $(tail -1 "$WORK/up-a.log")"
+
+ip netns exec "$NS_A" ping -c 3 -i 0.2 -W 5 10.91.0.2 >"$WORK/ping.log" 2>&1 \
+  || { cat "$WORK/ping.log" >&2; fail "ping through the tunnel"; }
+step "$(grep 'packets transmitted' "$WORK/ping.log")"
+# The handshake is the WireGuard one: 'show' reports it, and the only UDP on the wire is port 51820.
+show=$(ip netns exec "$NS_A" /usr/bin/patchcord show "${TAG}a")
+grep -q "latest handshake" <<<"$show" || { echo "$show" >&2; fail "patchcord show: no handshake"; }
+
+/usr/bin/patchcord down "${TAG}a" 2>/dev/null || fail "patchcord down (a)"
+if ip -n "$NS_A" link show "${TAG}a" >/dev/null 2>&1; then fail "interface ${TAG}a still there after down"; fi
+# The other side is left running: removing the package must bring it down (prerm).
+
+# --- purge --------------------------------------------------------------------------------------
+step "purging"
+b_pid=$(cat "/run/patchcord/${TAG}b.pid")
+dpkg --purge patchcord >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log" >&2; fail "dpkg --purge"; }
+if kill -0 "$b_pid" 2>/dev/null; then fail "the running tunnel (pid $b_pid) survived the removal"; fi
+if dpkg -s patchcord >/dev/null 2>&1; then fail "still installed"; fi
+for path in /usr/bin/patchcord /usr/lib/patchcord /etc/patchcord /var/cache/patchcord /var/lib/patchcord \
+  /lib/systemd/system/patchcord@.service /usr/lib/sysusers.d/patchcord.conf /usr/share/man/man8/patchcord.8.gz \
+  "$COMPLETION" /usr/share/doc/patchcord; do
+  if [ -e "$path" ] || [ -L "$path" ]; then fail "$path is left after purge"; fi
+done
+step "ok: installed, tunnel up and pinged with the installed program, help files checked, purged clean" \
+  "(the 'patchcord' system user stays, as Debian leaves system users)"
