@@ -13,20 +13,26 @@ import java.io.PrintWriter;
         subcommands = {UpCommand.class, DownCommand.class, ShowCommand.class, KeyCommands.Genkey.class, KeyCommands.Pubkey.class,
                 KeyCommands.Genpsk.class, TinyvpnCommand.class, Tap2tapCommand.class, SimplevpnCommand.class, UdptunCommand.class, DirectoryCommand.class, PeerCommand.class, SyncconfCommand.class, DemoCommand.class,
                 LabCommand.class, CommandLine.HelpCommand.class},
-        footer = {"", "Run 'patchcord COMMAND --help' for a command's options."})
+        footer = {"", "Examples:",
+                "  patchcord up wg0                  # /etc/patchcord/wg0.conf, wg-quick style",
+                "  patchcord show --json",
+                "  patchcord peer add wg0 alice --endpoint vpn.example.net:51820",
+                "  patchcord tinyvpn tun0 203.0.113.7 5555",
+                "", "Run 'patchcord COMMAND --help' for a command's options; 'man patchcord' for all."})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
         // Binding the C library costs a few hundred milliseconds in a cold JVM; do it on a second
         // core while the command line is parsed, so the interface is up sooner.
         Thread.ofPlatform().daemon().start(Libc::link);
+        Journal.install();
         System.exit(run(args));
     }
 
     static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            cmd.getErr().println("patchcord: " + describe(e));
+            cmd.getErr().println(Journal.prefix(Journal.ERROR) + "patchcord: " + describe(e));
             if (System.getenv("PATCHCORD_TRACE") != null) {
                 e.printStackTrace(cmd.getErr());
             }
@@ -34,8 +40,8 @@ public final class Main implements Runnable {
         });
         cl.setParameterExceptionHandler((e, a) -> {
             PrintWriter err = e.getCommandLine().getErr();
-            err.println("patchcord: " + e.getMessage());
-            err.println("Try 'patchcord " + commandPath(e.getCommandLine()) + "--help'.");
+            err.println(Journal.prefix(Journal.ERROR) + "patchcord: " + e.getMessage());
+            err.println(Journal.prefix(Journal.ERROR) + "Try 'patchcord " + commandPath(e.getCommandLine()) + "--help'.");
             return 2;
         });
         return cl.execute(args);

@@ -61,6 +61,11 @@ final class ManPage {
             .TP
             .B PATCHCORD_JAVA_OPTS
             Extra options for the Java virtual machine, read by the launcher.
+            .TP
+            .B JOURNAL_STREAM
+            Set by systemd when standard error goes to the journal: every line then starts with its \
+            syslog priority (\\fB<3>\\fR errors, \\fB<4>\\fR warnings, \\fB<6>\\fR events, \\fB<7>\\fR the \
+            \\fB\\-d\\fR lines), so \\fBjournalctl \\-p warning\\fR shows what needs attention.
             """;
 
     private static final String EXIT_STATUS = """

@@ -124,7 +124,7 @@ final class Tap2tapCommand implements Callable<Integer> {
         });
         EthernetFraming framing = new EthernetFraming(mtu);
         PlainTunnel tunnel = new PlainTunnel(tap, socket, framing, new PeerAddress(remoteAddress, true),
-                new Counters(), verbose ? err : null, chosen);
+                new Counters(), verbose ? Journal.debug(err) : null, chosen);
         String peer = remoteAddress == null ? "waiting for the peer" : "remote " + SockAddr.format(remoteAddress);
         return session.run(tunnel, wakeup, "interface " + tap.name() + " (MTU " + mtu + "), " + peer
                 + ", UDP port " + socket.port() + "; " + tunnel.describeOffloads());

@@ -102,7 +102,7 @@ final class TinyvpnCommand implements Callable<Integer> {
         }
         session.onStop(socket::close);
         PlainTunnel tunnel = new PlainTunnel(device, socket, framing, new PeerAddress(peerAddress, false),
-                new Counters(), verbose ? err : null, chosen);
+                new Counters(), verbose ? Journal.debug(err) : null, chosen);
         return session.run(tunnel, wakeup, (stdio ? "stdio" : "interface " + device.name())
                 + " <-> " + SockAddr.format(peerAddress) + ", listening on UDP port " + socket.port()
                 + "; " + tunnel.describeOffloads());

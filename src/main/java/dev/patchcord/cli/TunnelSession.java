@@ -95,14 +95,14 @@ final class TunnelSession {
         int code = 0;
         Throwable failure = tunnel.failure();
         if (failure != null) {
-            err.println("patchcord: " + label + ": " + Main.describe(failure));
+            err.println(Journal.prefix(Journal.ERROR) + "patchcord: " + label + ": " + Main.describe(failure));
             code = 1;
         }
         for (Runnable c : cleanups) {
             try {
                 c.run();
             } catch (UserError e) {
-                err.println("patchcord: " + label + ": " + e.getMessage());
+                err.println(Journal.prefix(Journal.ERROR) + "patchcord: " + label + ": " + e.getMessage());
                 code = 1;
             }
         }

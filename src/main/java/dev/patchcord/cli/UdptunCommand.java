@@ -132,7 +132,7 @@ final class UdptunCommand implements Callable<Integer> {
             throw e;
         }
         session.onStop(socket::close);
-        UdptunTunnel tunnel = new UdptunTunnel(tun, socket, initial, new Counters(), verbose ? err : null);
+        UdptunTunnel tunnel = new UdptunTunnel(tun, socket, initial, new Counters(), verbose ? Journal.debug(err) : null);
         String source = remoteAddress != null ? "all to " + remoteAddress + ":" + remotePort
                 : hostsFile != null ? initial.size() + " hosts from " + hostsFile : null;
         if (url != null) {

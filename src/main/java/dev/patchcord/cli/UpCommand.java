@@ -144,6 +144,7 @@ final class UpCommand implements Callable<Integer> {
         java.security.Security.setProperty("networkaddress.cache.negative.ttl", "2");
         WgInterfaceSection iface = config.interfaceSection();
         PrintStream err = System.err;
+        PrintStream debug = verbose ? Journal.debug(err) : null;
         Counters counters = new Counters();
         Node node = new Node(iface.privateKey(), new SecureRandom(), counters, Node.DEFAULT_LOAD_THRESHOLD);
         node.setMtu(iface.mtuOrDefault());
@@ -242,7 +243,7 @@ final class UpCommand implements Callable<Integer> {
             closeAfterFailure(tun, iface, routes, routeTable);
             throw e;
         }
-        WgTunnel tunnel = new WgTunnel(tun, socket, node, wakeup, verbose ? err : null, offloads);
+        WgTunnel tunnel = new WgTunnel(tun, socket, node, wakeup, debug, offloads);
         tunnel.setForwarding(iface.hub(), iface.clientIsolation());
         if (iface.pool() != null) {
             startAddressServer(config, ifname, node, tunnel, err, tun);
@@ -267,7 +268,7 @@ final class UpCommand implements Callable<Integer> {
             boolean tcpOnly = "tcp".equals(iface.transport());
             tunnel.setUdpToPeers(!tcpOnly);
             TcpTransport tcp = new TcpTransport(tunnel, tcpOnly ? TcpTransport.Mode.TCP : TcpTransport.Mode.UDP_THEN_TCP,
-                    iface.listenPort() == null ? 0 : socket.port(), verbose ? err : null);
+                    iface.listenPort() == null ? 0 : socket.port(), debug);
             try {
                 tcp.start();
             } catch (IOException e) {
@@ -288,7 +289,7 @@ final class UpCommand implements Callable<Integer> {
         ConfigReload reload = new ConfigReload(file, config, control, ifname, err, meshReload);
         session.onReload(reload);
         try {
-            UapiServer uapi = new UapiServer(RunDir.socketDir(), ifname, control, verbose ? err : null);
+            UapiServer uapi = new UapiServer(RunDir.socketDir(), ifname, control, debug);
             session.onStop(uapi::close);
             reload.exclusive(uapi::exclusive);
             // Deleting the socket is the cross-platform way to ask a userspace WireGuard to exit.
@@ -335,7 +336,7 @@ final class UpCommand implements Callable<Integer> {
             keys.add(Keys.toBase64(ps.publicKey()));
             ps.allowedIps().forEach(c -> routed.add(c.network()));
         }
-        MeshPeers mesh = new MeshPeers(node, ifname, iface.table(), keys, routed, err, verbose ? err : null, System::nanoTime);
+        MeshPeers mesh = new MeshPeers(node, ifname, iface.table(), keys, routed, err, verbose ? Journal.debug(err) : null, System::nanoTime);
         try {
             MeshSources sources = new MeshSources(iface.mesh(), iface.privateKey(), mesh, tunnel, ifname, err);
             sources.start();
