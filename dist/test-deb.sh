@@ -31,6 +31,8 @@ cleanup() {
   ip netns del "$NS_A" 2>/dev/null
   ip netns del "$NS_B" 2>/dev/null
   if dpkg -s patchcord >/dev/null 2>&1; then dpkg --purge patchcord >/dev/null 2>&1; fi
+  # The background tunnels' logs (patchcord down leaves them, as it does for any tunnel).
+  rm -f "/run/patchcord/${TAG}a.log" "/run/patchcord/${TAG}b.log"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
