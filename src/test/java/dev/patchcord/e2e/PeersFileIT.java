@@ -38,7 +38,7 @@ class PeersFileIT {
         List<Node> nodes = MeshLab.star(lab, router, 3);
         Node n1 = nodes.get(0), n2 = nodes.get(1), n3 = nodes.get(2);
         Path peers = lab.logDir().resolve("peers.json");
-        Files.writeString(peers, entries(nodes, null));
+        replace(peers, entries(nodes, null));
         Process p1 = null;
         for (Node n : nodes) {
             Process p = patchcordUp(lab, n.ns(), "n" + n.n(), config(lab, n.ifname(), iface(n, "PeersFile = " + peers)), "--verbose");
@@ -52,14 +52,14 @@ class PeersFileIT {
 
         // n3 gets a second address: every node routes it to n3 once the file says so.
         lab.addAddress(n3.ns(), n3.ifname(), "10.71.1.3/32");
-        Files.writeString(peers, entries(nodes, n3));
+        replace(peers, entries(nodes, n3));
         assertThat(Lab.await(Duration.ofSeconds(15), () -> lab.run(n1.ns(), Duration.ofSeconds(5),
                 "ping", "-c", "1", "-W", "1", "10.71.1.3").code() == 0)).as(lab.log("n1")).isTrue();
         Tunnels.ping(lab, n1.ns(), n2.tunnel());
         assertThat(latestHandshake(lab, n1, n2)).as("n1's session with n2 survived the reload").isEqualTo(before);
 
         // A broken file is reported once and the last good list stays.
-        Files.writeString(peers, "{ \"peers\": [ { \"publicKey\": \"nonsense\" } ] }");
+        replace(peers, "{ \"peers\": [ { \"publicKey\": \"nonsense\" } ] }");
         assertThat(Lab.await(Duration.ofSeconds(10), () -> lab.log("n1").contains("could not load the peers file")))
                 .as(lab.log("n1")).isTrue();
         assertThat(lab.log("n1")).contains("peer 1: 'publicKey'").contains("keeping the previous one");
@@ -68,7 +68,7 @@ class PeersFileIT {
 
         // A good file again is picked up by itself; SIGHUP then reads it again at once, without stopping.
         long reads = count(lab.log("n1"), "peers file read");
-        Files.writeString(peers, entries(List.of(n1, n2), null));
+        replace(peers, entries(List.of(n1, n2), null));
         assertThat(Lab.await(Duration.ofSeconds(10), () -> count(lab.log("n1"), "peers file read") > reads)).isTrue();
         assertThat(lab.log("n1")).contains("peers file loaded again");
         long beforeHup = count(lab.log("n1"), "peers file read");
@@ -90,7 +90,7 @@ class PeersFileIT {
         String router = MeshLab.router(lab, "r");
         Node n1 = MeshLab.node(lab, router, 1);
         Path peers = lab.logDir().resolve("peers.json");
-        Files.writeString(peers, "{ \"peers\": [ { \"publicKey\": \"" + n1.keys().publicKey() + "\", \"alowedIps\": [] } ] }");
+        replace(peers, "{ \"peers\": [ { \"publicKey\": \"" + n1.keys().publicKey() + "\", \"alowedIps\": [] } ] }");
         Path conf = config(lab, n1.ifname(), iface(n1, "PeersFile = " + peers));
         Lab.Result r = lab.run(n1.ns(), Duration.ofSeconds(30),
                 dev.patchcord.lab.Self.command("up", "--foreground", conf.toString()).toArray(String[]::new));
@@ -101,5 +101,16 @@ class PeersFileIT {
 
     private static long count(String log, String text) {
         return log.lines().filter(l -> l.contains(text)).count();
+    }
+
+    /**
+     * Replaces the file in one step, as an operator's tools should: written in place, the watcher
+     * may read it half-written (an empty document) and rightly say so, which is not what these
+     * tests are about.
+     */
+    private static void replace(Path file, String text) throws java.io.IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(tmp, text);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 }
