@@ -9,7 +9,9 @@
 #   wg-udp        patchcord up: WireGuard over UDP (encrypted)
 #   wg-tcp        patchcord up, Transport = tcp
 #   wg-tap        patchcord up, Mode = tap (encrypted L2)
-#   wireguard-go  wireguard-go configured with wg (encrypted)
+#   wireguard-go  the current wireguard-go (0.0.20250522, with batching and offloads; WIREGUARD_GO),
+#                 configured with wg (encrypted): the reference the ratios are taken against
+#   wireguard-go-debian  Debian 12's wireguard-go (0.0.20220316, no batching), configured with wg
 #   fastd         fastd, method "aes128-gcm", TUN mode (encrypted)
 #   fastd-null    fastd, method "null", TUN mode (plain)
 #
@@ -27,10 +29,12 @@
 #   PATCHCORD_JAVA_OPTS    JVM options for the patchcord processes (read by bin/patchcord)
 #   PATCHCORD_EXTRA        lines added to the [Interface] of the wg-udp, wg-tcp and wg-tap
 #                          configurations (several lines: separate them with newlines or "\n")
+#   WIREGUARD_GO           the current wireguard-go's binary (default: the build kept beside the
+#                          project, ../shared/anchors/wireguard-go-0.0.20250522)
 #
 # Prints a markdown table on stdout and progress on stderr. Needs root, iproute2, iperf3, ping
-# and coreutils; the wireguard-go row needs wireguard-go and wireguard-tools (wg), the fastd rows
-# fastd. A row whose program is missing is skipped with a note.
+# and coreutils; the wireguard-go rows need wireguard-tools (wg) and their binary (WIREGUARD_GO;
+# Debian's wireguard-go), the fastd rows fastd. A row whose program is missing is skipped with a note.
 set -euo pipefail
 
 # The command line as given, before defaults are filled in, for the report.
@@ -38,7 +42,7 @@ quote() { # a word as a shell would need it: bare when safe, else in single quot
   if [[ $1 =~ ^[A-Za-z0-9_.,:/=+@%-]+$ ]]; then printf '%s' "$1"; else printf "'%s'" "${1//\'/\'\\\'\'}"; fi
 }
 COMMAND_LINE=$(
-  for v in WARM_UP ROWS PATCHCORD_JAVA_OPTS PATCHCORD_EXTRA; do
+  for v in WARM_UP ROWS PATCHCORD_JAVA_OPTS PATCHCORD_EXTRA WIREGUARD_GO; do
     if [ -n "${!v:-}" ]; then printf '%s=%s ' "$v" "$(quote "${!v}")"; fi
   done
   quote "$0"; for a in "$@"; do printf ' %s' "$(quote "$a")"; done
@@ -51,10 +55,14 @@ WARM_UP=${WARM_UP:-6}
 ROWS=${ROWS:-all}
 PATCHCORD_EXTRA=${PATCHCORD_EXTRA:-}
 PATCHCORD="$ROOT/bin/patchcord"
+WIREGUARD_GO=${WIREGUARD_GO:-$ROOT/../shared/anchors/wireguard-go-0.0.20250522}
+# Its version names its row ("v0.0.20250522" -> "0.0.20250522"), so a table says what it measured.
+WG_GO_VERSION=$("$WIREGUARD_GO" --version 2>/dev/null | awk 'NR == 1 { sub(/^v/, "", $2); print $2 }' || true)
+WG_GO_VERSION=${WG_GO_VERSION:-current}
 PINGS=300 PING_INTERVAL=0.01
 UDP_PAYLOAD=64
 
-ALL_ROWS=(veth tinyvpn tap2tap wg-udp wg-tcp wg-tap wireguard-go fastd fastd-null)
+ALL_ROWS=(veth tinyvpn tap2tap wg-udp wg-tcp wg-tap wireguard-go wireguard-go-debian fastd fastd-null)
 PATCHCORD_ROWS=(tinyvpn tap2tap wg-udp wg-tcp wg-tap)
 declare -A LABEL=(
   [veth]="veth (no tunnel)"
@@ -63,7 +71,8 @@ declare -A LABEL=(
   [wg-udp]="patchcord WireGuard (encrypted, UDP)"
   [wg-tcp]="patchcord WireGuard over TCP"
   [wg-tap]="patchcord WireGuard TAP (L2)"
-  [wireguard-go]="wireguard-go (encrypted)"
+  [wireguard-go]="wireguard-go $WG_GO_VERSION (encrypted)"
+  [wireguard-go-debian]="wireguard-go 0.0.20220316, Debian (encrypted)"
   [fastd]="fastd aes128-gcm (encrypted)"
   [fastd-null]="fastd null (plain)"
 )
@@ -95,9 +104,15 @@ for r in "${ALL_ROWS[@]}"; do
   [ -n "${WANTED[$r]:-}" ] || continue
   case $r in
     wireguard-go)
+      if [ ! -x "$WIREGUARD_GO" ] || ! command -v wg >/dev/null; then
+        say "the current wireguard-go ($WIREGUARD_GO) or wg is missing (skipping its row; set WIREGUARD_GO)"
+        NOTES+=("current wireguard-go row skipped: $WIREGUARD_GO or wg (wireguard-tools) missing; set WIREGUARD_GO to its binary")
+        continue
+      fi ;;
+    wireguard-go-debian)
       if ! command -v wireguard-go >/dev/null || ! command -v wg >/dev/null; then
         say "wireguard-go or wg is not installed: apt-get install wireguard-go wireguard-tools (skipping its row)"
-        NOTES+=("wireguard-go row skipped: wireguard-go or wg not installed (apt-get install wireguard-go wireguard-tools)")
+        NOTES+=("Debian wireguard-go row skipped: wireguard-go or wg not installed (apt-get install wireguard-go wireguard-tools)")
         continue
       fi ;;
     fastd|fastd-null)
@@ -367,22 +382,24 @@ setup_wg-udp() { setup_patchcord_wg u 10.93.0 ""; }
 setup_wg-tcp() { setup_patchcord_wg t 10.94.0 "Transport = tcp"; }
 setup_wg-tap() { setup_patchcord_wg l 10.96.0 "Mode = tap"; }
 
-setup_wireguard-go() {
+setup_wireguard_go_binary() { # binary letter subnet
   wg_keys
-  local wa="pcbw${TAG}a" wb="pcbw${TAG}b"   # the UAPI socket directory is shared by all namespaces
+  local wa="pcb$2${TAG}a" wb="pcb$2${TAG}b" net=$3   # the UAPI socket directory is shared by all namespaces
   SOCKETS+=("/var/run/wireguard/$wa.sock" "/var/run/wireguard/$wb.sock")
-  spawn_tunnel "$NA" "$wa" env WG_PROCESS_FOREGROUND=1 wireguard-go -f "$wa"
-  spawn_tunnel "$NB" "$wb" env WG_PROCESS_FOREGROUND=1 wireguard-go -f "$wb"
+  spawn_tunnel "$NA" "$wa" env WG_PROCESS_FOREGROUND=1 "$1" -f "$wa"
+  spawn_tunnel "$NB" "$wb" env WG_PROCESS_FOREGROUND=1 "$1" -f "$wb"
   wait_for_link "$NA" "$wa" && wait_for_link "$NB" "$wb" || return 1
   for _ in $(seq 100); do [ -S "/var/run/wireguard/$wa.sock" ] && [ -S "/var/run/wireguard/$wb.sock" ] && break; sleep 0.05; done
   ip netns exec "$NA" wg set "$wa" listen-port 51820 private-key <(echo "$KA") \
-    peer "$PB" allowed-ips 10.92.0.2/32 endpoint 198.18.0.2:51820 || return 1
+    peer "$PB" allowed-ips "$net.2/32" endpoint 198.18.0.2:51820 || return 1
   ip netns exec "$NB" wg set "$wb" listen-port 51820 private-key <(echo "$KB") \
-    peer "$PA" allowed-ips 10.92.0.1/32 endpoint 198.18.0.1:51820 || return 1
-  ip -n "$NA" addr add 10.92.0.1/24 dev "$wa" && ip -n "$NB" addr add 10.92.0.2/24 dev "$wb" || return 1
+    peer "$PA" allowed-ips "$net.1/32" endpoint 198.18.0.1:51820 || return 1
+  ip -n "$NA" addr add "$net.1/24" dev "$wa" && ip -n "$NB" addr add "$net.2/24" dev "$wb" || return 1
   ip -n "$NA" link set "$wa" up && ip -n "$NB" link set "$wb" up || return 1
-  ADDR=10.92.0.2
+  ADDR=$net.2
 }
+setup_wireguard-go() { setup_wireguard_go_binary "$WIREGUARD_GO" w 10.92.0; }
+setup_wireguard-go-debian() { setup_wireguard_go_binary "$(command -v wireguard-go)" d 10.99.0; }
 
 # fastd: one key pair per side, TUN mode, one peer each with the other's veth address.
 fastd_conf() { # file ifname method secret bind-address peer-key peer-address
@@ -454,18 +471,19 @@ done
 version_of() { # command -> its version, one line
   case $1 in
     iperf3) iperf3 --version 2>/dev/null | head -n 1 | awk '{ print $2 }' ;;
-    wireguard-go) wireguard-go --version 2>/dev/null | head -n 1 | awk '{ print $2 }' ;;
+    wireguard-go) "$2" --version 2>/dev/null | head -n 1 | awk '{ print $2 }' ;;
     fastd) fastd --version 2>/dev/null | awk '{ print $2 }' ;;
     java) # shellcheck source=../bin/lib/jdk.sh
       . "$ROOT/bin/lib/jdk.sh"; local j; j=$(find_jdk)
       [ -n "$j" ] && sed -n 's/^JAVA_VERSION="\(.*\)"/\1/p' "$j/release" ;;
   esac
 }
-best_of() { # metric-array-name -> the larger of wireguard-go's and fastd's figure, and whose
+best_of() { # metric-array-name -> the largest of the encrypted peers' figures, and whose
   local -n m=$1
-  awk -v w="${m[wireguard-go]:-}" -v f="${m[fastd]:-}" 'BEGIN {
-    if (w == "" && f == "") { print "- -"; exit }
-    if (f == "" || (w != "" && w + 0 >= f + 0)) print w, "wireguard-go"; else print f, "fastd" }'
+  local r
+  for r in wireguard-go wireguard-go-debian fastd; do
+    [ -n "${m[$r]:-}" ] && echo "${m[$r]} $r"
+  done | sort -k1,1gr | head -n 1 | grep . || echo "- -"
 }
 read -r BEST_TCP BEST_TCP_WHO < <(best_of TCP1)
 read -r BEST_PPS BEST_PPS_WHO < <(best_of PPS)
@@ -474,7 +492,9 @@ VERSIONS="iperf3 $(version_of iperf3)"
 for r in "${SELECTED[@]}"; do
   case $r in tinyvpn|tap2tap|wg-*) VERSIONS="JDK $(version_of java), $VERSIONS"; break ;; esac
 done
-[ -z "${WANTED[wireguard-go]:-}" ] || ! command -v wireguard-go >/dev/null || VERSIONS+=", wireguard-go $(version_of wireguard-go)"
+[ -z "${WANTED[wireguard-go]:-}" ] || [ ! -x "$WIREGUARD_GO" ] || VERSIONS+=", wireguard-go $(version_of wireguard-go "$WIREGUARD_GO")"
+[ -z "${WANTED[wireguard-go-debian]:-}" ] || ! command -v wireguard-go >/dev/null ||
+  VERSIONS+=", Debian's wireguard-go $(version_of wireguard-go "$(command -v wireguard-go)")"
 { [ -z "${WANTED[fastd]:-}${WANTED[fastd-null]:-}" ] || ! command -v fastd >/dev/null; } || VERSIONS+=", fastd $(version_of fastd)"
 CPU_MODEL=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n 1)
 
@@ -482,7 +502,7 @@ echo "- command: \`$COMMAND_LINE\`"
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); kernel $(uname -r); CPU ${CPU_MODEL:-unknown}, $(nproc) cores; load average $LOAD_START at start, $(cut -d ' ' -f 1-3 /proc/loadavg) at the end"
 echo "- $VERSIONS; ${SECONDS_PER_RUN} s per measurement, ${WARM_UP} s warm-up per tunnel"
 echo
-echo "| path | TCP 1 stream (Gbit/s) | TCP 4 streams (Gbit/s) | UDP ${UDP_PAYLOAD} B (kpps) | UDP lost | ping avg (ms) | ping p99 (ms) | CPU (s/Gbit) | TCP 1 vs wireguard-go | TCP 1 vs best peer | TCP 1 vs veth | pps vs best peer |"
+echo "| path | TCP 1 stream (Gbit/s) | TCP 4 streams (Gbit/s) | UDP ${UDP_PAYLOAD} B (kpps) | UDP lost | ping avg (ms) | ping p99 (ms) | CPU (s/Gbit) | TCP 1 vs wireguard-go $WG_GO_VERSION | TCP 1 vs best peer | TCP 1 vs veth | pps vs best peer |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for r in "${SELECTED[@]}"; do
   if [ -n "${FAILED[$r]:-}" ] && [ -z "${TCP1[$r]:-}" ]; then
@@ -503,7 +523,8 @@ echo
 echo "Gbit/s received (iperf3 TCP, 1 and 4 streams); UDP: thousands of ${UDP_PAYLOAD}-byte datagrams a second" \
   "received while iperf3 sends as fast as it can (\`-b 0\`), and the share lost; ping: round-trip ms," \
   "average and 99th percentile of $PINGS pings ${PING_INTERVAL} s apart; CPU: user + system seconds of the" \
-  "tunnel's processes on both ends per Gbit received in the 1-stream TCP run. Best peer: the better of" \
-  "wireguard-go and fastd aes128-gcm in this run (TCP: ${BEST_TCP_WHO}, pps: ${BEST_PPS_WHO})."
+  "tunnel's processes on both ends per Gbit received in the 1-stream TCP run. Best peer: the best of" \
+  "the encrypted peers (wireguard-go $WG_GO_VERSION, Debian's wireguard-go, fastd aes128-gcm) in this run" \
+  "(TCP: ${BEST_TCP_WHO}, pps: ${BEST_PPS_WHO})."
 for n in "${NOTES[@]}"; do echo; echo "$n"; done
 say "finished in $(( $(date +%s) - START_TIME )) s"

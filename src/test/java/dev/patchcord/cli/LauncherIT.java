@@ -3,20 +3,30 @@ package dev.patchcord.cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.stream.Stream;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** bin/patchcord: finds JDK 25 or says clearly that it cannot. Runs after packaging (it starts the jar); no root needed. */
+/** bin/patchcord: finds JDK 25 or says clearly that it cannot; rebuilds a stale jar quietly. Runs after packaging (it starts the jar); no root needed. */
 class LauncherIT {
     private static final Path LAUNCHER = Path.of("bin/patchcord").toAbsolutePath();
 
     private record Run(int code, String output) {}
 
     private static Run launch(String javaHome, Path jvmDir, String... args) throws Exception {
-        var cmd = new java.util.ArrayList<>(java.util.List.of(LAUNCHER.toString()));
+        return launch(LAUNCHER, javaHome, jvmDir, args);
+    }
+
+    private static Run launch(Path launcher, String javaHome, Path jvmDir, String... args) throws Exception {
+        var cmd = new java.util.ArrayList<>(java.util.List.of(launcher.toString()));
         cmd.addAll(java.util.List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("JAVA_HOME", javaHome);
@@ -24,7 +34,7 @@ class LauncherIT {
         Process p = pb.start();
         p.getOutputStream().close();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
         return new Run(p.exitValue(), out);
     }
 
@@ -57,5 +67,70 @@ class LauncherIT {
         Run r = launch(old.toString(), jvmDir, "--version");
         assertThat(r.output()).startsWith("patchcord ");
         assertThat(r.code()).isZero();
+    }
+
+    /**
+     * A copy of the source tree whose jar is older than one source file: the launcher rebuilds it
+     * with one line of its own (no Maven output), runs the new jar, and the next start builds nothing.
+     */
+    @Test
+    void aJarOlderThanASourceIsRebuiltQuietly(@TempDir Path tree) throws Exception {
+        Path launcher = copyTree(tree);
+        Path jar = tree.resolve("target/patchcord.jar");
+        Path source = tree.resolve("src/main/java/dev/patchcord/cli/Main.java");
+        Files.setLastModifiedTime(jar, FileTime.from(Instant.now().minusSeconds(3600)));
+        Files.setLastModifiedTime(source, FileTime.from(Instant.now().minusSeconds(60)));
+
+        Run r = launch(launcher, System.getProperty("java.home"), tree, "--version");
+        assertThat(r.code()).as(r.output()).isZero();
+        assertThat(r.output()).isEqualTo("patchcord: building target/patchcord.jar (src/main/java/dev/patchcord/cli/Main.java "
+                + "is newer than the jar; takes about a minute the first time)...\n" + versionLine());
+        assertThat(Files.getLastModifiedTime(jar).toInstant()).isAfter(Instant.now().minusSeconds(300));
+
+        Run again = launch(launcher, System.getProperty("java.home"), tree, "--version");
+        assertThat(again.output()).isEqualTo(versionLine());
+    }
+
+    /** A build that fails shows Maven's output, says so in one line and exits with 1. */
+    @Test
+    void aFailedBuildShowsMavensOutput(@TempDir Path tree) throws Exception {
+        Path launcher = copyTree(tree);
+        Files.delete(tree.resolve("target/patchcord.jar"));
+        Files.writeString(tree.resolve("src/main/java/dev/patchcord/cli/Broken.java"), "class Broken { int x = ; }\n");
+
+        Run r = launch(launcher, System.getProperty("java.home"), tree, "--version");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.output()).startsWith("patchcord: building target/patchcord.jar (first run;")
+                .contains("Broken.java").contains("COMPILATION ERROR")
+                .endsWith("patchcord: build failed (Maven's output above)\n");
+    }
+
+    private static String versionLine() throws Exception {
+        return launch(System.getProperty("java.home"), Path.of("/nonexistent"), "--version").output();
+    }
+
+    /**
+     * bin/, src/main/, pom.xml (dated two hours ago) and the built jar (dated now), copied into
+     * {@code tree}; returns the copy's launcher.
+     */
+    private static Path copyTree(Path tree) throws IOException {
+        Path root = LAUNCHER.getParent().getParent();
+        for (String part : new String[]{"bin", "src/main", "pom.xml"}) {
+            Path from = root.resolve(part);
+            try (Stream<Path> files = Files.walk(from)) {
+                for (Path f : (Iterable<Path>) files::iterator) {
+                    Path to = tree.resolve(root.relativize(f).toString());
+                    if (Files.isDirectory(f)) {
+                        Files.createDirectories(to);
+                    } else {
+                        Files.copy(f, to, StandardCopyOption.COPY_ATTRIBUTES);
+                        Files.setLastModifiedTime(to, FileTime.from(Instant.now().minusSeconds(7200)));
+                    }
+                }
+            }
+        }
+        Files.createDirectories(tree.resolve("target"));
+        Files.copy(root.resolve("target/patchcord.jar"), tree.resolve("target/patchcord.jar"));
+        return tree.resolve("bin/patchcord");
     }
 }
