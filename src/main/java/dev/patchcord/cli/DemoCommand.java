@@ -24,16 +24,21 @@ import java.util.regex.Pattern;
 /**
  * {@code patchcord demo}: two private network namespaces joined by a veth "wire", a patchcord tunnel
  * between them, a ping and a short throughput figure through it, then everything removed.
+ *
+ * <p>It needs nothing beyond patchcord, the JDK and {@code ip}: where {@code ping} or {@code iperf3}
+ * are missing (a bare Debian has neither) patchcord's own lab tools take their place.
  */
 @Command(name = "demo", description = {
         "Show a working encrypted tunnel between two private network namespaces.",
         "Creates two namespaces joined by a veth pair, runs a patchcord WireGuard tunnel between them with "
-                + "fresh keys, pings and measures throughput through it, then removes everything. Needs root."},
+                + "fresh keys, pings and measures throughput through it, then removes everything, even on failure. "
+                + "Needs root and ip (iproute2). Uses ping and iperf3 when installed; without them it uses "
+                + "patchcord's own UDP echo and TCP transfer."},
         footer = {"", "Examples:", "  sudo patchcord demo", "  sudo patchcord demo --seconds 10     # a longer throughput test"})
 final class DemoCommand implements Callable<Integer> {
     private static final String UNDER_A = "198.18.0.1", UNDER_B = "198.18.0.2";
     private static final String TUN_A = "198.19.0.1", TUN_B = "198.19.0.2";
-    private static final int PORT = 51820;
+    private static final int PORT = 51820, ECHO_PORT = 5202, SINK_PORT = 5201;
     private static final SecureRandom RANDOM = new SecureRandom();
 
     @Option(names = "--seconds", paramLabel = "N", defaultValue = "3", description = "Length of the throughput test (default: ${DEFAULT-VALUE}).")
@@ -49,7 +54,7 @@ final class DemoCommand implements Callable<Integer> {
             throw new UserError("the demo creates network namespaces and needs root: sudo bin/patchcord demo");
         }
         if (!onPath("ip")) {
-            throw new UserError("the demo needs the 'ip' command (Debian package iproute2)");
+            throw new UserError("the demo needs the 'ip' command: apt-get install iproute2");
         }
         try (Lab lab = new Lab("demo")) {
             try {
@@ -84,14 +89,36 @@ final class DemoCommand implements Callable<Integer> {
                 + "), ChaCha20-Poly1305, keys made for this demo");
         out.println(readiness(lab.log("patchcord-a")));
 
+        if (onPath("ping")) {
+            ping(lab, a, out);
+        } else {
+            echo(lab, a, b, out);
+        }
+        throughput(lab, a, b, out);
+        return 0;
+    }
+
+    private static void ping(Lab lab, String a, PrintStream out) {
         Lab.Result ping = lab.run(a, Duration.ofSeconds(15), "ping", "-c", "3", "-i", "0.2", "-W", "2", TUN_B);
         if (ping.code() != 0) {
             throw new IllegalStateException("ping through the tunnel failed:\n" + ping.output());
         }
         out.println("ping " + TUN_B + ": " + summaryLine(ping.output()));
+    }
 
-        throughput(lab, a, b, out);
-        return 0;
+    /** Without ping: patchcord's UDP echo, the server in b, the probe in a, so the requests cross the tunnel. */
+    private static void echo(Lab lab, String a, String b, PrintStream out) {
+        lab.spawn(b, "echo-server", Self.command("lab", "echo-server", "--port", String.valueOf(ECHO_PORT)));
+        if (!Lab.await(Duration.ofSeconds(20), () -> lab.log("echo-server").contains("listening"))) {
+            throw new IllegalStateException("the echo server did not start");
+        }
+        Lab.Result r = lab.run(a, Duration.ofSeconds(30), Self.command("lab", "echo", "--host", TUN_B, "--port",
+                String.valueOf(ECHO_PORT), "--count", "3", "--interval", "0.2", "--timeout", "2").toArray(String[]::new));
+        if (r.code() != 0) {
+            throw new IllegalStateException("echo through the tunnel failed:\n" + r.output());
+        }
+        String summary = r.output().lines().filter(l -> l.contains(" received")).findFirst().orElse(r.output().strip());
+        out.println("echo " + TUN_B + ": " + summary + " (UDP; install iputils-ping for ping)");
     }
 
     private static Path writeConfig(Lab lab, String ifname, byte[] privateKey, String address, byte[] peerKey,
@@ -133,10 +160,10 @@ final class DemoCommand implements Callable<Integer> {
             return;
         }
         long bytes = 200L << 20;
-        lab.spawn(b, "sink", Self.command("lab", "sink", "--port", "5201"));
+        lab.spawn(b, "sink", Self.command("lab", "sink", "--port", String.valueOf(SINK_PORT)));
         Lab.await(Duration.ofSeconds(20), () -> lab.log("sink").contains("listening"));
         Lab.Result r = lab.run(a, Duration.ofSeconds(60), Self.command("lab", "source", "--host", TUN_B,
-                "--port", "5201", "--bytes", String.valueOf(bytes)).toArray(String[]::new));
+                "--port", String.valueOf(SINK_PORT), "--bytes", String.valueOf(bytes)).toArray(String[]::new));
         Matcher m = Pattern.compile("gbps=([0-9.]+)").matcher(r.output());
         if (r.code() == 0 && m.find()) {
             out.printf("TCP through the tunnel, %d MiB: %s Gbit/s (install iperf3 for the standard measurement)%n",
