@@ -22,7 +22,9 @@ import java.util.stream.Stream;
 /** {@code patchcord show [IFNAME] [--json]}: like {@code wg show}, plus patchcord's own figures. */
 @Command(name = "show", description = {
         "Show running interfaces, their peers and counters, as 'wg show' does, plus patchcord's mode, transport "
-                + "and dropped packets by reason. Private and preshared keys are shown only with --show-keys."},
+                + "and dropped packets by reason (for patchcord's own interfaces: other implementations' "
+                + "interfaces, such as wireguard-go's, are listed without them). Private and preshared keys are "
+                + "shown only with --show-keys."},
         footer = {"", "Examples:", "  patchcord show", "  patchcord show wg0 --json"})
 final class ShowCommand implements Callable<Integer> {
 
@@ -39,7 +41,19 @@ final class ShowCommand implements Callable<Integer> {
     boolean help;
 
     /** One interface as the UAPI described it: device lines, then one map per peer. */
-    record Device(String name, Map<String, String> device, List<Map<String, List<String>>> peers) {}
+    record Device(String name, Map<String, String> device, List<Map<String, List<String>>> peers) {
+        /**
+         * Whether patchcord runs this interface. The socket directory is shared with wireguard-go
+         * (and {@code show} lists its interfaces, as {@code wg show} does), but only patchcord's
+         * replies carry the {@code patchcord_} keys: without them the mode, the transport, the
+         * packet counts and the drops are unknown, not zero.
+         */
+        boolean patchcord() {
+            String ext = UapiProtocol.EXTENSION_PREFIX;
+            return device.keySet().stream().anyMatch(k -> k.startsWith(ext))
+                    || peers.stream().anyMatch(p -> p.keySet().stream().anyMatch(k -> k.startsWith(ext)));
+        }
+    }
 
     @Override
     public Integer call() throws IOException {
@@ -144,16 +158,18 @@ final class ShowCommand implements Callable<Integer> {
         if (dev.containsKey("fwmark")) {
             out.println("  fwmark: 0x" + Long.toHexString(Long.parseLong(dev.get("fwmark"))));
         }
-        if (dev.containsKey(ext + "mode")) {
-            out.println("  mode: " + dev.get(ext + "mode") + ", transport: " + dev.get(ext + "transport"));
-        }
-        List<String> drops = new ArrayList<>();
-        dev.forEach((k, v) -> {
-            if (k.startsWith(ext + "drop_")) {
-                drops.add(k.substring((ext + "drop_").length()).replace('_', '-') + " " + v);
+        if (d.patchcord()) {
+            if (dev.containsKey(ext + "mode")) {
+                out.println("  mode: " + dev.get(ext + "mode") + ", transport: " + dev.get(ext + "transport"));
             }
-        });
-        out.println("  dropped: " + (drops.isEmpty() ? "none" : String.join(", ", drops)));
+            List<String> drops = new ArrayList<>();
+            dev.forEach((k, v) -> {
+                if (k.startsWith(ext + "drop_")) {
+                    drops.add(k.substring((ext + "drop_").length()).replace('_', '-') + " " + v);
+                }
+            });
+            out.println("  dropped: " + (drops.isEmpty() ? "none" : String.join(", ", drops)));
+        }
         for (Map<String, List<String>> p : d.peers()) {
             out.println();
             out.println("peer: " + base64(first(p, "public_key")));

@@ -13,6 +13,12 @@ import java.util.Map;
  * <p>Secrets appear only when asked for: the interface's {@code "private_key"} and each peer's
  * {@code "preshared_key_value"} (base64, null without one) are there with {@code --show-keys}
  * and absent otherwise; {@code "preshared_key"} only says whether one is set.
+ *
+ * <p>patchcord's own figures ({@code "mode"}, {@code "transport"}, {@code "rx_packets"},
+ * {@code "tx_packets"}, {@code "dropped"}, and each peer's packet counts) are null for an
+ * interface another implementation runs (wireguard-go's): it does not report them, and a 0 or
+ * an empty {@code "dropped"} would claim it dropped nothing. The keys stay, so every object has
+ * the same shape.
  */
 final class ShowJson {
     private ShowJson() {}
@@ -36,21 +42,28 @@ final class ShowJson {
         }
         sb.append(", \"listen_port\": ").append(num(dev.get("listen_port")));
         sb.append(", \"fwmark\": ").append(num(dev.get("fwmark")));
+        boolean own = d.patchcord();
         sb.append(", \"mode\": ").append(str(dev.get(ext + "mode")));
         sb.append(", \"transport\": ").append(str(dev.get(ext + "transport")));
-        sb.append(", \"rx_packets\": ").append(num(dev.get(ext + "rx_packets")));
-        sb.append(", \"tx_packets\": ").append(num(dev.get(ext + "tx_packets")));
-        sb.append(", \"dropped\": {");
-        String sep = "";
-        for (var e : dev.entrySet()) {
-            if (e.getKey().startsWith(ext + "drop_")) {
-                sb.append(sep).append(str(e.getKey().substring((ext + "drop_").length()).replace('_', '-')))
-                        .append(": ").append(num(e.getValue()));
-                sep = ", ";
+        sb.append(", \"rx_packets\": ").append(own ? num(dev.get(ext + "rx_packets")) : "null");
+        sb.append(", \"tx_packets\": ").append(own ? num(dev.get(ext + "tx_packets")) : "null");
+        sb.append(", \"dropped\": ");
+        if (own) {
+            sb.append('{');
+            String sep = "";
+            for (var e : dev.entrySet()) {
+                if (e.getKey().startsWith(ext + "drop_")) {
+                    sb.append(sep).append(str(e.getKey().substring((ext + "drop_").length()).replace('_', '-')))
+                            .append(": ").append(num(e.getValue()));
+                    sep = ", ";
+                }
             }
+            sb.append('}');
+        } else {
+            sb.append("null");
         }
-        sb.append("}, \"peers\": [");
-        sep = "";
+        sb.append(", \"peers\": [");
+        String sep = "";
         for (Map<String, List<String>> p : d.peers()) {
             sb.append(sep).append("\n    {\"public_key\": ").append(str(ShowCommand.base64(one(p, "public_key"))));
             String psk = one(p, "preshared_key");
@@ -67,8 +80,8 @@ final class ShowJson {
             sb.append("], \"latest_handshake\": ").append(num(one(p, "last_handshake_time_sec")));
             sb.append(", \"rx_bytes\": ").append(num(one(p, "rx_bytes")));
             sb.append(", \"tx_bytes\": ").append(num(one(p, "tx_bytes")));
-            sb.append(", \"rx_packets\": ").append(num(one(p, UapiProtocol.EXTENSION_PREFIX + "rx_packets")));
-            sb.append(", \"tx_packets\": ").append(num(one(p, UapiProtocol.EXTENSION_PREFIX + "tx_packets")));
+            sb.append(", \"rx_packets\": ").append(own ? num(one(p, ext + "rx_packets")) : "null");
+            sb.append(", \"tx_packets\": ").append(own ? num(one(p, ext + "tx_packets")) : "null");
             sb.append(", \"persistent_keepalive\": ").append(num(one(p, "persistent_keepalive_interval"))).append('}');
             sep = ",";
         }

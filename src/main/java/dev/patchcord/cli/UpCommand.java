@@ -70,7 +70,8 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = {"-f", "--foreground"}, description = "Stay in the foreground (for systemd and scripts).")
     boolean foreground;
 
-    @Option(names = {"-d", "--verbose"}, description = "Print handshakes, roaming and drops on standard error.")
+    @Option(names = {"-d", "--verbose"}, description = "Print each handshake step (initiation and response sent and received, "
+            + "session established, rekey), roaming and drops on standard error.")
     boolean verbose;
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")

@@ -78,6 +78,9 @@ public final class WgTunnel extends Loops {
         this.node = node;
         this.wakeup = wakeup;
         this.verbose = verbose;
+        if (verbose != null) {
+            node.setHandshakeEvents(new HandshakeLog(verbose));
+        }
         if (!offloads.equals(Offloads.NONE) && device instanceof dev.patchcord.tun.TunDevice tun && !node.layer2()) {
             udpFeatures = offloads.udp();
             socket.enable(udpFeatures);

@@ -1,5 +1,7 @@
 package dev.patchcord.e2e;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.patchcord.lab.Lab;
 import dev.patchcord.lab.Self;
 import org.junit.jupiter.api.Test;
@@ -9,6 +11,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static dev.patchcord.e2e.Tunnels.A4;
 import static dev.patchcord.e2e.Tunnels.B4;
@@ -73,6 +77,33 @@ class WireGuardInteropIT {
         // class both ways), what reached it were MTU-sized datagrams, and it said which path it was.
         assertThat(lab.log("patchcord")).contains("none".equals(System.getenv("PATCHCORD_OFFLOADS"))
                 ? "one packet per system call" : "batches, UDP GSO, UDP GRO, TUN offloads");
+        // -d told each step of patchcord's handshake, in order.
+        assertSteps(lab.log("patchcord"), s.wg(), "handshake initiation sent", "handshake response received",
+                "session established (initiator)");
+        // show lists wireguard-go's interface too, without the figures only patchcord has.
+        String show = lab.sh(s.a(), Self.command("show", s.wgIf()).toArray(String[]::new));
+        assertThat(show).contains("interface: " + s.wgIf()).contains("peer: " + s.pc().publicKey())
+                .doesNotContain("dropped").doesNotContain("mode:");
+        assertThat(lab.sh(s.a(), Self.command("show", s.pcIf()).toArray(String[]::new)))
+                .contains("mode: wireguard, transport: udp").contains("dropped: ");
+        JsonNode json = new ObjectMapper().readTree(lab.sh(s.a(), Self.command("show", s.wgIf(), "--json").toArray(String[]::new)));
+        assertThat(json.get(0).get("dropped").isNull()).as(json.toString()).isTrue();
+        assertThat(json.get(0).get("mode").isNull()).as(json.toString()).isTrue();
+        assertThat(json.get(0).get("peers").get(0).get("rx_bytes").asLong()).as(json.toString()).isPositive();
+    }
+
+    /**
+     * The {@code -d} lines about {@code peer} in {@code log} include {@code steps}, in that order
+     * (the key is shortened to 8 characters and an ellipsis, which the locale may print as '?').
+     */
+    private static void assertSteps(String log, KeyPair peer, String... steps) {
+        int from = 0;
+        for (String step : steps) {
+            Matcher m = Pattern.compile("peer " + Pattern.quote(peer.publicKey().substring(0, 8)) + "\\S{1,3}: "
+                    + Pattern.quote(step)).matcher(log);
+            assertThat(m.find(from)).as("'" + step + "' after offset " + from + " in:\n" + log).isTrue();
+            from = m.end();
+        }
     }
 
     @Test
@@ -81,6 +112,8 @@ class WireGuardInteropIT {
         Tunnels.reach(lab, s.b(), "10.60.0.1");
         Tunnels.ping(lab, s.a(), "10.60.0.2");
         Tunnels.transfer(lab, s.b(), s.a(), "10.60.0.1", HUNDRED_MB);
+        assertSteps(lab.log("patchcord"), s.wg(), "handshake initiation received", "handshake response sent",
+                "session established (responder)");
     }
 
     @Test

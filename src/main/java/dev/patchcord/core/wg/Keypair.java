@@ -24,6 +24,8 @@ public final class Keypair {
     /** Whether we initiated the handshake; only the initiator rekeys on age. */
     final boolean initiator;
     final Peer peer;
+    /** Whether a rekey was asked for while sealing under this session; guarded by the peer's lock. */
+    boolean rekeyRequested;
 
     Keypair(Peer peer, byte[] send, byte[] receive, int localIndex, int remoteIndex, long created, boolean initiator) {
         this.peer = peer;

@@ -63,6 +63,8 @@ public final class Node {
     private final java.util.concurrent.atomic.AtomicLong stagedBytes = new java.util.concurrent.atomic.AtomicLong();
     private volatile int mtu = 1420;
     private volatile boolean layer2;
+    /** Who hears of handshakes; read once per handshake message, never per packet. */
+    volatile HandshakeEvents events = HandshakeEvents.NONE;
 
     /** Supplies the bytes that identify a datagram's source (address and port), only when needed. */
     public interface Source {
@@ -105,6 +107,11 @@ public final class Node {
 
     public Counters counters() {
         return counters;
+    }
+
+    /** Tells {@code events} what the handshakes do from now on ({@link HandshakeEvents#NONE}: nobody). */
+    public void setHandshakeEvents(HandshakeEvents events) {
+        this.events = java.util.Objects.requireNonNull(events);
     }
 
     public AllowedIps allowedIps() {
@@ -331,11 +338,14 @@ public final class Node {
             out.drop(refused);
             return;
         }
+        HandshakeEvents ev = events;
+        ev.initiationReceived(peer);
         byte[] response = peer.createResponse(now, epochNanos);
         if (response == null) {
             out.drop(Drop.BAD_AUTH);
             return;
         }
+        ev.responseSent(peer);
         out.kind = Outcome.Kind.REPLY;
         out.reply = response;
         out.peer = peer;
@@ -355,6 +365,9 @@ public final class Node {
             out.drop(refused);
             return;
         }
+        HandshakeEvents ev = events;
+        ev.responseReceived(peer);
+        ev.sessionEstablished(peer, true);
         out.peer = peer;
         out.authenticated = true;
     }

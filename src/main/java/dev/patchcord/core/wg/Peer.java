@@ -264,9 +264,14 @@ public final class Peer {
         txBytes.addAndGet(TRANSPORT_CONTENT + padded + TAG_SIZE);
         txPackets.incrementAndGet();
         // Rekey once REKEY_AFTER_MESSAGES counters have been used, as wireguard-go and the kernel do.
-        if (Long.compareUnsigned(counter, REKEY_AFTER_MESSAGES) >= 0
-                || kp.initiator && now - kp.created >= REKEY_AFTER_TIME) {
+        boolean manyMessages = Long.compareUnsigned(counter, REKEY_AFTER_MESSAGES) >= 0;
+        if (manyMessages || kp.initiator && now - kp.created >= REKEY_AFTER_TIME) {
             synchronized (this) {
+                // Every packet from here on asks again until the new session is in; told once.
+                if (!kp.rekeyRequested) {
+                    kp.rekeyRequested = true;
+                    node.events.rekey(this, manyMessages ? HandshakeEvents.Rekey.MESSAGES : HandshakeEvents.Rekey.AGE);
+                }
                 requestInitiation(false);
             }
         }
@@ -362,6 +367,8 @@ public final class Peer {
     }
 
     private int createInitiation(ByteBuffer buf, long now, long epochNanos, boolean retry) {
+        HandshakeEvents.Initiation why = retry ? HandshakeEvents.Initiation.RETRY
+                : hasSession(now) ? HandshakeEvents.Initiation.REKEY : HandshakeEvents.Initiation.NEW;
         if (handshake.state != Handshake.State.NONE) {
             node.indices.remove(handshake.localIndex);
         }
@@ -380,6 +387,7 @@ public final class Peer {
         timers.jitter = node.rng.nextLong(REKEY_TIMEOUT_JITTER_MAX + 1);
         timers.authenticatedSent(now);
         buf.put(0, msg);
+        node.events.initiationSent(this, why, timers.attempts);
         return INITIATION_SIZE;
     }
 
@@ -498,13 +506,18 @@ public final class Peer {
     /** A transport message under {@code kp} authenticated: rotate on key confirmation, run timers. */
     void received(Keypair kp, int messageLength, boolean data, long now) {
         if (kp == next) {
+            boolean confirmed = false;
             synchronized (this) {
                 if (kp == next) {
                     retire(previous);
                     previous = current;
                     current = kp;
                     next = null;
+                    confirmed = true;
                 }
+            }
+            if (confirmed) {
+                node.events.sessionEstablished(this, false);
             }
         }
         rxBytes.addAndGet(messageLength);
@@ -516,9 +529,16 @@ public final class Peer {
         Keypair cur = current;
         if (cur != null && cur.initiator && !timers.lastMinuteHandshakeSent
                 && now - cur.created >= REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT) {
+            boolean first = false;
             synchronized (this) {
-                timers.lastMinuteHandshakeSent = true;
-                requestInitiation(false);
+                if (!timers.lastMinuteHandshakeSent) {
+                    timers.lastMinuteHandshakeSent = true;
+                    requestInitiation(false);
+                    first = true;
+                }
+            }
+            if (first) {
+                node.events.rekey(this, HandshakeEvents.Rekey.EXPIRING);
             }
         }
     }
