@@ -26,14 +26,17 @@ final class ManPage {
             .TP
             .I /etc/patchcord/IFNAME.conf
             The configuration of interface IFNAME, found by \\fBpatchcord up IFNAME\\fR; \
-            \\fI/etc/wireguard/IFNAME.conf\\fR is tried next.
+            \\fI/etc/wireguard/IFNAME.conf\\fR is tried next. \\fBpatchcord peer\\fR and \
+            \\fBpatchcord syncconf\\fR given a name first ask the running interface for the file it was \
+            started from, wherever that is.
             .TP
             .I /run/patchcord/IFNAME.pid\\fR, \\fI/run/patchcord/IFNAME.log
             The process id and the log of an interface that \\fBpatchcord up\\fR started in the \
             background; \\fBpatchcord down\\fR reads the first.
             .TP
             .I /var/run/wireguard/IFNAME.sock
-            The configuration socket through which \\fBwg\\fR(8) and \\fBpatchcord show\\fR reach a running interface.
+            The configuration socket through which \\fBwg\\fR(8) and \\fBpatchcord show\\fR reach a running interface; \
+            a running \\fBpatchcord up\\fR names its configuration file there.
             .TP
             .I /var/lib/patchcord/IFNAME.leases
             The addresses a \\fB[Pool]\\fR has handed out, unless \\fBLeaseFile\\fR says otherwise.

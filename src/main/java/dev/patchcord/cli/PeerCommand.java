@@ -42,10 +42,14 @@ final class PeerCommand {
 
     private static final SecureRandom RANDOM = new SecureRandom();
 
+    /** How the server is named, for every subcommand. */
+    static final String SERVER = "The server: its configuration file, or its interface name (the file the running "
+            + "interface was started from, else IFNAME.conf in /etc/patchcord or /etc/wireguard).";
+
     /** The server's file, parsed, and what the running interface has, if it runs. */
     private record Server(Path file, String ifname, String text, WgConfig config, Path socket, boolean running) {
         static Server load(String arg) {
-            Path file = ConfigFiles.resolve(arg);
+            Path file = ConfigFiles.ofInterface(arg);
             String ifname = ConfigFiles.interfaceName(file);
             String text;
             WgConfig config;
@@ -124,7 +128,7 @@ final class PeerCommand {
                     "  patchcord peer add /etc/patchcord/wg0.conf laptop --address 10.8.0.50 \\",
                     "      --output laptop.conf --no-qr"})
     static final class Add implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "IFNAME|CONFIG", description = "The server: interface name or its configuration file.")
+        @Parameters(index = "0", paramLabel = "IFNAME|CONFIG", description = SERVER)
         String server;
         @Parameters(index = "1", paramLabel = "NAME", description = "The client's name (letters, digits, '.', '_', '-').")
         String name;
@@ -277,7 +281,7 @@ final class PeerCommand {
     @Command(name = "remove", description = "Remove a client by name from the server's file and the running interface.",
             footer = {"", "Example:", "  patchcord peer remove wg0 alice"})
     static final class Remove implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "IFNAME|CONFIG", description = "The server: interface name or its configuration file.")
+        @Parameters(index = "0", paramLabel = "IFNAME|CONFIG", description = SERVER)
         String server;
         @Parameters(index = "1", paramLabel = "NAME", description = "The client's name, as 'patchcord peer list' shows it.")
         String name;
@@ -303,7 +307,7 @@ final class PeerCommand {
     @Command(name = "list", description = "List the server's peers: name, public key, allowed IPs.",
             footer = {"", "Example:", "  patchcord peer list wg0"})
     static final class List_ implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "IFNAME|CONFIG", description = "The server: interface name or its configuration file.")
+        @Parameters(index = "0", paramLabel = "IFNAME|CONFIG", description = SERVER)
         String server;
         @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
         boolean help;

@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
                 + "updated in place and keep their sessions. Address, MTU, DNS and the other interface settings need "
                 + "a restart. A running 'patchcord up' does the same for its own file on SIGHUP."},
         footer = {"", "Examples:",
-                "  patchcord syncconf wg0                   # /etc/patchcord/wg0.conf",
+                "  patchcord syncconf wg0                   # the file wg0 was started from",
                 "  patchcord syncconf wg0 /tmp/new-wg0.conf",
                 "  kill -HUP $(cat /run/patchcord/wg0.pid)  # the same, from its own file"})
 final class SyncconfCommand implements Callable<Integer> {
@@ -33,7 +33,8 @@ final class SyncconfCommand implements Callable<Integer> {
     String ifname;
 
     @Parameters(index = "1", arity = "0..1", paramLabel = "CONFIG",
-            description = "The file (default: IFNAME.conf in /etc/patchcord or /etc/wireguard).")
+            description = "The file (default: the one the running IFNAME was started from, else IFNAME.conf in "
+                    + "/etc/patchcord or /etc/wireguard).")
     String config;
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
@@ -41,7 +42,7 @@ final class SyncconfCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Path file = ConfigFiles.resolve(config != null ? config : ifname);
+        Path file = ConfigFiles.ofInterface(config != null ? config : ifname);
         WgConfig desired;
         try {
             desired = WgConfig.parse(file);

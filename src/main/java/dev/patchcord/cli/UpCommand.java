@@ -280,7 +280,11 @@ final class UpCommand implements Callable<Integer> {
         }
         MeshPeers mesh = iface.mesh() == null ? null : startMesh(config, ifname, node, tunnel, session, wakeup, tun, err);
         session.onStop(() -> tunnel.socket().close());
-        WgUapiDevice control = new WgUapiDevice(node, tunnel);
+        WgUapiDevice control = new WgUapiDevice(node, tunnel, file);
+        if (!control.reportsConfigFile()) {
+            err.println("patchcord: " + ifname + ": the configuration socket cannot name " + file.toAbsolutePath()
+                    + " (too long, or not UTF-8): give 'patchcord peer' and 'syncconf' the file, not the name");
+        }
         if (iface.saveConfig()) {
             session.onStop(() -> saveConfig(file, iface, control));
         }

@@ -164,6 +164,9 @@ public interface UapiDevice {
         }
     }
 
+    /** The longest extension value, in characters. */
+    int MAX_EXTENSION_VALUE = 1024;
+
     private static byte[] key(byte[] key, String what) {
         if (key == null || key.length != 32) {
             throw new IllegalArgumentException(what + " must be 32 bytes");
@@ -183,8 +186,8 @@ public interface UapiDevice {
                     || !k.chars().allMatch(c -> c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_')) {
                 throw new IllegalArgumentException("extension key '" + k + "' is not 1-64 of a-z, 0-9 and '_'");
             }
-            if (v == null || v.length() > 1024 || !v.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
-                throw new IllegalArgumentException("extension '" + k + "' has a value that is not 0-1024"
+            if (v == null || v.length() > MAX_EXTENSION_VALUE || !v.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
+                throw new IllegalArgumentException("extension '" + k + "' has a value that is not 0-" + MAX_EXTENSION_VALUE
                         + " printable ASCII characters");
             }
             sorted.put(k, v);

@@ -6,8 +6,14 @@ import dev.patchcord.control.UapiDevice.DeviceState;
 import dev.patchcord.control.UapiDevice.PeerState;
 import dev.patchcord.core.Cidr;
 
+import java.io.ByteArrayOutputStream;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -45,7 +51,15 @@ public final class UapiProtocol {
      */
     public static final String EXTENSION_PREFIX = "patchcord_";
 
+    /**
+     * The extension key (after {@link #EXTENSION_PREFIX}) under which a running
+     * {@code patchcord up} names the absolute path of the file it was started from, so that the
+     * commands that edit or apply that file find it by the interface's name wherever it lives.
+     */
+    public static final String CONFIG_FILE = "config_file";
+
     private static final HexFormat HEX = HexFormat.of();
+    private static final HexFormat HEX_UPPER = HexFormat.of().withUpperCase();
     private static final String ZERO_KEY = "0".repeat(64);
 
     /**
@@ -146,6 +160,81 @@ public final class UapiProtocol {
     /** A key as this protocol writes it: 64 lower-case hex digits. */
     public static String hex(byte[] key) {
         return HEX.formatHex(key);
+    }
+
+    /**
+     * A file path as an extension value: every byte of its UTF-8 form outside printable ASCII, and
+     * '%' itself, as {@code %XX}. A Linux path may hold any byte but NUL, a newline included;
+     * encoded, no path can end its line early and forge a key that {@code wg} or patchcord reads.
+     *
+     * @return empty when the path is not valid Unicode (it would not come back as the same path) or
+     *         its encoding is longer than an extension value may be
+     */
+    public static Optional<String> encodePath(String path) {
+        ByteBuffer utf8;
+        try {
+            utf8 = StandardCharsets.UTF_8.newEncoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).encode(CharBuffer.wrap(path));
+        } catch (CharacterCodingException e) {
+            return Optional.empty();
+        }
+        StringBuilder out = new StringBuilder(path.length());
+        while (utf8.hasRemaining()) {
+            byte b = utf8.get();
+            int c = b & 0xff;
+            if (c >= 0x20 && c < 0x7f && c != '%') {
+                out.append((char) c);
+            } else {
+                out.append('%').append(HEX_UPPER.toHexDigits(b));
+            }
+        }
+        return out.length() <= UapiDevice.MAX_EXTENSION_VALUE ? Optional.of(out.toString()) : Optional.empty();
+    }
+
+    /**
+     * The configuration file a get reply names in its device part ({@code patchcord_config_file},
+     * see {@link #CONFIG_FILE}), decoded. Empty when there is none (wireguard-go, a patchcord that
+     * did not start from a file) or its value is not a well-formed {@link #encodePath} encoding
+     * of a UTF-8 path: a path read wrongly would be the wrong file to edit.
+     */
+    public static Optional<String> configFile(String getReply) {
+        String prefix = EXTENSION_PREFIX + CONFIG_FILE + "=";
+        for (String line : getReply.split("\n", -1)) {
+            if (line.isEmpty() || line.startsWith("public_key=")) {
+                return Optional.empty(); // the end of the reply, or the peers: the device's lines are over
+            }
+            if (line.startsWith(prefix)) {
+                return decodePath(line.substring(prefix.length()));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<String> decodePath(String value) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(value.length());
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == '%') {
+                if (i + 2 >= value.length() || !HexFormat.isHexDigit(value.charAt(i + 1))
+                        || !HexFormat.isHexDigit(value.charAt(i + 2))) {
+                    return Optional.empty();
+                }
+                bytes.write(HexFormat.fromHexDigit(value.charAt(i + 1)) << 4 | HexFormat.fromHexDigit(value.charAt(i + 2)));
+                i += 2;
+            } else if (c >= 0x20 && c < 0x7f) {
+                bytes.write(c);
+            } else {
+                return Optional.empty();
+            }
+        }
+        try {
+            String path = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes.toByteArray())).toString();
+            return path.isEmpty() || path.indexOf('\0') >= 0 ? Optional.empty() : Optional.of(path);
+        } catch (CharacterCodingException e) {
+            return Optional.empty();
+        }
     }
 
     private static void extensions(StringBuilder out, Map<String, String> extensions) {

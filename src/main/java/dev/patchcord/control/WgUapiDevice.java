@@ -8,6 +8,7 @@ import dev.patchcord.device.WgTunnel;
 import dev.patchcord.sys.Linux;
 import dev.patchcord.sys.SysException;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,10 +22,24 @@ import java.util.Map;
 public final class WgUapiDevice implements UapiDevice {
     private final Node node;
     private final WgTunnel tunnel;
+    /** The encoded path of the configuration file, or null when it cannot be reported. */
+    private final String configFile;
 
-    public WgUapiDevice(Node node, WgTunnel tunnel) {
+    /**
+     * @param configFile the file the interface was started from, reported in get replies
+     *        ({@link UapiProtocol#CONFIG_FILE}) so that {@code patchcord peer} and {@code syncconf}
+     *        find it by the interface's name; made absolute here, since those commands run in
+     *        another working directory
+     */
+    public WgUapiDevice(Node node, WgTunnel tunnel, Path configFile) {
         this.node = node;
         this.tunnel = tunnel;
+        this.configFile = UapiProtocol.encodePath(configFile.toAbsolutePath().toString()).orElse(null);
+    }
+
+    /** Whether get replies name the configuration file (not for a path too long, or not UTF-8). */
+    public boolean reportsConfigFile() {
+        return configFile != null;
     }
 
     @Override
@@ -39,11 +54,14 @@ public final class WgUapiDevice implements UapiDevice {
         return new DeviceState(node.privateKey(), tunnel.socket().port(), tunnel.fwmark(), peers, extensions());
     }
 
-    /** patchcord's own lines: the mode, the transport and every non-zero counter. */
+    /** patchcord's own lines: the mode, the transport, the configuration file and every non-zero counter. */
     private Map<String, String> extensions() {
         Map<String, String> ext = new LinkedHashMap<>();
         ext.put("mode", "wireguard");
         ext.put("transport", "udp");
+        if (configFile != null) {
+            ext.put(UapiProtocol.CONFIG_FILE, configFile);
+        }
         Counters c = node.counters();
         ext.put("rx_packets", Long.toString(c.rxPackets()));
         ext.put("tx_packets", Long.toString(c.txPackets()));

@@ -275,6 +275,88 @@ class UapiProtocolTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("a-z, 0-9 and '_'");
     }
 
+    /** A get reply of a device that names its configuration file, as {@code patchcord up} sends it. */
+    private static String replyNaming(String path) {
+        String value = UapiProtocol.encodePath(path).orElseThrow();
+        PeerState p = new PeerState(key(PUB_A), null, null, 0, 0, 0, 0, List.of(cidr("10.0.0.2/32")),
+                Map.of("rx_packets", "0"));
+        return UapiProtocol.formatGet(new DeviceState(key(PRIV), 51820, 0, List.of(p),
+                Map.of("mode", "wireguard", UapiProtocol.CONFIG_FILE, value)));
+    }
+
+    @Test
+    void getRepliesNameTheConfigurationFile() {
+        String reply = replyNaming("/srv/vpn/wg0.conf");
+        assertThat(reply).contains("\npatchcord_config_file=/srv/vpn/wg0.conf\n");
+        assertThat(UapiProtocol.configFile(reply)).contains("/srv/vpn/wg0.conf");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+            "/srv/my vpn/wg0.conf        | /srv/my vpn/wg0.conf",
+            "/srv/100%/wg0.conf          | /srv/100%25/wg0.conf",
+            "/srv/café/wg0.conf          | /srv/caf%C3%A9/wg0.conf",
+            "/srv/a=b;c'd\\e/wg0.conf   | /srv/a=b;c'd\\e/wg0.conf"})
+    void oddCharactersInPathsAreEncodedAndComeBack(String path, String encoded) {
+        assertThat(UapiProtocol.encodePath(path)).contains(encoded);
+        assertThat(UapiProtocol.configFile(replyNaming(path))).contains(path);
+    }
+
+    @Test
+    void aNewlineInAPathCannotForgeALine() {
+        String path = "/srv/x\nprivate_key=" + ZEROS + "\n/wg0.conf";
+        String value = UapiProtocol.encodePath(path).orElseThrow();
+        assertThat(value).doesNotContain("\n", "\r").startsWith("/srv/x%0Aprivate_key=");
+        String reply = replyNaming(path);
+        assertThat(reply.lines()).noneMatch(line -> line.startsWith("private_key=" + ZEROS));
+        assertThat(UapiProtocol.configFile(reply)).contains(path);
+        assertThat(UapiProtocol.encodePath("/srv/\r\t\u007f/wg0.conf")).contains("/srv/%0D%09%7F/wg0.conf");
+    }
+
+    @Test
+    void pathsThatCannotBeCarriedAreNotReported() {
+        assertThat(UapiProtocol.encodePath("/" + "a".repeat(UapiDevice.MAX_EXTENSION_VALUE - 1))).isPresent();
+        assertThat(UapiProtocol.encodePath("/" + "a".repeat(UapiDevice.MAX_EXTENSION_VALUE))).isEmpty();
+        assertThat(UapiProtocol.encodePath("/" + "é".repeat(200))).isEmpty(); // 1 + 200 * 6 characters encoded
+        assertThat(UapiProtocol.encodePath("/srv/\ud800/wg0.conf")).as("a lone surrogate").isEmpty();
+    }
+
+    @Test
+    void repliesWithoutTheKeyNameNoFile() {
+        // wireguard-go's reply, and patchcord's plain modes: no such line.
+        assertThat(UapiProtocol.configFile("private_key=" + PRIV + "\nlisten_port=51820\npublic_key=" + PUB_A
+                + "\nallowed_ip=10.0.0.2/32\nerrno=0\n\n")).isEmpty();
+        assertThat(UapiProtocol.configFile("errno=-22\n\n")).isEmpty();
+        assertThat(UapiProtocol.configFile("")).isEmpty();
+        // Only the device's lines count: the same key in a peer's part, or after the reply, is not the device's.
+        assertThat(UapiProtocol.configFile("listen_port=1\npublic_key=" + PUB_A
+                + "\npatchcord_config_file=/srv/wg0.conf\nerrno=0\n\n")).isEmpty();
+        assertThat(UapiProtocol.configFile("errno=0\n\npatchcord_config_file=/srv/wg0.conf\n")).isEmpty();
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+            "/srv/100%/wg0.conf", "/srv/%4/wg0.conf", "/srv/wg0.conf%", "/srv/%zz/wg0.conf", "/srv/%C3/wg0.conf",
+            "/srv/%00/wg0.conf", "/srv/é/wg0.conf", "/srv/%\u0663\u0663/wg0.conf", "\"\""})
+    void malformedValuesNameNoFile(String value) {
+        assertThat(UapiProtocol.configFile("patchcord_config_file=" + value + "\nerrno=0\n\n")).isEmpty();
+    }
+
+    @Property(tries = 2000)
+    void everyUnicodePathComesBackAsItWent(@ForAll("paths") String path) {
+        UapiProtocol.encodePath(path).ifPresent(value -> {
+            assertThat(value).matches("[\\x20-\\x7e]*");
+            assertThat(UapiProtocol.configFile("patchcord_config_file=" + value + "\nerrno=0\n\n")).contains(path);
+        });
+    }
+
+    @Provide
+    Arbitrary<String> paths() {
+        return Arbitraries.strings().all().excludeChars('\0').ofMinLength(1).ofMaxLength(80)
+                .filter(s -> s.codePoints().noneMatch(c -> c >= 0xd800 && c <= 0xdfff))
+                .map(s -> "/" + s);
+    }
+
     @Test
     void toStringsHideSecrets() throws UapiException {
         SetRequest r = UapiProtocol.parseSet("private_key=" + PRIV + "\npublic_key=" + PUB_A + "\npreshared_key="
