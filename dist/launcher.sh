@@ -7,8 +7,8 @@ set -eu
 ROOT=$(dirname "$(dirname "$(readlink -f "$0")")")
 JAVA="$ROOT/runtime/bin/java"
 JAR="$ROOT/lib/patchcord.jar"
-# Where the class-data-sharing archive of patchcord's own classes lives; dist/build.sh sets the
-# Debian package's to /var/cache/patchcord.
+# Where a class-data-sharing archive written at run time lives, for a tree without the one made
+# at build time; dist/build.sh sets the Debian package's to /var/cache/patchcord.
 ARCHIVE_DIR="$ROOT/lib"
 
 if [ ! -x "$JAVA" ] || [ ! -f "$JAR" ]; then
@@ -16,16 +16,19 @@ if [ ! -x "$JAVA" ] || [ ! -f "$JAR" ]; then
   exit 1
 fi
 
-# The runtime's own archive covers the JDK's classes. patchcord's are archived by the first run
-# that may write ARCHIVE_DIR (root, for the package) and read by every later run, which starts
-# faster. A run that may neither write nor read it simply starts without.
-ARCHIVE="$ARCHIVE_DIR/patchcord.jsa"
-if [ -w "$ARCHIVE_DIR" ] || [ -r "$ARCHIVE" ]; then
-  # shellcheck disable=SC2086 # PATCHCORD_JAVA_OPTS is a list of JVM options
-  exec "$JAVA" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC \
-    -XX:SharedArchiveFile="$ARCHIVE" -XX:+AutoCreateSharedArchive -Xlog:cds=off -Xlog:cds+dynamic=off \
-    -Djava.awt.headless=true -Dpatchcord.launcher="$ROOT/bin/patchcord" ${PATCHCORD_JAVA_OPTS:-} -jar "$JAR" "$@"
+# The runtime's own archive covers the JDK's classes; lib/patchcord.jsa, made by dist/build.sh
+# with a training run, covers patchcord's start-up and is only read. Without it, the first run that
+# may write ARCHIVE_DIR (root, for the package) archives what it loaded, and later runs read that.
+# Native access: the jar's manifest grants it (Enable-Native-Access).
+# (Options are put in front of the arguments with `set --`: the path may hold spaces, sh has no arrays.)
+if [ -r "$ROOT/lib/patchcord.jsa" ]; then
+  set -- -XX:SharedArchiveFile="$ROOT/lib/patchcord.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off -jar "$JAR" "$@"
+elif [ -w "$ARCHIVE_DIR" ] || [ -r "$ARCHIVE_DIR/patchcord.jsa" ]; then
+  set -- -XX:SharedArchiveFile="$ARCHIVE_DIR/patchcord.jsa" -XX:+AutoCreateSharedArchive -Xlog:cds=off \
+    -Xlog:cds+dynamic=off -jar "$JAR" "$@"
+else
+  set -- -jar "$JAR" "$@"
 fi
-# shellcheck disable=SC2086
-exec "$JAVA" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC \
-  -Djava.awt.headless=true -Dpatchcord.launcher="$ROOT/bin/patchcord" ${PATCHCORD_JAVA_OPTS:-} -jar "$JAR" "$@"
+# shellcheck disable=SC2086 # PATCHCORD_JAVA_OPTS is a list of JVM options
+exec "$JAVA" -XX:+UseSerialGC -Djava.awt.headless=true -Dpatchcord.launcher="$ROOT/bin/patchcord" \
+  ${PATCHCORD_JAVA_OPTS:-} "$@"

@@ -52,6 +52,14 @@ grep -q '^ExecStart=/usr/bin/patchcord up --foreground ' /lib/systemd/system/pat
   || fail "the unit does not run /usr/bin/patchcord"
 [ -f /usr/lib/sysusers.d/patchcord.conf ] || fail "sysusers file missing"
 /usr/bin/patchcord --version | grep -q '^patchcord ' || fail "patchcord --version"
+# The start-up archive made at package time: the JVM accepts it for the installed jar, and it holds
+# the classes of the tunnels' start-up.
+archive=$(/usr/lib/patchcord/runtime/bin/java -XX:+UseSerialGC -XX:SharedArchiveFile=/usr/lib/patchcord/lib/patchcord.jsa \
+  -XX:+PrintSharedArchiveAndExit -jar /usr/lib/patchcord/lib/patchcord.jar 2>&1) || true
+grep -q '^archive is valid' <<<"$archive" || { tail -n 5 <<<"$archive" >&2; fail "lib/patchcord.jsa is not valid for the installed jar"; }
+for c in dev.patchcord.cli.UpCommand dev.patchcord.cli.TinyvpnCommand dev.patchcord.tun.TunDevice; do
+  grep -q " $c " <<<"$archive" || fail "lib/patchcord.jsa lacks $c"
+done
 
 # --- help ---------------------------------------------------------------------------------------
 if command -v man >/dev/null; then

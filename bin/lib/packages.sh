@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by bin/test: the commands patchcord's tests and demo use, the Debian packages that provide
+# Sourced by bin/test and bin/patchcord (for the demo): the commands patchcord's tests and demo use, the Debian packages that provide
 # them, and ensure_packages, which installs the missing ones. One list, so bin/test, the README and
 # the demo's help agree.
 

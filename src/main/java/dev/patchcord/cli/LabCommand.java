@@ -20,7 +20,8 @@ import java.util.concurrent.Callable;
 /** Traffic tools for tests and benchmarks, run inside lab namespaces. Not part of the user interface. */
 @Command(name = "lab", hidden = true, description = "Traffic tools for tests and benchmarks.",
         subcommands = {LabCommand.Sink.class, LabCommand.Source.class, LabCommand.Udp.class, LabCommand.FloodTool.class,
-                LabCommand.ImpairTool.class, LabCommand.EchoServer.class, LabCommand.EchoProbe.class})
+                LabCommand.ImpairTool.class, LabCommand.EchoServer.class, LabCommand.EchoProbe.class,
+                TrainCommand.class})
 final class LabCommand {
 
     @Command(name = "sink", description = "Accept one TCP connection, read it to the end, print bytes and SHA-256.")

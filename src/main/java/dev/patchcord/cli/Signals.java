@@ -15,4 +15,9 @@ final class Signals {
     static void on(String name, Runnable action) {
         Signal.handle(new Signal(name), s -> action.run());
     }
+
+    /** Sends the named signal to this process, as {@code kill -NAME} from outside would. */
+    static void raise(String name) {
+        Signal.raise(new Signal(name));
+    }
 }

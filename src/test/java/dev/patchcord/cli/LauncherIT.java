@@ -89,6 +89,35 @@ class LauncherIT {
 
         Run again = launch(launcher, System.getProperty("java.home"), tree, "--version");
         assertThat(again.output()).isEqualTo(versionLine());
+
+        // The new jar got a new start-up archive from the training run (it needs network
+        // namespaces: root, or user namespaces), and the JVM accepts it for this jar.
+        Path archive = tree.resolve("target/patchcord.jsa");
+        if (dev.patchcord.sys.Libc.geteuid() == 0) {
+            assertThat(archive).as(log(tree)).exists();
+        }
+        if (Files.exists(archive)) {
+            String listing = archiveListing(archive, jar);
+            assertThat(listing).contains("archive is valid")
+                    .contains("dev.patchcord.cli.UpCommand ").contains("dev.patchcord.cli.TinyvpnCommand ")
+                    .contains("dev.patchcord.tun.TunDevice ").contains("dev.patchcord.transport.UdpSocket ");
+            assertThat(Files.getLastModifiedTime(archive).toInstant()).isAfter(Files.getLastModifiedTime(jar).toInstant());
+        }
+    }
+
+    /** What the JVM says of a class-data-sharing archive for {@code jar}: its classes, and whether it is valid. */
+    static String archiveListing(Path archive, Path jar) throws Exception {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+UseSerialGC", "-XX:SharedArchiveFile=" + archive, "-XX:+PrintSharedArchiveAndExit",
+                "-jar", jar.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        return out;
+    }
+
+    private static String log(Path tree) throws IOException {
+        Path log = tree.resolve("target/patchcord.jsa.log");
+        return Files.exists(log) ? Files.readString(log) : "(no log)";
     }
 
     /** A build that fails shows Maven's output, says so in one line and exits with 1. */
