@@ -1,7 +1,7 @@
 package dev.patchcord.core.wg;
 
 /**
- * This node's static key pair, with the two keys derived from the public key that every incoming
+ * This node's static key pair (a node without a private key has none: see {@link Node#hasPrivateKey}), with the two keys derived from the public key that every incoming
  * handshake is checked against (MAC1) and every cookie reply is sealed with.
  */
 public final class Identity {
@@ -16,7 +16,9 @@ public final class Identity {
         if (privateKey.length != Protocol.KEY_SIZE) {
             throw new IllegalArgumentException("a private key is 32 bytes");
         }
-        this.privateKey = privateKey.clone();
+        // Stored clamped, as the kernel and wireguard-go store it: the configuration interface
+        // then reads back the scalar in use, whatever bits the key was written with.
+        this.privateKey = X25519.clamp(privateKey);
         this.publicKey = X25519.publicKey(this.privateKey);
         this.mac1Key = Blake2s.hash(Protocol.LABEL_MAC1_BYTES, publicKey);
         this.cookieKey = Blake2s.hash(Protocol.LABEL_COOKIE_BYTES, publicKey);
