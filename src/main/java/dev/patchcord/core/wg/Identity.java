@@ -1,8 +1,9 @@
 package dev.patchcord.core.wg;
 
 /**
- * This node's static key pair (a node without a private key has none: see {@link Node#hasPrivateKey}), with the two keys derived from the public key that every incoming
- * handshake is checked against (MAC1) and every cookie reply is sealed with.
+ * This node's static key pair, with the two keys derived from the public key that every incoming
+ * handshake is checked against (MAC1) and every cookie reply is sealed with. A node without a
+ * private key has no Identity at all ({@link Node#hasPrivateKey}).
  */
 public final class Identity {
     final byte[] privateKey;

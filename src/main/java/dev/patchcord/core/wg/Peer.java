@@ -50,7 +50,7 @@ public final class Peer {
         this.node = node;
         this.publicKey = publicKey.clone();
         this.presharedKey = presharedKey == null ? new byte[KEY_SIZE] : presharedKey.clone();
-        this.staticStatic = staticStatic(node.identity, publicKey);
+        this.staticStatic = computeStaticStatic(node.identity, publicKey);
         this.macs = new MacSigner(publicKey);
     }
 
@@ -87,7 +87,7 @@ public final class Peer {
     }
 
     /** DH(our static, their static), or null without a private key or for an invalid public key. */
-    private static byte[] staticStatic(Identity local, byte[] remote) {
+    private static byte[] computeStaticStatic(Identity local, byte[] remote) {
         return local == null ? null : X25519.sharedSecret(local.privateKey, remote);
     }
 
@@ -99,7 +99,7 @@ public final class Peer {
      */
     synchronized void staticKeyChanged() {
         byte[] old = staticStatic;
-        staticStatic = staticStatic(node.identity, publicKey);
+        staticStatic = computeStaticStatic(node.identity, publicKey);
         wipe(old);
         zeroKeys();
         timers.lastInitiation = PeerTimers.NEVER;
