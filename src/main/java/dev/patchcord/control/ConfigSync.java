@@ -2,6 +2,7 @@ package dev.patchcord.control;
 
 import dev.patchcord.core.Cidr;
 import dev.patchcord.core.wg.Keys;
+import dev.patchcord.core.wg.X25519;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -37,7 +38,8 @@ public record ConfigSync(String body, int added, int removed, int changed) {
             throws ConfigException {
         StringBuilder sb = new StringBuilder();
         WgInterfaceSection iface = desired.interfaceSection();
-        if (!Arrays.equals(iface.privateKey(), current.privateKey())) {
+        // The interface reports its key clamped; a file may hold the same key unclamped.
+        if (!Arrays.equals(X25519.clamp(iface.privateKey()), current.privateKey())) {
             sb.append("private_key=").append(Keys.toHex(iface.privateKey())).append('\n');
         }
         if (iface.listenPort() != null && iface.listenPort() != current.listenPort()) {

@@ -86,7 +86,8 @@ public final class MeshPeers {
     /** Replaces the list from one source ("peers file", "directory") and applies the result. */
     public synchronized void update(String source, List<MeshPeer> list) {
         sources.put(source, List.copyOf(list));
-        String self = Keys.toBase64(node.publicKey());
+        byte[] own = node.publicKey(); // null after `wg set IF private-key /dev/null`
+        String self = own == null ? "" : Keys.toBase64(own);
         Map<String, MeshPeer> desired = new LinkedHashMap<>();
         for (Map.Entry<String, List<MeshPeer>> s : sources.entrySet()) {
             for (MeshPeer p : s.getValue()) {

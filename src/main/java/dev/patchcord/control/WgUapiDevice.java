@@ -76,9 +76,9 @@ public final class WgUapiDevice implements UapiDevice {
 
     @Override
     public void set(SetRequest request) throws UapiException {
-        if (request.clearsPrivateKey()) {
-            throw new UapiException(UapiException.EINVAL, "patchcord cannot run without a private key");
-        }
+        // 32 zero bytes remove the key, as in the kernel and wireguard-go: `wg setconf` of a file
+        // with peers only sends them, and so does `wg set IF private-key /dev/null`. The interface
+        // then keeps its peers and makes no handshakes until a key is set again.
         request.privateKey().ifPresent(node::setPrivateKey);
         if (request.listenPort().isPresent()) {
             try {
@@ -114,7 +114,9 @@ public final class WgUapiDevice implements UapiDevice {
             return;
         }
         if (peer == null) {
-            if (change.updateOnly()) {
+            if (change.updateOnly() || node.isOwnKey(change.publicKey())) {
+                // Our own key as a peer is skipped without an error, as the kernel and wireguard-go
+                // skip it: one list of peers can then be set on every member of a mesh.
                 return;
             }
             try {

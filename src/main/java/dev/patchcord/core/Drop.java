@@ -22,6 +22,11 @@ public enum Drop {
     BAD_MESSAGE("bad-message"),
     /** A handshake message whose MAC1 is wrong (not meant for us, or forged). */
     BAD_MAC("bad-mac"),
+    /**
+     * A handshake message while the interface has no private key ({@code wg set IF private-key
+     * /dev/null}, {@code wg setconf} of a file without one): nothing can be answered.
+     */
+    NO_PRIVATE_KEY("no-private-key"),
     /** A message that failed authenticated decryption (wrong key, tampered). */
     BAD_AUTH("bad-auth"),
     /** A handshake from a public key that is not a configured peer. */

@@ -288,7 +288,12 @@ public final class WgTunnel extends Loops {
         sendTo(peer, seg, 0, len);
     }
 
-    /** As {@link #sendTo(Peer, MemorySegment, int)} for the bytes at {@code seg[off, off + len)}. */
+    /**
+     * As {@link #sendTo(Peer, MemorySegment, int)} for the bytes at {@code seg[off, off + len)}. A
+     * message that cannot go out is also taken out of the peer's sent bytes ({@link Peer#unsent}),
+     * which count, as the kernel's, what reached the network: an initiation to a peer without an
+     * endpoint is not "sent".
+     */
     void sendTo(Peer peer, MemorySegment seg, int off, int len) {
         PeerAddress endpoint = endpointOf(peer);
         TcpLink link = endpoint.tcp();
@@ -297,16 +302,19 @@ public final class WgTunnel extends Loops {
                 node.counters().sent(len);
             } else {
                 node.counters().drop(Drop.SEND_ERROR);
+                peer.unsent(len);
             }
             return;
         }
         MemorySegment to = endpoint.current();
         if (to == null || !udpToPeers) {
             node.counters().drop(Drop.NO_PEER);
+            peer.unsent(len);
             return;
         }
         if (socket.send(seg, off, len, to) < 0) {
             node.counters().drop(Drop.SEND_ERROR);
+            peer.unsent(len);
         } else {
             node.counters().sent(len);
         }

@@ -2,7 +2,8 @@ package dev.patchcord.core.wg;
 
 /**
  * This node's static key pair, with the two keys derived from the public key that every incoming
- * handshake is checked against (MAC1) and every cookie reply is sealed with.
+ * handshake is checked against (MAC1) and every cookie reply is sealed with. A node without a
+ * private key has no Identity at all ({@link Node#hasPrivateKey}).
  */
 public final class Identity {
     final byte[] privateKey;
@@ -16,7 +17,9 @@ public final class Identity {
         if (privateKey.length != Protocol.KEY_SIZE) {
             throw new IllegalArgumentException("a private key is 32 bytes");
         }
-        this.privateKey = privateKey.clone();
+        // Stored clamped, as the kernel and wireguard-go store it: the configuration interface
+        // then reads back the scalar in use, whatever bits the key was written with.
+        this.privateKey = X25519.clamp(privateKey);
         this.publicKey = X25519.publicKey(this.privateKey);
         this.mac1Key = Blake2s.hash(Protocol.LABEL_MAC1_BYTES, publicKey);
         this.cookieKey = Blake2s.hash(Protocol.LABEL_COOKIE_BYTES, publicKey);

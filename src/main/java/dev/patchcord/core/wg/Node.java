@@ -40,6 +40,11 @@ public final class Node {
      */
     public static final long MAX_STAGED_BYTES = 64L << 20;
 
+    /**
+     * Our static key pair, or null while the interface has no private key (as the kernel and
+     * wireguard-go allow: {@code wg setconf} of a file with peers only, {@code wg set IF
+     * private-key /dev/null}). Without one the node makes no handshakes and answers none.
+     */
     volatile Identity identity;
     final RandomGenerator rng;
     final IndexTable indices;
@@ -71,17 +76,32 @@ public final class Node {
         byte[] bytes();
     }
 
+    /**
+     * @param privateKey our static private key (clamped here); null or 32 zero bytes for none
+     */
     public Node(byte[] privateKey, RandomGenerator rng, Counters counters, int loadThreshold) {
-        this.identity = new Identity(privateKey);
+        this.identity = isNone(privateKey) ? null : new Identity(privateKey);
         this.rng = rng;
         this.counters = counters;
         this.indices = new IndexTable(rng);
-        this.cookies = new CookieChecker(identity, rng);
+        this.cookies = identity == null ? null : new CookieChecker(identity, rng);
         this.load = new LoadMeter(loadThreshold);
     }
 
+    /** The UAPI's way to say "no key": 32 zero bytes, which is no usable X25519 scalar. */
+    private static boolean isNone(byte[] privateKey) {
+        return privateKey == null || Keys.isZero(privateKey);
+    }
+
+    /** Our public key, or null while there is no private key. */
     public byte[] publicKey() {
-        return identity.publicKey();
+        Identity id = identity;
+        return id == null ? null : id.publicKey();
+    }
+
+    /** Whether the node has a private key, without which it makes and answers no handshakes. */
+    public boolean hasPrivateKey() {
+        return identity != null;
     }
 
     public int mtu() {
@@ -129,7 +149,7 @@ public final class Node {
      *         {@link #MAX_PEERS}
      */
     public synchronized Peer addPeer(byte[] publicKey, byte[] presharedKey) {
-        if (java.util.Arrays.equals(publicKey, identity.publicKey)) {
+        if (isOwnKey(publicKey)) {
             throw new IllegalArgumentException("a peer cannot have this interface's own public key");
         }
         Peer existing = peers.get(key(publicKey));
@@ -144,6 +164,12 @@ public final class Node {
         peerOrder.add(p);
         peerSnapshot = null;
         return p;
+    }
+
+    /** Whether {@code publicKey} is this node's own (never true without a private key). */
+    public boolean isOwnKey(byte[] publicKey) {
+        Identity id = identity;
+        return id != null && java.util.Arrays.equals(publicKey, id.publicKey);
     }
 
     /** Lowers the peer limit, so that a test can drive past it without adding 131,072 peers. */
@@ -184,9 +210,13 @@ public final class Node {
         return indices.size();
     }
 
-    /** A copy of this node's private key (for the configuration interface, which shows it to root). */
+    /**
+     * A copy of this node's private key, clamped (for the configuration interface, which shows it
+     * to root), or null when there is none.
+     */
     public byte[] privateKey() {
-        return identity.privateKey.clone();
+        Identity id = identity;
+        return id == null ? null : id.privateKey.clone();
     }
 
     public Peer peer(byte[] publicKey) {
@@ -210,19 +240,23 @@ public final class Node {
 
     /**
      * Changes this node's private key, as {@code wg set IF private-key} does: sessions made with the
-     * old key end (their peers handshake again), and a peer whose key is now our own is removed.
+     * old key end, and each peer may send a new initiation at once (the kernel and wireguard-go
+     * lift the one-per-REKEY_TIMEOUT limit here too, so the next packet does not wait up to five
+     * seconds behind an initiation made with the old key). A peer whose key is now our own is
+     * removed. A null or all-zero key removes the private key: the peers stay, without sessions.
      *
-     * @return false if the key was already this node's
+     * @return false if nothing changed (the same key, or none again)
      */
     public synchronized boolean setPrivateKey(byte[] privateKey) {
-        Identity next = new Identity(privateKey);
-        if (java.util.Arrays.equals(next.publicKey, identity.publicKey)) {
+        Identity next = isNone(privateKey) ? null : new Identity(privateKey);
+        Identity old = identity;
+        if (next == null ? old == null : old != null && java.util.Arrays.equals(next.publicKey, old.publicKey)) {
             return false;
         }
         identity = next;
-        cookies = new CookieChecker(next, rng);
+        cookies = next == null ? null : new CookieChecker(next, rng);
         for (Peer p : peers.values()) {
-            if (java.util.Arrays.equals(p.publicKey, next.publicKey)) {
+            if (next != null && java.util.Arrays.equals(p.publicKey, next.publicKey)) {
                 removePeer(p);
             } else {
                 p.staticKeyChanged();
@@ -298,6 +332,12 @@ public final class Node {
      * Returns false when the message must not be processed further.
      */
     private boolean admit(byte[] msg, int mac1Offset, int senderIndex, Source source, long now, Outcome out) {
+        CookieChecker cookies = this.cookies;
+        if (cookies == null) {
+            // No private key: nobody can have MACed a message to us, and there is nothing to answer with.
+            out.drop(Drop.NO_PRIVATE_KEY);
+            return false;
+        }
         if (!cookies.mac1Valid(msg, mac1Offset)) {
             out.drop(Drop.BAD_MAC);
             return false;
@@ -323,7 +363,12 @@ public final class Node {
         if (!admit(msg, INIT_MAC1, Wire.u32(msg, INIT_SENDER), source, now, out)) {
             return;
         }
-        Handshake.Initiation init = Handshake.openStatic(identity, msg);
+        Identity id = identity;
+        if (id == null) {
+            out.drop(Drop.NO_PRIVATE_KEY); // removed since admit()
+            return;
+        }
+        Handshake.Initiation init = Handshake.openStatic(id, msg);
         if (init == null) {
             out.drop(Drop.BAD_AUTH);
             return;
@@ -338,6 +383,8 @@ public final class Node {
             out.drop(refused);
             return;
         }
+        // Counted once authenticated and accepted, whether or not the answer can be made.
+        peer.handshakeReceived(INITIATION_SIZE);
         HandshakeEvents ev = events;
         ev.initiationReceived(peer);
         byte[] response = peer.createResponse(now, epochNanos);
@@ -365,6 +412,7 @@ public final class Node {
             out.drop(refused);
             return;
         }
+        peer.handshakeReceived(RESPONSE_SIZE);
         HandshakeEvents ev = events;
         ev.responseReceived(peer);
         ev.sessionEstablished(peer, true);

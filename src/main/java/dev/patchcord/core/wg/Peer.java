@@ -50,7 +50,7 @@ public final class Peer {
         this.node = node;
         this.publicKey = publicKey.clone();
         this.presharedKey = presharedKey == null ? new byte[KEY_SIZE] : presharedKey.clone();
-        this.staticStatic = X25519.sharedSecret(node.identity.privateKey, publicKey);
+        this.staticStatic = computeStaticStatic(node.identity, publicKey);
         this.macs = new MacSigner(publicKey);
     }
 
@@ -86,12 +86,23 @@ public final class Peer {
         return (int) (persistentKeepalive / 1_000_000_000L);
     }
 
-    /** Our static key changed: recompute the shared secret and end every session made with the old one. */
+    /** DH(our static, their static), or null without a private key or for an invalid public key. */
+    private static byte[] computeStaticStatic(Identity local, byte[] remote) {
+        return local == null ? null : X25519.sharedSecret(local.privateKey, remote);
+    }
+
+    /**
+     * Our static key changed (or went): recompute the shared secret and end every session made
+     * with the old one. The initiation limit is lifted too, as the kernel does when it expires a
+     * peer's sessions for a new key: the last initiation was made with the old key and cannot be
+     * answered, so waiting out its REKEY_TIMEOUT would only delay the first packet by 5 s.
+     */
     synchronized void staticKeyChanged() {
         byte[] old = staticStatic;
-        staticStatic = X25519.sharedSecret(node.identity.privateKey, publicKey);
+        staticStatic = computeStaticStatic(node.identity, publicKey);
         wipe(old);
         zeroKeys();
+        timers.lastInitiation = PeerTimers.NEVER;
     }
 
     /**
@@ -130,12 +141,35 @@ public final class Peer {
         return timers.lastReceived;
     }
 
+    /**
+     * Bytes of the WireGuard messages authenticated from this peer, as the kernel and
+     * wireguard-go count them: transport messages (keepalives included) and the handshake
+     * initiations and responses accepted from it. Cookie replies are not counted, as there.
+     */
     public long rxBytes() {
         return rxBytes.get();
     }
 
+    /**
+     * Bytes of the WireGuard messages sent to this peer: transport messages (keepalives
+     * included), handshake initiations and responses; less those the I/O shell could not send
+     * ({@link #unsent}), since the kernel counts what it handed to the network.
+     */
     public long txBytes() {
         return txBytes.get();
+    }
+
+    /**
+     * The shell could not send a message of {@code length} bytes this peer made (no endpoint to
+     * send to, or the kernel refused it): it is taken out of {@link #txBytes()} again.
+     */
+    public void unsent(int length) {
+        txBytes.addAndGet(-length);
+    }
+
+    /** A handshake message from this peer was accepted; counted as the kernel counts it. */
+    void handshakeReceived(int length) {
+        rxBytes.addAndGet(length);
     }
 
     /** Transport messages received from this peer (keepalives included). */
@@ -367,6 +401,10 @@ public final class Peer {
     }
 
     private int createInitiation(ByteBuffer buf, long now, long epochNanos, boolean retry) {
+        Identity local = node.identity;
+        if (local == null) {
+            return 0; // no private key: packets wait, staged, until one is set
+        }
         HandshakeEvents.Initiation why = retry ? HandshakeEvents.Initiation.RETRY
                 : hasSession(now) ? HandshakeEvents.Initiation.REKEY : HandshakeEvents.Initiation.NEW;
         if (handshake.state != Handshake.State.NONE) {
@@ -375,7 +413,7 @@ public final class Peer {
         int index = node.indices.add(this);
         byte[] msg = new byte[INITIATION_SIZE];
         byte[] timestamp = Tai64n.of(Math.floorDiv(epochNanos, 1_000_000_000L), (int) Math.floorMod(epochNanos, 1_000_000_000L));
-        if (!handshake.createInitiation(node.identity, publicKey, staticStatic, index, timestamp, node.rng, msg)) {
+        if (!handshake.createInitiation(local, publicKey, staticStatic, index, timestamp, node.rng, msg)) {
             node.indices.remove(index);
             handshake.clear();
             return 0;
@@ -386,6 +424,7 @@ public final class Peer {
         timers.handshakeInProgress = true;
         timers.jitter = node.rng.nextLong(REKEY_TIMEOUT_JITTER_MAX + 1);
         timers.authenticatedSent(now);
+        txBytes.addAndGet(INITIATION_SIZE);
         buf.put(0, msg);
         node.events.initiationSent(this, why, timers.attempts);
         return INITIATION_SIZE;
@@ -439,13 +478,18 @@ public final class Peer {
         installResponderKeypair(kp);
         sessionDerived(now, epochNanos);
         timers.authenticatedSent(now);
+        txBytes.addAndGet(RESPONSE_SIZE);
         return msg;
     }
 
     /** The response to our initiation arrived; returns null if it was consumed. */
     synchronized Drop acceptResponse(byte[] msg, long now, long epochNanos) {
         int index = handshake.localIndex;
-        if (!handshake.consumeResponse(node.identity, presharedKey, msg)) {
+        Identity local = node.identity;
+        if (local == null) {
+            return Drop.NO_PRIVATE_KEY;
+        }
+        if (!handshake.consumeResponse(local, presharedKey, msg)) {
             return Drop.BAD_AUTH;
         }
         int remote = handshake.remoteIndex;

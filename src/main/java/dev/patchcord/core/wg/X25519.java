@@ -40,6 +40,20 @@ public final class X25519 {
     public static byte[] generatePrivate(RandomGenerator rng) {
         byte[] k = new byte[KEY_SIZE];
         rng.nextBytes(k);
+        return clampInPlace(k);
+    }
+
+    /**
+     * A copy of {@code privateKey} clamped as RFC 7748 does before every use (the low three bits
+     * and the top bit cleared, the next-to-top bit set). The scalar and so the public key stay the
+     * same; the kernel and wireguard-go keep the key in this form, so that is what they report.
+     */
+    public static byte[] clamp(byte[] privateKey) {
+        requireKey(privateKey, "private");
+        return clampInPlace(privateKey.clone());
+    }
+
+    private static byte[] clampInPlace(byte[] k) {
         k[0] &= (byte) 248;
         k[31] &= 127;
         k[31] |= 64;
