@@ -68,6 +68,9 @@ class LoopIcmpIT {
                 AllowedIPs = 10.61.0.1/32, fd00:61::1/128
                 """.formatted(b.privateKey(), a.publicKey())));
         Tunnels.reach(lab, ns[0], "10.61.0.2");
+        // The packet path this run checks (bin/test runs the class on both).
+        assertThat(lab.log("pa")).contains("none".equals(System.getenv("PATCHCORD_OFFLOADS"))
+                ? "one packet per system call" : "batches, UDP GSO");
 
         lab.ip(ns[0], v6 ? "-6" : "-4", "route", "add", v6 ? B6 + "/128" : B4 + "/32", "dev", ifA);
         long before = tunStats(lab, ns[0], ifA).get("tx").get("bytes").asLong();
@@ -76,6 +79,7 @@ class LoopIcmpIT {
         // Once every ping's datagram has come back and been counted, all there is has been read.
         boolean counted = Lab.await(Duration.ofSeconds(10), () -> dropped(lab, ns[0], ifA, "routing-loop") >= 10);
         long into = tunStats(lab, ns[0], ifA).get("tx").get("bytes").asLong() - before;
+        System.out.printf("LoopIcmpIT: %d bytes into the loop for 10 pings over IPv%d%n", into, v6 ? 6 : 4);
         assertThat(into).as("bytes the interface handed patchcord during 10 pings into the loop").isLessThan(LOOP_BOUND);
         assertThat(counted).as("routing-loop drops; log:\n" + lab.log("pa")).isTrue();
 
@@ -146,6 +150,7 @@ class LoopIcmpIT {
         double seconds = (System.nanoTime() - start) / 1e9;
         long answers = last[0];
         long dropped = dropped(lab, ns, ifA, "no-route");
+        System.out.printf("LoopIcmpIT: %d ICMP answers to %d packets to nowhere in %.2f s%n", answers, dropped, seconds);
         assertThat(answers).as("the burst is answered").isGreaterThanOrEqualTo(50);
         assertThat(answers).as(dropped + " packets to nowhere in %.2f s", seconds)
                 .isLessThanOrEqualTo(50 + (long) (1000 * seconds) + 10);
