@@ -49,6 +49,11 @@ public enum Drop {
     NOT_ALLOWED("not-allowed"),
     /** A packet for an address that no peer's allowed IPs cover. */
     NO_ROUTE("no-route"),
+    /**
+     * One of the tunnel's own encrypted datagrams read back from its interface: routing sent a
+     * peer's endpoint into the tunnel. Dropped instead of being encrypted again, which would loop.
+     */
+    ROUTING_LOOP("routing-loop"),
     /** A packet from one peer to another that client isolation forbids. */
     ISOLATED("isolated"),
     /** A packet waiting for a handshake pushed out by newer ones, or given up with it. */

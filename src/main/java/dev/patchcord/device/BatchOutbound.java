@@ -21,7 +21,9 @@ import java.util.Arrays;
  * Interface to network in batches (TUN mode): the first packet is waited for, the rest of the
  * batch is whatever else the interface already holds (so a lone packet is never held back). With
  * TSO the interface hands over TCP super-packets of up to 64 KiB, cut here into MTU-sized
- * segments. Each segment is routed and gets its counter in order ({@link Peer#prepareSeal}); the
+ * segments. Each segment is routed (one of the tunnel's own datagrams come back is dropped,
+ * {@link LoopGuard}; one that no peer covers is answered, {@link Unreachables}) and gets its
+ * counter in order ({@link Peer#prepareSeal}); the
  * cipher work of the whole batch is then shared with the {@link CryptoPool}; last, runs of
  * segments to one peer leave as one UDP GSO message each, in one sendmmsg for the batch.
  *
@@ -59,9 +61,13 @@ final class BatchOutbound {
     private final CryptoJob[] work = new CryptoJob[MAX_SEGMENTS];
     private final Peer[] waiting = new Peer[MAX_SEGMENTS];
     private final UdpBatch batch;
+    private final LoopGuard loopGuard;
+    private final Unreachables unreachables;
 
     BatchOutbound(WgTunnel tunnel, TunDevice tun, CryptoPool pool, Arena arena) {
         this.tunnel = tunnel;
+        this.loopGuard = new LoopGuard(tunnel.node(), () -> tunnel.socket().port());
+        this.unreachables = new Unreachables(tunnel, arena);
         this.node = tunnel.node();
         this.tun = tun;
         this.pool = pool;
@@ -135,10 +141,17 @@ final class BatchOutbound {
         long now = System.nanoTime();
         for (int k = first; k < count; k++) {
             Peer peer = node.allowedIps().forDestination(views[k], WgTunnel.HEADROOM, lengths[k]);
+            if (loopGuard.looped(views[k], WgTunnel.HEADROOM, lengths[k], peer)) {
+                peers[k] = null;
+                sealed[k] = 0;
+                node.counters().drop(Drop.ROUTING_LOOP);
+                continue;
+            }
             peers[k] = peer;
             if (peer == null) {
                 sealed[k] = 0;
                 node.counters().drop(Drop.NO_ROUTE);
+                unreachables.answer(views[k], WgTunnel.HEADROOM, lengths[k], now);
                 continue;
             }
             // Counters are taken here, in the order the segments will leave.

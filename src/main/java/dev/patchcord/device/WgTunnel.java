@@ -390,6 +390,8 @@ public final class WgTunnel extends Loops {
         int start = layer2 ? HEADROOM + TapFrames.PREFIX : HEADROOM;
         // The interface writes after the headroom; the tail leaves room for padding and the tag.
         MemorySegment packet = b.seg.asSlice(start, node.mtu() + 64);
+        LoopGuard loopGuard = new LoopGuard(node, () -> socket.port());
+        Unreachables unreachables = new Unreachables(this, arena);
         while (true) {
             int n = device.read(packet);
             if (n < 0) {
@@ -400,8 +402,13 @@ public final class WgTunnel extends Loops {
                 continue;
             }
             Peer peer = node.allowedIps().forDestination(b.view, HEADROOM, n);
+            if (loopGuard.looped(b.view, HEADROOM, n, peer)) {
+                node.counters().drop(Drop.ROUTING_LOOP);
+                continue;
+            }
             if (peer == null) {
                 node.counters().drop(Drop.NO_ROUTE);
+                unreachables.answer(b.view, HEADROOM, n, System.nanoTime());
                 continue;
             }
             sealAndSend(peer, n, b.seg, b.view, b.cipher);
