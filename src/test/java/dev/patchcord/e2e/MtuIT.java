@@ -81,11 +81,14 @@ class MtuIT {
         assertThat(r.code()).as("ping -s " + size + " " + target + " from " + ns + ":\n" + r.output()).isZero();
     }
 
-    /** Stops both ends; asserts that neither dropped a packet for its size or for want of a route. */
+    /**
+     * Stops both ends; asserts that neither dropped a packet for its size. (No-route drops are not
+     * checked: the kernel's own multicast on the interface, such as group reports, has no peer.)
+     */
     private static void stopClean(Lab lab) {
         for (String name : new String[]{"a", "b"}) {
             String line = Tunnels.stop(lab, name);
-            for (String reason : new String[]{"no-route", "unsplittable", "oversize"}) {
+            for (String reason : new String[]{"unsplittable", "oversize"}) {
                 assertThat(Tunnels.dropped(line, reason)).as(name + " " + reason + ": " + line).isZero();
             }
         }
