@@ -34,6 +34,7 @@ import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.UdpSocket;
 import dev.patchcord.tun.Link;
+import dev.patchcord.tun.MtuWatch;
 import dev.patchcord.tun.TunDevice;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -246,6 +247,13 @@ final class UpCommand implements Callable<Integer> {
         }
         WgTunnel tunnel = new WgTunnel(tun, socket, node, wakeup, debug, offloads);
         tunnel.setForwarding(iface.hub(), iface.clientIsolation());
+        // 'ip link set IFACE mtu N' takes effect at once, as with the kernel's WireGuard.
+        try {
+            MtuWatch mtuWatch = MtuWatch.start(ifname, wakeup, tunnel::setLinkMtu);
+            session.onStop(mtuWatch::close);
+        } catch (SysException e) {
+            err.println("patchcord: " + ifname + ": MTU changes will not be followed: " + e.getMessage());
+        }
         if (iface.pool() != null) {
             startAddressServer(config, ifname, node, tunnel, err, tun);
         } else if (iface.autoAddress()) {

@@ -15,7 +15,6 @@ import dev.patchcord.tun.TunDevice;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 
 /**
  * Interface to network in batches (TUN mode): the first packet is waited for, the rest of the
@@ -28,7 +27,10 @@ import java.util.Arrays;
  * segments to one peer leave as one UDP GSO message each, in one sendmmsg for the batch.
  *
  * <p>Segments are sealed in slots of a fixed stride and moved together (left, in order) just
- * before sending, because GSO wants the datagrams of one message back to back.
+ * before sending, because GSO wants the datagrams of one message back to back. The stride follows
+ * the interface's MTU, which may change while the tunnel runs: when it grows past what the slots
+ * hold they are made anew (between batches, never per packet); when it shrinks they stay, so
+ * packets queued before the change still fit.
  */
 final class BatchOutbound {
     /** Segments per batch: two super-packets at the usual MSS. */
@@ -43,13 +45,21 @@ final class BatchOutbound {
     private final DataCipher cipher = new DataCipher();
     private final Buffers control;
     private final boolean vnet;
-    private final int stride;
     private final MemorySegment in;
     private final ByteBuffer inView;
-    private final MemorySegment out;
+    /** The slots' memory, made anew (and the old freed) when the MTU grows past {@link #capacity}. */
+    private Arena slotArena;
+    private int stride;
+    /** The longest plaintext a slot holds, with room after it for padding and the tag. */
+    private int capacity;
+    private MemorySegment out;
     /** Slot k's view of {@code out}: plaintext at 16, the sealed message from 0. */
     private final ByteBuffer[] views = new ByteBuffer[MAX_SEGMENTS];
-    /** {@code views} from index k on, so the splitter can fill slots k, k+1, … without copying the array. */
+    /**
+     * The splitter's views of the slots from index k on, so it can fill slots k, k+1, … without
+     * copying the array; each ends before the room for padding and tag, so a segment the splitter
+     * accepts can always be sealed in its slot.
+     */
     private final ByteBuffer[][] viewsFrom = new ByteBuffer[MAX_SEGMENTS][];
     private final int[][] lengthsFrom = new int[MAX_SEGMENTS][];
     /** Where a packet read without a virtio header lands: slot k's plaintext. */
@@ -73,28 +83,63 @@ final class BatchOutbound {
         this.pool = pool;
         this.vnet = tun.vnetHeader();
         this.control = new Buffers(arena);
-        // Room for the header, the MTU-sized plaintext, padding and tag, rounded to a cache line.
-        this.stride = (WgTunnel.HEADROOM + node.mtu() + 16 + 16 + 63) & ~63;
         this.in = arena.allocate(16 + 10 + 65535 + 64, 64);
         this.inView = in.asByteBuffer();
-        this.out = arena.allocate((long) stride * MAX_SEGMENTS, 64);
         for (int k = 0; k < MAX_SEGMENTS; k++) {
-            views[k] = out.asSlice((long) k * stride, stride).asByteBuffer();
-            plainSlots[k] = out.asSlice((long) k * stride + WgTunnel.HEADROOM, node.mtu());
             jobs[k] = new CryptoJob();
-        }
-        for (int k = 0; k < MAX_SEGMENTS; k++) {
-            viewsFrom[k] = Arrays.copyOfRange(views, k, MAX_SEGMENTS);
+            viewsFrom[k] = new ByteBuffer[MAX_SEGMENTS - k];
             lengthsFrom[k] = new int[MAX_SEGMENTS - k];
         }
         this.batch = new UdpBatch(MAX_SEGMENTS, 16);
+        layOut(node.mtu());
+    }
+
+    /**
+     * Makes slots for plaintexts of {@code mtu} bytes: room for the header, the plaintext, padding
+     * and tag, rounded to a cache line. Only between batches: no slot may hold anything.
+     */
+    private void layOut(int mtu) {
+        int newStride = (WgTunnel.HEADROOM + mtu + WgTunnel.TAIL + 63) & ~63;
+        Arena fresh = Arena.ofShared();
+        MemorySegment o = fresh.allocate((long) newStride * MAX_SEGMENTS, 64);
+        int room = newStride - WgTunnel.HEADROOM - WgTunnel.TAIL;
         for (int k = 0; k < MAX_SEGMENTS; k++) {
-            batch.attach(k, out);
+            long at = (long) k * newStride;
+            views[k] = o.asSlice(at, newStride).asByteBuffer();
+            ByteBuffer forSplitter = o.asSlice(at, newStride - WgTunnel.TAIL).asByteBuffer();
+            for (int from = 0; from <= k; from++) {
+                viewsFrom[from][k - from] = forSplitter;
+            }
+            plainSlots[k] = o.asSlice(at + WgTunnel.HEADROOM, room);
+            batch.attach(k, o);
         }
+        Arena old = slotArena;
+        slotArena = fresh;
+        out = o;
+        stride = newStride;
+        capacity = room;
+        if (old != null) {
+            old.close();
+        }
+    }
+
+    /** Whether the interface's MTU (as last told, or as read now) has grown past the slots; if so they grow. */
+    private boolean grown() {
+        if (node.mtu() <= capacity && !tunnel.refreshMtu()) {
+            return false;
+        }
+        if (node.mtu() <= capacity) {
+            return false;
+        }
+        layOut(node.mtu());
+        return true;
     }
 
     void run() throws SysException {
         while (true) {
+            if (node.mtu() > capacity) {
+                layOut(node.mtu());
+            }
             int n = vnet ? tun.read(in) : tun.read(plainSlots[0]);
             if (n < 0) {
                 return;
@@ -129,12 +174,29 @@ final class BatchOutbound {
                 first = 0;
                 r = TsoSplitter.split(inView, 0, n, viewsFrom[0], WgTunnel.HEADROOM, lengthsFrom[0]);
             }
+            if (r == TsoSplitter.NO_ROOM) {
+                // Larger than the slots: the MTU may have been raised a moment ago.
+                if (count > 0) {
+                    flush(count);
+                    count = 0;
+                    first = 0;
+                }
+                if (grown()) {
+                    r = TsoSplitter.split(inView, 0, n, viewsFrom[0], WgTunnel.HEADROOM, lengthsFrom[0]);
+                }
+            }
             if (r < 0) {
-                node.counters().drop(Drop.UNSPLITTABLE);
+                node.counters().drop(r == TsoSplitter.NO_ROOM ? Drop.OVERSIZE : Drop.UNSPLITTABLE);
                 return count;
             }
             System.arraycopy(lengthsFrom[first], 0, lengths, first, r);
             count += r;
+        } else if (n > capacity) {
+            // The read was cut to the slot (a TUN read tells the whole length): the packet is lost,
+            // and the MTU may have been raised a moment ago, so the next batch gets larger slots.
+            node.counters().drop(Drop.OVERSIZE);
+            tunnel.refreshMtu();
+            return count;
         } else {
             lengths[count++] = n;
         }
@@ -219,5 +281,6 @@ final class BatchOutbound {
 
     void close() {
         batch.close();
+        slotArena.close();
     }
 }

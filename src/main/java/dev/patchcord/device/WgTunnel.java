@@ -33,6 +33,8 @@ import java.time.Instant;
 public final class WgTunnel extends Loops {
     /** A WireGuard message's header in front of the packet, so it is sealed in place. */
     static final int HEADROOM = 16;
+    /** After the plaintext: up to 15 bytes of padding and the 16-byte tag. */
+    static final int TAIL = 32;
     private static final long TICK_MILLIS = 100;
 
     private final PacketDevice device;
@@ -388,8 +390,10 @@ public final class WgTunnel extends Loops {
         Buffers b = new Buffers(arena);
         boolean layer2 = node.layer2();
         int start = layer2 ? HEADROOM + TapFrames.PREFIX : HEADROOM;
-        // The interface writes after the headroom; the tail leaves room for padding and the tag.
-        MemorySegment packet = b.seg.asSlice(start, node.mtu() + 64);
+        // The interface writes after the headroom; the tail leaves room for padding and the tag. The
+        // buffer holds the largest packet or frame a TUN or TAP can give, whatever the MTU is now
+        // (it may change at any time, and packets queued before a change keep their size).
+        MemorySegment packet = b.seg.asSlice(start, Buffers.SIZE - start - TAIL);
         LoopGuard loopGuard = new LoopGuard(node, () -> socket.port());
         Unreachables unreachables = new Unreachables(this, arena);
         while (true) {
@@ -500,6 +504,35 @@ public final class WgTunnel extends Loops {
 
     public Node node() {
         return node;
+    }
+
+    /**
+     * The interface's MTU is now {@code linkMtu} (at start, and whenever it changes): plaintext is
+     * padded up to it and no further, and the batched path makes room for packets that large. In
+     * TAP mode the plaintext also carries the frame's Ethernet header and length prefix.
+     */
+    public void setLinkMtu(int linkMtu) {
+        int mtu = node.layer2() ? linkMtu + TapFrames.ETHERNET_HEADER + TapFrames.PREFIX : linkMtu;
+        int before = node.mtu();
+        node.setMtu(mtu);
+        if (verbose != null && before != mtu) {
+            verbose.println("interface " + device.name() + ": MTU is now " + linkMtu);
+        }
+    }
+
+    /**
+     * Reads the interface's MTU at once, for a packet larger than the MTU known, which may have
+     * been raised a moment ago ahead of its notification; true if it had changed. A system call,
+     * so only for such packets, never per packet.
+     */
+    boolean refreshMtu() {
+        int before = node.mtu();
+        try {
+            setLinkMtu(dev.patchcord.tun.Link.mtu(device.name()));
+        } catch (SysException e) {
+            return false;
+        }
+        return node.mtu() != before;
     }
 
     @Override

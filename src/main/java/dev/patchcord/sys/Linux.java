@@ -35,6 +35,8 @@ public final class Linux {
     public static final int AF_INET6 = 10;
     public static final int SOCK_DGRAM = 2;
     public static final int SOCK_CLOEXEC = 0x80000;
+    public static final int SOCK_RAW = 3;
+    public static final int SOCK_NONBLOCK = 0x800;
     public static final int SOL_SOCKET = 1;
     public static final int SO_REUSEADDR = 2;
     public static final int SO_SNDBUF = 7;
@@ -48,6 +50,14 @@ public final class Linux {
     public static final int MSG_DONTWAIT = 0x40;
     public static final int MSG_TRUNC = 0x20;
     public static final int MSG_CTRUNC = 0x8;
+
+    // linux/netlink.h and linux/rtnetlink.h: interface notifications
+    public static final int AF_NETLINK = 16;
+    public static final int NETLINK_ROUTE = 0;
+    /** The multicast group bit of RTNLGRP_LINK: every change to any interface's link settings. */
+    public static final int RTMGRP_LINK = 0x1;
+    /** {@code sizeof(struct sockaddr_nl)}: family, padding, port id, groups. */
+    public static final int SOCKADDR_NL_SIZE = 12;
 
     // linux/udp.h: UDP-level socket options and control messages
     public static final int SOL_UDP = 17;
@@ -94,6 +104,7 @@ public final class Linux {
     public static final long SIOCSIFNETMASK = 0x891c;
     public static final long SIOCSIFFLAGS = 0x8914;
     public static final long SIOCGIFMTU = 0x8921;
+    public static final long SIOCGIFINDEX = 0x8933;
     public static final long SIOCSIFMTU = 0x8922;
     public static final short IFF_UP = 0x1;
     /** {@code IFNAMSIZ}: interface names are at most 15 bytes plus the terminating NUL. */

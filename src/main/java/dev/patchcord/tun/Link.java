@@ -39,6 +39,16 @@ public final class Link {
         return out[0];
     }
 
+    /** The interface's index, which stays while it exists, whatever it is renamed to. */
+    public static int index(String ifname) throws SysException {
+        int[] out = new int[1];
+        withIfreq(ifname, (fd, ifr) -> {
+            check(Libc.ioctl(fd, Linux.SIOCGIFINDEX, ifr), "cannot find interface " + ifname);
+            out[0] = ifr.get(JAVA_INT, Linux.IFNAMSIZ);
+        });
+        return out[0];
+    }
+
     public static void setUp(String ifname) throws SysException {
         withIfreq(ifname, (fd, ifr) -> {
             check(Libc.ioctl(fd, Linux.SIOCGIFFLAGS, ifr), "cannot read the flags of " + ifname);
