@@ -109,7 +109,7 @@ final class BatchInbound {
                         pending = 0;
                         handshake(i, off, len);
                     } else if (out.kind == Outcome.Kind.DROP && tunnel.verbose() != null) {
-                        origin.from = batch.address(i);
+                        origin.from = batch.endpoint(i);
                         tunnel.verbose().println("dropped " + len + " bytes from " + origin.describe() + ": "
                                 + out.drop.label());
                     }
@@ -133,7 +133,7 @@ final class BatchInbound {
         for (int j = 0; j < pending; j++) {
             node.completeOpen(jobs[j], now, out);
             int slot = jobSlot[j];
-            origin.from = batch.address(slot);
+            origin.from = batch.endpoint(slot);
             receiver.act(jobLen[j], origin, batch.buffer(slot), slotViews[slot], jobBase[j]);
             jobs[j].clear();
         }
@@ -145,7 +145,7 @@ final class BatchInbound {
             return;
         }
         MemorySegment.copy(batch.buffer(slot), off, b.seg, 0, len);
-        origin.from = batch.address(slot);
+        origin.from = batch.endpoint(slot);
         receiver.handle(len, origin);
     }
 

@@ -70,6 +70,9 @@ final class BatchOutbound {
     private final CryptoJob[] jobs = new CryptoJob[MAX_SEGMENTS];
     private final CryptoJob[] work = new CryptoJob[MAX_SEGMENTS];
     private final Peer[] waiting = new Peer[MAX_SEGMENTS];
+    /** Per message of the batch: whose endpoint it went to, and which (to forget a refused source). */
+    private final PeerAddress[] messageEndpoint = new PeerAddress[MAX_SEGMENTS];
+    private final MemorySegment[] messageTo = new MemorySegment[MAX_SEGMENTS];
     private final UdpBatch batch;
     private final LoopGuard loopGuard;
     private final Unreachables unreachables;
@@ -255,11 +258,20 @@ final class BatchOutbound {
                 limit++;
             }
             int next = GsoMessages.pack(out, stride, sealed, k, limit, batch, slots);
-            batch.setAddress(slots, to);
+            batch.setEndpoint(slots, to);
+            messageEndpoint[slots] = endpoint;
+            messageTo[slots] = to;
             slots++;
             k = next;
         }
         GsoMessages.send(socket, batch, slots, node.counters());
+        for (int i = 0; i < slots; i++) {
+            if (batch.sourceDropped(i)) {
+                messageEndpoint[i].forgetSource(messageTo[i]); // the address is gone: routing picks until the peer is heard again
+            }
+            messageEndpoint[i] = null;
+            messageTo[i] = null;
+        }
         for (int i = 0; i < count; i++) {
             jobs[i].clear();
             peers[i] = null;

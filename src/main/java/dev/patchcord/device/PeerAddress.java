@@ -1,9 +1,12 @@
 package dev.patchcord.device;
 
+import dev.patchcord.transport.Endpoint;
 import dev.patchcord.transport.SockAddr;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.InetSocketAddress;
 
 /**
@@ -11,8 +14,22 @@ import java.net.InetSocketAddress;
  * from (tap2tap's roaming). The receive thread publishes a new address and the send thread reads it
  * without locks; each address lives in its own immutable segment, so a reader never sees half of
  * one. A new segment is made only when the address changes, not per packet.
+ *
+ * <p>Each segment is an {@link Endpoint}: with the peer's address goes the local address its last
+ * authenticated datagram was sent to, so that what goes back leaves from that address (as Linux's
+ * WireGuard does). A configured address has no source until the peer is heard from.
  */
 public final class PeerAddress {
+    private static final VarHandle CURRENT;
+
+    static {
+        try {
+            CURRENT = MethodHandles.lookup().findVarHandle(PeerAddress.class, "current", MemorySegment.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final boolean learn;
     private volatile MemorySegment current;
     /** The TCP connection the peer last spoke over, preferred while open (WireGuard over TCP). */
@@ -21,9 +38,7 @@ public final class PeerAddress {
     public PeerAddress(InetSocketAddress initial, boolean learn) {
         this.learn = learn;
         if (initial != null) {
-            MemorySegment s = Arena.ofAuto().allocate(SockAddr.SIZE);
-            SockAddr.encode(initial, s);
-            current = s;
+            current = encode(initial);
         }
     }
 
@@ -74,23 +89,31 @@ public final class PeerAddress {
         }
     }
 
-    /** Sets the address outright (configuration), whether or not this peer learns. */
-    public void set(InetSocketAddress address) {
-        MemorySegment s = Arena.ofAuto().allocate(SockAddr.SIZE);
-        SockAddr.encode(address, s);
-        current = s;
+    private static MemorySegment encode(InetSocketAddress address) {
+        MemorySegment s = Arena.ofAuto().allocate(Endpoint.SIZE, 8);
+        SockAddr.encode(address, s.asSlice(0, SockAddr.SIZE));
+        return s;
     }
 
-    /** The address to send to, or null while none is known. */
+    /**
+     * Sets the address outright (configuration), whether or not this peer learns; the source is
+     * forgotten, so routing picks it until the peer is heard from.
+     */
+    public void set(InetSocketAddress address) {
+        current = encode(address);
+    }
+
+    /** The {@link Endpoint} to send to (address and source), or null while none is known. */
     public MemorySegment current() {
         return current;
     }
 
     /**
-     * Called for each valid datagram with its source; adopts the source if learning is on and it
-     * differs from the current address.
+     * Called for each valid datagram with where it came from: an {@link Endpoint} (the source and
+     * the local address it was sent to), or a bare {@link SockAddr}. Adopts it if learning is on
+     * and it differs from the current one.
      *
-     * @return true if the address changed
+     * @return true if the address or the source changed
      */
     public boolean observe(MemorySegment from) {
         if (!learn) {
@@ -100,13 +123,41 @@ public final class PeerAddress {
             tcp = null; // the peer spoke over UDP: it has moved off TCP
         }
         MemorySegment cur = current;
-        if (cur != null && cur.mismatch(from.asSlice(0, SockAddr.SIZE)) == -1) {
+        long size = from.byteSize() >= Endpoint.SIZE ? Endpoint.SIZE : SockAddr.SIZE;
+        if (cur != null && MemorySegment.mismatch(cur, 0, size, from, 0, size) == -1
+                && (size == Endpoint.SIZE || !Endpoint.hasSource(cur))) {
             return false;
         }
-        MemorySegment s = Arena.ofAuto().allocate(SockAddr.SIZE);
-        MemorySegment.copy(from, 0, s, 0, SockAddr.SIZE);
+        MemorySegment s = Arena.ofAuto().allocate(Endpoint.SIZE, 8);
+        MemorySegment.copy(from, 0, s, 0, size);
         current = s;
         return true;
+    }
+
+    /**
+     * Forgets the source of {@code seen} (a segment {@link #current()} returned) because the kernel
+     * refused to send from it, or because a handshake is being retried: from now on routing picks
+     * the source, until the peer is heard from again. Does nothing if the endpoint has changed
+     * since, so that a newer one is never lost.
+     */
+    public void forgetSource(MemorySegment seen) {
+        if (seen == null || !Endpoint.hasSource(seen)) {
+            return;
+        }
+        MemorySegment s = Arena.ofAuto().allocate(Endpoint.SIZE, 8);
+        MemorySegment.copy(seen, 0, s, 0, SockAddr.SIZE);
+        CURRENT.compareAndSet(this, seen, s);
+    }
+
+    /** Forgets the current source, whatever it is (a handshake retry). */
+    public void forgetSource() {
+        forgetSource(current);
+    }
+
+    /** The local address replies to the peer leave from, or null if routing picks it. */
+    public java.net.InetAddress source() {
+        MemorySegment cur = current;
+        return cur == null ? null : Endpoint.source(cur);
     }
 
     /** The open TCP connection to prefer, or null. */
@@ -127,6 +178,6 @@ public final class PeerAddress {
     /** The current address for display, or null. */
     public InetSocketAddress describe() {
         MemorySegment cur = current;
-        return cur == null ? null : SockAddr.decode(cur);
+        return cur == null ? null : SockAddr.decode(cur.asSlice(0, SockAddr.SIZE));
     }
 }

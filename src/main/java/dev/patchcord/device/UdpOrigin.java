@@ -1,6 +1,7 @@
 package dev.patchcord.device;
 
 import dev.patchcord.core.Drop;
+import dev.patchcord.transport.Endpoint;
 import dev.patchcord.transport.SockAddr;
 
 import java.lang.foreign.Arena;
@@ -8,9 +9,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Where a datagram came from, for a {@link Receiver}: its source address (a {@code sockaddr_in6}
- * the receive call filled in), which handshake answers go back to and a peer's roaming follows.
- * One per receiving thread; {@link #from} is pointed at each datagram's source in turn.
+ * Where a datagram came from, for a {@link Receiver}: its source address and the local address it
+ * was sent to (an {@link dev.patchcord.transport.Endpoint} the receive call filled in), which
+ * handshake answers go back to (from that local address) and a peer's roaming follows. One per
+ * receiving thread; {@link #from} is pointed at each datagram's endpoint in turn.
  */
 final class UdpOrigin implements Receiver.Origin {
     private final WgTunnel tunnel;
@@ -42,6 +44,8 @@ final class UdpOrigin implements Receiver.Origin {
 
     @Override
     public String describe() {
-        return SockAddr.format(SockAddr.decode(from));
+        java.net.InetAddress local = Endpoint.source(from);
+        String peer = SockAddr.format(SockAddr.decode(from));
+        return local == null ? peer : peer + " (to " + local.getHostAddress() + ")";
     }
 }

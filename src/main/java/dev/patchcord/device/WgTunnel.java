@@ -6,9 +6,11 @@ import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.DataCipher;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
+import dev.patchcord.core.wg.Protocol;
 import dev.patchcord.core.wg.Reresolve;
 import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
+import dev.patchcord.transport.Endpoint;
 import dev.patchcord.transport.SockAddr;
 import dev.patchcord.transport.TcpLink;
 import dev.patchcord.transport.UdpFeatures;
@@ -314,11 +316,15 @@ public final class WgTunnel extends Loops {
             peer.unsent(len);
             return;
         }
-        if (socket.send(seg, off, len, to) < 0) {
+        int r = socket.send(seg, off, len, to);
+        if (r < 0) {
             node.counters().drop(Drop.SEND_ERROR);
             peer.unsent(len);
-        } else {
-            node.counters().sent(len);
+            return;
+        }
+        node.counters().sent(len);
+        if (r == UdpSocket.SENT_WITHOUT_SOURCE) {
+            endpoint.forgetSource(to); // the address is gone: let routing pick until the peer is heard again
         }
     }
 
@@ -328,6 +334,13 @@ public final class WgTunnel extends Loops {
             int n = peer.poll(view, System.nanoTime(), epochNanos(), cipher);
             if (n <= 0) {
                 return;
+            }
+            if (n == Protocol.INITIATION_SIZE && view.get(0) == Protocol.MESSAGE_INITIATION
+                    && peer.handshakeAttempts() > 0) {
+                // A retried handshake: the source address may be why the last one got no answer,
+                // so this one, and what follows until the peer is heard, leaves as routing picks
+                // (as Linux's WireGuard does on every retry).
+                endpointOf(peer).forgetSource();
             }
             sendTo(peer, seg, n);
         }
@@ -440,12 +453,12 @@ public final class WgTunnel extends Loops {
     private void inbound() throws SysException {
         Buffers b = new Buffers(arena);
         Receiver receiver = new Receiver(this, b, verbose);
-        MemorySegment from = arena.allocate(SockAddr.SIZE, 8);
+        MemorySegment from = arena.allocate(Endpoint.SIZE, 8);
         UdpOrigin udp = new UdpOrigin(this, arena);
         udp.from = from;
         while (true) {
             UdpSocket s = socket;
-            int n = s.receive(b.seg, from);
+            int n = s.receiveWithSource(b.seg, from);
             if (n < 0) {
                 if (s != socket && !wakeup.signalled()) {
                     continue; // moved to a new port

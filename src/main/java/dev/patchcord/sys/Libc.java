@@ -76,6 +76,11 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG));
     private static final MethodHandle SENDMMSG_AT = withErrno("sendmmsg",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT));
+    /** sendmsg/recvmsg with the {@code struct msghdr} as a raw address (preallocated, reused per call). */
+    private static final MethodHandle SENDMSG_AT = withErrno("sendmsg",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle RECVMSG_AT = withErrno("recvmsg",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
     private static final MethodHandle WRITEV = withErrno("writev",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle UNSHARE = withErrno("unshare",
@@ -197,6 +202,30 @@ public final class Libc {
         try {
             MemorySegment c = captured();
             return (int) result((int) RECVMMSG_AT.invokeExact(c, fd, msgvec, vlen, flags, 0L), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    /**
+     * sendmsg(2) of the {@code struct msghdr} at native address {@code msg}.
+     *
+     * @return the number of bytes sent, or -errno
+     */
+    public static long sendmsgAt(int fd, long msg, int flags) {
+        try {
+            MemorySegment c = captured();
+            return result((long) SENDMSG_AT.invokeExact(c, fd, msg, flags), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    /**
+     * recvmsg(2) into the {@code struct msghdr} at native address {@code msg}.
+     *
+     * @return the number of bytes received, or -errno
+     */
+    public static long recvmsgAt(int fd, long msg, int flags) {
+        try {
+            MemorySegment c = captured();
+            return result((long) RECVMSG_AT.invokeExact(c, fd, msg, flags), c);
         } catch (Throwable t) { throw unexpected(t); }
     }
 

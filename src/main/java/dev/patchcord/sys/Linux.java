@@ -47,6 +47,13 @@ public final class Linux {
     public static final int SO_SNDBUFFORCE = 32;
     public static final int IPPROTO_IPV6 = 41;
     public static final int IPV6_V6ONLY = 26;
+    /** Receive: an {@code IPV6_PKTINFO} control message per datagram (for IPv4-mapped ones too). */
+    public static final int IPV6_RECVPKTINFO = 49;
+    /** Control message {@code struct in6_pktinfo}: the local address and interface of a datagram. */
+    public static final int IPV6_PKTINFO = 50;
+    public static final int SOL_IP = 0;
+    /** Control message {@code struct in_pktinfo} (ifindex, spec_dst, addr) for IPv4. */
+    public static final int IP_PKTINFO = 8;
     public static final int MSG_DONTWAIT = 0x40;
     public static final int MSG_TRUNC = 0x20;
     public static final int MSG_CTRUNC = 0x8;

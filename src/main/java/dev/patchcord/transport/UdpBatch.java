@@ -14,12 +14,12 @@ import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * A reusable vector of UDP messages for {@link UdpSocket#receive(UdpBatch)} and
  * {@link UdpSocket#send(UdpBatch, int)}: N slots, each with a buffer, a peer address
- * ({@code sockaddr_in6}), a length, a segment size and room for control messages.
+ * ({@code sockaddr_in6}) with the local address it spoke to (an {@link Endpoint}), a length, a
+ * segment size and room for control messages.
  *
  * <p>Every kernel structure ({@code struct mmsghdr}, {@code iovec}, {@code sockaddr_in6},
  * {@code cmsghdr}) is allocated here once, so a batch system call allocates nothing. A batch belongs
@@ -56,21 +56,25 @@ public final class UdpBatch implements AutoCloseable {
 
     static final long MMSG_SIZE = MMSGHDR.byteSize();
     private static final long IOV_SIZE = IOVEC.byteSize();
-    private static final long NAME = hdr("msg_name");
-    private static final long NAMELEN = hdr("msg_namelen");
-    private static final long IOV = hdr("msg_iov");
-    private static final long IOVLEN = hdr("msg_iovlen");
-    private static final long CONTROL = hdr("msg_control");
-    private static final long CONTROLLEN = hdr("msg_controllen");
-    private static final long FLAGS = hdr("msg_flags");
+    // struct msghdr's fields; it starts struct mmsghdr, so these serve a lone msghdr too.
+    static final long NAME = hdr("msg_name");
+    static final long NAMELEN = hdr("msg_namelen");
+    static final long IOV = hdr("msg_iov");
+    static final long IOVLEN = hdr("msg_iovlen");
+    static final long CONTROL = hdr("msg_control");
+    static final long CONTROLLEN = hdr("msg_controllen");
+    static final long FLAGS = hdr("msg_flags");
+    static final long MSGHDR_SIZE = MSGHDR.byteSize();
+    static final long IOVEC_SIZE = IOVEC.byteSize();
     private static final long MSG_LEN = MMSGHDR.byteOffset(groupElement("msg_len"));
     private static final long CMSG_HDR = CMSGHDR.byteSize();
-    /** CMSG_LEN(sizeof(uint16_t)) and CMSG_SPACE(sizeof(uint16_t)) for the UDP_SEGMENT message. */
-    private static final long SEGMENT_CMSG_LEN = CMSG_HDR + 2;
-    private static final long SEGMENT_CMSG_SPACE = CMSG_HDR + 8;
-    /** Control space per slot: the UDP_GRO message needs 24 bytes; the rest is headroom. */
-    private static final long CONTROL_SPACE = 64;
-    private static final long NAME_STRIDE = 32;
+    /**
+     * Control space per slot: on receive UDP_GRO (24 bytes) and IPV6_PKTINFO (40), on send the
+     * source (at most 40) and UDP_SEGMENT (24); the rest is headroom.
+     */
+    private static final long CONTROL_SPACE = 128;
+    /** Each slot's {@link Endpoint}: the peer's {@code sockaddr_in6} (the message's name) and the local source. */
+    private static final long NAME_STRIDE = 64;
 
     private static long hdr(String field) {
         return MMSGHDR.byteOffset(groupElement("msg_hdr"), groupElement(field));
@@ -81,6 +85,7 @@ public final class UdpBatch implements AutoCloseable {
     private final MemorySegment[] own;
     private final MemorySegment[] buffers;
     private final MemorySegment[] addresses;
+    private final MemorySegment[] endpoints;
     private final MemorySegment msgs;
     private final MemorySegment iovs;
     private final MemorySegment controls;
@@ -92,6 +97,8 @@ public final class UdpBatch implements AutoCloseable {
     private final int[] status;
     private final int[] flags;
     private final boolean[] gsoUsed;
+    /** Slots whose source the kernel refused in the last send, which then went without it. */
+    private final boolean[] sourceDropped;
     /** Slots [received, prepared) are ready for recvmmsg as they are; the rest need resetting. */
     private int prepared;
     private int received;
@@ -100,6 +107,8 @@ public final class UdpBatch implements AutoCloseable {
     private final MemorySegment splitMsgs;
     private final MemorySegment splitIovs;
     private final long splitAddress;
+    /** The source message every split datagram of a slot shares (the kernel only reads it). */
+    private final MemorySegment splitControl;
 
     /**
      * @param slots messages per system call (1 to {@link #MAX_SLOTS}; wireguard-go uses 128)
@@ -123,16 +132,19 @@ public final class UdpBatch implements AutoCloseable {
         own = new MemorySegment[slots];
         buffers = new MemorySegment[slots];
         addresses = new MemorySegment[slots];
+        endpoints = new MemorySegment[slots];
         offset = new int[slots];
         length = new int[slots];
         segment = new int[slots];
         status = new int[slots];
         flags = new int[slots];
         gsoUsed = new boolean[slots];
+        sourceDropped = new boolean[slots];
         for (int i = 0; i < slots; i++) {
             own[i] = data.asSlice((long) i * bufferSize, bufferSize);
             buffers[i] = own[i];
             addresses[i] = names.asSlice(i * NAME_STRIDE, SockAddr.SIZE);
+            endpoints[i] = names.asSlice(i * NAME_STRIDE, Endpoint.SIZE);
             long m = i * MMSG_SIZE;
             // The name and iovec pointers never change; only lengths, control and flags do.
             msgs.set(JAVA_LONG, m + NAME, addresses[i].address());
@@ -142,6 +154,7 @@ public final class UdpBatch implements AutoCloseable {
         splitMsgs = arena.allocate(MMSGHDR, MAX_SEGMENTS);
         splitIovs = arena.allocate(IOVEC, MAX_SEGMENTS);
         splitAddress = splitMsgs.address();
+        splitControl = arena.allocate(ControlMessages.SOURCE_SPACE, 8);
         for (int k = 0; k < MAX_SEGMENTS; k++) {
             splitMsgs.set(JAVA_LONG, k * MMSG_SIZE + IOV, splitIovs.address() + k * IOV_SIZE);
             splitMsgs.set(JAVA_LONG, k * MMSG_SIZE + IOVLEN, 1L);
@@ -163,14 +176,45 @@ public final class UdpBatch implements AutoCloseable {
         return addresses[i];
     }
 
-    /** Copies a {@link SockAddr}-encoded destination into slot {@code i}. */
+    /**
+     * Slot {@code i}'s {@link Endpoint}: the peer and, after a receive, the local address the
+     * datagram was sent to (none if the kernel did not say); for a send, the source to use.
+     */
+    public MemorySegment endpoint(int i) {
+        return endpoints[i];
+    }
+
+    /** Copies a {@link SockAddr}-encoded destination into slot {@code i}; routing picks the source. */
     public void setAddress(int i, MemorySegment sockaddr) {
         MemorySegment.copy(sockaddr, 0, addresses[i], 0, SockAddr.SIZE);
+        Endpoint.clearSource(endpoints[i]);
+    }
+
+    /**
+     * Copies a destination into slot {@code i}: an {@link Endpoint}, whose source the datagrams
+     * then leave from, or a bare {@link SockAddr}.
+     */
+    public void setEndpoint(int i, MemorySegment endpoint) {
+        if (endpoint.byteSize() >= Endpoint.SIZE) {
+            MemorySegment.copy(endpoint, 0, endpoints[i], 0, Endpoint.SIZE);
+        } else {
+            setAddress(i, endpoint);
+        }
     }
 
     /** Encodes a destination into slot {@code i} (allocates: for set-up and tests, not per packet). */
     public void setAddress(int i, InetSocketAddress to) {
         SockAddr.encode(to, addresses[i]);
+        Endpoint.clearSource(endpoints[i]);
+    }
+
+    /**
+     * After a send: whether slot {@code i} named a source that the kernel refused (the address is
+     * gone, or its interface no longer reaches the peer), so it went from whatever address routing
+     * picked instead. Whoever remembered that source should forget it.
+     */
+    public boolean sourceDropped(int i) {
+        return sourceDropped[i];
     }
 
     /**
@@ -276,29 +320,23 @@ public final class UdpBatch implements AutoCloseable {
             length[i] = len;
             flags[i] = msgs.get(JAVA_INT, m + FLAGS);
             status[i] = 0;
-            int gro = groSegmentSize(i);
+            int gro = readControl(i);
             segment[i] = gro > 0 && gro < len ? gro : len;
         }
     }
 
+    /**
+     * Reads slot {@code i}'s received control data: the local address goes to its endpoint's
+     * source; returns the UDP_GRO segment size, or 0 if there is none.
+     */
+    private int readControl(int i) {
+        long used = msgs.get(JAVA_LONG, i * MMSG_SIZE + CONTROLLEN);
+        return ControlMessages.read(controls, i * CONTROL_SPACE, used, endpoints[i]);
+    }
+
     /** The UDP_GRO segment size in slot {@code i}'s received control data, or 0 if there is none. */
     int groSegmentSize(int i) {
-        long used = msgs.get(JAVA_LONG, i * MMSG_SIZE + CONTROLLEN);
-        long base = i * CONTROL_SPACE;
-        long at = 0;
-        while (at + CMSG_HDR <= used) {
-            long len = controls.get(JAVA_LONG, base + at);
-            if (len < CMSG_HDR || at + len > used) {
-                return 0;
-            }
-            int level = controls.get(JAVA_INT, base + at + 8);
-            int type = controls.get(JAVA_INT, base + at + 12);
-            if (level == Linux.SOL_UDP && type == Linux.UDP_GRO && len >= CMSG_HDR + 4) {
-                return controls.get(JAVA_INT, base + at + CMSG_HDR);
-            }
-            at += (len + 7) & ~7L; // CMSG_ALIGN
-        }
-        return 0;
+        return readControl(i);
     }
 
     /** Test hook: lays a control message into slot {@code i} as the kernel would after a receive. */
@@ -330,6 +368,18 @@ public final class UdpBatch implements AutoCloseable {
 
     void clearStatus(int count) {
         Arrays.fill(status, 0, count, 0);
+        Arrays.fill(sourceDropped, 0, count, false);
+    }
+
+    boolean hasSource(int i) {
+        return Endpoint.hasSource(endpoints[i]);
+    }
+
+    /** The kernel refused slot {@code i}'s source: it is sent again without one. */
+    void dropSource(int i) {
+        Endpoint.clearSource(endpoints[i]);
+        sourceDropped[i] = true;
+        prepared = 0;
     }
 
     void fail(int i, int errno) {
@@ -356,18 +406,16 @@ public final class UdpBatch implements AutoCloseable {
             msgs.set(JAVA_INT, m + FLAGS, 0);
             boolean useGso = segmented(i);
             gsoUsed[i] = useGso;
-            if (useGso) {
-                long c = i * CONTROL_SPACE;
-                controls.set(JAVA_LONG, c, SEGMENT_CMSG_LEN);
-                controls.set(JAVA_INT, c + 8, Linux.SOL_UDP);
-                controls.set(JAVA_INT, c + 12, Linux.UDP_SEGMENT);
-                controls.set(JAVA_SHORT, c + CMSG_HDR, (short) segment[i]);
-                msgs.set(JAVA_LONG, m + CONTROL, controlsAddress + c);
-                msgs.set(JAVA_LONG, m + CONTROLLEN, SEGMENT_CMSG_SPACE);
-            } else {
-                msgs.set(JAVA_LONG, m + CONTROL, 0L);
-                msgs.set(JAVA_LONG, m + CONTROLLEN, 0L);
+            long c = i * CONTROL_SPACE;
+            long used = 0;
+            if (Endpoint.hasSource(endpoints[i])) {
+                used += ControlMessages.writeSource(controls, c, endpoints[i]);
             }
+            if (useGso) {
+                used += ControlMessages.writeSegment(controls, c + used, segment[i]);
+            }
+            msgs.set(JAVA_LONG, m + CONTROL, used == 0 ? 0L : controlsAddress + c);
+            msgs.set(JAVA_LONG, m + CONTROLLEN, used);
         }
         return count;
     }
@@ -384,14 +432,20 @@ public final class UdpBatch implements AutoCloseable {
         int n = Math.min(MAX_SEGMENTS, total - first);
         long base = buffers[i].address() + offset[i];
         long name = addresses[i].address();
+        long control = 0;
+        long controlLen = 0;
+        if (Endpoint.hasSource(endpoints[i])) {
+            controlLen = ControlMessages.writeSource(splitControl, 0, endpoints[i]);
+            control = splitControl.address();
+        }
         for (int k = 0; k < n; k++) {
             long start = (long) (first + k) * seg;
             long m = k * MMSG_SIZE;
             splitIovs.set(JAVA_LONG, k * IOV_SIZE, base + start);
             splitIovs.set(JAVA_LONG, k * IOV_SIZE + 8, Math.min(seg, length[i] - start));
             splitMsgs.set(JAVA_LONG, m + NAME, name);
-            splitMsgs.set(JAVA_LONG, m + CONTROL, 0L);
-            splitMsgs.set(JAVA_LONG, m + CONTROLLEN, 0L);
+            splitMsgs.set(JAVA_LONG, m + CONTROL, control);
+            splitMsgs.set(JAVA_LONG, m + CONTROLLEN, controlLen);
             splitMsgs.set(JAVA_INT, m + FLAGS, 0);
         }
         return n;

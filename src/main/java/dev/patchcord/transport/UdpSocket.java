@@ -30,16 +30,37 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * (one buffer of equal-size datagrams to one peer, cut by the kernel) and GRO on receive (several
  * datagrams of one flow handed over in one buffer). What the kernel cannot do falls back to
  * one datagram per message, transparently to the batch's user; see {@link UdpFeatures}.
+ *
+ * <p><b>Source addresses.</b> The kernel tells, for each datagram, which local address it was sent
+ * to ({@code IPV6_RECVPKTINFO}, on for every socket); {@link #receiveWithSource} and batch receives
+ * keep it in an {@link Endpoint}. A send to an endpoint with a source leaves from that address
+ * ({@code IP_PKTINFO} or {@code IPV6_PKTINFO}), so a host with several addresses answers from the
+ * one the peer chose. If the kernel refuses the source (the address was removed, or its interface
+ * no longer reaches the peer), the datagram goes again from whatever address routing picks, and
+ * the caller hears of it ({@link #SENT_WITHOUT_SOURCE}, {@link UdpBatch#sourceDropped}) so that it
+ * stops asking for that source.
  */
 public final class UdpSocket implements AutoCloseable {
     /** 7 MiB, as wireguard-go: small buffers are the first limit on throughput. */
     private static final int SOCKET_BUFFER = 7 << 20;
+
+    /**
+     * What {@link #send(MemorySegment, long, int, MemorySegment)} returns when the endpoint's source
+     * was refused and the datagram went from another address: sent, but the source should be forgotten.
+     */
+    public static final int SENT_WITHOUT_SOURCE = 1;
+
+    /** A sendmsg header per sending thread (any thread may send), made on its first send with a source. */
+    private static final ThreadLocal<SingleMessage> SEND_MESSAGE =
+            ThreadLocal.withInitial(() -> new SingleMessage(Arena.ofAuto()));
 
     private final Arena arena = Arena.ofShared();
     private final int fd;
     private final int port;
     private final Poller recvPoller;
     private final MemorySegment recvAddrLen;
+    /** The receiving thread's recvmsg header. */
+    private final SingleMessage recvMessage;
     private final String receiveWhat;
     private volatile boolean closed;
 
@@ -62,6 +83,7 @@ public final class UdpSocket implements AutoCloseable {
         this.port = port;
         this.recvPoller = new Poller(fd, wakeup, arena);
         this.recvAddrLen = arena.allocate(JAVA_INT);
+        this.recvMessage = new SingleMessage(arena);
         this.receiveWhat = "receive on UDP port " + port;
     }
 
@@ -80,6 +102,9 @@ public final class UdpSocket implements AutoCloseable {
             MemorySegment zero = tmp.allocateFrom(JAVA_INT, 0);
             SysException.check(Libc.setsockopt(fd, Linux.IPPROTO_IPV6, Linux.IPV6_V6ONLY, zero, 4),
                     "cannot make the UDP socket dual-stack");
+            // Which local address each datagram was sent to, so that answers can leave from it.
+            // Without it (not expected on Linux) routing picks every source, as before.
+            Libc.setsockopt(fd, Linux.IPPROTO_IPV6, Linux.IPV6_RECVPKTINFO, tmp.allocateFrom(JAVA_INT, 1), 4);
             setBuffer(fd, Linux.SO_RCVBUFFORCE, Linux.SO_RCVBUF, tmp);
             setBuffer(fd, Linux.SO_SNDBUFFORCE, Linux.SO_SNDBUF, tmp);
             MemorySegment sa = tmp.allocate(SockAddr.SIZE);
@@ -142,11 +167,56 @@ public final class UdpSocket implements AutoCloseable {
     }
 
     /**
-     * Sends {@code len} bytes at {@code buf + off} to {@code to} (a {@link SockAddr}).
+     * As {@link #receive(MemorySegment, MemorySegment)}, into an {@link Endpoint}: the sender's
+     * address, and as its source the local address the datagram was sent to (none if the kernel
+     * did not say). Only the receiving thread may call this.
+     */
+    public int receiveWithSource(MemorySegment buf, MemorySegment endpoint) throws SysException {
+        java.util.Objects.checkFromIndexSize(0, Endpoint.SIZE, endpoint.byteSize());
+        while (!closed) {
+            recvMessage.prepareReceive(buf, endpoint);
+            long n = Libc.recvmsgAt(fd, recvMessage.address(), Linux.MSG_DONTWAIT | Linux.MSG_TRUNC);
+            if (n >= 0) {
+                recvMessage.completeReceive(endpoint);
+                return (int) n;
+            }
+            // ECONNREFUSED reports an ICMP port unreachable for an earlier send, not a receive error.
+            if (n != -Linux.ECONNREFUSED && (closed || !recvPoller.readAgain(n, receiveWhat))) {
+                return -1;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Sends {@code len} bytes at {@code buf + off} to {@code to}: a {@link SockAddr}, or an
+     * {@link Endpoint}, from whose source the datagram then leaves. Any thread may send.
      *
-     * @return 0, or the negated errno (no route, message too long, …), which the caller counts
+     * @return 0; {@link #SENT_WITHOUT_SOURCE} if the endpoint's source was refused and the datagram
+     *     went from the address routing picked; or the negated errno (no route, message too long, …),
+     *     which the caller counts
      */
     public int send(MemorySegment buf, long off, int len, MemorySegment to) {
+        if (Endpoint.hasSource(to)) {
+            SingleMessage m = SEND_MESSAGE.get();
+            m.prepareSend(buf.address() + off, len, to, true);
+            long n;
+            do {
+                n = Libc.sendmsgAt(fd, m.address(), 0);
+            } while (n == -Linux.EINTR);
+            if (n >= 0) {
+                return 0;
+            }
+            if (!ControlMessages.sourceMayBeAtFault((int) n)) {
+                return (int) n;
+            }
+            int r = sendWithoutSource(buf, off, len, to);
+            return r < 0 ? r : SENT_WITHOUT_SOURCE;
+        }
+        return sendWithoutSource(buf, off, len, to);
+    }
+
+    private int sendWithoutSource(MemorySegment buf, long off, int len, MemorySegment to) {
         while (true) {
             long n = Libc.sendtoAt(fd, buf.address() + off, len, 0, to, SockAddr.SIZE);
             if (n != -Linux.EINTR) {
@@ -207,7 +277,8 @@ public final class UdpSocket implements AutoCloseable {
     /**
      * Receives into {@code batch}, waiting until at least one datagram is there, then taking every
      * one already queued up to the batch's size (one, with batching off). Only the receiving thread
-     * may call this. Slot i's source is {@code batch.address(i)}; its data is at offset 0, and with
+     * may call this. Slot i's sender is {@code batch.address(i)} (with the local address it sent to:
+     * {@code batch.endpoint(i)}); its data is at offset 0, and with
      * GRO it may hold several datagrams of {@code batch.segmentSize(i)} bytes each.
      *
      * @return the number of slots filled, or -1 to stop (the socket was closed or the wake-up fired)
@@ -294,6 +365,11 @@ public final class UdpSocket implements AutoCloseable {
                 if (n == -Linux.EINTR) {
                     continue;
                 }
+                if (batch.hasSource(i) && ControlMessages.sourceMayBeAtFault(n)) {
+                    batch.dropSource(i); // and send it again from the address routing picks
+                    preparedEnd = i;
+                    continue;
+                }
                 if (batch.usesGso(i) && n == -Linux.EIO) {
                     gsoOn = false; // the next turn splits slot i
                     continue;
@@ -356,14 +432,19 @@ public final class UdpSocket implements AutoCloseable {
                 int r = Libc.sendmmsgAt(fd, batch.splitAddress(k), batchOn ? n - k : 1, 0);
                 if (r > 0) {
                     k += r;
-                } else if (r != -Linux.EINTR) {
+                } else if (r == -Linux.EINTR) {
+                    continue;
+                } else if (batch.hasSource(i) && ControlMessages.sourceMayBeAtFault(r)) {
+                    batch.dropSource(i);
+                    break; // laid out again from datagram k, without the source
+                } else {
                     if (error == 0) {
                         error = r == 0 ? -Linux.EAGAIN : r;
                     }
                     k++;
                 }
             }
-            done += n;
+            done += k;
         }
         return error;
     }
