@@ -29,6 +29,7 @@ IMPLS=("$@")
 WIREGUARD_GO=${WIREGUARD_GO:-$ROOT/../shared/anchors/wireguard-go-0.0.20250522}
 export WIREGUARD_GO
 read -r -a MVN_EXTRA <<<"${MVN_FLAGS:--o}"
+SUITE=$ROOT/src/test/java/dev/patchcord/e2e/conformance
 
 OUT=${CONFORMANCE_KEEP:-$(mktemp -d)}
 mkdir -p "$OUT"
@@ -53,7 +54,7 @@ results() {
       }
       # Text inside CDATA (stack traces, output) is not markup, whatever it looks like.
       incdata { if (index($0, "]]>")) incdata = 0; next }
-      function emit() { if (open) { sub(/.*\./, "", cls); print cls "." name "\t" verdict "\t" msg; open = 0 } }
+      function emit() { if (open) { sub(/.*\./, "", cls); sub(/\(.*/, "", name); print cls "." name "\t" verdict "\t" msg; open = 0 } }
       /^[ \t]*<testcase / {
         emit(); open = 1; name = attr($0, "name"); cls = attr($0, "classname"); verdict = "pass"; msg = ""
         if ($0 ~ /\/>[ \t]*$/) emit()
@@ -115,11 +116,17 @@ if [ ${#RAN[@]} -gt 0 ]; then
   header="| scenario |"; rule="|---|"
   for impl in "${RAN[@]}"; do header+=" $impl |"; rule+="---|"; done
   echo "$header"; echo "$rule"
-  # Rows in the order of the first implementation that listed them.
-  for impl in "${RAN[@]}"; do cut -f1 "$OUT/$impl.tsv"; done | awk '!seen[$0]++' | while IFS= read -r test; do
-    row="| ${test%%.*}: $(humanize "${test#*.}") |"
+  # Rows in the order of the test sources (scenarios the reports have and the sources do not, last).
+  {
+    for src in "$SUITE"/*IT.java; do
+      sed -nE "s/^    void ([A-Za-z0-9_]+)\(Lab lab\).*/$(basename "$src" .java).\1/p" "$src"
+    done
+    for impl in "${RAN[@]}"; do cut -f1 "$OUT/$impl.tsv"; done
+  } | awk '!seen[$0]++' | while IFS= read -r test; do
+    row="| ${test%%.*}: $(humanize "${test#*.}") |"; reported=
     for impl in "${RAN[@]}"; do
       line=$(awk -F'\t' -v t="$test" '$1 == t { print; exit }' "$OUT/$impl.tsv")
+      [ -z "$line" ] || reported=1
       verdict=$(cut -f2 <<<"$line"); msg=$(cut -f3 <<<"$line")
       case $verdict in
         "") row+=" – |" ;;
@@ -127,7 +134,7 @@ if [ ${#RAN[@]} -gt 0 ]; then
         *) row+=" $verdict |" ;;
       esac
     done
-    echo "$row"
+    [ -z "$reported" ] || echo "$row"
   done
   if [ -s "$OUT/figures.tsv" ]; then
     echo

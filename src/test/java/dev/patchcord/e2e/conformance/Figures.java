@@ -17,7 +17,7 @@ final class Figures {
 
     static synchronized void record(String name, double value, String unit) {
         String impl = Implementation.selected().label;
-        String text = String.format(Locale.ROOT, "%.1f %s", value, unit);
+        String text = String.format(Locale.ROOT, value == Math.rint(value) ? "%.0f %s" : "%.1f %s", value, unit);
         System.out.println("conformance figure: " + impl + ": " + name + " = " + text);
         String file = Implementation.setting("conformance.figures", "CONFORMANCE_FIGURES");
         if (file == null || file.isBlank()) {

@@ -111,7 +111,7 @@ enum Implementation {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        Process p = lab.spawn(ns, procName, Self.command("up", "--foreground", conf.toString()));
+        Process p = lab.spawn(ns, procName, Self.command("up", "--foreground", "--verbose", conf.toString()));
         boolean ready = Lab.await(START_TIMEOUT, () -> lab.log(procName).contains("ready") || !p.isAlive());
         assertThat(ready && p.isAlive()).as("patchcord ready; log:\n" + lab.log(procName)).isTrue();
         return p;

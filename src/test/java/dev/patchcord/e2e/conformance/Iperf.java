@@ -26,7 +26,7 @@ final class Iperf {
      */
     static Run run(Lab lab, String serverNs, String serverAddress, String clientNs, int seconds, String... extra) {
         String name = "iperf3-server-" + System.nanoTime();
-        lab.spawn(serverNs, name, List.of("iperf3", "-s", "-1", "-B", serverAddress, "-p", "5201"));
+        lab.spawn(serverNs, name, List.of("iperf3", "-s", "-1", "--forceflush", "-B", serverAddress, "-p", "5201"));
         assertThat(Lab.await(Duration.ofSeconds(20), () -> lab.log(name).contains("listening")))
                 .as("iperf3 server listening: " + lab.log(name)).isTrue();
         List<String> cmd = new ArrayList<>(List.of("iperf3", "-c", serverAddress, "-p", "5201", "-t", String.valueOf(seconds), "-J"));

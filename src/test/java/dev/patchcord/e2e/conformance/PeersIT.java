@@ -82,8 +82,8 @@ class PeersIT {
         long start = System.nanoTime();
         Lab.Result r = lab.run(t.peer1, Duration.ofSeconds(10), "ping", "-c", "1", "-W", "3", IN2_V4);
         double seconds = (System.nanoTime() - start) / 1e9;
+        Figures.record("first ping after a private-key change (≈ 3000: no answer)", Math.round(seconds * 1000), "ms");
         assertThat(r.code()).as("first ping after the key change, answered within 3 s:\n" + r.output()).isZero();
-        Figures.record("first reply after a private-key change", seconds * 1000, "ms");
         assertThat(t.wg2.latestHandshake(fresh.publicKey())).as("handshake with the new key").isPositive();
     }
 
@@ -99,7 +99,7 @@ class PeersIT {
         t.wg1.set("peer", t.keys2.publicKey(), "allowed-ips", IN2_V4 + "/32," + IN2_V6 + "/128",
                 "endpoint", P2_V4 + ":" + PORT2);
         t.reach(t.peer1, IN2_V4);
-        t.assertPings(t.peer1, IN2_V6, 56, 2);
+        t.reach(t.peer1, IN2_V6);
         assertThat(t.wg1.latestHandshake(t.keys2.publicKey())).isPositive();
         assertThat(t.wg1.transfer(t.keys2.publicKey())[0]).as("counters start again from zero, then count").isPositive();
     }
@@ -158,7 +158,7 @@ class PeersIT {
                 .as("five more keepalives arrived").isTrue();
         t.assertPings(t.peer2, IN1_V4, 56, 3);
         t.assertPings(t.peer2, IN1_V6, 56, 3);
-        assertThat(t.wg1.show("persistent-keepalive")).contains("1");
+        assertThat(t.wg1.perPeer("persistent-keepalive")).containsEntry(t.keys2.publicKey(), "1");
     }
 
     /**

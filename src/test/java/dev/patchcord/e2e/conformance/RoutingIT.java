@@ -45,7 +45,7 @@ class RoutingIT {
     /**
      * Replies leave from the address the peer contacted: a second address on the same
      * interface (IPv4 and IPv6, where routing would pick the first), and an address on another
-     * interface. Had a reply come from elsewhere, peer1 would have roamed to that address.
+     * interface (loopback). Had a reply come from elsewhere, peer1 would have roamed to that address.
      */
     @Test
     void sourceAddressIsSticky(Lab lab) {
@@ -53,9 +53,7 @@ class RoutingIT {
         lab.addAddress(t.peer2, t.veth2, "198.18.2.2/24");
         lab.addAddress(t.peer2, t.veth2, "fd00:c2::2/64");
         lab.ip(t.peer2, "-6", "route", "add", "fd00:c1::/64", "via", R2_V6, "src", P2_V6);
-        lab.ip(t.peer2, "link", "add", "dummy0", "type", "dummy");
-        lab.addAddress(t.peer2, "dummy0", "198.18.9.1/32");
-        lab.ip(t.peer2, "link", "set", "dummy0", "up");
+        lab.addAddress(t.peer2, "lo", "198.18.9.1/32");
         lab.ip(t.router, "route", "add", "198.18.9.1/32", "via", P2_V4);
         for (String contacted : new String[]{"198.18.2.2", "[fd00:c2::2]", "198.18.9.1"}) {
             String endpoint = contacted + ":" + PORT2;
@@ -78,10 +76,12 @@ class RoutingIT {
         t.wg1.set("peer", t.keys2.publicKey(), "endpoint", "198.18.2.2:" + PORT2);
         t.reach(t.peer1, IN2_V4);
         lab.ip(t.peer2, "addr", "del", "198.18.2.2/24", "dev", t.veth2);
-        Lab.Result r = t.ping(t.peer2, IN1_V4, 56);
-        assertThat(r.code()).as("peer2's first packet after its address went:\n" + r.output()).isZero();
+        Lab.Result first = t.ping(t.peer2, IN1_V4, 56);
+        t.reach(t.peer2, IN1_V4);
         assertThat(t.wg1.endpoint(t.keys2.publicKey())).isEqualTo(P2_V4 + ":" + PORT2);
         t.assertPings(t.peer1, IN2_V4, 56, 3);
+        assertThat(first.code()).as("it fell over, but did the first packet after the address went get through?\n"
+                + first.output()).isZero();
     }
 
     /**
@@ -99,8 +99,12 @@ class RoutingIT {
         t.reach(t.peer1, IN2_V4);
         assertThat(t.wg2.endpoint(t.keys1.publicKey())).isEqualTo("198.18.1.3:" + PORT1);
         t.wg1.set("peer", t.keys2.publicKey(), "endpoint", "[" + P2_V6 + "]:" + PORT2);
-        t.assertPings(t.peer1, IN2_V4, 56, 2);
-        assertThat(t.wg2.endpoint(t.keys1.publicKey())).isEqualTo("[fd00:c1::3]:" + PORT1);
+        // Moving to the other family is not what this scenario is about: a packet lost on the
+        // way does not count, the address peer2 sees does.
+        String v6 = "[fd00:c1::3]:" + PORT1;
+        Lab.await(Duration.ofSeconds(10), () -> t.ping(t.peer1, IN2_V4, 56).code() == 0
+                && v6.equals(t.wg2.endpoint(t.keys1.publicKey())));
+        assertThat(t.wg2.endpoint(t.keys1.publicKey())).isEqualTo(v6);
     }
 
     /**

@@ -51,6 +51,11 @@ final class Topology {
         peer1 = lab.netns("peer1");
         router = lab.netns("router");
         peer2 = lab.netns("peer2");
+        for (String ns : List.of(peer1, router, peer2)) {
+            // No duplicate address detection, for link-local addresses either: while a router's
+            // link-local address is tentative it forwards no IPv6 for a second or two.
+            lab.sh(ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0");
+        }
         String[] a = lab.link(peer1, List.of(P1_V4 + "/24", P1_V6 + "/64"), router, List.of(R1_V4 + "/24", R1_V6 + "/64"));
         String[] b = lab.link(router, List.of(R2_V4 + "/24", R2_V6 + "/64"), peer2, List.of(P2_V4 + "/24", P2_V6 + "/64"));
         veth1 = a[0];
