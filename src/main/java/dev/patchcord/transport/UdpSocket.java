@@ -159,8 +159,23 @@ public final class UdpSocket implements AutoCloseable {
                 return (int) n;
             }
             // ECONNREFUSED reports an ICMP port unreachable for an earlier send, not a receive error.
-            if (n != -Linux.ECONNREFUSED && (closed || !recvPoller.readAgain(n, receiveWhat))) {
+            if (n == -Linux.ECONNREFUSED) {
+                continue;
+            }
+            if (closed) {
                 return -1;
+            }
+            try {
+                if (!recvPoller.readAgain(n, receiveWhat)) {
+                    return -1;
+                }
+            } catch (SysException e) {
+                // close() (a rebind to another port) may free the descriptor while poll is still
+                // looking at it (EBADF): the caller moves on to the new socket.
+                if (closed) {
+                    return -1;
+                }
+                throw e;
             }
         }
         return -1;
