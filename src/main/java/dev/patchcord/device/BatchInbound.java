@@ -23,8 +23,8 @@ import java.nio.ByteBuffer;
  * source check), then delivered. Handshake messages go through the {@link Receiver} one by one,
  * after everything that arrived before them.
  *
- * <p>With coalescing, delivered TCP segments of one flow are merged ({@link CoalescingWriter})
- * and the batch reaches the interface in a few large writes.
+ * <p>With coalescing, delivered TCP segments (and equal-size UDP datagrams) of one flow are
+ * merged ({@link CoalescingWriter}) and the batch reaches the interface in a few large writes.
  */
 final class BatchInbound {
     static final int SLOTS = 32;

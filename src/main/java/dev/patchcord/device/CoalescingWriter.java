@@ -4,6 +4,7 @@ import dev.patchcord.core.Counters;
 import dev.patchcord.core.Drop;
 import dev.patchcord.core.offload.GroCoalescer;
 import dev.patchcord.core.offload.VirtioNetHdr;
+import dev.patchcord.sys.Linux;
 import dev.patchcord.tun.TunDevice;
 
 import java.lang.foreign.Arena;
@@ -12,8 +13,9 @@ import java.nio.ByteBuffer;
 
 /**
  * Writes the packets of a received batch to a TUN opened with virtio-net headers, merging the TCP
- * segments of each flow into super-packets first ({@link GroCoalescer}), so the kernel's TCP sees
- * a few large packets instead of many small ones.
+ * segments (and, where the kernel takes them, the UDP datagrams) of each flow into super-packets
+ * first ({@link GroCoalescer}), so the kernel sees a few large packets instead of many small ones:
+ * a tunnel nested inside this one gets its datagrams a batch per write.
  *
  * <p>A merged flow grows in a buffer of its own: each packet is first copied to a staging slot
  * with 64 KiB of room, because received datagrams lie too close together to grow in place. The
@@ -28,7 +30,7 @@ final class CoalescingWriter {
 
     private final TunDevice tun;
     private final Counters counters;
-    private final GroCoalescer coalescer = new GroCoalescer(SLOTS);
+    private final GroCoalescer coalescer;
     private final MemorySegment stage;
     private final ByteBuffer[] stageViews = new ByteBuffer[SLOTS];
     private int staged;
@@ -40,6 +42,10 @@ final class CoalescingWriter {
         assert HEADROOM >= VirtioNetHdr.SIZE;
         this.tun = tun;
         this.counters = counters;
+        // UDP super-datagrams only where the kernel cuts them (it took USO, Linux 6.2 on); an
+        // older kernel refuses a GSO_UDP_L4 write.
+        int uso = Linux.TUN_F_USO4 | Linux.TUN_F_USO6;
+        this.coalescer = new GroCoalescer(SLOTS, (tun.offloads() & uso) == uso);
         this.stage = arena.allocate((long) STAGE_SIZE * SLOTS, 64);
         for (int i = 0; i < SLOTS; i++) {
             stageViews[i] = stage.asSlice((long) i * STAGE_SIZE, STAGE_SIZE).asByteBuffer();

@@ -16,7 +16,9 @@ import java.util.Locale;
  *   <li>{@code tso}: the TUN hands over TCP (and UDP) super-packets of up to 64 KiB with their
  *       checksums left to us, which are cut into MTU-sized packets here;
  *   <li>{@code coalesce}: received TCP segments of one flow are merged into super-packets before
- *       they are written to the TUN, so the kernel's TCP sees fewer, larger packets;
+ *       they are written to the TUN, so the kernel's TCP sees fewer, larger packets; so are
+ *       equal-size UDP datagrams of one flow (Linux 6.2 on, where the TUN took USO), which is
+ *       what a tunnel inside the tunnel receives;
  *   <li>{@code parallel}: the cipher work of a batch is shared with worker threads.
  * </ul>
  *

@@ -32,7 +32,8 @@ class OffloadFuzzTest {
     private static final ByteBuffer[] OUT = slots();
     private static final ByteBuffer[] IN = slots();
     private static final int[] LENGTHS = new int[SLOTS];
-    private static final GroCoalescer GRO = new GroCoalescer(SLOTS);
+    /** With UDP merging, as a TUN that took USO gets: TCP and UDP flows both. */
+    private static final GroCoalescer GRO = new GroCoalescer(SLOTS, true);
 
     private static ByteBuffer[] slots() {
         ByteBuffer[] b = new ByteBuffer[SLOTS];
@@ -128,7 +129,7 @@ class OffloadFuzzTest {
     }
 
     /**
-     * Arbitrary packets, some forced to look like TCP: none is lost or invented, one that is not
+     * Arbitrary packets, some forced to look like TCP or UDP: none is lost or invented, one that is not
      * merged goes through as it came, and a merged one splits back into as many valid segments.
      */
     @FuzzTest
@@ -138,10 +139,11 @@ class OffloadFuzzTest {
         for (int i = 0; i < count; i++) {
             byte[] p = data.consumeBytes(data.consumeInt(0, 300));
             if (p.length >= 40 && data.consumeBoolean()) {
-                // Shaped as TCP, so the fuzzer need not find the version and protocol bytes first.
+                // Shaped as TCP or UDP, so the fuzzer need not find the version and protocol
+                // bytes first.
                 boolean v4 = data.consumeBoolean();
                 p[0] = (byte) (v4 ? 0x45 : 0x60);
-                p[v4 ? 9 : 6] = Packets.TCP;
+                p[v4 ? 9 : 6] = (byte) (data.consumeBoolean() ? Packets.TCP : Packets.UDP);
             }
             packets.add(p);
         }
