@@ -158,27 +158,35 @@ public final class UdpSocket implements AutoCloseable {
             if (n >= 0) {
                 return (int) n;
             }
-            // ECONNREFUSED reports an ICMP port unreachable for an earlier send, not a receive error.
-            if (n == -Linux.ECONNREFUSED) {
-                continue;
-            }
-            if (closed) {
+            if (!readAgain(n)) {
                 return -1;
-            }
-            try {
-                if (!recvPoller.readAgain(n, receiveWhat)) {
-                    return -1;
-                }
-            } catch (SysException e) {
-                // close() (a rebind to another port) may free the descriptor while poll is still
-                // looking at it (EBADF): the caller moves on to the new socket.
-                if (closed) {
-                    return -1;
-                }
-                throw e;
             }
         }
         return -1;
+    }
+
+    /**
+     * After a receive call failed with {@code n}: whether to call it again (the socket has become
+     * readable, or ECONNREFUSED reported an ICMP port unreachable for an earlier send, which is no
+     * receive error) rather than stop (closed, or the wake-up).
+     */
+    private boolean readAgain(long n) throws SysException {
+        if (n == -Linux.ECONNREFUSED) {
+            return true;
+        }
+        if (closed) {
+            return false;
+        }
+        try {
+            return recvPoller.readAgain(n, receiveWhat);
+        } catch (SysException e) {
+            // close() (a rebind to another port) may free the descriptor while poll is still
+            // looking at it (EBADF): the caller moves on to the new socket.
+            if (closed) {
+                return false;
+            }
+            throw e;
+        }
     }
 
     /**
@@ -195,8 +203,7 @@ public final class UdpSocket implements AutoCloseable {
                 recvMessage.completeReceive(endpoint);
                 return (int) n;
             }
-            // ECONNREFUSED reports an ICMP port unreachable for an earlier send, not a receive error.
-            if (n != -Linux.ECONNREFUSED && (closed || !recvPoller.readAgain(n, receiveWhat))) {
+            if (!readAgain(n)) {
                 return -1;
             }
         }
@@ -307,23 +314,8 @@ public final class UdpSocket implements AutoCloseable {
                 batch.completeReceive(n);
                 return n;
             }
-            // ECONNREFUSED reports an ICMP port unreachable for an earlier send, not a receive error.
-            if (n == 0 || n == -Linux.ECONNREFUSED) {
-                continue;
-            }
-            if (closed) {
+            if (n != 0 && !readAgain(n)) {
                 return -1;
-            }
-            try {
-                if (!recvPoller.readAgain(n, receiveWhat)) {
-                    return -1;
-                }
-            } catch (SysException e) {
-                // close() may free the descriptor while poll is still looking at it (EBADF).
-                if (closed) {
-                    return -1;
-                }
-                throw e;
             }
         }
         return -1;
