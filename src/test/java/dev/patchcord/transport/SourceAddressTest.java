@@ -1,10 +1,6 @@
 package dev.patchcord.transport;
 
-import dev.patchcord.sys.Wakeup;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -14,9 +10,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -27,62 +20,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * the socket reports which local address a datagram was sent to, sends from the address it is
  * told, and when that address is not one of the host's, sends from the one routing picks and says so.
  */
-@Timeout(60)
-class SourceAddressTest {
-    private static final InetAddress V4 = ip("127.0.0.1");
-    private static final InetAddress V6 = ip("::1");
+class SourceAddressTest extends LoopbackSockets {
     /** Documentation ranges (RFC 5737, RFC 3849): never an address of this host. */
     private static final InetAddress GONE_V4 = ip("192.0.2.77");
     private static final InetAddress GONE_V6 = ip("2001:db8::77");
-
-    private final List<AutoCloseable> closeLater = new ArrayList<>();
-    private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "source-address-test-watchdog");
-        t.setDaemon(true);
-        return t;
-    });
     private final Arena arena = Arena.ofAuto();
-    private Wakeup wakeup;
-
-    private static InetAddress ip(String literal) {
-        try {
-            return InetAddress.getByName(literal);
-        } catch (java.net.UnknownHostException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    @BeforeEach
-    void wakeupWithDeadline() throws Exception {
-        wakeup = new Wakeup();
-        watchdog.schedule(wakeup::signal, 20, TimeUnit.SECONDS);
-    }
-
-    @AfterEach
-    void closeEverything() throws Exception {
-        watchdog.shutdownNow();
-        for (AutoCloseable c : closeLater.reversed()) {
-            c.close();
-        }
-        wakeup.close();
-    }
-
-    private <T extends AutoCloseable> T later(T c) {
-        closeLater.add(c);
-        return c;
-    }
-
-    private UdpSocket socket(UdpFeatures features) throws Exception {
-        UdpSocket s = later(UdpSocket.bind(null, 0, wakeup));
-        s.enable(features);
-        return s;
-    }
-
-    private DatagramSocket peer(InetAddress at) throws Exception {
-        DatagramSocket p = later(new DatagramSocket(new InetSocketAddress(at, 0)));
-        p.setSoTimeout(5000);
-        return p;
-    }
 
     private static void send(DatagramSocket from, InetAddress to, int port, String text) throws Exception {
         byte[] b = text.getBytes();

@@ -2,10 +2,7 @@ package dev.patchcord.transport;
 
 import dev.patchcord.sys.Linux;
 import dev.patchcord.sys.Wakeup;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
 
 import java.lang.foreign.MemorySegment;
 import java.net.DatagramPacket;
@@ -16,69 +13,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** recvmmsg/sendmmsg, UDP GSO and GRO on loopback (127.0.0.1 and ::1): no root needed. */
-@Timeout(60)
-class UdpBatchTest {
-    private static final InetAddress V4 = address("127.0.0.1");
-    private static final InetAddress V6 = address("::1");
-
-    private final List<AutoCloseable> closeLater = new ArrayList<>();
-    private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "udp-batch-test-watchdog");
-        t.setDaemon(true);
-        return t;
-    });
-    private Wakeup wakeup;
-
-    private static InetAddress address(String literal) {
-        try {
-            return InetAddress.getByName(literal);
-        } catch (java.net.UnknownHostException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    @BeforeEach
-    void wakeupWithDeadline() throws Exception {
-        wakeup = new Wakeup();
-        // A receive that waits for something that never comes ends here instead of hanging the build.
-        watchdog.schedule(wakeup::signal, 20, TimeUnit.SECONDS);
-    }
-
-    @AfterEach
-    void closeEverything() throws Exception {
-        watchdog.shutdownNow();
-        for (AutoCloseable c : closeLater.reversed()) {
-            c.close();
-        }
-        wakeup.close();
-    }
-
-    private <T extends AutoCloseable> T later(T c) {
-        closeLater.add(c);
-        return c;
-    }
-
-    private UdpSocket socket(UdpFeatures features) throws Exception {
-        UdpSocket s = later(UdpSocket.bind(null, 0, wakeup));
-        s.enable(features);
-        return s;
-    }
-
-    private DatagramSocket peer(InetAddress at) throws Exception {
-        DatagramSocket p = later(new DatagramSocket(new InetSocketAddress(at, 0)));
-        p.setSoTimeout(5000);
-        p.setReceiveBufferSize(1 << 20);
-        return p;
-    }
+class UdpBatchTest extends LoopbackSockets {
 
     /** Datagram {@code d} of a test stream: every byte depends on both d and its position. */
     private static byte patternByte(int d, int k) {
