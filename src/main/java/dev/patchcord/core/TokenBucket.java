@@ -40,4 +40,9 @@ public final class TokenBucket {
         tokens -= cost;
         return true;
     }
+
+    /** The time of the latest {@link #take}, for forgetting buckets that have gone quiet. */
+    public long lastTake() {
+        return last;
+    }
 }

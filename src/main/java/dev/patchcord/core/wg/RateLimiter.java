@@ -1,5 +1,7 @@
 package dev.patchcord.core.wg;
 
+import dev.patchcord.core.TokenBucket;
+
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
@@ -15,8 +17,6 @@ final class RateLimiter {
     private static final long SECOND = 1_000_000_000L;
     static final int PER_SECOND = 20;
     static final int BURST = 5;
-    private static final long COST = SECOND / PER_SECOND;
-    private static final long MAX_TOKENS = COST * BURST;
     /**
      * Sources tracked at once. Only senders that proved they receive at their address (a valid
      * MAC2) get here, so this is the number of reachable addresses flooding within one second; a
@@ -25,33 +25,21 @@ final class RateLimiter {
      */
     static final int MAX_SOURCES = 10_000;
 
-    private static final class Bucket {
-        long tokens = MAX_TOKENS;
-        long last;
-    }
-
-    private final Map<String, Bucket> buckets = new HashMap<>();
+    private final Map<String, TokenBucket> buckets = new HashMap<>();
     private long lastSweep = Long.MIN_VALUE;
 
     synchronized boolean allow(byte[] source, long now) {
         sweep(now);
         String key = java.util.HexFormat.of().formatHex(source);
-        Bucket b = buckets.get(key);
+        TokenBucket b = buckets.get(key);
         if (b == null) {
             if (buckets.size() >= MAX_SOURCES) {
                 return false;
             }
-            b = new Bucket();
-            b.last = now;
+            b = new TokenBucket(PER_SECOND, BURST);
             buckets.put(key, b);
         }
-        b.tokens = Math.min(MAX_TOKENS, b.tokens + (now - b.last));
-        b.last = now;
-        if (b.tokens < COST) {
-            return false;
-        }
-        b.tokens -= COST;
-        return true;
+        return b.take(now);
     }
 
     private void sweep(long now) {
@@ -59,8 +47,8 @@ final class RateLimiter {
             return;
         }
         lastSweep = now;
-        for (Iterator<Bucket> it = buckets.values().iterator(); it.hasNext(); ) {
-            if (now - it.next().last >= SECOND) {
+        for (Iterator<TokenBucket> it = buckets.values().iterator(); it.hasNext(); ) {
+            if (now - it.next().lastTake() >= SECOND) {
                 it.remove();
             }
         }
