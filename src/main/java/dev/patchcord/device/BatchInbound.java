@@ -35,7 +35,7 @@ final class BatchInbound {
     private final Node node;
     private final TunDevice tun;
     private final CryptoPool pool;
-    private final DataCipher cipher = new DataCipher();
+    private final DataCipher cipher;
     private final Buffers b;
     private final Receiver receiver;
     private final UdpOrigin origin;
@@ -49,11 +49,12 @@ final class BatchInbound {
     private final CoalescingWriter writer;
 
     BatchInbound(WgTunnel tunnel, TunDevice tun, CryptoPool pool, boolean coalesce, Arena arena, PrintStream verbose) {
+        this.cipher = tunnel.newCipher();
         this.tunnel = tunnel;
         this.node = tunnel.node();
         this.tun = tun;
         this.pool = pool;
-        this.b = new Buffers(arena);
+        this.b = new Buffers(arena, tunnel.newCipher());
         this.receiver = new Receiver(tunnel, b, verbose);
         this.origin = new UdpOrigin(tunnel, arena);
         this.batch = new UdpBatch(SLOTS, 65536);

@@ -42,7 +42,7 @@ final class BatchOutbound {
     private final Node node;
     private final TunDevice tun;
     private final CryptoPool pool;
-    private final DataCipher cipher = new DataCipher();
+    private final DataCipher cipher;
     private final Buffers control;
     private final boolean vnet;
     private final MemorySegment in;
@@ -79,13 +79,14 @@ final class BatchOutbound {
 
     BatchOutbound(WgTunnel tunnel, TunDevice tun, CryptoPool pool, Arena arena) {
         this.tunnel = tunnel;
+        this.cipher = tunnel.newCipher();
         this.loopGuard = new LoopGuard(tunnel.node(), () -> tunnel.socket().port());
         this.unreachables = new Unreachables(tunnel, arena);
         this.node = tunnel.node();
         this.tun = tun;
         this.pool = pool;
         this.vnet = tun.vnetHeader();
-        this.control = new Buffers(arena);
+        this.control = new Buffers(arena, tunnel.newCipher());
         this.in = arena.allocate(16 + 10 + 65535 + 64, 64);
         this.inView = in.asByteBuffer();
         for (int k = 0; k < MAX_SEGMENTS; k++) {

@@ -18,10 +18,11 @@ final class Buffers {
     final ByteBuffer view;
     final MemorySegment control;
     final ByteBuffer controlView;
-    final DataCipher cipher = new DataCipher();
+    final DataCipher cipher;
     final byte[] scratch = new byte[SIZE];
 
-    Buffers(Arena arena) {
+    Buffers(Arena arena, DataCipher cipher) {
+        this.cipher = cipher;
         seg = arena.allocate(SIZE, 64);
         view = seg.asByteBuffer();
         control = arena.allocate(SIZE, 64);

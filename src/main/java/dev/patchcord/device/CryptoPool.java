@@ -6,6 +6,7 @@ import dev.patchcord.core.wg.DataCipher;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
 
 /**
  * Runs the cipher work of a batch on several cores: the calling thread takes one share of the
@@ -36,7 +37,11 @@ final class CryptoPool implements AutoCloseable {
     }
 
     private final class Worker implements Runnable {
-        final DataCipher cipher = new DataCipher();
+        final DataCipher cipher;
+
+        Worker(DataCipher cipher) {
+            this.cipher = cipher;
+        }
 
         @Override
         public void run() {
@@ -62,14 +67,15 @@ final class CryptoPool implements AutoCloseable {
     /**
      * @param threads worker threads besides the callers; 0 runs everything on the caller
      * @param name thread name prefix
+     * @param ciphers makes each worker's cipher
      */
-    CryptoPool(int threads, String name) {
+    CryptoPool(int threads, String name, Supplier<DataCipher> ciphers) {
         workers = new Worker[threads];
         queue = new ArrayBlockingQueue<>(Math.max(1, threads + 1));
         shares = new Share[threads];
         for (int i = 0; i < threads; i++) {
             shares[i] = new Share();
-            workers[i] = new Worker();
+            workers[i] = new Worker(ciphers.get());
             Thread.ofPlatform().name(name + "-" + i).daemon().start(workers[i]);
         }
     }

@@ -19,14 +19,19 @@ import java.util.Locale;
  *       they are written to the TUN, so the kernel's TCP sees fewer, larger packets; so are
  *       equal-size UDP datagrams of one flow (Linux 6.2 on, where the TUN took USO), which is
  *       what a tunnel inside the tunnel receives;
- *   <li>{@code parallel}: the cipher work of a batch is shared with worker threads.
+ *   <li>{@code parallel}: the cipher work of a batch is shared with worker threads;
+ *   <li>{@code openssl}: ChaCha20-Poly1305 runs in OpenSSL's libcrypto, with one context per thread
+ *       and the packet sealed where it lies, instead of the JDK's cipher (which needs a new engine
+ *       and a copy in and out for every packet). Where libcrypto is missing, the JDK's is used.
  * </ul>
  *
  * All are on by default; the kernel may still refuse some (the start-up line says what is on).
  */
-public record Offloads(boolean batch, boolean gso, boolean gro, boolean tso, boolean coalesce, boolean parallel) {
-    public static final Offloads ALL = new Offloads(true, true, true, true, true, true);
-    public static final Offloads NONE = new Offloads(false, false, false, false, false, false);
+public record Offloads(boolean batch, boolean gso, boolean gro, boolean tso, boolean coalesce, boolean parallel,
+        boolean openssl) {
+    public static final Offloads ALL = new Offloads(true, true, true, true, true, true, true);
+    public static final Offloads NONE = new Offloads(false, false, false, false, false, false, false);
+    private static final String[] NAMES = {"batch", "gso", "gro", "tso", "coalesce", "parallel", "openssl"};
 
     /**
      * {@code all}, {@code none}, or a comma-separated list of names, each optionally with a
@@ -35,7 +40,8 @@ public record Offloads(boolean batch, boolean gso, boolean gro, boolean tso, boo
      */
     public static Offloads parse(String spec) {
         boolean all = spec.strip().startsWith("-");
-        boolean[] on = {all, all, all, all, all, all};
+        boolean[] on = new boolean[NAMES.length];
+        java.util.Arrays.fill(on, all);
         for (String raw : spec.split(",")) {
             String word = raw.strip().toLowerCase(Locale.ROOT);
             if (word.isEmpty()) {
@@ -52,11 +58,12 @@ public record Offloads(boolean batch, boolean gso, boolean gro, boolean tso, boo
                 case "tso" -> on[3] = set;
                 case "coalesce" -> on[4] = set;
                 case "parallel" -> on[5] = set;
+                case "openssl" -> on[6] = set;
                 default -> throw new IllegalArgumentException("unknown offload '" + name
-                        + "' (expected all, none, batch, gso, gro, tso, coalesce or parallel)");
+                        + "' (expected all, none, batch, gso, gro, tso, coalesce, parallel or openssl)");
             }
         }
-        return new Offloads(on[0], on[1], on[2], on[3], on[4], on[5]);
+        return new Offloads(on[0], on[1], on[2], on[3], on[4], on[5], on[6]);
     }
 
     /**
@@ -98,6 +105,11 @@ public record Offloads(boolean batch, boolean gso, boolean gro, boolean tso, boo
         return sb.toString();
     }
 
+    /** Whether any of the ways to move batches is on; with none, one packet per system call. */
+    public boolean batching() {
+        return batch || gso || gro || tso || coalesce || parallel;
+    }
+
     public UdpFeatures udp() {
         return new UdpFeatures(batch, gso, gro);
     }
@@ -122,11 +134,10 @@ public record Offloads(boolean batch, boolean gso, boolean gro, boolean tso, boo
             return "none";
         }
         StringBuilder sb = new StringBuilder();
-        String[] names = {"batch", "gso", "gro", "tso", "coalesce", "parallel"};
-        boolean[] on = {batch, gso, gro, tso, coalesce, parallel};
-        for (int i = 0; i < names.length; i++) {
+        boolean[] on = {batch, gso, gro, tso, coalesce, parallel, openssl};
+        for (int i = 0; i < NAMES.length; i++) {
             if (on[i]) {
-                sb.append(sb.isEmpty() ? "" : ",").append(names[i]);
+                sb.append(sb.isEmpty() ? "" : ",").append(NAMES[i]);
             }
         }
         return sb.toString();

@@ -56,7 +56,7 @@ public final class PlainTunnel extends Loops {
         this.peer = peer;
         this.counters = counters;
         this.verbose = verbose;
-        if (!offloads.equals(Offloads.NONE) && verbose == null && device instanceof TunDevice tun) {
+        if (offloads.batching() && verbose == null && device instanceof TunDevice tun) {
             socket.enable(offloads.udp());
             batched = offloads;
             loop("device-to-net", () -> {
@@ -87,7 +87,7 @@ public final class PlainTunnel extends Loops {
 
     /** What the packet path does, for the start-up line. */
     public String describeOffloads() {
-        return batched.equals(Offloads.NONE) ? "one packet per system call"
+        return !batched.batching() ? "one packet per system call"
                 : batched.describe(socket.features(), device);
     }
 

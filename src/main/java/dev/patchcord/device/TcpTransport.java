@@ -225,7 +225,7 @@ public final class TcpTransport implements AutoCloseable {
             }
         };
         try (Arena arena = Arena.ofConfined()) {
-            Buffers b = new Buffers(arena);
+            Buffers b = new Buffers(arena, tunnel.newCipher());
             Receiver receiver = new Receiver(tunnel, b, verbose);
             while (!closed) {
                 receiver.handle(link.read(b.view), origin);

@@ -4,6 +4,8 @@ import dev.patchcord.core.Drop;
 import dev.patchcord.core.l2.MacTable;
 import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.DataCipher;
+import dev.patchcord.sys.LibCrypto;
+import dev.patchcord.sys.OpenSslPacketAead;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
 import dev.patchcord.core.wg.Protocol;
@@ -85,12 +87,13 @@ public final class WgTunnel extends Loops {
         if (verbose != null) {
             node.setHandshakeEvents(new HandshakeLog(verbose));
         }
-        if (!offloads.equals(Offloads.NONE) && device instanceof dev.patchcord.tun.TunDevice tun && !node.layer2()) {
+        this.openssl = offloads.openssl() && LibCrypto.version().isPresent();
+        if (offloads.batching() && device instanceof dev.patchcord.tun.TunDevice tun && !node.layer2()) {
             udpFeatures = offloads.udp();
             socket.enable(udpFeatures);
             int threads = offloads.cryptoThreads();
             loop("device-to-net", () -> {
-                try (CryptoPool pool = new CryptoPool(threads, "seal")) {
+                try (CryptoPool pool = new CryptoPool(threads, "seal", this::newCipher)) {
                     BatchOutbound b = new BatchOutbound(this, tun, pool, arena);
                     try {
                         b.run();
@@ -100,7 +103,7 @@ public final class WgTunnel extends Loops {
                 }
             });
             loop("net-to-device", () -> {
-                try (CryptoPool pool = new CryptoPool(threads, "open")) {
+                try (CryptoPool pool = new CryptoPool(threads, "open", this::newCipher)) {
                     BatchInbound b = new BatchInbound(this, tun, pool, offloads.coalesce(), arena, verbose);
                     try {
                         b.run();
@@ -118,6 +121,14 @@ public final class WgTunnel extends Loops {
         loop("timers", this::timers);
     }
 
+    /** Whether OpenSSL's libcrypto does the transport cipher work (else the JDK's cipher). */
+    private final boolean openssl;
+
+    /** A cipher for one thread of this tunnel, with the engine its offloads chose. */
+    DataCipher newCipher() {
+        return openssl ? new DataCipher(new OpenSslPacketAead()) : new DataCipher();
+    }
+
     /** The UDP features the batched loops asked for; a new socket after a port change gets them too. */
     private UdpFeatures udpFeatures;
     private final Offloads batched;
@@ -127,13 +138,14 @@ public final class WgTunnel extends Loops {
      * granted of them, and the cipher threads.
      */
     public String describeOffloads() {
-        if (batched.equals(Offloads.NONE)) {
-            return "one packet per system call";
+        String cipher = "ChaCha20-Poly1305 by " + (openssl ? newCipher().engine() : "the JDK");
+        if (!batched.batching()) {
+            return "one packet per system call, " + cipher;
         }
         StringBuilder sb = new StringBuilder(batched.describe(socket.features(), device));
         int threads = batched.cryptoThreads();
         sb.append(", ").append(threads + 1).append(threads == 0 ? " cipher thread" : " cipher threads").append(" per direction");
-        return sb.toString();
+        return sb.append(", ").append(cipher).toString();
     }
 
     @Override
@@ -181,7 +193,7 @@ public final class WgTunnel extends Loops {
     public void sendControl(Peer peer, dev.patchcord.core.assign.AddressMessage message) {
         synchronized (this) {
             if (controlBuffers == null) {
-                controlBuffers = new Buffers(arena);
+                controlBuffers = new Buffers(arena, newCipher());
             }
         }
         Buffers b = controlBuffers;
@@ -400,7 +412,7 @@ public final class WgTunnel extends Loops {
     }
 
     private void outbound() throws SysException {
-        Buffers b = new Buffers(arena);
+        Buffers b = new Buffers(arena, newCipher());
         boolean layer2 = node.layer2();
         int start = layer2 ? HEADROOM + TapFrames.PREFIX : HEADROOM;
         // The interface writes after the headroom; the tail leaves room for padding and the tag. The
@@ -451,7 +463,7 @@ public final class WgTunnel extends Loops {
     }
 
     private void inbound() throws SysException {
-        Buffers b = new Buffers(arena);
+        Buffers b = new Buffers(arena, newCipher());
         Receiver receiver = new Receiver(this, b, verbose);
         MemorySegment from = arena.allocate(Endpoint.SIZE, 8);
         UdpOrigin udp = new UdpOrigin(this, arena);
@@ -474,7 +486,7 @@ public final class WgTunnel extends Loops {
     }
 
     private void timers() throws InterruptedException {
-        Buffers b = new Buffers(arena);
+        Buffers b = new Buffers(arena, newCipher());
         while (!wakeup.signalled()) {
             node.tick(System.nanoTime());
             Runnable hook = tickHook;

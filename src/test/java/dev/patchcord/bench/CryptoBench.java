@@ -1,9 +1,12 @@
 package dev.patchcord.bench;
 
 import dev.patchcord.core.wg.DataCipher;
+import dev.patchcord.core.wg.JdkPacketAead;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Outcome;
+import dev.patchcord.core.wg.PacketAead;
 import dev.patchcord.core.wg.Peer;
+import dev.patchcord.sys.OpenSslPacketAead;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -20,9 +23,11 @@ import java.nio.ByteBuffer;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
+import javax.crypto.spec.SecretKeySpec;
+
 /**
  * The data path's cipher work per packet, through the protocol core as the tunnel calls it: {@link #seal}
- * (counter, padding, header and ChaCha20-Poly1305 with the JDK's cipher) and {@link #sealAndOpen} (the
+ * (counter, padding, header and ChaCha20-Poly1305, with the JDK's cipher or OpenSSL's) and {@link #sealAndOpen} (the
  * same, then the receiving node's index lookup, decryption, replay window and source check), for
  * a full-size packet and a small one. Two in-memory nodes with an established session; no I/O.
  *
@@ -48,7 +53,15 @@ public class CryptoBench {
 
     private Node b;
     private Peer bAtA;
-    private final DataCipher cipher = new DataCipher();
+    /** Who does the ChaCha20-Poly1305: the JDK's JCA cipher, or OpenSSL's libcrypto through FFM. */
+    @Param({"jdk", "openssl"})
+    String engine;
+
+    private DataCipher cipher;
+    /** The engine alone, for {@link #aeadSeal}: what the protocol around it costs is the difference. */
+    private PacketAead aead;
+    private final SecretKeySpec key = new SecretKeySpec(new byte[32], "ChaCha20");
+    private long counter;
     private final Outcome out = new Outcome();
     private final ByteBuffer buf = ByteBuffer.allocateDirect(2048);
     private final Node.Source source = () -> new byte[] {10, 0, 0, 1};
@@ -61,12 +74,21 @@ public class CryptoBench {
         b = s.b();
         bAtA = s.bAtA();
         packet = Handshakes.ipv4(1, 2, size - 20);
+        aead = engine.equals("jdk") ? new JdkPacketAead()
+                : new OpenSslPacketAead();
+        cipher = new DataCipher(engine.equals("jdk") ? new JdkPacketAead() : aead);
     }
 
     @Benchmark
     public int seal() {
         buf.put(16, packet);
         return bAtA.seal(buf, packet.length, now, cipher);
+    }
+
+    /** ChaCha20-Poly1305 of the packet in place, nothing else: the engine's own cost per packet. */
+    @Benchmark
+    public boolean aeadSeal() {
+        return aead.seal(key, counter++, buf, 16, size);
     }
 
     @Benchmark

@@ -61,7 +61,7 @@ class CryptoPoolTest {
             lens[i] = bAtA.prepareSeal(buf, i * 2048, 20, 1_000_000_000_000L, jobs[i]);
             assertThat(lens[i]).isPositive();
         }
-        try (CryptoPool pool = new CryptoPool(threads, "test")) {
+        try (CryptoPool pool = new CryptoPool(threads, "test", DataCipher::new)) {
             pool.runAll(jobs, n, new DataCipher());
         }
         byte[][] out = new byte[n][];

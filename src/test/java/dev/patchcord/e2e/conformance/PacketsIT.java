@@ -158,7 +158,10 @@ class PacketsIT {
     /**
      * wg inside wg: a second pair of interfaces whose endpoints are the first tunnel's
      * addresses, so every packet is encrypted twice. Inner MTU 1340 (1420 − 80). Reports the
-     * TCP throughput through the nested tunnel.
+     * TCP throughput through the nested tunnel twice: for the first 3 s after the tunnels came
+     * up, and for the 10 s right after. Four processes share the machine; a JVM spends its first
+     * seconds compiling its packet path, so the first figure shows that warm-up and the second
+     * the tunnels' throughput.
      */
     @Test
     void wgInsideWg(Lab lab) {
@@ -180,9 +183,12 @@ class PacketsIT {
         t.assertPings(t.peer2, "10.78.0.1", 1312, 2);
         long outerBefore = t.wg1.transfer(t.keys2.publicKey())[1];
         Iperf.Run run = Iperf.run(lab, t.peer2, "10.78.0.2", t.peer1, 3);
-        Figures.record("TCP through wg inside wg", run.mbitPerSecond(), "Mbit/s");
+        Figures.record("TCP through wg inside wg, first 3 s", run.mbitPerSecond(), "Mbit/s");
         assertThat(run.bytes()).as("TCP bytes through the nested tunnel").isGreaterThan(1_000_000);
         assertThat(t.wg1.transfer(t.keys2.publicKey())[1] - outerBefore).as("carried by the outer tunnel")
                 .isGreaterThan(run.bytes());
+        Iperf.Run again = Iperf.run(lab, t.peer2, "10.78.0.2", t.peer1, 10);
+        Figures.record("TCP through wg inside wg, next 10 s", again.mbitPerSecond(), "Mbit/s");
+        assertThat(again.bytes()).as("TCP bytes through the nested tunnel, second run").isGreaterThan(1_000_000);
     }
 }

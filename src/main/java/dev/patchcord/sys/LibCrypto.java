@@ -1,0 +1,108 @@
+package dev.patchcord.sys;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.util.Optional;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The few calls patchcord makes into OpenSSL's libcrypto (3.0 or later, which every Debian system
+ * has as {@code libcrypto.so.3}), bound through the Foreign Function & Memory API: its EVP
+ * ChaCha20-Poly1305, which seals a packet with one context kept per thread and only the nonce
+ * changed per packet, where the JDK's JCA API makes a new cipher engine for each.
+ *
+ * <p>If the library or a symbol is missing, {@link #version()} is empty and the callers use the
+ * JDK.
+ *
+ * <p>The handles are static finals, so that the JIT compiles each call to a direct one; held in
+ * an instance's fields, every call would go through the generic method-handle invoker, which
+ * costs several times what OpenSSL spends on a small packet. The per-packet calls are bound as
+ * <em>critical</em>: they run without the thread-state changes of an ordinary downcall. That is
+ * allowed because they never block, never call back into Java and finish in microseconds (tens of
+ * them for a 64 KiB buffer). Pointers into packet buffers are passed as raw addresses, so that a
+ * slice needs no segment object.
+ */
+public final class LibCrypto {
+    private LibCrypto() {}
+
+    /** {@code EVP_CTRL_AEAD_GET_TAG} and {@code EVP_CTRL_AEAD_SET_TAG} from {@code <openssl/evp.h>}. */
+    static final int CTRL_AEAD_GET_TAG = 0x10;
+    static final int CTRL_AEAD_SET_TAG = 0x11;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final Linker.Option CRITICAL = Linker.Option.critical(false);
+    /** The library, or null where this system has none. */
+    private static final SymbolLookup LIB = lookup();
+
+    /** {@code EVP_CIPHER_CTX *EVP_CIPHER_CTX_new(void)}, as an address. */
+    static final MethodHandle CTX_NEW = bind("EVP_CIPHER_CTX_new", FunctionDescriptor.of(JAVA_LONG));
+    static final MethodHandle CTX_FREE = bind("EVP_CIPHER_CTX_free", FunctionDescriptor.ofVoid(JAVA_LONG));
+    /** {@code EVP_CipherInit_ex2(ctx, cipher, key, iv, enc, params)}, all pointers as addresses. */
+    static final MethodHandle CIPHER_INIT = bind("EVP_CipherInit_ex2",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG), CRITICAL);
+    /** {@code EVP_CipherUpdate(ctx, out, &outl, in, inl)}. */
+    static final MethodHandle CIPHER_UPDATE = bind("EVP_CipherUpdate",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT), CRITICAL);
+    /** {@code EVP_CipherFinal_ex(ctx, out, &outl)}. */
+    static final MethodHandle CIPHER_FINAL = bind("EVP_CipherFinal_ex",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG), CRITICAL);
+    /** {@code EVP_CIPHER_CTX_ctrl(ctx, type, arg, ptr)}. */
+    static final MethodHandle CTX_CTRL = bind("EVP_CIPHER_CTX_ctrl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG), CRITICAL);
+    /** The fetched {@code EVP_CIPHER} for ChaCha20-Poly1305 (never freed: one per process), or 0. */
+    static final long CHACHA20_POLY1305;
+    private static final String VERSION;
+
+    static {
+        long cipher = 0;
+        String version = null;
+        MethodHandle fetch = bind("EVP_CIPHER_fetch", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG));
+        MethodHandle versionOf = bind("OpenSSL_version", FunctionDescriptor.of(
+                ADDRESS.withTargetLayout(MemoryLayout.sequenceLayout(256, ValueLayout.JAVA_BYTE)), JAVA_INT));
+        if (fetch != null && versionOf != null && CTX_NEW != null && CTX_FREE != null && CIPHER_INIT != null
+                && CIPHER_UPDATE != null && CIPHER_FINAL != null && CTX_CTRL != null) {
+            try (Arena names = Arena.ofConfined()) {
+                cipher = (long) fetch.invokeExact(0L, names.allocateFrom("ChaCha20-Poly1305"), 0L);
+                // OPENSSL_VERSION (0): "OpenSSL 3.0.x  <date>".
+                MemorySegment text = (MemorySegment) versionOf.invokeExact(0);
+                version = text.getString(0);
+            } catch (Throwable t) {
+                cipher = 0;
+            }
+        }
+        CHACHA20_POLY1305 = cipher;
+        VERSION = cipher != 0 ? version : null;
+    }
+
+    private static SymbolLookup lookup() {
+        try {
+            return SymbolLookup.libraryLookup("libcrypto.so.3", Arena.global());
+        } catch (IllegalArgumentException e) {
+            return null; // no libcrypto.so.3 here: the JDK's cipher it is
+        }
+    }
+
+    private static MethodHandle bind(String name, FunctionDescriptor fd, Linker.Option... options) {
+        if (LIB == null) {
+            return null;
+        }
+        return LIB.find(name).map(symbol -> LINKER.downcallHandle(symbol, fd, options)).orElse(null);
+    }
+
+    /**
+     * The library's version line ("OpenSSL 3.0.x …") if this system has a usable libcrypto (3.0 or
+     * later, with ChaCha20-Poly1305), else empty.
+     */
+    public static Optional<String> version() {
+        return Optional.ofNullable(VERSION);
+    }
+}
