@@ -3,12 +3,13 @@
 # joined by a veth, an iperf3 TCP transfer through them, and Java Flight Recorder's allocation
 # samples from both processes, weighed per packet and grouped by who allocated: the JDK's
 # ChaCha20-Poly1305, when it is the cipher (its Cipher.init makes a new engine for every packet,
-# which the JCA API leaves no way around), or anything else. With OpenSSL's cipher (the default)
-# and on patchcord's own packet path nothing must show per packet in steady state.
+# which the JCA API leaves no way around), or anything else. With a native cipher (libgcrypt's or
+# OpenSSL's, the default) and on patchcord's own packet path nothing must show per packet in
+# steady state.
 #
 #   sudo bench/alloc.sh [SECONDS]            (default 10)
 #   OFFLOADS=none sudo bench/alloc.sh        (the one-packet-per-system-call path, JDK cipher)
-#   OFFLOADS=-openssl sudo bench/alloc.sh    (batches, with the JDK's cipher)
+#   OFFLOADS=-native sudo bench/alloc.sh     (batches, with the JDK's cipher)
 #
 # Needs root, iproute2, iperf3 and the JDK's jfr tool (found next to the java bin/patchcord uses).
 set -euo pipefail

@@ -20,18 +20,19 @@ import java.util.Locale;
  *       equal-size UDP datagrams of one flow (Linux 6.2 on, where the TUN took USO), which is
  *       what a tunnel inside the tunnel receives;
  *   <li>{@code parallel}: the cipher work of a batch is shared with worker threads;
- *   <li>{@code openssl}: ChaCha20-Poly1305 runs in OpenSSL's libcrypto, with one context per thread
- *       and the packet sealed where it lies, instead of the JDK's cipher (which needs a new engine
- *       and a copy in and out for every packet). Where libcrypto is missing, the JDK's is used.
+ *   <li>{@code native}: ChaCha20-Poly1305 runs in a native library through FFM (libgcrypt's, else
+ *       OpenSSL's libcrypto's), with one context per thread and the packet sealed where it lies,
+ *       instead of the JDK's cipher (which needs a new engine and a copy in and out for every
+ *       packet). Where neither library is usable, the JDK's is used.
  * </ul>
  *
  * All are on by default; the kernel may still refuse some (the start-up line says what is on).
  */
 public record Offloads(boolean batch, boolean gso, boolean gro, boolean tso, boolean coalesce, boolean parallel,
-        boolean openssl) {
+        boolean nativeCipher) {
     public static final Offloads ALL = new Offloads(true, true, true, true, true, true, true);
     public static final Offloads NONE = new Offloads(false, false, false, false, false, false, false);
-    private static final String[] NAMES = {"batch", "gso", "gro", "tso", "coalesce", "parallel", "openssl"};
+    private static final String[] NAMES = {"batch", "gso", "gro", "tso", "coalesce", "parallel", "native"};
 
     /**
      * {@code all}, {@code none}, or a comma-separated list of names, each optionally with a
@@ -58,9 +59,9 @@ public record Offloads(boolean batch, boolean gso, boolean gro, boolean tso, boo
                 case "tso" -> on[3] = set;
                 case "coalesce" -> on[4] = set;
                 case "parallel" -> on[5] = set;
-                case "openssl" -> on[6] = set;
+                case "native" -> on[6] = set;
                 default -> throw new IllegalArgumentException("unknown offload '" + name
-                        + "' (expected all, none, batch, gso, gro, tso, coalesce, parallel or openssl)");
+                        + "' (expected all, none, batch, gso, gro, tso, coalesce, parallel or native)");
             }
         }
         return new Offloads(on[0], on[1], on[2], on[3], on[4], on[5], on[6]);
@@ -134,7 +135,7 @@ public record Offloads(boolean batch, boolean gso, boolean gro, boolean tso, boo
             return "none";
         }
         StringBuilder sb = new StringBuilder();
-        boolean[] on = {batch, gso, gro, tso, coalesce, parallel, openssl};
+        boolean[] on = {batch, gso, gro, tso, coalesce, parallel, nativeCipher};
         for (int i = 0; i < NAMES.length; i++) {
             if (on[i]) {
                 sb.append(sb.isEmpty() ? "" : ",").append(NAMES[i]);

@@ -4,12 +4,12 @@ import dev.patchcord.core.Drop;
 import dev.patchcord.core.l2.MacTable;
 import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.DataCipher;
-import dev.patchcord.sys.LibCrypto;
-import dev.patchcord.sys.OpenSslPacketAead;
 import dev.patchcord.core.wg.Node;
+import dev.patchcord.core.wg.PacketAead;
 import dev.patchcord.core.wg.Peer;
 import dev.patchcord.core.wg.Protocol;
 import dev.patchcord.core.wg.Reresolve;
+import dev.patchcord.sys.NativePacketAead;
 import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.Endpoint;
@@ -26,6 +26,7 @@ import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Instant;
+import java.util.function.Supplier;
 
 /**
  * The encrypted tunnel: the WireGuard {@link Node} between a TUN or TAP device and the network.
@@ -87,7 +88,7 @@ public final class WgTunnel extends Loops {
         if (verbose != null) {
             node.setHandshakeEvents(new HandshakeLog(verbose));
         }
-        this.openssl = offloads.openssl() && LibCrypto.version().isPresent();
+        this.nativeAead = offloads.nativeCipher() ? NativePacketAead.best().orElse(null) : null;
         if (offloads.batching() && device instanceof dev.patchcord.tun.TunDevice tun && !node.layer2()) {
             udpFeatures = offloads.udp();
             socket.enable(udpFeatures);
@@ -121,12 +122,12 @@ public final class WgTunnel extends Loops {
         loop("timers", this::timers);
     }
 
-    /** Whether OpenSSL's libcrypto does the transport cipher work (else the JDK's cipher). */
-    private final boolean openssl;
+    /** Makes the native engine for each thread's cipher, or null: the JDK's cipher. */
+    private final Supplier<PacketAead> nativeAead;
 
     /** A cipher for one thread of this tunnel, with the engine its offloads chose. */
     DataCipher newCipher() {
-        return openssl ? new DataCipher(new OpenSslPacketAead()) : new DataCipher();
+        return nativeAead != null ? new DataCipher(nativeAead.get()) : new DataCipher();
     }
 
     /** The UDP features the batched loops asked for; a new socket after a port change gets them too. */
@@ -138,7 +139,7 @@ public final class WgTunnel extends Loops {
      * granted of them, and the cipher threads.
      */
     public String describeOffloads() {
-        String cipher = "ChaCha20-Poly1305 by " + (openssl ? newCipher().engine() : "the JDK");
+        String cipher = "ChaCha20-Poly1305 by " + newCipher().engine();
         if (!batched.batching()) {
             return "one packet per system call, " + cipher;
         }

@@ -14,9 +14,9 @@ class OffloadsTest {
         assertThat(Offloads.parse("all, -coalesce,-parallel")).isEqualTo(new Offloads(true, true, true, true, false, false, true));
         assertThat(Offloads.parse("batch,gso")).isEqualTo(new Offloads(true, true, false, false, false, false, false));
         assertThat(Offloads.parse("BATCH")).isEqualTo(new Offloads(true, false, false, false, false, false, false));
-        assertThat(Offloads.parse("-openssl").openssl()).isFalse();
-        assertThat(Offloads.parse("-openssl").batching()).isTrue();
-        assertThat(Offloads.parse("openssl").batching()).isFalse();
+        assertThat(Offloads.parse("-native").nativeCipher()).isFalse();
+        assertThat(Offloads.parse("-native").batching()).isTrue();
+        assertThat(Offloads.parse("native").batching()).isFalse();
         assertThatThrownBy(() -> Offloads.parse("all,-tos")).hasMessageContaining("unknown offload 'tos'");
     }
 
@@ -24,7 +24,7 @@ class OffloadsTest {
     void saysWhatIsOnTheWayItIsWritten() {
         assertThat(Offloads.ALL).hasToString("all");
         assertThat(Offloads.NONE).hasToString("none");
-        assertThat(Offloads.parse("-tso,-gro")).hasToString("batch,gso,coalesce,parallel,openssl");
+        assertThat(Offloads.parse("-tso,-gro")).hasToString("batch,gso,coalesce,parallel,native");
         assertThat(Offloads.parse(Offloads.parse("-tso,-gro").toString())).isEqualTo(Offloads.parse("-tso,-gro"));
     }
 

@@ -62,7 +62,7 @@ public final class DataCipher {
         aead.forgetKey();
     }
 
-    /** What does the cipher work: {@code JDK}, or the library and its version. */
+    /** What does the cipher work: {@code the JDK}, or the library and its version. */
     public String engine() {
         return aead.name();
     }

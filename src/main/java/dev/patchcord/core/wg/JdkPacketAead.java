@@ -94,6 +94,6 @@ public final class JdkPacketAead implements PacketAead {
 
     @Override
     public String name() {
-        return "JDK";
+        return "the JDK";
     }
 }

@@ -37,6 +37,6 @@ public interface PacketAead {
     /** Wipes whatever copy of the last key this instance keeps (its thread is going idle). */
     void forgetKey();
 
-    /** What does the work, for the start-up line: {@code JDK} or the library and its version. */
+    /** What does the work, for the start-up line: {@code the JDK} or the library and its version. */
     String name();
 }

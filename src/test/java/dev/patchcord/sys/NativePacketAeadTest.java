@@ -13,7 +13,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 
 import javax.crypto.SecretKey;
@@ -21,20 +23,34 @@ import javax.crypto.SecretKey;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * OpenSSL's ChaCha20-Poly1305 against the JDK's, which is the reference: for random keys,
- * counters and every length from 0 to 65535, both must write the same ciphertext and tag, open
- * each other's messages, and refuse the same tampered ones. Where libcrypto is missing the tests
- * are skipped, as the tunnel then uses the JDK's cipher.
+ * The native ChaCha20-Poly1305 engines (libgcrypt's and OpenSSL's) against the JDK's, which is
+ * the reference: for random keys, counters and every length from 0 to 65535, each must write the
+ * same ciphertext and tag, open the others' messages, and refuse the same tampered ones. An engine
+ * whose library this system lacks is left out (the tunnel then does without it); with neither,
+ * the tests are skipped.
  */
-class OpenSslPacketAeadTest {
+class NativePacketAeadTest {
     private static final int TAG = 16;
 
+    /** Every native engine this system can run, made fresh for each test. */
+    private static List<PacketAead> engines() {
+        List<PacketAead> engines = new ArrayList<>();
+        if (LibGcrypt.version().isPresent()) {
+            engines.add(new GcryptPacketAead());
+        }
+        if (LibCrypto.version().isPresent()) {
+            engines.add(new OpenSslPacketAead());
+        }
+        return engines;
+    }
+
     @BeforeAll
-    static void needsLibcrypto() {
-        Assumptions.assumeTrue(LibCrypto.version().isPresent(), "no libcrypto.so.3 on this system");
+    static void needsALibrary() {
+        Assumptions.assumeFalse(engines().isEmpty(), "neither libgcrypt.so.20 nor libcrypto.so.3 on this system");
     }
 
     /** A key that can be destroyed, as the protocol's session keys can. */
@@ -74,7 +90,7 @@ class OpenSslPacketAeadTest {
     }
 
     private final PacketAead jdk = new JdkPacketAead();
-    private final PacketAead openssl = new OpenSslPacketAead();
+    private final List<PacketAead> natives = engines();
 
     private static Key key(SplittableRandom r) {
         byte[] k = new byte[32];
@@ -121,10 +137,12 @@ class OpenSslPacketAeadTest {
         byte[] plain = new byte[len];
         r.nextBytes(plain);
         byte[] reference = seal(jdk, key, counter, plain, off, true);
-        byte[] ours = seal(openssl, key, counter, plain, off, direct);
-        assertArrayEquals(reference, ours);
-        assertArrayEquals(plain, open(openssl, key, counter, reference, off, direct));
-        assertArrayEquals(plain, open(jdk, key, counter, ours, off, true));
+        for (PacketAead engine : natives) {
+            byte[] ours = seal(engine, key, counter, plain, off, direct);
+            assertArrayEquals(reference, ours, engine.name());
+            assertArrayEquals(plain, open(engine, key, counter, reference, off, direct), engine.name());
+            assertArrayEquals(plain, open(jdk, key, counter, ours, off, true), engine.name());
+        }
     }
 
     @Property(tries = 200)
@@ -137,12 +155,15 @@ class OpenSslPacketAeadTest {
         byte[] tampered = sealed.clone();
         tampered[r.nextInt(tampered.length)] ^= (byte) (1 << r.nextInt(8));
         assertEquals(null, open(jdk, key, counter, tampered, 0, true));
-        assertEquals(null, open(openssl, key, counter, tampered, 0, true));
-        // The wrong counter, and the wrong key.
-        assertEquals(null, open(openssl, key, counter + 1, sealed, 0, true));
-        assertEquals(null, open(openssl, key(r), counter, sealed, 0, true));
-        // After the refusals, the context still opens the genuine message.
-        assertArrayEquals(plain, open(openssl, key, counter, sealed, 0, true));
+        Key wrong = key(r);
+        for (PacketAead engine : natives) {
+            assertEquals(null, open(engine, key, counter, tampered, 0, true), engine.name());
+            // The wrong counter, and the wrong key.
+            assertEquals(null, open(engine, key, counter + 1, sealed, 0, true), engine.name());
+            assertEquals(null, open(engine, wrong, counter, sealed, 0, true), engine.name());
+            // After the refusals, the context still opens the genuine message.
+            assertArrayEquals(plain, open(engine, key, counter, sealed, 0, true), engine.name());
+        }
     }
 
     @Test
@@ -159,22 +180,26 @@ class OpenSslPacketAeadTest {
             // A fresh JDK cipher for the reference: one instance refuses to seal twice with the
             // same key and nonce, which this test does on purpose.
             byte[] reference = seal(new JdkPacketAead(), k, counter, plain, 0, true);
-            byte[] sealed = seal(openssl, k, counter, plain, 0, true);
-            assertArrayEquals(reference, sealed, "message " + i);
-            assertArrayEquals(plain, open(openssl, k, counter, sealed, 0, true), "message " + i);
+            for (PacketAead engine : natives) {
+                byte[] sealed = seal(engine, k, counter, plain, 0, true);
+                assertArrayEquals(reference, sealed, engine.name() + ", message " + i);
+                assertArrayEquals(plain, open(engine, k, counter, sealed, 0, true), engine.name() + ", message " + i);
+            }
         }
     }
 
     @Test
     void destroyedKeyIsNeverUsed() {
         SplittableRandom r = new SplittableRandom(3);
-        Key key = key(r);
-        byte[] sealed = seal(openssl, key, 1, new byte[100], 0, true);
-        key.destroy();
-        ByteBuffer buf = ByteBuffer.allocateDirect(200);
-        assertFalse(openssl.seal(key, 2, buf, 0, 100), "a destroyed key must not seal, although the context still holds it");
-        buf.put(0, sealed);
-        assertEquals(-1, openssl.open(key, 1, buf, 0, sealed.length));
+        for (PacketAead engine : natives) {
+            Key key = key(r);
+            byte[] sealed = seal(engine, key, 1, new byte[100], 0, true);
+            key.destroy();
+            ByteBuffer buf = ByteBuffer.allocateDirect(200);
+            assertFalse(engine.seal(key, 2, buf, 0, 100), engine.name() + ": a destroyed key must not seal, although the context still holds it");
+            buf.put(0, sealed);
+            assertEquals(-1, engine.open(key, 1, buf, 0, sealed.length), engine.name());
+        }
     }
 
     @Test
@@ -182,17 +207,21 @@ class OpenSslPacketAeadTest {
         SplittableRandom r = new SplittableRandom(5);
         Key key = key(r);
         byte[] plain = new byte[64];
-        byte[] before = seal(openssl, key, 9, plain, 0, true);
-        openssl.forgetKey();
-        assertArrayEquals(before, seal(openssl, key, 9, plain, 0, true));
+        for (PacketAead engine : natives) {
+            byte[] before = seal(engine, key, 9, plain, 0, true);
+            engine.forgetKey();
+            assertArrayEquals(before, seal(engine, key, 9, plain, 0, true), engine.name());
+        }
     }
 
     @Test
     void outOfBoundsIsRefusedBeforeTheLibrarySeesIt() {
         Key k = new Key(new byte[32]);
         ByteBuffer small = ByteBuffer.allocateDirect(64);
-        org.junit.jupiter.api.Assertions.assertThrows(IndexOutOfBoundsException.class, () -> openssl.seal(k, 0, small, 40, 10));
-        assertEquals(-1, openssl.open(k, 0, small, 40, 30));
-        assertEquals(-1, openssl.open(k, 0, small, 0, 15));
+        for (PacketAead engine : natives) {
+            assertThrows(IndexOutOfBoundsException.class, () -> engine.seal(k, 0, small, 40, 10), engine.name());
+            assertEquals(-1, engine.open(k, 0, small, 40, 30), engine.name());
+            assertEquals(-1, engine.open(k, 0, small, 0, 15), engine.name());
+        }
     }
 }
