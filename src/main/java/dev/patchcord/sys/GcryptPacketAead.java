@@ -3,7 +3,6 @@ package dev.patchcord.sys;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.ref.Cleaner;
 
 /**
  * ChaCha20-Poly1305 with libgcrypt ({@link LibGcrypt}): one cipher handle in Poly1305 mode per
@@ -12,7 +11,6 @@ import java.lang.ref.Cleaner;
  * wiped by the library) when this object is collected.
  */
 public final class GcryptPacketAead extends NativePacketAead {
-    private static final Cleaner CLEANER = Cleaner.create();
     private final long handle;
 
     /** @throws IllegalStateException if this system has no usable libgcrypt */
@@ -30,19 +28,7 @@ public final class GcryptPacketAead extends NativePacketAead {
         } catch (Throwable t) {
             throw new IllegalStateException("libgcrypt: " + t, t);
         }
-        CLEANER.register(this, new Close(handle));
-    }
-
-    /** Closes the handle; holds no reference to the engine, which would keep it alive. */
-    private record Close(long handle) implements Runnable {
-        @Override
-        public void run() {
-            try {
-                LibGcrypt.CIPHER_CLOSE.invokeExact(handle);
-            } catch (Throwable t) {
-                // nothing more can be done for a handle that will not close
-            }
-        }
+        releaseWhenCollected(this, LibGcrypt.CIPHER_CLOSE, handle);
     }
 
     @Override

@@ -5,6 +5,8 @@ import dev.patchcord.core.wg.PacketAead;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -41,6 +43,9 @@ public abstract class NativePacketAead implements PacketAead {
     private static final int NONCE_AT = 0;
     private static final int KEY_AT = 16;
     private static final int OUT_AT = 48;
+
+    /** One thread for every engine's clean-up, which is rare: an engine lives as long as its loop thread. */
+    private static final Cleaner CLEANER = Cleaner.create();
 
     private final MemorySegment scratch;
     /** Where the nonce, the key and the library's length output are. */
@@ -188,6 +193,26 @@ public abstract class NativePacketAead implements PacketAead {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException(name() + ": " + t, t);
+        }
+    }
+
+    /**
+     * Calls {@code release(handle)} (a {@code void f(long)} downcall that frees or closes it) once
+     * {@code owner} has been collected.
+     */
+    static void releaseWhenCollected(Object owner, MethodHandle release, long handle) {
+        CLEANER.register(owner, new Release(release, handle));
+    }
+
+    /** Holds no reference to the engine, which would keep it alive. */
+    private record Release(MethodHandle release, long handle) implements Runnable {
+        @Override
+        public void run() {
+            try {
+                release.invokeExact(handle);
+            } catch (Throwable t) {
+                // nothing more can be done for a handle that will not be released
+            }
         }
     }
 

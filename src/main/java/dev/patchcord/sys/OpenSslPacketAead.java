@@ -1,7 +1,5 @@
 package dev.patchcord.sys;
 
-import java.lang.ref.Cleaner;
-
 /**
  * ChaCha20-Poly1305 with OpenSSL's EVP cipher ({@link LibCrypto}): one {@code EVP_CIPHER_CTX} per
  * thread, keyed once per session key; per packet the nonce is set and the packet encrypted or
@@ -9,7 +7,6 @@ import java.lang.ref.Cleaner;
  * this object is collected.
  */
 public final class OpenSslPacketAead extends NativePacketAead {
-    private static final Cleaner CLEANER = Cleaner.create();
     private final long ctx;
 
     /** @throws IllegalStateException if this system has no usable libcrypto */
@@ -22,7 +19,7 @@ public final class OpenSslPacketAead extends NativePacketAead {
             if (ctx == 0) {
                 throw new OutOfMemoryError("EVP_CIPHER_CTX_new");
             }
-            CLEANER.register(this, new Free(ctx));
+            releaseWhenCollected(this, LibCrypto.CTX_FREE, ctx);
             // Bind the cipher once, without a key: passing the cipher again later would make the
             // library tear the context down and build a new one.
             check((int) LibCrypto.CIPHER_INIT.invokeExact(ctx, LibCrypto.CHACHA20_POLY1305, 0L, 0L, 1, 0L), 1, "init");
@@ -30,18 +27,6 @@ public final class OpenSslPacketAead extends NativePacketAead {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException("libcrypto: " + t, t);
-        }
-    }
-
-    /** Frees the context; holds no reference to the engine, which would keep it alive. */
-    private record Free(long ctx) implements Runnable {
-        @Override
-        public void run() {
-            try {
-                LibCrypto.CTX_FREE.invokeExact(ctx);
-            } catch (Throwable t) {
-                // nothing more can be done for a context that will not be freed
-            }
         }
     }
 
