@@ -1,5 +1,7 @@
 package dev.patchcord.cli;
 
+import dev.patchcord.control.AddressClient;
+import dev.patchcord.control.AddressService;
 import dev.patchcord.control.ConfigException;
 import dev.patchcord.control.Hooks;
 import dev.patchcord.control.LeaseStore;
@@ -23,8 +25,6 @@ import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.Keys;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
-import dev.patchcord.device.AddressClient;
-import dev.patchcord.device.AddressService;
 import dev.patchcord.device.Offloads;
 import dev.patchcord.device.PeerAddress;
 import dev.patchcord.device.TcpTransport;

@@ -1,7 +1,5 @@
 package dev.patchcord.core;
 
-import dev.patchcord.core.offload.Checksum;
-
 import java.nio.ByteBuffer;
 
 /**

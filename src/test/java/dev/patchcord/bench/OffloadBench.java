@@ -1,6 +1,6 @@
 package dev.patchcord.bench;
 
-import dev.patchcord.core.offload.Checksum;
+import dev.patchcord.core.Checksum;
 import dev.patchcord.core.offload.GroCoalescer;
 import dev.patchcord.core.offload.TsoSplitter;
 import dev.patchcord.core.offload.VirtioNetHdr;

@@ -1,9 +1,12 @@
 package dev.patchcord.core.offload;
 
+import dev.patchcord.core.Checksum;
+import dev.patchcord.core.NetHeaders;
+
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 
-import static dev.patchcord.core.offload.NetHeaders.*;
+import static dev.patchcord.core.NetHeaders.*;
 
 /**
  * Merges a batch of received TCP segments (and, if asked, UDP datagrams) into super-packets before

@@ -1,10 +1,12 @@
 package dev.patchcord.core.offload;
 
+import dev.patchcord.core.Checksum;
 import dev.patchcord.core.IpPackets;
+import dev.patchcord.core.NetHeaders;
 
 import java.nio.ByteBuffer;
 
-import static dev.patchcord.core.offload.NetHeaders.*;
+import static dev.patchcord.core.NetHeaders.*;
 
 /**
  * Cuts what one {@code read()} of a TUN device with {@code IFF_VNET_HDR} returns (a

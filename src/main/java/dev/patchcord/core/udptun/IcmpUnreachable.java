@@ -1,7 +1,7 @@
 package dev.patchcord.core.udptun;
 
+import dev.patchcord.core.Checksum;
 import dev.patchcord.core.IcmpErrors;
-import dev.patchcord.core.offload.Checksum;
 
 import java.nio.ByteBuffer;
 

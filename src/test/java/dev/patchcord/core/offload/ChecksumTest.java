@@ -1,5 +1,6 @@
 package dev.patchcord.core.offload;
 
+import dev.patchcord.core.Checksum;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;

@@ -1,5 +1,6 @@
 package dev.patchcord.core.offload;
 
+import dev.patchcord.core.NetHeaders;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
@@ -10,7 +11,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-import static dev.patchcord.core.offload.NetHeaders.*;
+import static dev.patchcord.core.NetHeaders.*;
 import static dev.patchcord.core.offload.TestPackets.*;
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,5 +1,7 @@
 package dev.patchcord.core.offload;
 
+import dev.patchcord.core.NetHeaders;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;

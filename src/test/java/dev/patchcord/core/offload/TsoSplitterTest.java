@@ -1,5 +1,6 @@
 package dev.patchcord.core.offload;
 
+import dev.patchcord.core.NetHeaders;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
@@ -11,7 +12,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 
-import static dev.patchcord.core.offload.NetHeaders.*;
+import static dev.patchcord.core.NetHeaders.*;
 import static dev.patchcord.core.offload.TestPackets.*;
 import static org.assertj.core.api.Assertions.assertThat;
 

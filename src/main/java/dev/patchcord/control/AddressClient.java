@@ -1,11 +1,11 @@
-package dev.patchcord.device;
+package dev.patchcord.control;
 
-import dev.patchcord.control.NetConfig;
 import dev.patchcord.core.Cidr;
 import dev.patchcord.core.Drop;
 import dev.patchcord.core.assign.AddressMessage;
 import dev.patchcord.core.assign.NakReason;
 import dev.patchcord.core.wg.Peer;
+import dev.patchcord.device.WgTunnel;
 
 import java.io.PrintStream;
 import java.net.Inet4Address;

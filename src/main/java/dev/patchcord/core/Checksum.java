@@ -1,4 +1,4 @@
-package dev.patchcord.core.offload;
+package dev.patchcord.core;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,7 +1,5 @@
-package dev.patchcord.device;
+package dev.patchcord.control;
 
-import dev.patchcord.control.ConfigException;
-import dev.patchcord.control.LeaseStore;
 import dev.patchcord.core.Cidr;
 import dev.patchcord.core.Drop;
 import dev.patchcord.core.assign.AddressMessage;
@@ -9,6 +7,7 @@ import dev.patchcord.core.assign.AddressServer;
 import dev.patchcord.core.assign.Lease;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
+import dev.patchcord.device.WgTunnel;
 
 import java.io.IOException;
 import java.io.PrintStream;

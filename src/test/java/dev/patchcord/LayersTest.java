@@ -1,0 +1,54 @@
+package dev.patchcord;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+/**
+ * The shell's layers, top to bottom: {@code cli → control → device → transport | tun → sys}, with
+ * {@code core} (the sans-IO protocol and framing, kept so by {@code SansIoTest}) below them all.
+ * A layer may use any layer below it and none above; {@code transport} and {@code tun} do not
+ * know each other; {@code lab} (the demo's namespaces and the test tools) is reachable only from
+ * the command line. And no two packages depend on each other, directly or around a cycle.
+ */
+class LayersTest {
+    private static JavaClasses classes;
+
+    @BeforeAll
+    static void importMainClasses() {
+        classes = new ClassFileImporter()
+                .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("dev.patchcord");
+    }
+
+    @Test
+    void layersPointDown() {
+        layeredArchitecture().consideringOnlyDependenciesInLayers()
+                .layer("cli").definedBy("dev.patchcord.cli..")
+                .layer("lab").definedBy("dev.patchcord.lab..")
+                .layer("control").definedBy("dev.patchcord.control..")
+                .layer("device").definedBy("dev.patchcord.device..")
+                .layer("transport").definedBy("dev.patchcord.transport..")
+                .layer("tun").definedBy("dev.patchcord.tun..")
+                .layer("sys").definedBy("dev.patchcord.sys..")
+                .layer("core").definedBy("dev.patchcord.core..")
+                .whereLayer("cli").mayNotBeAccessedByAnyLayer()
+                .whereLayer("lab").mayOnlyBeAccessedByLayers("cli")
+                .whereLayer("control").mayOnlyBeAccessedByLayers("cli", "lab")
+                .whereLayer("device").mayOnlyBeAccessedByLayers("cli", "lab", "control")
+                .whereLayer("transport").mayOnlyBeAccessedByLayers("cli", "lab", "control", "device")
+                .whereLayer("tun").mayOnlyBeAccessedByLayers("cli", "lab", "control", "device")
+                .whereLayer("sys").mayOnlyBeAccessedByLayers("cli", "lab", "control", "device", "transport", "tun")
+                .check(classes);
+    }
+
+    @Test
+    void noPackageCycles() {
+        slices().matching("dev.patchcord.(**)").should().beFreeOfCycles().check(classes);
+    }
+}
