@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Throughput a legitimate WireGuard peer keeps while its responder is flooded. Three private
 # namespaces: a patchcord responder, a patchcord peer that sends iperf3 TCP through the tunnel
-# to it, and an attacker running `patchcord lab flood` against the responder's UDP port
-# (handshake initiations from unknown keys with a valid MAC1, and transport messages with random
+# to it, and an attacker running the test tools' `flood` (bench/lib/test-tools.sh) against the
+# responder's UDP port (handshake initiations from unknown keys with a valid MAC1, and transport messages with random
 # receiver indices, in the ratio 3:1). In one run, alternating: iperf3 without the flood and with
 # it, ROUNDS times, and once more without; prints every figure, the ratio of the medians, what the
 # flood sent and got back, and the responder's drop counters.
@@ -21,6 +21,9 @@ RATE=${2:-2000}
 ROUNDS=${ROUNDS:-3}
 WARM_UP=${WARM_UP:-10}
 PATCHCORD="$ROOT/bin/patchcord"
+# The flood tool is test code (it ships with nothing): built here, before any namespace exists.
+TOOLS="$ROOT/bench/lib/test-tools.sh"
+"$TOOLS" --help >/dev/null
 PORT=51820
 
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (it creates network namespaces)" >&2; exit 1; }
@@ -112,7 +115,7 @@ measure() {
 # One run with the flood going on: it starts first, runs past the end of the measurement.
 measure_flooded() {
   local total=$((RATE * (SECS + 5)))
-  ip netns exec "$NA" "$PATCHCORD" lab flood --host 198.18.2.1 --port $PORT --public-key "$PR" \
+  ip netns exec "$NA" "$TOOLS" flood --host 198.18.2.1 --port $PORT --public-key "$PR" \
     --initiations $((total * 3 / 4)) --transports $((total / 4)) --rate "$RATE" --seconds $((SECS + 5)) \
     >>"$DIR/flood.log" 2>&1 &
   local flood=$!
@@ -141,7 +144,7 @@ CLEAN="$CLEAN $(measure)"
 say "the flood alone ($SECS s): the responder's CPU time"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 T0=$(cpu_ticks "$RESP_PID")
-ip netns exec "$NA" "$PATCHCORD" lab flood --host 198.18.2.1 --port $PORT --public-key "$PR" \
+ip netns exec "$NA" "$TOOLS" flood --host 198.18.2.1 --port $PORT --public-key "$PR" \
   --initiations $((RATE * SECS * 3 / 4)) --transports $((RATE * SECS / 4)) --rate "$RATE" --seconds $((SECS + 5)) \
   >"$DIR/alone.log" 2>&1 || { say "the flood failed:"; cat "$DIR/alone.log" >&2; exit 1; }
 T1=$(cpu_ticks "$RESP_PID")

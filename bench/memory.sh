@@ -8,8 +8,8 @@
 #
 #   sudo bench/memory.sh [N] [FLOOD_SECONDS]          (defaults 10000 and 20)
 #
-# The flood: `patchcord lab flood` (initiations with a valid MAC1 from unknown keys, transport
-# messages with random indices; FLOOD_RATE messages a second, default 20000) and, alongside,
+# The flood: the test tools' `flood` (bench/lib/test-tools.sh; initiations with a valid MAC1 from
+# unknown keys, transport messages with random indices; FLOOD_RATE messages a second, default 20000) and, alongside,
 # random garbage and initiation-shaped datagrams from `patchcord lab udp`.
 set -euo pipefail
 
@@ -17,6 +17,9 @@ ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 N=${1:-10000}
 FLOOD_SECONDS=${2:-20}
 PATCHCORD="$ROOT/bin/patchcord"
+# The flood tool is test code (it ships with nothing): built here, before any namespace exists.
+TOOLS="$ROOT/bench/lib/test-tools.sh"
+"$TOOLS" --help >/dev/null
 # shellcheck source=../bin/lib/jdk.sh
 . "$ROOT/bin/lib/jdk.sh"
 # shellcheck source=lib/peers.sh
@@ -79,17 +82,16 @@ sleep 2
 read -r live0 comm0 rss0 hwm0 < <(figures)
 
 RATE=${FLOOD_RATE:-20000}
-help=$("$PATCHCORD" lab flood --help 2>&1 || true)
-if [[ $help == *--public-key* ]]; then
+if "$TOOLS" flood --help >/dev/null 2>&1; then
   # Half initiations from unknown keys with a valid MAC1 (each costs the responder a DH until it
   # is under load, then a cookie reply), half transport messages naming random session indices.
-  FLOOD="patchcord lab flood, $RATE messages/s"
+  FLOOD="the test tools' flood, $RATE messages/s"
   half=$(( RATE * FLOOD_SECONDS / 2 ))
-  ip netns exec "$NB" "$PATCHCORD" lab flood --host 198.19.77.1 --port 51820 --public-key "$PUB" \
+  ip netns exec "$NB" "$TOOLS" flood --host 198.19.77.1 --port 51820 --public-key "$PUB" \
     --initiations "$half" --transports "$half" --rate "$RATE" --seconds "$FLOOD_SECONDS" >"$DIR/flood.log" 2>&1 &
   FLOODERS+=($!)
 else
-  FLOOD="patchcord lab udp (no lab flood in this build)"
+  FLOOD="patchcord lab udp (the test tools' flood did not start)"
 fi
 # Garbage as well: random datagrams of every size, and initiation-shaped ones (type 1, 148 bytes)
 # with a bad MAC1, sent by `lab udp` in rounds of 3,000.
@@ -108,7 +110,7 @@ echo "memory: flooding for $FLOOD_SECONDS s with $FLOOD"
 sleep "$FLOOD_SECONDS"
 read -r live1 comm1 rss1 hwm1 < <(figures)
 for p in "${FLOODERS[@]}"; do
-  for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done  # lab flood stops by itself
+  for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done  # the flood stops by itself
   kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true
 done
 FLOODERS=()

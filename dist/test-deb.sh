@@ -61,6 +61,14 @@ for c in dev.patchcord.cli.UpCommand dev.patchcord.cli.TinyvpnCommand dev.patchc
   grep -q " $c " <<<"$archive" || fail "lib/patchcord.jsa lacks $c"
 done
 
+# The test tools (the flood and the impaired relay) are test code and ship with nothing.
+# (The package's runtime has no jar tool; the JDK that built the package has.)
+# shellcheck source=../bin/lib/jdk.sh
+. "$ROOT/bin/lib/jdk.sh"
+shipped=$("$(find_jdk)/bin/jar" tf /usr/lib/patchcord/lib/patchcord.jar)
+[ -n "$shipped" ] || fail "cannot list the installed jar"
+if grep -E 'dev/patchcord/(tools/|lab/(Flood|Impair))' <<<"$shipped"; then fail "the jar ships test tools"; fi
+
 # --- help ---------------------------------------------------------------------------------------
 if command -v man >/dev/null; then
   [ "$(man -w patchcord)" = /usr/share/man/man8/patchcord.8.gz ] || fail "man -w patchcord"

@@ -1,9 +1,6 @@
 package dev.patchcord.cli;
 
-import dev.patchcord.core.wg.Keys;
 import dev.patchcord.lab.Echo;
-import dev.patchcord.lab.Flood;
-import dev.patchcord.lab.Impair;
 import dev.patchcord.lab.Traffic;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -11,17 +8,14 @@ import picocli.CommandLine.Option;
 import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.concurrent.Callable;
 
 /** Traffic tools for tests and benchmarks, run inside lab namespaces. Not part of the user interface. */
 @Command(name = "lab", hidden = true, description = "Traffic tools for tests and benchmarks.",
-        subcommands = {LabCommand.Sink.class, LabCommand.Source.class, LabCommand.Udp.class, LabCommand.FloodTool.class,
-                LabCommand.ImpairTool.class, LabCommand.EchoServer.class, LabCommand.EchoProbe.class,
-                TrainCommand.class})
+        subcommands = {LabCommand.Sink.class, LabCommand.Source.class, LabCommand.Udp.class, LabCommand.EchoServer.class,
+                LabCommand.EchoProbe.class, TrainCommand.class})
 final class LabCommand {
 
     @Command(name = "sink", description = "Accept one TCP connection, read it to the end, print bytes and SHA-256.")
@@ -123,102 +117,6 @@ final class LabCommand {
             byte[][] payloads = java.util.Arrays.stream(hex).map(HexFormat.of()::parseHex).toArray(byte[][]::new);
             Traffic.datagrams(Addresses.socket(host, Addresses.port(port)), sizes, payloads);
             return 0;
-        }
-    }
-
-    @Command(name = "flood", description = "Send hostile WireGuard messages to a responder at a bounded rate: "
-            + "initiations from unknown keys (valid MAC1), transport messages with random indices, and forged "
-            + "transport messages for a real session. Prints what was sent and the replies by type.")
-    static final class FloodTool implements Callable<Integer> {
-        @Option(names = "--host", required = true)
-        String host;
-        @Option(names = "--port", required = true)
-        int port;
-        @Option(names = "--public-key", required = true, description = "The responder's public key (base64).")
-        String publicKey;
-        @Option(names = "--initiations", defaultValue = "0")
-        long initiations;
-        @Option(names = "--transports", defaultValue = "0")
-        long transports;
-        @Option(names = "--forged", defaultValue = "0")
-        long forged;
-        @Option(names = "--peer-key", description = "A file with the private key (base64) of a peer the responder "
-                + "knows; needed for --forged.")
-        Path peerKey;
-        @Option(names = "--rate", defaultValue = "1000", description = "Messages a second, all kinds together.")
-        int rate;
-        @Option(names = "--seconds", defaultValue = "10", description = "Stop after this long even if counts remain.")
-        double seconds;
-
-        @Override
-        public Integer call() throws IOException {
-            byte[] known = peerKey == null ? null : Keys.fromBase64(Files.readString(peerKey).strip());
-            Flood.Plan plan;
-            try {
-                plan = new Flood.Plan(Addresses.socket(host, Addresses.port(port)), Keys.fromBase64(publicKey),
-                        initiations, transports, forged, known, rate, Duration.ofMillis((long) (seconds * 1000)));
-            } catch (IllegalArgumentException e) {
-                throw new UserError(e.getMessage());
-            }
-            System.out.println("flood: " + Flood.run(plan));
-            return 0;
-        }
-    }
-
-    @Command(name = "impair", description = "Relay UDP between a client and a server, losing, duplicating, delaying "
-            + "and reordering datagrams in both directions as netem would (percentages, milliseconds).")
-    static final class ImpairTool implements Callable<Integer> {
-        @Option(names = "--listen", required = true, description = "ADDRESS:PORT the client sends to.")
-        String listen;
-        @Option(names = "--to", required = true, description = "ADDRESS:PORT of the server.")
-        String to;
-        @Option(names = "--loss", defaultValue = "0")
-        double loss;
-        @Option(names = "--duplicate", defaultValue = "0")
-        double duplicate;
-        @Option(names = "--reorder", defaultValue = "0")
-        double reorder;
-        @Option(names = "--delay", defaultValue = "0")
-        long delayMillis;
-        @Option(names = "--limit", defaultValue = "1000", description = "Datagrams held per direction (netem's limit).")
-        int limit;
-        @Option(names = "--seconds", defaultValue = "600", description = "Stop after this long.")
-        long seconds;
-
-        @Override
-        public Integer call() throws IOException {
-            Impair.Settings settings;
-            try {
-                settings = new Impair.Settings(loss / 100, duplicate / 100, reorder / 100,
-                        Duration.ofMillis(delayMillis), limit);
-            } catch (IllegalArgumentException e) {
-                throw new UserError(e.getMessage());
-            }
-            Impair.Running relay = Impair.start(hostPort(listen), hostPort(to), settings);
-            // The report is printed however the relay ends: its time is up, or it is stopped.
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> System.out.println("impair: " + relay.report())));
-            System.out.println("relaying " + listen + " -> " + to);
-            System.out.flush();
-            try {
-                Thread.sleep(Duration.ofSeconds(Math.min(seconds, 3600)));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            relay.close();
-            return 0;
-        }
-
-        private static java.net.InetSocketAddress hostPort(String text) {
-            int colon = text.lastIndexOf(':');
-            if (colon < 0) {
-                throw new UserError("'" + text + "' is not ADDRESS:PORT");
-            }
-            try {
-                return Addresses.socket(text.substring(0, colon).replaceAll("^\\[|]$", ""),
-                        Addresses.port(Integer.parseInt(text.substring(colon + 1))));
-            } catch (NumberFormatException e) {
-                throw new UserError("'" + text + "' is not ADDRESS:PORT");
-            }
         }
     }
 }

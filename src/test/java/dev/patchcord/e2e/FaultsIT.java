@@ -2,6 +2,7 @@ package dev.patchcord.e2e;
 
 import dev.patchcord.lab.Lab;
 import dev.patchcord.lab.Self;
+import dev.patchcord.tools.TestTools;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -27,7 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * server killed and restarted under its clients.
  *
  * <p>The bad underlay is the kernel's netem on both ends of the veth when the kernel has it;
- * otherwise {@code patchcord lab impair}, a user-space relay with netem's parameters, sits
+ * otherwise {@code test-tools impair} ({@link TestTools}), a user-space relay with netem's parameters, sits
  * between the two peers. Which one ran is printed.
  */
 @ExtendWith(LabExtension.class)
@@ -84,7 +85,7 @@ class FaultsIT {
 
     /**
      * Impairs the path between {@code a} and {@code b} in both directions. {@code netem} is the
-     * netem argument list; {@code relay} the same settings for {@code patchcord lab impair}.
+     * netem argument list; {@code relay} the same settings for {@code test-tools impair} ({@link TestTools}).
      */
     private static Impairment impair(Lab lab, String[] ns, String netem, String... relay) {
         String[] veths = {lab.prefix() + "v0a", lab.prefix() + "v0b"};
@@ -99,7 +100,7 @@ class FaultsIT {
             return new Impairment(true, B4 + ":" + PORT, veths);
         }
         assertThat(probe.output()).as("tc fails only for want of netem").containsIgnoringCase("unknown");
-        List<String> cmd = new java.util.ArrayList<>(Self.command("lab", "impair", "--listen", B4 + ":" + RELAY_PORT,
+        List<String> cmd = new java.util.ArrayList<>(TestTools.command("impair", "--listen", B4 + ":" + RELAY_PORT,
                 "--to", B4 + ":" + PORT));
         cmd.addAll(List.of(relay));
         lab.spawn(ns[1], "impair", cmd);

@@ -2,6 +2,7 @@ package dev.patchcord.e2e;
 
 import dev.patchcord.lab.Lab;
 import dev.patchcord.lab.Self;
+import dev.patchcord.tools.TestTools;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -15,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Denial of service against a patchcord responder, from a namespace of its own, with
- * {@code patchcord lab flood}: handshake initiations from unknown keys with a valid MAC1 (which
+ * {@code test-tools flood} ({@link TestTools}): handshake initiations from unknown keys with a valid MAC1 (which
  * a responder would pay a Diffie-Hellman for, were it not for cookies), transport messages with
  * random receiver indices, and forged transport messages for a real session. A legitimate peer
  * in a third namespace must still get through, and every hostile message must be counted.
@@ -65,7 +66,7 @@ class FloodIT {
     }
 
     private static List<String> flood(Setup s, String... args) {
-        List<String> cmd = new java.util.ArrayList<>(Self.command("lab", "flood", "--host", RESPONDER_FOR_ATTACKER,
+        List<String> cmd = new java.util.ArrayList<>(TestTools.command("flood", "--host", RESPONDER_FOR_ATTACKER,
                 "--port", String.valueOf(PORT), "--public-key", s.respKeys().publicKey()));
         cmd.addAll(List.of(args));
         return cmd;

@@ -44,6 +44,10 @@ class DirectoryFuzzTest {
             int.class, String.class, byte[].class, long.class);
     private static final Method SYNC_REQUEST = Contract.method("dev.patchcord.control.directory.SyncRequest", "parse",
             byte[].class);
+    private static final Method SYNC_PUBLIC_KEY = Contract.method("dev.patchcord.control.directory.SyncRequest",
+            "publicKey");
+    private static final Method SYNC_ENDPOINTS = Contract.method("dev.patchcord.control.directory.SyncRequest",
+            "endpoints");
     private static final Class<?> MALFORMED;
     private static Path membersDir;
 
@@ -79,9 +83,13 @@ class DirectoryFuzzTest {
         }
     }
 
-    /** A sync request's body as the directory parses it, after the MAC has been checked. */
+    /**
+     * A sync request's body as the directory parses it, after the MAC has been checked: refused
+     * with a printable reason, or a request within the limits the directory relies on (a key
+     * that decodes to 32 bytes, at most {@link PeerList#MAX_ENDPOINTS} endpoints, no duplicates).
+     */
     @FuzzTest
-    void syncRequest(byte[] body) {
+    void syncRequest(byte[] body) throws Exception {
         Object r = Contract.parseOrRefuse(Exception.class, () -> {
             try {
                 return Contract.call(SYNC_REQUEST, null, (Object) body);
@@ -91,7 +99,10 @@ class DirectoryFuzzTest {
             }
         });
         if (r != null) {
-            assertThat(r.toString()).isNotNull();
+            String key = (String) Contract.call(SYNC_PUBLIC_KEY, r);
+            assertThat(Keys.fromBase64(key)).hasSize(32);
+            List<?> endpoints = (List<?>) Contract.call(SYNC_ENDPOINTS, r);
+            assertThat(endpoints).hasSizeLessThanOrEqualTo(PeerList.MAX_ENDPOINTS).doesNotHaveDuplicates();
         }
     }
 

@@ -1,4 +1,4 @@
-package dev.patchcord.lab;
+package dev.patchcord.tools;
 
 import dev.patchcord.core.Counters;
 import dev.patchcord.core.wg.DataCipher;

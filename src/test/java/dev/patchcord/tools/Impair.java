@@ -1,4 +1,4 @@
-package dev.patchcord.lab;
+package dev.patchcord.tools;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
