@@ -37,9 +37,9 @@ import java.util.function.Supplier;
  */
 public final class WgTunnel extends Loops {
     /** A WireGuard message's header in front of the packet, so it is sealed in place. */
-    static final int HEADROOM = 16;
-    /** After the plaintext: up to 15 bytes of padding and the 16-byte tag. */
-    static final int TAIL = 32;
+    static final int HEADROOM = Protocol.TRANSPORT_CONTENT;
+    /** After the plaintext: up to 15 bytes of padding and the 16-byte tag (31, rounded up to 32). */
+    static final int TAIL = Protocol.PADDING_MULTIPLE + Protocol.TAG_SIZE;
     private static final long TICK_MILLIS = 100;
 
     private final PacketDevice device;

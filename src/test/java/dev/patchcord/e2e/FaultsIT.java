@@ -226,7 +226,10 @@ class FaultsIT {
         lab.sh(p.a(), "kill", "-KILL", String.valueOf(killed));
         assertThat(b.waitFor(10, TimeUnit.SECONDS)).isTrue();
         assertThat(Lab.await(Duration.ofSeconds(10), () -> !lab.hasInterface(p.b(), p.ifB()))).isTrue();
-        Thread.sleep(1000);
+        // b stays away until a has sent into the void (its TCP retransmits through the tunnel).
+        long txAtKill = txBytes(lab, p.a(), p.ifA());
+        assertThat(Lab.await(Duration.ofSeconds(10), () -> txBytes(lab, p.a(), p.ifA()) > txAtKill))
+                .as("a sends to the dead peer").isTrue();
         patchcordUp(lab, p.b(), "b2", p.confB());
         long restarted = System.nanoTime();
         long rxBefore = rxBytes(lab, p.a(), p.ifA());

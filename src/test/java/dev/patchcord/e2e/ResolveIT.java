@@ -50,10 +50,13 @@ class ResolveIT {
                     Endpoint = server.pctest:51820
                     """.formatted(ka.privateKey(), kb.publicKey())), "--verbose");
             Tunnels.ping(lab, ns[0], "10.97.0.2");
-            // Let the client's passive keepalive (10 s) answer the server's ping replies, so the server
-            // has nothing unanswered and stays silent: otherwise it would start a handshake from its
-            // new address after the move and the client would simply follow it (roaming, not DNS).
-            Thread.sleep(11_500);
+            // Wait for the client's passive keepalive (10 s after the last reply) to answer the
+            // server's ping replies, so the server has nothing unanswered and stays silent: otherwise
+            // it would start a handshake from its new address after the move and the client would
+            // simply follow it (roaming, not DNS).
+            long sent = WireGuardPeers.wgTransfer(lab, ns[0], ifA)[1];
+            assertThat(Lab.await(Duration.ofSeconds(20), () -> WireGuardPeers.wgTransfer(lab, ns[0], ifA)[1] >= sent + 32))
+                    .as("the client's keepalive").isTrue();
 
             // The server moves to a new address, and its name follows (written in place: the mount stays).
             String vethB = lab.prefix() + "v0b";

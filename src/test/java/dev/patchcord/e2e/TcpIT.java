@@ -91,14 +91,15 @@ class TcpIT {
                 () -> Tunnels.transfer(lab, e.a(), e.b(), "10.95.0.2", 100_000_000));
         assertThat(Lab.await(Duration.ofSeconds(60), () -> lab.log("server").contains("is now at tcp:")
                 && rx(lab, e.b(), e.ifB()) > 20_000_000)).as("transfer under way").isTrue();
-        // Reset the tunnel's TCP connection at the server, keep it refused for a moment, then allow it again.
+        // Reset the tunnel's TCP connection at the server, keep it refused until the client has seen
+        // it closed, then allow it again.
         nft(lab, e.b(), "add table inet pctest");
         nft(lab, e.b(), "add chain inet pctest in { type filter hook input priority 0 ; }");
         nft(lab, e.b(), "add rule inet pctest in tcp dport 51820 reject with tcp reset");
-        Thread.sleep(1500);
+        assertThat(Lab.await(Duration.ofSeconds(20), () -> lab.log("client").contains("TCP connection closed; reconnecting")))
+                .as("the client sees its connection reset: " + lab.log("client")).isTrue();
         nft(lab, e.b(), "delete table inet pctest");
         transfer.get(120, TimeUnit.SECONDS);
-        assertThat(lab.log("client")).contains("TCP connection closed; reconnecting");
     }
 
     @Test

@@ -115,8 +115,6 @@ public final class Protocol {
     public static final long HANDSHAKE_INITIATION_RATE = SECOND / 50;
     /** REKEY_ATTEMPT_TIME / REKEY_TIMEOUT: the number of initiations sent before giving up. */
     public static final int MAX_TIMER_HANDSHAKES = 18;
-    /** How far behind the highest received counter a message may be and still be accepted once. */
-    public static final int REPLAY_WINDOW = 8128;
     /** Outgoing packets kept per peer while a handshake is under way; older ones are dropped. */
     public static final int MAX_STAGED_PACKETS = 128;
 }
