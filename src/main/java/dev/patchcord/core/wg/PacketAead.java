@@ -7,8 +7,8 @@ import javax.crypto.SecretKey;
 /**
  * ChaCha20-Poly1305 for transport messages, in place in a packet buffer: the one primitive whose
  * cost is paid for every packet. {@link DataCipher} puts it behind the protocol; the JDK's cipher
- * ({@link JdkPacketAead}) is always there, and the shell may supply a faster one (OpenSSL's, found
- * at run time).
+ * ({@link JdkPacketAead}) is always there, and the shell may supply a faster one (a native
+ * library's, found at run time).
  *
  * <p><b>Concurrency.</b> An instance is owned by one thread, like the {@link DataCipher} that holds
  * it; it may keep per-thread state (a context, the last key) between calls. The keys it is given
