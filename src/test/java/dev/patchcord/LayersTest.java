@@ -6,6 +6,7 @@ import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
@@ -13,8 +14,9 @@ import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.sli
  * The shell's layers, top to bottom: {@code cli → control → device → transport | tun → sys}, with
  * {@code core} (the sans-IO protocol and framing, kept so by {@code SansIoTest}) below them all.
  * A layer may use any layer below it and none above; {@code transport} and {@code tun} do not
- * know each other; {@code lab} (the demo's namespaces and the test tools) is reachable only from
- * the command line. And no two packages depend on each other, directly or around a cycle.
+ * know each other; {@code lab} (the demo's namespaces and traffic) is reachable only from the
+ * command line. No two packages depend on each other, directly or around a cycle, and the
+ * WireGuard core does not know address assignment.
  */
 class LayersTest {
     private static JavaClasses classes;
@@ -44,6 +46,14 @@ class LayersTest {
                 .whereLayer("transport").mayOnlyBeAccessedByLayers("cli", "lab", "control", "device")
                 .whereLayer("tun").mayOnlyBeAccessedByLayers("cli", "lab", "control", "device")
                 .whereLayer("sys").mayOnlyBeAccessedByLayers("cli", "lab", "control", "device", "transport", "tun")
+                .check(classes);
+    }
+
+    /** The WireGuard core knows nothing of patchcord's own messages beyond {@code ControlMessages}. */
+    @Test
+    void theProtocolCoreKnowsNoAddressAssignment() {
+        noClasses().that().resideInAPackage("dev.patchcord.core.wg..")
+                .should().dependOnClassesThat().resideInAPackage("dev.patchcord.core.assign..")
                 .check(classes);
     }
 

@@ -1,6 +1,7 @@
 package dev.patchcord.device;
 
 import dev.patchcord.core.Drop;
+import dev.patchcord.core.assign.AddressMessage;
 import dev.patchcord.core.l2.MacTable;
 import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.Node;
@@ -100,7 +101,8 @@ final class Receiver {
                 if (handler == null) {
                     node.counters().drop(Drop.UNEXPECTED_CONTROL);
                 } else {
-                    handler.handle(peer, out.control);
+                    // The node found it well-formed; this decodes it (control messages are rare).
+                    handler.handle(peer, AddressMessage.decode(view, out.offset, out.length));
                 }
             }
             default -> { }

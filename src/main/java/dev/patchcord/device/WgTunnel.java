@@ -1,6 +1,7 @@
 package dev.patchcord.device;
 
 import dev.patchcord.core.Drop;
+import dev.patchcord.core.assign.AddressMessages;
 import dev.patchcord.core.l2.MacTable;
 import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.DataCipher;
@@ -88,6 +89,7 @@ public final class WgTunnel extends Loops {
         if (verbose != null) {
             node.setHandshakeEvents(new HandshakeLog(verbose));
         }
+        node.setControlMessages(AddressMessages.CONTROL);
         this.nativeAead = offloads.nativeCipher() ? NativePacketAead.best().orElse(null) : null;
         if (offloads.batching() && device instanceof dev.patchcord.tun.TunDevice tun && !node.layer2()) {
             udpFeatures = offloads.udp();

@@ -6,6 +6,7 @@ import dev.patchcord.core.assign.AddressMessage.Nak;
 import dev.patchcord.core.assign.AddressMessage.Release;
 import dev.patchcord.core.assign.AddressMessage.Renew;
 import dev.patchcord.core.assign.AddressMessage.Request;
+import dev.patchcord.core.wg.ControlMessages;
 
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -88,6 +89,19 @@ public final class AddressMessages {
             return new Result(null, problem);
         }
     }
+
+    /** Address assignment as the protocol core sees it: which plaintexts are its messages. */
+    public static final ControlMessages CONTROL = new ControlMessages() {
+        @Override
+        public boolean isControl(ByteBuffer buf, int off, int len) {
+            return AddressMessages.isControl(buf, off, len);
+        }
+
+        @Override
+        public boolean isWellFormed(ByteBuffer buf, int off, int len) {
+            return read(buf, off, len).message() != null;
+        }
+    };
 
     /** See {@link AddressMessage#isControl}. */
     public static boolean isControl(ByteBuffer buf, int off, int len) {

@@ -3,7 +3,6 @@ package dev.patchcord.core.wg;
 import dev.patchcord.core.Counters;
 import dev.patchcord.core.Drop;
 import dev.patchcord.core.IpPackets;
-import dev.patchcord.core.assign.AddressMessage;
 import dev.patchcord.core.l2.TapFrames;
 
 import java.nio.ByteBuffer;
@@ -68,6 +67,8 @@ public final class Node {
     private final java.util.concurrent.atomic.AtomicLong stagedBytes = new java.util.concurrent.atomic.AtomicLong();
     private volatile int mtu = 1420;
     private volatile boolean layer2;
+    /** patchcord's own messages beside IP packets (TUN mode), or null: every plaintext is a packet. */
+    private volatile ControlMessages control;
     /** Who hears of handshakes; read once per handshake message, never per packet. */
     volatile HandshakeEvents events = HandshakeEvents.NONE;
 
@@ -123,6 +124,14 @@ public final class Node {
 
     public boolean layer2() {
         return layer2;
+    }
+
+    /**
+     * Which plaintexts are control messages rather than IP packets (TUN mode); null (the default)
+     * takes every plaintext for a packet.
+     */
+    public void setControlMessages(ControlMessages control) {
+        this.control = control;
     }
 
     public Counters counters() {
@@ -518,14 +527,13 @@ public final class Node {
         }
         // Address assignment rides in the same sessions; it is no IP packet, so it is taken out
         // before the IP checks (TUN mode only: in TAP mode the plaintext is a frame).
-        if (!layer2 && AddressMessage.isControl(buf, content, plain)) {
-            AddressMessage m = AddressMessage.decode(buf, content, plain);
-            if (m == null) {
+        ControlMessages control = this.control;
+        if (!layer2 && control != null && control.isControl(buf, content, plain)) {
+            if (!control.isWellFormed(buf, content, plain)) {
                 out.drop(Drop.BAD_CONTROL);
                 return;
             }
             out.kind = Outcome.Kind.CONTROL;
-            out.control = m;
             out.offset = content;
             out.length = plain;
             return;

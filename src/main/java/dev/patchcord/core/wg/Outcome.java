@@ -1,7 +1,6 @@
 package dev.patchcord.core.wg;
 
 import dev.patchcord.core.Drop;
-import dev.patchcord.core.assign.AddressMessage;
 
 /**
  * What {@link Node#receive} decided about one datagram. One instance per receiving thread, reused
@@ -16,9 +15,10 @@ public final class Outcome {
         /** A message to send back to the datagram's source: {@link #reply}. */
         REPLY,
         /**
-         * An address-assignment control message from {@link #peer} (docs/protocol.md), decoded in
-         * {@link #control}; its bytes are at {@link #offset}, {@link #length} (padding included).
-         * Never an IP packet, so it passed no allowed-IPs check: the shell decides.
+         * A well-formed control message from {@link #peer} ({@link ControlMessages}; address
+         * assignment, docs/protocol.md): its bytes are at {@link #offset}, {@link #length} (padding
+         * included), for the shell to decode. Never an IP packet, so it passed no allowed-IPs
+         * check: the shell decides.
          */
         CONTROL,
         /** Dropped for {@link #drop}. */
@@ -31,8 +31,6 @@ public final class Outcome {
     public int length;
     public Drop drop;
     public byte[] reply;
-    /** The decoded control message, for {@link Kind#CONTROL}. */
-    public AddressMessage control;
     /**
      * The datagram authenticated as coming from {@link #peer}: its source address is where the
      * peer is now (roaming).
@@ -46,7 +44,6 @@ public final class Outcome {
         length = 0;
         drop = null;
         reply = null;
-        control = null;
         authenticated = false;
     }
 

@@ -2,6 +2,7 @@ package dev.patchcord.core.wg;
 
 import dev.patchcord.core.Drop;
 import dev.patchcord.core.assign.AddressMessage;
+import dev.patchcord.core.assign.AddressMessages;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -19,10 +20,26 @@ class ControlOutcomeTest {
         return out;
     }
 
-    @Test
-    void aControlMessageIsAControlOutcomeEvenWithoutAnAllowedSource() {
+    /** Two nodes with a session, A told which plaintexts are address-assignment messages (as the tunnel does). */
+    private static Pair pair() {
         Pair p = new Pair();
         p.handshake();
+        p.a.setControlMessages(AddressMessages.CONTROL);
+        return p;
+    }
+
+    @Test
+    void withoutControlMessagesEveryPlaintextIsAPacket() {
+        Pair p = new Pair();
+        p.handshake();
+        p.receive(p.a, p.seal(p.aAtB, encode(AddressMessage.Request.any(1, true, false))));
+        assertThat(p.out.kind).isEqualTo(Outcome.Kind.DROP);
+        assertThat(p.out.drop).isNotEqualTo(Drop.BAD_CONTROL);
+    }
+
+    @Test
+    void aControlMessageIsAControlOutcomeEvenWithoutAnAllowedSource() {
+        Pair p = pair();
         p.a.allowedIps().removePeer(p.bAtA); // B has no address at A yet, like a client before its lease
         AddressMessage.Request request = AddressMessage.Request.any(77, true, false);
         byte[] msg = p.seal(p.aAtB, encode(request));
@@ -30,7 +47,7 @@ class ControlOutcomeTest {
         assertThat(p.out.kind).isEqualTo(Outcome.Kind.CONTROL);
         assertThat(p.out.peer).isSameAs(p.bAtA);
         assertThat(p.out.authenticated).isTrue();
-        assertThat(p.out.control).isEqualTo(request);
+        assertThat(AddressMessage.decode(p.buf, p.out.offset, p.out.length)).isEqualTo(request);
         assertThat(p.out.offset).isEqualTo(16);
         assertThat(p.out.length).isGreaterThanOrEqualTo(dev.patchcord.core.assign.AddressMessages.REQUEST_SIZE);
         assertThat(p.a.counters().summary()).doesNotContain("not-allowed");
@@ -38,8 +55,7 @@ class ControlOutcomeTest {
 
     @Test
     void aMalformedControlMessageIsACountedDrop() {
-        Pair p = new Pair();
-        p.handshake();
+        Pair p = pair();
         byte[] bad = encode(AddressMessage.Request.any(1, true, false));
         bad[5] = 99; // unknown type
         byte[] msg = p.seal(p.aAtB, bad);
@@ -51,8 +67,7 @@ class ControlOutcomeTest {
 
     @Test
     void ipPacketsAreStillCheckedAndDelivered() {
-        Pair p = new Pair();
-        p.handshake();
+        Pair p = pair();
         byte[] packet = Pair.ipv4(2, 1, 30);
         assertThat(p.receive(p.a, p.seal(p.aAtB, packet))).isEqualTo(packet);
         p.a.allowedIps().removePeer(p.bAtA);
@@ -62,8 +77,7 @@ class ControlOutcomeTest {
 
     @Test
     void inLayer2ModeControlBytesAreNotTakenOut() {
-        Pair p = new Pair();
-        p.handshake();
+        Pair p = pair();
         p.a.setLayer2(true);
         p.receive(p.a, p.seal(p.aAtB, encode(AddressMessage.Request.any(1, true, false))));
         assertThat(p.out.kind).isNotEqualTo(Outcome.Kind.CONTROL);
