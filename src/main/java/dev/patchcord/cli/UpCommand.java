@@ -15,6 +15,7 @@ import dev.patchcord.control.UapiServer;
 import dev.patchcord.control.WgUapiDevice;
 import dev.patchcord.control.WgConfig;
 import dev.patchcord.control.WgConfigWriter;
+import dev.patchcord.control.TransportMode;
 import dev.patchcord.control.WgInterfaceSection;
 import dev.patchcord.control.WgPeerSection;
 import dev.patchcord.core.Cidr;
@@ -200,7 +201,7 @@ final class UpCommand implements Callable<Integer> {
         session.onStop(tun::close);
         // What this process put on the interface; a persistent one keeps it unless it is taken off again.
         List<Cidr> routes = new ArrayList<>();
-        String routeTable = iface.table() == null || "auto".equals(iface.table()) ? null : iface.table();
+        String routeTable = iface.routeTable();
         if (tun.persistent()) {
             err.println("patchcord: " + ifname + ": using the existing persistent interface; it stays after exit");
             session.onStop(() -> unconfigure(ifname, iface.addresses(), routes, routeTable));
@@ -212,7 +213,7 @@ final class UpCommand implements Callable<Integer> {
                 NetConfig.addAddress(ifname, a);
             }
             Link.setUp(ifname);
-            if (!"off".equals(iface.table())) {
+            if (iface.routes()) {
                 String table = routeTable;
                 for (WgPeerSection ps : config.peers()) {
                     for (Cidr c : ps.allowedIps()) {
@@ -258,10 +259,9 @@ final class UpCommand implements Callable<Integer> {
             startAddressServer(config, ifname, node, tunnel, err, tun);
         } else if (iface.autoAddress()) {
             WgPeerSection serverPeer = config.peers().getFirst();
-            String table = iface.table() == null || "auto".equals(iface.table()) ? null : iface.table();
             boolean[] refused = {false};
             AddressClient client = new AddressClient(tunnel, node.peer(serverPeer.publicKey()), ifname,
-                    iface.requestedAddresses(), serverPeer.allowedIps(), table, err, () -> {
+                    iface.requestedAddresses(), serverPeer.allowedIps(), iface.routes(), iface.routeTable(), err, () -> {
                         refused[0] = true;
                         session.requestStop();
                     });
@@ -273,8 +273,8 @@ final class UpCommand implements Callable<Integer> {
                 }
             });
         }
-        if (!"udp".equals(iface.transport())) {
-            boolean tcpOnly = "tcp".equals(iface.transport());
+        if (iface.transport().tcp()) {
+            boolean tcpOnly = iface.transport() == TransportMode.TCP;
             tunnel.setUdpToPeers(!tcpOnly);
             TcpTransport tcp = new TcpTransport(tunnel, tcpOnly ? TcpTransport.Mode.TCP : TcpTransport.Mode.UDP_THEN_TCP,
                     iface.listenPort() == null ? 0 : socket.port(), debug);
@@ -349,7 +349,7 @@ final class UpCommand implements Callable<Integer> {
             keys.add(Keys.toBase64(ps.publicKey()));
             ps.allowedIps().forEach(c -> routed.add(c.network()));
         }
-        MeshPeers mesh = new MeshPeers(node, ifname, iface.table(), keys, routed, err, verbose ? Journal.debug(err) : null, System::nanoTime);
+        MeshPeers mesh = new MeshPeers(node, ifname, iface.routes(), iface.routeTable(), keys, routed, err, verbose ? Journal.debug(err) : null, System::nanoTime);
         try {
             MeshSources sources = new MeshSources(iface.mesh(), iface.privateKey(), mesh, tunnel, ifname, err);
             sources.start();

@@ -33,6 +33,7 @@ public final class AddressClient implements WgTunnel.ControlHandler {
     private final Optional<InetAddress> wantV6;
     private final boolean specific;
     private final List<Cidr> serverAllowedIps;
+    private final boolean routes;
     private final String table;
     private final PrintStream err;
     private final Runnable refused;
@@ -51,11 +52,12 @@ public final class AddressClient implements WgTunnel.ControlHandler {
     /**
      * @param requested particular addresses to ask for (no fallback); empty for any
      * @param serverAllowedIps the server peer's AllowedIPs: only pushed routes inside them are installed
-     * @param table the routing table for pushed routes (null: main), or "off" for none
+     * @param routes whether pushed routes are installed at all ({@code Table = off}: not)
+     * @param table the routing table for pushed routes (null: main)
      * @param refused run when a requested address is refused (the caller stops with exit code 1)
      */
     public AddressClient(WgTunnel tunnel, Peer server, String ifname, List<InetAddress> requested,
-                         List<Cidr> serverAllowedIps, String table, PrintStream err, Runnable refused) {
+                         List<Cidr> serverAllowedIps, boolean routes, String table, PrintStream err, Runnable refused) {
         this.tunnel = tunnel;
         this.server = server;
         this.ifname = ifname;
@@ -63,6 +65,7 @@ public final class AddressClient implements WgTunnel.ControlHandler {
         this.wantV6 = requested.stream().filter(a -> !(a instanceof Inet4Address)).findFirst();
         this.specific = !requested.isEmpty();
         this.serverAllowedIps = List.copyOf(serverAllowedIps);
+        this.routes = routes;
         this.table = table;
         this.err = err;
         this.refused = refused;
@@ -169,7 +172,7 @@ public final class AddressClient implements WgTunnel.ControlHandler {
     }
 
     private void installRoutes(List<Cidr> pushed) throws NetConfig.NetConfigException {
-        if ("off".equals(table)) {
+        if (!routes) {
             return;
         }
         List<Cidr> ok = new ArrayList<>();

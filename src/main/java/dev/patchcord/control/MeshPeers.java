@@ -66,16 +66,17 @@ public final class MeshPeers {
     }
 
     /**
-     * @param table the interface's {@code Table}: null or "auto" for the main table, "off" for no routes
+     * @param routes whether routes are added for the mesh peers ({@code Table = off}: not)
+     * @param table the routing table they go into, or null for the main one
      * @param configKeys base64 keys of the configuration's own [Peer] sections
      * @param configRoutes prefixes already routed for those peers (never removed from here)
      */
-    public MeshPeers(Node node, String ifname, String table, Set<String> configKeys, Set<Cidr> configRoutes,
+    public MeshPeers(Node node, String ifname, boolean routes, String table, Set<String> configKeys, Set<Cidr> configRoutes,
             PrintStream err, PrintStream verbose, LongSupplier clock) {
         this.node = node;
         this.ifname = ifname;
-        this.routes = !"off".equals(table);
-        this.table = table == null || "auto".equals(table) || "off".equals(table) ? null : table;
+        this.routes = routes;
+        this.table = table;
         this.configKeys = Set.copyOf(configKeys);
         this.configRoutes = Set.copyOf(configRoutes);
         this.err = err;

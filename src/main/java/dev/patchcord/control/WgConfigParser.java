@@ -159,13 +159,7 @@ final class WgConfigParser {
             case "directorykey" -> iface.directoryKey = ConfigValues.key("DirectoryKey", nonEmpty("DirectoryKey", wgValue));
             case "directoryinterval" -> iface.directoryInterval = (int) seconds("DirectoryInterval", value, 1);
             case "directoryca" -> iface.directoryCa = nonEmpty("DirectoryCA", value);
-            case "transport" -> iface.transport = switch (value.toLowerCase(java.util.Locale.ROOT).replace(" ", "")) {
-                case "udp" -> "udp";
-                case "tcp" -> "tcp";
-                case "udp,tcp", "tcp,udp" -> "udp,tcp";
-                default -> throw new IllegalArgumentException("Transport " + ConfigValues.quote(value)
-                        + " is not udp, tcp or udp,tcp");
-            };
+            case "transport" -> iface.transport = TransportMode.parse(value);
             case "mode" -> iface.tap = switch (value.toLowerCase(java.util.Locale.ROOT)) {
                 case "tap" -> true;
                 case "tun" -> false;
@@ -404,7 +398,7 @@ final class WgConfigParser {
         boolean hub;
         boolean clientIsolation;
         boolean tap;
-        String transport = "udp";
+        TransportMode transport = TransportMode.UDP;
         final List<Cidr> addresses = new ArrayList<>();
         final List<String> dns = new ArrayList<>();
         boolean autoAddress;

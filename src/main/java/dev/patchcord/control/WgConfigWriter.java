@@ -35,8 +35,8 @@ public final class WgConfigWriter {
         iface.postUp().forEach(c -> line(sb, "PostUp", c));
         iface.preDown().forEach(c -> line(sb, "PreDown", c));
         iface.postDown().forEach(c -> line(sb, "PostDown", c));
-        if (!"udp".equals(iface.transport())) {
-            line(sb, "Transport", iface.transport());
+        if (iface.transport() != TransportMode.UDP) {
+            line(sb, "Transport", iface.transport().word());
         }
         if (iface.tap()) {
             line(sb, "Mode", "tap");

@@ -20,7 +20,8 @@ import java.util.Objects;
  * @param mtu the MTU as written, or null when absent; {@link #mtuOrDefault()} applies
  *            {@value #DEFAULT_MTU}
  * @param dns DNS servers and search domains in file order, as wg-quick mixes them
- * @param table null when absent, "off", "auto", or a routing table number or name
+ * @param table null when absent, "off", "auto", or a routing table number or name, as written
+ *              ({@link #routes()} and {@link #routeTable()} say what it means)
  * @param preUp commands run before the interface is created, in file order (the same for the others)
  * @param fwMark the firewall mark as an unsigned 32-bit value ({@link Integer#toUnsignedLong}), or
  *               null when absent, 0 or "off" (0 means no mark to the kernel)
@@ -29,8 +30,7 @@ import java.util.Objects;
  *            handing them to the kernel to route
  * @param clientIsolation patchcord's {@code ClientIsolation}: drop packets from one peer to another
  * @param tap patchcord's {@code Mode = tap}: an Ethernet (TAP) interface instead of an IP (TUN) one
- * @param transport patchcord's {@code Transport}: "udp" (the default), "tcp", or "udp,tcp" (a server
- *                  listens on both; a client tries UDP and falls back to TCP)
+ * @param transport patchcord's {@code Transport} (UDP when absent)
  * @param pool patchcord's {@code [Pool]}: this interface leases addresses to clients; or null
  * @param autoAddress patchcord's {@code Address = auto}: ask the first [Peer] for addresses
  * @param requestedAddresses with {@code Address = auto, ADDRESS}: the particular addresses asked
@@ -46,7 +46,7 @@ import java.util.Objects;
 public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cidr> addresses, Integer mtu,
         List<String> dns, String table, List<String> preUp, List<String> postUp, List<String> preDown,
         List<String> postDown, Integer fwMark, boolean saveConfig, boolean hub, boolean clientIsolation,
-        boolean tap, String transport, PoolSection pool, boolean autoAddress, List<InetAddress> requestedAddresses,
+        boolean tap, TransportMode transport, PoolSection pool, boolean autoAddress, List<InetAddress> requestedAddresses,
         MeshSettings mesh, String offloads, String publicEndpoint, String metrics) {
 
     /**
@@ -55,6 +55,16 @@ public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cid
      * path and the value the WireGuard kernel module itself starts with.
      */
     public static final int DEFAULT_MTU = 1420;
+
+    /** Whether routes for the peers' allowed IPs are added at all ({@code Table = off}: none). */
+    public boolean routes() {
+        return !"off".equals(table);
+    }
+
+    /** The routing table the routes go into, or null for the main one (absent, {@code auto} or {@code off}). */
+    public String routeTable() {
+        return table == null || "auto".equals(table) || "off".equals(table) ? null : table;
+    }
 
     public WgInterfaceSection {
         privateKey = ConfigValues.checkKey(privateKey, "privateKey").clone();

@@ -26,7 +26,7 @@ class MeshPeersTest {
     private final String self = Keys.toBase64(X25519.publicKey(own));
     private final String a = key(), b = key(), fixed = key();
     private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private final MeshPeers mesh = new MeshPeers(node, "mesh0", "off", Set.of(fixed), Set.of(), new PrintStream(err, true),
+    private final MeshPeers mesh = new MeshPeers(node, "mesh0", false, null, Set.of(fixed), Set.of(), new PrintStream(err, true),
             null, () -> 1_000_000_000_000L);
 
     private String key() {
