@@ -1,5 +1,6 @@
 package dev.patchcord.sys;
 
+import dev.patchcord.core.wg.JdkPacketAead;
 import dev.patchcord.core.wg.PacketAead;
 
 import java.lang.foreign.Arena;
@@ -14,6 +15,7 @@ import java.util.Optional;
 import java.util.function.Supplier;
 
 import javax.crypto.SecretKey;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * What a ChaCha20-Poly1305 from a native library needs around it to serve as a {@link PacketAead}:
@@ -68,16 +70,45 @@ public abstract class NativePacketAead implements PacketAead {
 
     /**
      * The fastest native ChaCha20-Poly1305 this system has, as a maker of one engine per thread:
-     * libgcrypt's, else OpenSSL's; empty if neither library is usable.
+     * libgcrypt's, else OpenSSL's; empty if neither library is usable. A library counts as usable
+     * only if an engine can be made and seals a test message exactly as the JDK does: a library
+     * that is present but refuses the cipher (a FIPS-only build) or computes it wrongly is passed
+     * over at start-up, not discovered by the first packet.
      */
     public static Optional<Supplier<PacketAead>> best() {
-        if (LibGcrypt.version().isPresent()) {
+        if (LibGcrypt.version().isPresent() && agreesWithTheJdk(GcryptPacketAead::new)) {
             return Optional.of(GcryptPacketAead::new);
         }
-        if (LibCrypto.version().isPresent()) {
+        if (LibCrypto.version().isPresent() && agreesWithTheJdk(OpenSslPacketAead::new)) {
             return Optional.of(OpenSslPacketAead::new);
         }
         return Optional.empty();
+    }
+
+    /** Whether an engine from {@code maker} seals and opens a 100-byte message as the JDK's cipher does. */
+    static boolean agreesWithTheJdk(Supplier<PacketAead> maker) {
+        byte[] keyBytes = new byte[KEY];
+        for (int i = 0; i < KEY; i++) {
+            keyBytes[i] = (byte) (i * 7 + 1);
+        }
+        SecretKey key = new SecretKeySpec(keyBytes, "ChaCha20");
+        ByteBuffer expected = ByteBuffer.allocate(100 + TAG);
+        ByteBuffer actual = ByteBuffer.allocateDirect(100 + TAG);
+        for (int i = 0; i < 100; i++) {
+            expected.put(i, (byte) i);
+            actual.put(i, (byte) i);
+        }
+        try {
+            PacketAead engine = maker.get();
+            if (!new JdkPacketAead().seal(key, 42, expected, 0, 100) || !engine.seal(key, 42, actual, 0, 100)
+                    || actual.mismatch(expected) >= 0 || engine.open(key, 42, actual, 0, 100 + TAG) != 100) {
+                return false;
+            }
+            engine.forgetKey();
+            return actual.get(99) == 99;
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 
     /** Gives the library the 32-byte key at {@code key}. */

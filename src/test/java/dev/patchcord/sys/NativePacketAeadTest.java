@@ -215,6 +215,41 @@ class NativePacketAeadTest {
     }
 
     @Test
+    void aLibraryIsChosenOnlyIfItAgreesWithTheJdk() {
+        for (PacketAead engine : natives) {
+            assertTrue(NativePacketAead.agreesWithTheJdk(() -> engine), engine.name());
+        }
+        assertTrue(NativePacketAead.best().isPresent());
+        // An engine that seals wrongly, and one that cannot be made, are passed over.
+        JdkPacketAead jdkCipher = new JdkPacketAead();
+        PacketAead wrong = new PacketAead() {
+            @Override
+            public boolean seal(SecretKey key, long counter, ByteBuffer buf, int off, int len) {
+                return jdkCipher.seal(key, counter + 1, buf, off, len); // the wrong nonce
+            }
+
+            @Override
+            public int open(SecretKey key, long counter, ByteBuffer buf, int off, int len) {
+                return jdkCipher.open(key, counter + 1, buf, off, len);
+            }
+
+            @Override
+            public void forgetKey() {
+                jdkCipher.forgetKey();
+            }
+
+            @Override
+            public String name() {
+                return "wrong";
+            }
+        };
+        assertFalse(NativePacketAead.agreesWithTheJdk(() -> wrong));
+        assertFalse(NativePacketAead.agreesWithTheJdk(() -> {
+            throw new IllegalStateException("cipher refused");
+        }));
+    }
+
+    @Test
     void outOfBoundsIsRefusedBeforeTheLibrarySeesIt() {
         Key k = new Key(new byte[32]);
         ByteBuffer small = ByteBuffer.allocateDirect(64);
