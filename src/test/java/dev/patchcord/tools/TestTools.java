@@ -1,5 +1,6 @@
 package dev.patchcord.tools;
 
+import dev.patchcord.control.Endpoint;
 import dev.patchcord.core.wg.Keys;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -42,11 +43,9 @@ public final class TestTools {
         return cmd;
     }
 
-    private static InetSocketAddress socket(String host, int port) throws IOException {
-        if (port < 1 || port > 65535) {
-            throw new IllegalArgumentException("port " + port + " is not 1-65535");
-        }
-        return new InetSocketAddress(InetAddress.getByName(host), port);
+    /** The address of {@code e}, looked up if it is a name (the endpoint checked host and port). */
+    private static InetSocketAddress socket(Endpoint e) throws IOException {
+        return new InetSocketAddress(InetAddress.getByName(e.host()), e.port());
     }
 
     @Command(name = "flood", mixinStandardHelpOptions = true, description = "Send hostile WireGuard messages to a responder at a bounded rate: "
@@ -76,7 +75,7 @@ public final class TestTools {
         @Override
         public Integer call() throws IOException {
             byte[] known = peerKey == null ? null : Keys.fromBase64(Files.readString(peerKey).strip());
-            Flood.Plan plan = new Flood.Plan(socket(host, port), Keys.fromBase64(publicKey),
+            Flood.Plan plan = new Flood.Plan(socket(new Endpoint(host, port)), Keys.fromBase64(publicKey),
                     initiations, transports, forged, known, rate, Duration.ofMillis((long) (seconds * 1000)));
             System.out.println("flood: " + Flood.run(plan));
             return 0;
@@ -107,7 +106,7 @@ public final class TestTools {
         public Integer call() throws IOException {
             Impair.Settings settings = new Impair.Settings(loss / 100, duplicate / 100, reorder / 100,
                     Duration.ofMillis(delayMillis), limit);
-            Impair.Running relay = Impair.start(hostPort(listen), hostPort(to), settings);
+            Impair.Running relay = Impair.start(socket(Endpoint.parse(listen)), socket(Endpoint.parse(to)), settings);
             // The report is printed however the relay ends: its time is up, or it is stopped.
             Runtime.getRuntime().addShutdownHook(new Thread(() -> System.out.println("impair: " + relay.report())));
             System.out.println("relaying " + listen + " -> " + to);
@@ -119,19 +118,6 @@ public final class TestTools {
             }
             relay.close();
             return 0;
-        }
-
-        private static InetSocketAddress hostPort(String text) throws IOException {
-            int colon = text.lastIndexOf(':');
-            if (colon < 0) {
-                throw new IllegalArgumentException("'" + text + "' is not ADDRESS:PORT");
-            }
-            try {
-                return socket(text.substring(0, colon).replaceAll("^\\[|]$", ""),
-                        Integer.parseInt(text.substring(colon + 1)));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("'" + text + "' is not ADDRESS:PORT", e);
-            }
         }
     }
 }
