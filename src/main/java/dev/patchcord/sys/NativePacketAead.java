@@ -2,6 +2,7 @@ package dev.patchcord.sys;
 
 import dev.patchcord.core.wg.JdkPacketAead;
 import dev.patchcord.core.wg.PacketAead;
+import dev.patchcord.core.wg.Protocol;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -37,9 +38,8 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>Owned by one thread (see {@link PacketAead}).
  */
 public abstract class NativePacketAead implements PacketAead {
-    static final int TAG = 16;
-    static final int KEY = 32;
-    private static final int MAX_CONTENT = 65536 + TAG;
+    static final int TAG = Protocol.TAG_SIZE;
+    static final int KEY = Protocol.KEY_SIZE;
     private static final ValueLayout.OfLong COUNTER = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     // Scratch layout: the 12-byte nonce, the 32-byte key, an int the library may write a length to.
     private static final int NONCE_AT = 0;
@@ -122,7 +122,7 @@ public abstract class NativePacketAead implements PacketAead {
 
     @Override
     public final boolean seal(SecretKey key, long counter, ByteBuffer buf, int off, int len) {
-        if (off < 0 || len < 0 || len > MAX_CONTENT - TAG || off + len + TAG > buf.capacity()) {
+        if (off < 0 || len < 0 || len > MAX_SEALED - TAG || off + len + TAG > buf.capacity()) {
             throw new IndexOutOfBoundsException("seal " + off + "+" + len + " in " + buf.capacity());
         }
         if (!start(key, counter)) {
@@ -143,7 +143,7 @@ public abstract class NativePacketAead implements PacketAead {
 
     @Override
     public final int open(SecretKey key, long counter, ByteBuffer buf, int off, int len) {
-        if (off < 0 || len < TAG || len > MAX_CONTENT || off + len > buf.capacity() || !start(key, counter)) {
+        if (off < 0 || len < TAG || len > MAX_SEALED || off + len > buf.capacity() || !start(key, counter)) {
             return -1;
         }
         int plain = len - TAG;
@@ -200,7 +200,7 @@ public abstract class NativePacketAead implements PacketAead {
     private long address(ByteBuffer buf, int off, int len) {
         if (!buf.isDirect()) {
             if (work == null) {
-                work = Arena.ofAuto().allocate(MAX_CONTENT, 16);
+                work = Arena.ofAuto().allocate(MAX_SEALED, 16);
             }
             MemorySegment.copy(buf.array(), buf.arrayOffset() + off, work, ValueLayout.JAVA_BYTE, 0, len);
             return work.address();

@@ -48,7 +48,7 @@ public final class DataCipher {
      *         been wiped since the message was matched to its session)
      */
     int open(SessionKey key, long counter, ByteBuffer buf, int off, int len) {
-        if (len < Protocol.TAG_SIZE || len > 65536 + Protocol.TAG_SIZE) {
+        if (len < Protocol.TAG_SIZE || len > PacketAead.MAX_SEALED) {
             return -1;
         }
         return aead.open(key, counter, buf, off, len);

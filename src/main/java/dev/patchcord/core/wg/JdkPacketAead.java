@@ -24,7 +24,7 @@ import java.security.InvalidKeyException;
 public final class JdkPacketAead implements PacketAead {
     private final Cipher cipher;
     private final byte[] nonce = new byte[12];
-    private final byte[] work = new byte[65536 + Protocol.TAG_SIZE];
+    private final byte[] work = new byte[MAX_SEALED];
 
     public JdkPacketAead() {
         try {

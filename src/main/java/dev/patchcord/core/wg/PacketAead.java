@@ -19,6 +19,12 @@ import javax.crypto.SecretKey;
  */
 public interface PacketAead {
     /**
+     * The longest message an engine handles, ciphertext and tag: a 64 KiB plaintext (the largest
+     * packet a TUN hands over, and more than any MTU-sized one) and its 16-byte tag.
+     */
+    int MAX_SEALED = 65536 + Protocol.TAG_SIZE;
+
+    /**
      * Encrypts {@code len} bytes at {@code off} in place and writes the 16-byte tag after them.
      *
      * @return false, having written nothing, if {@code key} is destroyed
@@ -26,8 +32,8 @@ public interface PacketAead {
     boolean seal(SecretKey key, long counter, ByteBuffer buf, int off, int len);
 
     /**
-     * Decrypts {@code len} bytes (ciphertext and tag, {@code Protocol.TAG_SIZE <= len <= 65536 +
-     * Protocol.TAG_SIZE}) at {@code off} in place.
+     * Decrypts {@code len} bytes (ciphertext and tag, {@code Protocol.TAG_SIZE <= len <=}
+     * {@link #MAX_SEALED}) at {@code off} in place.
      *
      * @return the plaintext length, or -1 if the message does not authenticate under this key
      *         and counter, or the key is destroyed
