@@ -5,7 +5,6 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.Optional;
@@ -38,25 +37,23 @@ public final class LibCrypto {
     static final int CTRL_AEAD_GET_TAG = 0x10;
     static final int CTRL_AEAD_SET_TAG = 0x11;
 
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final Linker.Option CRITICAL = Linker.Option.critical(false);
-    /** The library, or null where this system has none. */
-    private static final SymbolLookup LIB = lookup();
+    private static final Linker.Option CRITICAL = OptionalLibrary.CRITICAL;
+    private static final OptionalLibrary LIB = OptionalLibrary.open("libcrypto.so.3");
 
     /** {@code EVP_CIPHER_CTX *EVP_CIPHER_CTX_new(void)}, as an address. */
-    static final MethodHandle CTX_NEW = bind("EVP_CIPHER_CTX_new", FunctionDescriptor.of(JAVA_LONG));
-    static final MethodHandle CTX_FREE = bind("EVP_CIPHER_CTX_free", FunctionDescriptor.ofVoid(JAVA_LONG));
+    static final MethodHandle CTX_NEW = LIB.bind("EVP_CIPHER_CTX_new", FunctionDescriptor.of(JAVA_LONG));
+    static final MethodHandle CTX_FREE = LIB.bind("EVP_CIPHER_CTX_free", FunctionDescriptor.ofVoid(JAVA_LONG));
     /** {@code EVP_CipherInit_ex2(ctx, cipher, key, iv, enc, params)}, all pointers as addresses. */
-    static final MethodHandle CIPHER_INIT = bind("EVP_CipherInit_ex2",
+    static final MethodHandle CIPHER_INIT = LIB.bind("EVP_CipherInit_ex2",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG), CRITICAL);
     /** {@code EVP_CipherUpdate(ctx, out, &outl, in, inl)}. */
-    static final MethodHandle CIPHER_UPDATE = bind("EVP_CipherUpdate",
+    static final MethodHandle CIPHER_UPDATE = LIB.bind("EVP_CipherUpdate",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT), CRITICAL);
     /** {@code EVP_CipherFinal_ex(ctx, out, &outl)}. */
-    static final MethodHandle CIPHER_FINAL = bind("EVP_CipherFinal_ex",
+    static final MethodHandle CIPHER_FINAL = LIB.bind("EVP_CipherFinal_ex",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG), CRITICAL);
     /** {@code EVP_CIPHER_CTX_ctrl(ctx, type, arg, ptr)}. */
-    static final MethodHandle CTX_CTRL = bind("EVP_CIPHER_CTX_ctrl",
+    static final MethodHandle CTX_CTRL = LIB.bind("EVP_CIPHER_CTX_ctrl",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG), CRITICAL);
     /** The fetched {@code EVP_CIPHER} for ChaCha20-Poly1305 (never freed: one per process), or 0. */
     static final long CHACHA20_POLY1305;
@@ -65,8 +62,8 @@ public final class LibCrypto {
     static {
         long cipher = 0;
         String version = null;
-        MethodHandle fetch = bind("EVP_CIPHER_fetch", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG));
-        MethodHandle versionOf = bind("OpenSSL_version", FunctionDescriptor.of(
+        MethodHandle fetch = LIB.bind("EVP_CIPHER_fetch", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG));
+        MethodHandle versionOf = LIB.bind("OpenSSL_version", FunctionDescriptor.of(
                 ADDRESS.withTargetLayout(MemoryLayout.sequenceLayout(256, ValueLayout.JAVA_BYTE)), JAVA_INT));
         if (fetch != null && versionOf != null && CTX_NEW != null && CTX_FREE != null && CIPHER_INIT != null
                 && CIPHER_UPDATE != null && CIPHER_FINAL != null && CTX_CTRL != null) {
@@ -81,21 +78,6 @@ public final class LibCrypto {
         }
         CHACHA20_POLY1305 = cipher;
         VERSION = cipher != 0 ? version : null;
-    }
-
-    private static SymbolLookup lookup() {
-        try {
-            return SymbolLookup.libraryLookup("libcrypto.so.3", Arena.global());
-        } catch (IllegalArgumentException e) {
-            return null; // no libcrypto.so.3 here: the JDK's cipher it is
-        }
-    }
-
-    private static MethodHandle bind(String name, FunctionDescriptor fd, Linker.Option... options) {
-        if (LIB == null) {
-            return null;
-        }
-        return LIB.find(name).map(symbol -> LINKER.downcallHandle(symbol, fd, options)).orElse(null);
     }
 
     /**

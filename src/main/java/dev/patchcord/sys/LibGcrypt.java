@@ -5,7 +5,6 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.Optional;
@@ -39,47 +38,31 @@ public final class LibGcrypt {
     /** The version whose ChaCha20-Poly1305 has the x86-64 AVX2/AVX-512 code measured above. */
     private static final String MINIMUM = "1.9.0";
 
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final Linker.Option CRITICAL = Linker.Option.critical(false);
-    private static final SymbolLookup LIB = lookup();
+    private static final Linker.Option CRITICAL = OptionalLibrary.CRITICAL;
+    private static final OptionalLibrary LIB = OptionalLibrary.open("libgcrypt.so.20");
 
     /** {@code gcry_cipher_open(&hd, algo, mode, flags)}. */
-    static final MethodHandle CIPHER_OPEN = bind("gcry_cipher_open",
+    static final MethodHandle CIPHER_OPEN = LIB.bind("gcry_cipher_open",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT));
-    static final MethodHandle CIPHER_CLOSE = bind("gcry_cipher_close", FunctionDescriptor.ofVoid(JAVA_LONG));
+    static final MethodHandle CIPHER_CLOSE = LIB.bind("gcry_cipher_close", FunctionDescriptor.ofVoid(JAVA_LONG));
     /** {@code gcry_cipher_setkey(hd, key, keylen)}. */
-    static final MethodHandle SET_KEY = bind("gcry_cipher_setkey",
+    static final MethodHandle SET_KEY = LIB.bind("gcry_cipher_setkey",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG), CRITICAL);
     /** {@code gcry_cipher_setiv(hd, iv, ivlen)}: in Poly1305 mode, also starts a new message. */
-    static final MethodHandle SET_IV = bind("gcry_cipher_setiv",
+    static final MethodHandle SET_IV = LIB.bind("gcry_cipher_setiv",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG), CRITICAL);
     /** {@code gcry_cipher_encrypt(hd, out, outsize, in, inlen)}; in NULL: in place. */
-    static final MethodHandle ENCRYPT = bind("gcry_cipher_encrypt",
+    static final MethodHandle ENCRYPT = LIB.bind("gcry_cipher_encrypt",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), CRITICAL);
-    static final MethodHandle DECRYPT = bind("gcry_cipher_decrypt",
+    static final MethodHandle DECRYPT = LIB.bind("gcry_cipher_decrypt",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), CRITICAL);
     /** {@code gcry_cipher_gettag(hd, tag, taglen)}. */
-    static final MethodHandle GET_TAG = bind("gcry_cipher_gettag",
+    static final MethodHandle GET_TAG = LIB.bind("gcry_cipher_gettag",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG), CRITICAL);
     /** {@code gcry_cipher_checktag(hd, tag, taglen)}: 0 when the tag is right. */
-    static final MethodHandle CHECK_TAG = bind("gcry_cipher_checktag",
+    static final MethodHandle CHECK_TAG = LIB.bind("gcry_cipher_checktag",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG), CRITICAL);
     private static final String VERSION = initialise();
-
-    private static SymbolLookup lookup() {
-        try {
-            return SymbolLookup.libraryLookup("libgcrypt.so.20", Arena.global());
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
-    }
-
-    private static MethodHandle bind(String name, FunctionDescriptor fd, Linker.Option... options) {
-        if (LIB == null) {
-            return null;
-        }
-        return LIB.find(name).map(symbol -> LINKER.downcallHandle(symbol, fd, options)).orElse(null);
-    }
 
     /**
      * The library must be initialised once per process before use: {@code gcry_check_version}
@@ -88,9 +71,9 @@ public final class LibGcrypt {
      * wiped by it) and "initialisation finished".
      */
     private static String initialise() {
-        MethodHandle check = bind("gcry_check_version", FunctionDescriptor.of(
+        MethodHandle check = LIB.bind("gcry_check_version", FunctionDescriptor.of(
                 ADDRESS.withTargetLayout(MemoryLayout.sequenceLayout(64, ValueLayout.JAVA_BYTE)), ADDRESS));
-        MethodHandle control = bind("gcry_control", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
+        MethodHandle control = LIB.bind("gcry_control", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
                 Linker.Option.firstVariadicArg(1));
         if (check == null || control == null || CIPHER_OPEN == null || CIPHER_CLOSE == null || SET_KEY == null
                 || SET_IV == null || ENCRYPT == null || DECRYPT == null || GET_TAG == null || CHECK_TAG == null) {
