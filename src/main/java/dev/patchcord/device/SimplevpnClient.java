@@ -17,8 +17,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The simplevpn client: a TUN interface whose IPv4 packets travel to a simplevpn server over one
@@ -35,7 +33,7 @@ import java.util.concurrent.TimeUnit;
  * IPv6 from the interface is dropped ({@code no-route}), since the server routes on IPv4 bytes only
  * and the original would deliver it to whichever client its garbage "address" hits.
  */
-public final class SimplevpnClient extends Loops {
+public final class SimplevpnClient extends StoppableLoops {
     private static final int READ_BYTES = StreamSplitter.MAX_PACKET + 16 * 1024;
     /** How soon to try a keepalive again that could not be sent because a packet was being written. */
     private static final long BUSY_RETRY = 100_000_000L;
@@ -51,16 +49,13 @@ public final class SimplevpnClient extends Loops {
     private final PrintStream log;
     private final String label;
     private final boolean verbose;
-    private final Counters counters;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment inbound = arena.allocate(READ_BYTES, 64);
     private final StreamSplitter splitter = new StreamSplitter(inbound.asByteBuffer());
     private final SimplevpnDialer dialer;
     private final SimplevpnDialer.Client dialing;
-    private final CountDownLatch stopSignal = new CountDownLatch(1);
     /** The connection packets go to, or null while there is none (packets are then dropped, no-peer). */
     private volatile ServerConnection current;
-    private volatile boolean stopping;
     private int address = ControlMessage.NONE;
 
     /**
@@ -71,17 +66,17 @@ public final class SimplevpnClient extends Loops {
     public SimplevpnClient(PacketDevice device, String host, InetSocketAddress server, int staticAddress,
                            AddressListener listener, Wakeup wakeup, PrintStream log, String label,
                            boolean verbose, Counters counters) {
+        super(counters);
         this.device = device;
         this.listener = listener;
         this.log = log;
         this.label = label;
         this.verbose = verbose;
-        this.counters = counters;
         this.dialer = new SimplevpnDialer(host, server, staticAddress, splitter, counters, log, label);
         this.dialing = new SimplevpnDialer.Client() {
             @Override
             public boolean stopping() {
-                return stopping;
+                return SimplevpnClient.this.stopping();
             }
 
             @Override
@@ -97,10 +92,7 @@ public final class SimplevpnClient extends Loops {
         loop("tun-to-server", this::outboundLoop);
         loop("server-to-tun", this::inboundLoop);
         loop("keepalive", this::keepaliveLoop);
-        loop("stop-watch", () -> {
-            WakeupWatch.await(wakeup);
-            shutdown();
-        });
+        stopOn(wakeup);
     }
 
     /**
@@ -120,24 +112,9 @@ public final class SimplevpnClient extends Loops {
         return dialer.server();
     }
 
+    /** Ends the connection and any connection attempt. */
     @Override
-    protected boolean stopping() {
-        return stopping;
-    }
-
-    @Override
-    public String summary() {
-        return counters.summary();
-    }
-
-    public Counters counters() {
-        return counters;
-    }
-
-    /** Ends every loop and any connection attempt (also usable before {@link #start}). */
-    public void shutdown() {
-        stopping = true;
-        stopSignal.countDown();
+    protected void closeAll() {
         ServerConnection c = current;
         if (c != null) {
             c.close("stopping");
@@ -169,7 +146,7 @@ public final class SimplevpnClient extends Loops {
 
     /** Server to interface: pumps the connection, and opens a new one whenever it ends. */
     private void inboundLoop() {
-        while (!stopping) {
+        while (!stopping()) {
             ServerConnection c = current;
             if (c == null) {
                 c = establish();
@@ -181,7 +158,7 @@ public final class SimplevpnClient extends Loops {
             String why = pump(c);
             current = null;
             c.close(why);
-            if (stopping) {
+            if (stopping()) {
                 return;
             }
             long delay = dialer.nextDelay();
@@ -300,7 +277,7 @@ public final class SimplevpnClient extends Loops {
     private void keepaliveLoop() throws InterruptedException {
         ByteBuffer keepalive = ByteBuffer.allocateDirect(ControlMessage.SIZE);
         ControlMessage.encode(keepalive, 0, ControlMessage.ALL_ONES, ControlMessage.ALL_ONES);
-        while (!stopping) {
+        while (!stopping()) {
             long wait = KeepaliveTimer.SECOND;
             ServerConnection c = current;
             if (c != null && c.closeReason() == null) {
@@ -315,7 +292,7 @@ public final class SimplevpnClient extends Loops {
                     wait = Math.min(wait, c.timer.untilNextCheck(System.nanoTime()));
                 }
             }
-            stopSignal.await(Math.max(wait, 1_000_000), TimeUnit.NANOSECONDS);
+            awaitStop(Math.max(wait, 1_000_000));
         }
     }
 
@@ -333,15 +310,6 @@ public final class SimplevpnClient extends Loops {
             c.close("cannot send a keepalive: " + e.getMessage());
         }
         return true;
-    }
-
-    private void pause(long nanos) {
-        try {
-            stopSignal.await(nanos, TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            stopping = true;
-        }
     }
 
     private void say(String line) {

@@ -21,7 +21,6 @@ import java.nio.channels.SocketChannel;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -48,7 +47,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *   <li>The stream is parsed packet by packet ({@link StreamSplitter}), not one read = one packet.</li>
  * </ul>
  */
-public final class SimplevpnHub extends Loops {
+public final class SimplevpnHub extends StoppableLoops {
     /** The reader's buffer: one largest packet plus room to read ahead. */
     private static final int READ_BYTES = StreamSplitter.MAX_PACKET + 16 * 1024;
     /**
@@ -69,11 +68,9 @@ public final class SimplevpnHub extends Loops {
     private static final long REPORT_NANOS = 10_000_000_000L;
 
     private final ServerSocketChannel server;
-    private final Wakeup wakeup;
     private final PrintStream log;
     private final boolean verbose;
     private final String label;
-    private final Counters counters = new Counters();
     /** The free addresses; its lock also guards every change to {@link #routes} and {@code address}. */
     private final AddressPool pool = new AddressPool();
     /** Who holds each address of 10.0.0.0/16, by its low 16 bits: lock-free lookup, no boxing per packet. */
@@ -89,8 +86,6 @@ public final class SimplevpnHub extends Loops {
     private final AtomicLong unrequested = new AtomicLong();
     private long lastReport = Long.MIN_VALUE;
     private long reportedRefusals;
-    private final CountDownLatch stopSignal = new CountDownLatch(1);
-    private volatile boolean stopping;
 
     /**
      * @param server  a bound, blocking server channel
@@ -104,34 +99,17 @@ public final class SimplevpnHub extends Loops {
     /** With other limits, so that a test can drive past them without 1,024 connections or waiting 10 s. */
     SimplevpnHub(ServerSocketChannel server, Wakeup wakeup, PrintStream log, String label, boolean verbose,
             int maxClients, int maxClientsPerAddress, long requestWithinNanos) {
+        super(new Counters());
         this.maxClients = maxClients;
         this.maxClientsPerAddress = maxClientsPerAddress;
         this.requestWithinNanos = requestWithinNanos;
         this.server = server;
-        this.wakeup = wakeup;
         this.log = log;
         this.label = label;
         this.verbose = verbose;
         loop("accept", this::acceptLoop);
         loop("idle-clients", this::idleLoop);
-        loop("stop-watch", () -> {
-            WakeupWatch.await(wakeup);
-            shutdown();
-        });
-    }
-
-    @Override
-    protected boolean stopping() {
-        return stopping;
-    }
-
-    @Override
-    public String summary() {
-        return counters.summary();
-    }
-
-    public Counters counters() {
-        return counters;
+        stopOn(wakeup);
     }
 
     /** Connections closed at once because of {@link #MAX_CLIENTS} or {@link #MAX_CLIENTS_PER_ADDRESS}. */
@@ -144,10 +122,9 @@ public final class SimplevpnHub extends Loops {
         return unrequested.get();
     }
 
-    /** Closes the listening socket and every client; the loops end. */
-    public void shutdown() {
-        stopping = true;
-        stopSignal.countDown();
+    /** Closes the listening socket and every client. */
+    @Override
+    protected void closeAll() {
         try {
             server.close();
         } catch (IOException ignored) {
@@ -159,7 +136,7 @@ public final class SimplevpnHub extends Loops {
     }
 
     private void acceptLoop() throws IOException {
-        while (!stopping) {
+        while (!stopping()) {
             SocketChannel channel;
             try {
                 channel = server.accept();
@@ -192,7 +169,7 @@ public final class SimplevpnHub extends Loops {
             long now = System.nanoTime();
             HubClient c = new HubClient(channel, peer, now);
             clients.put(c, new Admitted(from, now));
-            if (stopping) {
+            if (stopping()) {
                 c.close("stopping");
             }
             say("client " + peer + " connected");
@@ -230,7 +207,7 @@ public final class SimplevpnHub extends Loops {
                 }
             }
         } catch (IOException e) {
-            c.close(stopping ? "stopping" : e.getMessage());
+            c.close(stopping() ? "stopping" : e.getMessage());
         } catch (RuntimeException e) {
             c.close("internal error: " + e);
         } finally {
@@ -399,7 +376,7 @@ public final class SimplevpnHub extends Loops {
         if (admitted != null) {
             release(admitted);
         }
-        if (!stopping) {
+        if (!stopping()) {
             say("client " + c.describe() + " disconnected: " + c.closeReason()
                     + (freed == ControlMessage.NONE ? "" : "; " + ControlMessage.format(freed) + " is free again"));
         }
@@ -407,7 +384,7 @@ public final class SimplevpnHub extends Loops {
 
     /** Drops clients that have sent nothing for 60 s, or asked for no address in time, checking once a second. */
     private void idleLoop() throws InterruptedException {
-        while (!stopSignal.await(1, TimeUnit.SECONDS)) {
+        while (!awaitStop(TimeUnit.SECONDS.toNanos(1))) {
             long now = System.nanoTime();
             for (Map.Entry<HubClient, Admitted> e : clients.entrySet()) {
                 HubClient c = e.getKey();
