@@ -113,7 +113,7 @@ final class UpCommand implements Callable<Integer> {
             built = new SessionBuilder(config, file, ifname, err)
                     .debug(verbose ? Journal.debug(err) : null)
                     .socketDir(RunDir.socketDir())
-                    .afterPreDown(() -> RunDir.removePid(ifname))
+                    .beforePreDown(() -> RunDir.removePid(ifname))
                     .build(session);
         } catch (InterfaceSession.Failure e) {
             throw new UserError(e.getMessage());

@@ -70,7 +70,7 @@ public final class SessionBuilder {
     private Sockets sockets = UDP;
     private HostNetwork network = HostNetwork.LINUX;
     private Path socketDir = UapiServer.DEFAULT_DIRECTORY;
-    private Runnable afterPreDown = () -> { };
+    private Runnable beforePreDown = () -> { };
 
     /**
      * @param file the configuration file (named by the configuration socket, rewritten by SaveConfig)
@@ -111,9 +111,9 @@ public final class SessionBuilder {
         return this;
     }
 
-    /** A stop step that runs after PreDown and before the configuration socket closes (the pid file's removal). */
-    public SessionBuilder afterPreDown(Runnable step) {
-        this.afterPreDown = step;
+    /** A stop step that runs once the configuration socket is closed, before PreDown (the pid file's removal). */
+    public SessionBuilder beforePreDown(Runnable step) {
+        this.beforePreDown = step;
         return this;
     }
 
@@ -283,7 +283,7 @@ public final class SessionBuilder {
             session.onStop(() -> saveConfig(control));
         }
         session.onStop(() -> hook("PreDown", iface.preDown()));
-        session.onStop(afterPreDown);
+        session.onStop(beforePreDown);
         startConfigSocket(session, control, stop);
         if (metrics != null) {
             metrics.serve(control);
