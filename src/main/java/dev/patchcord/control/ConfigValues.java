@@ -99,21 +99,6 @@ final class ConfigValues {
         return (int) mtu;
     }
 
-    /** "off" and "auto" in lower case, a table number up to 2^32-1, or a name from rt_tables. */
-    static String table(String value) {
-        if (value.equalsIgnoreCase("off") || value.equalsIgnoreCase("auto")) {
-            return value.toLowerCase(Locale.ROOT);
-        }
-        boolean digits = value.chars().allMatch(c -> c >= '0' && c <= '9');
-        boolean name = value.chars().allMatch(c -> c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-                || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.');
-        if (value.isEmpty() || !name || (digits && (value.length() > 10 || Long.parseLong(value) > 0xffffffffL))) {
-            throw new IllegalArgumentException("Table " + quote(value)
-                    + " is not 'off', 'auto' or a routing table number or name");
-        }
-        return value;
-    }
-
     /** wg-quick's read_bool: "true" or "false", in any case. */
     static boolean bool(String name, String value) {
         if (value.equalsIgnoreCase("true")) {

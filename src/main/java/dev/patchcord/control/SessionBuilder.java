@@ -230,7 +230,7 @@ public final class SessionBuilder {
         } catch (SysException e) {
             err.println("patchcord: " + ifname + ": MTU changes will not be followed: " + e.getMessage());
         }
-        if (iface.pool() != null) {
+        if (iface.addressMode() == AddressMode.POOL) {
             AddressService service;
             try {
                 service = AddressService.fromPool(config, ifname, tunnel, err);
@@ -240,7 +240,7 @@ public final class SessionBuilder {
             }
             tunnel.setControlHandler(service);
             tunnel.setTickHook(service::tick);
-        } else if (iface.autoAddress()) {
+        } else if (iface.addressMode() == AddressMode.AUTO) {
             WgPeerSection serverPeer = config.peers().getFirst();
             boolean[] refused = {false};
             AddressClient client = new AddressClient(tunnel, node.peer(serverPeer.publicKey()), ifname,
