@@ -5,7 +5,6 @@ import dev.patchcord.core.Cidr;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**

@@ -34,7 +34,7 @@ import java.util.Set;
  * that needs undoing registers its stop step as it comes up.
  *
  * <p>The packet device, the UDP socket and the host's network configuration come from outside
- * ({@link #devices}, {@link #sockets}, {@link #network}), so that a test can build a session on an
+ * ({@link #host}), so that a test can build a session on an
  * in-memory device and a loopback socket, without root.
  */
 public final class SessionBuilder {
@@ -90,17 +90,10 @@ public final class SessionBuilder {
         return this;
     }
 
-    public SessionBuilder devices(Devices devices) {
+    /** What the session is built on: by default {@link #TUN}, {@link #UDP} and {@link HostNetwork#LINUX}. */
+    public SessionBuilder host(Devices devices, Sockets sockets, HostNetwork network) {
         this.devices = devices;
-        return this;
-    }
-
-    public SessionBuilder sockets(Sockets sockets) {
         this.sockets = sockets;
-        return this;
-    }
-
-    public SessionBuilder network(HostNetwork network) {
         this.network = network;
         return this;
     }
@@ -124,8 +117,7 @@ public final class SessionBuilder {
      * @throws InterfaceSession.Failure for a problem the user can fix (a hook, an address, a port)
      */
     public InterfaceSession build(InterfaceSession.Stop stop) throws SysException {
-        Counters counters = new Counters();
-        Node node = new Node(iface.privateKey(), new SecureRandom(), counters, Node.DEFAULT_LOAD_THRESHOLD);
+        Node node = new Node(iface.privateKey(), new SecureRandom(), new Counters(), Node.DEFAULT_LOAD_THRESHOLD);
         node.setMtu(iface.mtuOrDefault());
         node.setLayer2(iface.tap());
         // In TAP mode the frame's Ethernet header and length ride inside the same plaintext, so the
@@ -364,10 +356,7 @@ public final class SessionBuilder {
 
     /** A peer's Endpoint as a socket address; a host name is looked up now. */
     private static InetSocketAddress socketAddress(Endpoint endpoint) {
-        String host = endpoint.host();
-        if (host == null || host.isBlank()) {
-            throw new InterfaceSession.Failure("an empty host name is not an address");
-        }
+        String host = endpoint.host(); // never empty: Endpoint refuses that
         try {
             return new InetSocketAddress(InetAddress.getByName(host), endpoint.port());
         } catch (java.net.UnknownHostException e) {

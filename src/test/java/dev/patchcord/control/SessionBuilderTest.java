@@ -147,9 +147,8 @@ class SessionBuilderTest {
         Files.writeString(file, text);
         WgConfig config = WgConfig.parse(file);
         return new SessionBuilder(config, file, "wg7", err)
-                .devices((ifname, tap, offloads, wakeup) -> device = new MemoryDevice(tap))
-                .sockets((port, wakeup) -> UdpSocket.bind(InetAddress.getLoopbackAddress(), port, wakeup))
-                .network(network)
+                .host((ifname, tap, offloads, wakeup) -> device = new MemoryDevice(tap),
+                        (port, wakeup) -> UdpSocket.bind(InetAddress.getLoopbackAddress(), port, wakeup), network)
                 .socketDir(dir);
     }
 
