@@ -1,5 +1,6 @@
 package dev.patchcord.cli;
 
+import dev.patchcord.control.InterfaceSession;
 import dev.patchcord.device.Tunnel;
 import dev.patchcord.sys.Wakeup;
 
@@ -18,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * order. SIGUSR1 prints the counters without stopping. With a reload action, SIGHUP runs it
  * instead of stopping, as daemons do.
  */
-final class TunnelSession {
+final class TunnelSession implements InterfaceSession.Stop {
     private final String label;
     private final PrintStream err;
     private final CountDownLatch stop = new CountDownLatch(1);
@@ -45,12 +46,14 @@ final class TunnelSession {
     }
 
     /** Whether a stop was asked for (by a signal, a failure or {@link #requestStop()}). */
-    boolean stopRequested() {
+    @Override
+    public boolean stopRequested() {
         return stop.getCount() == 0;
     }
 
     /** Stops the tunnel as a signal would (e.g. when its configuration socket is deleted). */
-    void requestStop() {
+    @Override
+    public void requestStop() {
         stop.countDown();
     }
 

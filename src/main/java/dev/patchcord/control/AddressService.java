@@ -3,17 +3,23 @@ package dev.patchcord.control;
 import dev.patchcord.core.Cidr;
 import dev.patchcord.core.Drop;
 import dev.patchcord.core.assign.AddressMessage;
+import dev.patchcord.core.assign.AddressPool;
 import dev.patchcord.core.assign.AddressServer;
 import dev.patchcord.core.assign.Lease;
+import dev.patchcord.core.wg.Keys;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
 import dev.patchcord.device.WgTunnel;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The server side of address assignment in a running tunnel ({@code [Pool]}): answers control
@@ -45,6 +51,57 @@ public final class AddressService implements WgTunnel.ControlHandler {
         this.deadPeerNanos = deadPeerSeconds * 1_000_000_000L;
         this.label = label;
         this.err = err;
+    }
+
+    /**
+     * {@code [Pool]}: leases addresses to the peers, keeping the leases in the lease file, which
+     * is read now.
+     *
+     * @throws InterfaceSession.Failure for a pool that cannot be made or leases that cannot be read
+     */
+    public static AddressService fromPool(WgConfig config, String ifname, WgTunnel tunnel, PrintStream err) {
+        WgInterfaceSection iface = config.interfaceSection();
+        Node node = tunnel.node();
+        PoolSection ps = iface.pool();
+        List<Cidr> ranges = ps.ranges();
+        // Never lease the server's own addresses, nor anything inside a peer's fixed AllowedIPs.
+        List<Cidr> reserved = new ArrayList<>();
+        for (Cidr a : iface.addresses()) {
+            reserved.add(new Cidr(a.address(), a.isIpv4() ? 32 : 128));
+        }
+        Set<String> fixed = new HashSet<>();
+        for (WgPeerSection p : config.peers()) {
+            for (Cidr c : p.allowedIps()) {
+                for (Cidr r : ranges) {
+                    if (r.isIpv4() == c.isIpv4() && (r.contains(c.address()) || c.contains(r.address()))) {
+                        fixed.add(Keys.toBase64(p.publicKey()));
+                        if (c.prefix() >= r.prefix()) {
+                            reserved.add(c);
+                        }
+                    }
+                }
+            }
+        }
+        AddressPool pool;
+        try {
+            pool = new AddressPool(ps.v4Range(), ps.v6Prefix(), reserved, ps.leaseSeconds(), ps.routes());
+        } catch (IllegalArgumentException e) {
+            throw new InterfaceSession.Failure(config.source() + ": [Pool]: " + e.getMessage());
+        }
+        AddressServer server = new AddressServer(pool,
+                key -> node.peer(key) != null && !fixed.contains(Keys.toBase64(key)));
+        Path leaseFile = ps.leaseFile(ifname);
+        AddressService service = new AddressService(tunnel, server, new LeaseStore(leaseFile), ps.deadPeerSeconds(),
+                ifname, err);
+        try {
+            if (leaseFile.toAbsolutePath().getParent() != null) {
+                Files.createDirectories(leaseFile.toAbsolutePath().getParent());
+            }
+            service.restore();
+        } catch (IOException e) {
+            throw new InterfaceSession.Failure("cannot read the leases in " + leaseFile + ": " + e.getMessage());
+        }
+        return service;
     }
 
     private static long nowEpoch() {

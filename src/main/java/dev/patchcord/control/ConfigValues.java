@@ -5,7 +5,6 @@ import dev.patchcord.core.Cidr;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
@@ -97,21 +96,6 @@ final class ConfigValues {
                     + MIN_MTU + "-" + MAX_MTU + ")");
         }
         return (int) mtu;
-    }
-
-    /** "off" and "auto" in lower case, a table number up to 2^32-1, or a name from rt_tables. */
-    static String table(String value) {
-        if (value.equalsIgnoreCase("off") || value.equalsIgnoreCase("auto")) {
-            return value.toLowerCase(Locale.ROOT);
-        }
-        boolean digits = value.chars().allMatch(c -> c >= '0' && c <= '9');
-        boolean name = value.chars().allMatch(c -> c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-                || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.');
-        if (value.isEmpty() || !name || (digits && (value.length() > 10 || Long.parseLong(value) > 0xffffffffL))) {
-            throw new IllegalArgumentException("Table " + quote(value)
-                    + " is not 'off', 'auto' or a routing table number or name");
-        }
-        return value;
     }
 
     /** wg-quick's read_bool: "true" or "false", in any case. */

@@ -144,7 +144,7 @@ final class WgConfigParser {
             case "address" -> address(value);
             case "dns" -> iface.dns.addAll(ConfigValues.dns(value));
             case "mtu" -> iface.mtu = value.isEmpty() ? null : ConfigValues.mtu(value);
-            case "table" -> iface.table = value.isEmpty() ? null : ConfigValues.table(value);
+            case "table" -> iface.table = value.isEmpty() ? null : RouteTable.parse(value);
             case "saveconfig" -> iface.saveConfig = ConfigValues.bool("SaveConfig", value);
             case "hub" -> iface.hub = ConfigValues.bool("Hub", value);
             case "clientisolation" -> iface.clientIsolation = ConfigValues.bool("ClientIsolation", value);
@@ -324,7 +324,9 @@ final class WgConfigParser {
         WgInterfaceSection section = new WgInterfaceSection(iface.privateKey, iface.listenPort, iface.addresses,
                 iface.mtu, iface.dns, iface.table, iface.hook("preup"), iface.hook("postup"), iface.hook("predown"),
                 iface.hook("postdown"), iface.fwMark, iface.saveConfig, iface.hub, iface.clientIsolation, iface.tap,
-                iface.transport, poolSection, iface.autoAddress, iface.requested, mesh(), iface.offloads,
+                iface.transport, poolSection,
+                poolSection != null ? AddressMode.POOL : iface.autoAddress ? AddressMode.AUTO : AddressMode.STATIC,
+                iface.requested, mesh(), iface.offloads,
                 iface.publicEndpoint, iface.metrics);
         return new WgConfig(source, section, done);
     }
@@ -393,7 +395,7 @@ final class WgConfigParser {
         Integer listenPort;
         Integer fwMark;
         Integer mtu;
-        String table;
+        RouteTable table;
         boolean saveConfig;
         boolean hub;
         boolean clientIsolation;

@@ -24,13 +24,13 @@ public final class WgConfigWriter {
         Base64.Encoder b64 = Base64.getEncoder();
         StringBuilder sb = new StringBuilder("[Interface]\n");
         line(sb, "Address", join(iface.addresses()));
-        if (iface.autoAddress()) {
+        if (iface.addressMode() == AddressMode.AUTO) {
             line(sb, "Address", "auto" + iface.requestedAddresses().stream().map(x -> ", " + Cidr.format(x))
                     .collect(Collectors.joining()));
         }
         line(sb, "DNS", String.join(", ", iface.dns()));
         line(sb, "MTU", iface.mtu() == null ? "" : iface.mtu().toString());
-        line(sb, "Table", iface.table() == null ? "" : iface.table());
+        line(sb, "Table", iface.table() == null ? "" : iface.table().word());
         iface.preUp().forEach(c -> line(sb, "PreUp", c));
         iface.postUp().forEach(c -> line(sb, "PostUp", c));
         iface.preDown().forEach(c -> line(sb, "PreDown", c));

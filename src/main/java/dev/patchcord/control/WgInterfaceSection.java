@@ -20,8 +20,8 @@ import java.util.Objects;
  * @param mtu the MTU as written, or null when absent; {@link #mtuOrDefault()} applies
  *            {@value #DEFAULT_MTU}
  * @param dns DNS servers and search domains in file order, as wg-quick mixes them
- * @param table null when absent, "off", "auto", or a routing table number or name, as written
- *              ({@link #routes()} and {@link #routeTable()} say what it means)
+ * @param table wg-quick's {@code Table}, or null when absent (which means what {@code auto} means;
+ *              {@link #routes()} and {@link #routeTable()} say it)
  * @param preUp commands run before the interface is created, in file order (the same for the others)
  * @param fwMark the firewall mark as an unsigned 32-bit value ({@link Integer#toUnsignedLong}), or
  *               null when absent, 0 or "off" (0 means no mark to the kernel)
@@ -32,7 +32,8 @@ import java.util.Objects;
  * @param tap patchcord's {@code Mode = tap}: an Ethernet (TAP) interface instead of an IP (TUN) one
  * @param transport patchcord's {@code Transport} (UDP when absent)
  * @param pool patchcord's {@code [Pool]}: this interface leases addresses to clients; or null
- * @param autoAddress patchcord's {@code Address = auto}: ask the first [Peer] for addresses
+ * @param addressMode where the addresses come from: {@link AddressMode#POOL} exactly when there is a
+ *                    pool, {@link AddressMode#AUTO} with patchcord's {@code Address = auto}
  * @param requestedAddresses with {@code Address = auto, ADDRESS}: the particular addresses asked
  *                           for (at most one per family), without fallback
  * @param mesh patchcord's peers file and directory settings, or null
@@ -44,9 +45,9 @@ import java.util.Objects;
  *                localhost unless a host is given); or null for none
  */
 public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cidr> addresses, Integer mtu,
-        List<String> dns, String table, List<String> preUp, List<String> postUp, List<String> preDown,
+        List<String> dns, RouteTable table, List<String> preUp, List<String> postUp, List<String> preDown,
         List<String> postDown, Integer fwMark, boolean saveConfig, boolean hub, boolean clientIsolation,
-        boolean tap, TransportMode transport, PoolSection pool, boolean autoAddress, List<InetAddress> requestedAddresses,
+        boolean tap, TransportMode transport, PoolSection pool, AddressMode addressMode, List<InetAddress> requestedAddresses,
         MeshSettings mesh, String offloads, String publicEndpoint, String metrics) {
 
     /**
@@ -58,12 +59,12 @@ public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cid
 
     /** Whether routes for the peers' allowed IPs are added at all ({@code Table = off}: none). */
     public boolean routes() {
-        return !"off".equals(table);
+        return table == null || table.routes();
     }
 
     /** The routing table the routes go into, or null for the main one (absent, {@code auto} or {@code off}). */
     public String routeTable() {
-        return table == null || "auto".equals(table) || "off".equals(table) ? null : table;
+        return table == null ? null : table.kernelTable();
     }
 
     public WgInterfaceSection {
@@ -82,7 +83,12 @@ public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cid
         preDown = List.copyOf(preDown);
         postDown = List.copyOf(postDown);
         requestedAddresses = List.copyOf(requestedAddresses);
-        if (!autoAddress && !requestedAddresses.isEmpty()) {
+        Objects.requireNonNull(addressMode, "addressMode");
+        if ((addressMode == AddressMode.POOL) != (pool != null)) {
+            throw new IllegalArgumentException("address mode " + addressMode + " with" + (pool == null ? "out" : "")
+                    + " a pool");
+        }
+        if (addressMode != AddressMode.AUTO && !requestedAddresses.isEmpty()) {
             throw new IllegalArgumentException("requested addresses need Address = auto");
         }
         if (fwMark != null && fwMark == 0) {
@@ -118,7 +124,7 @@ public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cid
                 && Objects.equals(mtu, s.mtu) && dns.equals(s.dns) && Objects.equals(table, s.table)
                 && preUp.equals(s.preUp) && postUp.equals(s.postUp) && preDown.equals(s.preDown)
                 && postDown.equals(s.postDown) && Objects.equals(fwMark, s.fwMark) && saveConfig == s.saveConfig
-                && Objects.equals(pool, s.pool) && autoAddress == s.autoAddress
+                && Objects.equals(pool, s.pool) && addressMode == s.addressMode
                 && requestedAddresses.equals(s.requestedAddresses) && Objects.equals(mesh, s.mesh) && Objects.equals(offloads, s.offloads)
                 && Objects.equals(publicEndpoint, s.publicEndpoint) && Objects.equals(metrics, s.metrics);
     }
@@ -137,11 +143,11 @@ public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cid
                 + ", Address=" + addresses
                 + ", MTU=" + (mtu == null ? "default " + DEFAULT_MTU : mtu)
                 + ", DNS=" + dns
-                + ", Table=" + (table == null ? "auto" : table)
+                + ", Table=" + (table == null ? "auto" : table.word())
                 + ", FwMark=" + (fwMark == null ? "off" : "0x" + Integer.toHexString(fwMark))
                 + ", PreUp=" + preUp + ", PostUp=" + postUp + ", PreDown=" + preDown + ", PostDown=" + postDown
                 + ", SaveConfig=" + saveConfig
-                + (autoAddress ? ", Address=auto" + requestedAddresses.stream().map(a -> " " + Cidr.format(a)).toList() : "")
+                + (addressMode == AddressMode.AUTO ? ", Address=auto" + requestedAddresses.stream().map(a -> " " + Cidr.format(a)).toList() : "")
                 + (pool != null ? ", Pool=" + pool : "");
     }
 }

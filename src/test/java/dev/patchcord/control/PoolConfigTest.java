@@ -52,7 +52,7 @@ class PoolConfigTest {
         assertThat(p.routes()).containsExactly(Cidr.parse("192.168.50.0/24"), Cidr.parse("10.20.0.0/16"));
         assertThat(p.leaseFile("wg0")).isEqualTo(Path.of("/tmp/x.leases"));
         assertThat(c.peers()).hasSize(1);
-        assertThat(c.interfaceSection().autoAddress()).isFalse();
+        assertThat(c.interfaceSection().addressMode()).isEqualTo(AddressMode.POOL);
     }
 
     @Test
@@ -85,7 +85,7 @@ class PoolConfigTest {
     @Test
     void addressAutoAloneAsksForAny() throws ConfigException {
         WgInterfaceSection i = parse(client("auto")).interfaceSection();
-        assertThat(i.autoAddress()).isTrue();
+        assertThat(i.addressMode()).isEqualTo(AddressMode.AUTO);
         assertThat(i.requestedAddresses()).isEmpty();
         assertThat(i.addresses()).isEmpty();
         assertThat(i.pool()).isNull();
@@ -94,12 +94,12 @@ class PoolConfigTest {
     @Test
     void addressAutoWithBareAddressesAsksForThemAndKeepsPrefixedOnesFixed() throws ConfigException {
         WgInterfaceSection i = parse(client("AUTO, 10.9.0.7, fd00:9::7, 192.168.1.5/24")).interfaceSection();
-        assertThat(i.autoAddress()).isTrue();
+        assertThat(i.addressMode()).isEqualTo(AddressMode.AUTO);
         assertThat(i.requestedAddresses()).containsExactly(Cidr.parseAddress("10.9.0.7"), Cidr.parseAddress("fd00:9::7"));
         assertThat(i.addresses()).containsExactly(Cidr.parse("192.168.1.5/24"));
         // Without auto, a bare address is a fixed /32 as in wg-quick.
         assertThat(parse(client("10.9.0.7")).interfaceSection().addresses()).containsExactly(Cidr.parse("10.9.0.7/32"));
-        assertThat(parse(client("10.9.0.7")).interfaceSection().autoAddress()).isFalse();
+        assertThat(parse(client("10.9.0.7")).interfaceSection().addressMode()).isEqualTo(AddressMode.STATIC);
     }
 
     @Test

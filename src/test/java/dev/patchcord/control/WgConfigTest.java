@@ -94,7 +94,9 @@ class WgConfigTest {
         assertThat(i.dnsSearchDomains()).containsExactly("corp.example.com");
         assertThat(i.mtu()).isEqualTo(1380);
         assertThat(i.mtuOrDefault()).isEqualTo(1380);
-        assertThat(i.table()).isEqualTo("1234");
+        assertThat(i.table()).isEqualTo(RouteTable.named("1234"));
+        assertThat(i.routes()).isTrue();
+        assertThat(i.routeTable()).isEqualTo("1234");
         assertThat(i.fwMark()).isEqualTo(0x1234);
         assertThat(i.preUp()).containsExactly("echo 'starting #1' > /tmp/wg0.log");
         assertThat(i.postUp()).containsExactly(
@@ -167,7 +169,9 @@ class WgConfigTest {
         WgInterfaceSection i = WgConfig.parse(iface("ListenPort = 0", "Table = OFF", "SaveConfig = TRUE",
                 "MTU =", "Address = 10.0.0.1/24 10.0.0.2/24,,", "PostUp ="), "x").interfaceSection();
         assertThat(i.listenPort()).as("0 means random, as in wg").isNull();
-        assertThat(i.table()).isEqualTo("off");
+        assertThat(i.table()).isEqualTo(RouteTable.OFF);
+        assertThat(i.routes()).isFalse();
+        assertThat(i.routeTable()).isNull();
         assertThat(i.saveConfig()).isTrue();
         assertThat(i.mtu()).isNull();
         assertThat(i.addresses()).hasSize(2);

@@ -1,0 +1,400 @@
+package dev.patchcord.control;
+
+import dev.patchcord.core.Cidr;
+import dev.patchcord.core.Counters;
+import dev.patchcord.core.l2.TapFrames;
+import dev.patchcord.core.wg.Keys;
+import dev.patchcord.core.wg.Node;
+import dev.patchcord.core.wg.Peer;
+import dev.patchcord.device.Offloads;
+import dev.patchcord.device.PeerAddress;
+import dev.patchcord.device.TcpTransport;
+import dev.patchcord.device.WgTunnel;
+import dev.patchcord.sys.SysException;
+import dev.patchcord.sys.Wakeup;
+import dev.patchcord.transport.UdpSocket;
+import dev.patchcord.tun.PacketDevice;
+import dev.patchcord.tun.TunDevice;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Builds an encrypted interface from a wg-quick file, in wg-quick's order: the node and its peers,
+ * PreUp, the device, its MTU, addresses, routes and DNS, the UDP socket, PostUp; then the tunnel,
+ * the address pool or client, TCP, the mesh, the configuration socket and the metrics. Each part
+ * that needs undoing registers its stop step as it comes up.
+ *
+ * <p>The packet device, the UDP socket and the host's network configuration come from outside
+ * ({@link #host}), so that a test can build a session on an
+ * in-memory device and a loopback socket, without root.
+ */
+public final class SessionBuilder {
+
+    /** Opens the interface's packet device. */
+    public interface Devices {
+        PacketDevice open(String ifname, boolean tap, Offloads offloads, Wakeup wakeup) throws SysException;
+    }
+
+    /** Binds the UDP socket WireGuard messages come and go through. */
+    public interface Sockets {
+        UdpSocket bind(int port, Wakeup wakeup) throws SysException;
+    }
+
+    /** The kernel's TUN or TAP interface. */
+    public static final Devices TUN = (ifname, tap, offloads, wakeup) ->
+            // Virtio-net headers (TSO, coalescing) are for IP packets; a TAP interface keeps one frame per read.
+            !tap && offloads.vnet()
+                    ? TunDevice.openWithVnetHeader(TunDevice.Kind.TUN, ifname, wakeup,
+                            offloads.tso() ? TunDevice.OFFLOAD_ALL : 0)
+                    : TunDevice.open(tap ? TunDevice.Kind.TAP : TunDevice.Kind.TUN, ifname, wakeup);
+
+    /** A socket on every address. */
+    public static final Sockets UDP = (port, wakeup) -> UdpSocket.bind(null, port, wakeup);
+
+    private final WgConfig config;
+    private final WgInterfaceSection iface;
+    private final Path file;
+    private final String ifname;
+    private final PrintStream err;
+    private PrintStream debug;
+    private Devices devices = TUN;
+    private Sockets sockets = UDP;
+    private HostNetwork network = HostNetwork.LINUX;
+    private Path socketDir = UapiServer.DEFAULT_DIRECTORY;
+    private Runnable beforePreDown = () -> { };
+
+    /**
+     * @param file the configuration file (named by the configuration socket, rewritten by SaveConfig)
+     * @param err where warnings and news go
+     */
+    public SessionBuilder(WgConfig config, Path file, String ifname, PrintStream err) {
+        this.config = config;
+        this.iface = config.interfaceSection();
+        this.file = file;
+        this.ifname = ifname;
+        this.err = err;
+    }
+
+    /** Where each handshake step, roaming and drops are told, or null for silence. */
+    public SessionBuilder debug(PrintStream debug) {
+        this.debug = debug;
+        return this;
+    }
+
+    /** What the session is built on: by default {@link #TUN}, {@link #UDP} and {@link HostNetwork#LINUX}. */
+    public SessionBuilder host(Devices devices, Sockets sockets, HostNetwork network) {
+        this.devices = devices;
+        this.sockets = sockets;
+        this.network = network;
+        return this;
+    }
+
+    /** The directory of the configuration socket ({@code IFNAME.sock}). */
+    public SessionBuilder socketDir(Path socketDir) {
+        this.socketDir = socketDir;
+        return this;
+    }
+
+    /** A stop step that runs once the configuration socket is closed, before PreDown (the pid file's removal). */
+    public SessionBuilder beforePreDown(Runnable step) {
+        this.beforePreDown = step;
+        return this;
+    }
+
+    /**
+     * Brings the interface up as far as everything but the tunnel's loops.
+     *
+     * @param stop how the session asks to be stopped
+     * @throws InterfaceSession.Failure for a problem the user can fix (a hook, an address, a port)
+     */
+    public InterfaceSession build(InterfaceSession.Stop stop) throws SysException {
+        Node node = new Node(iface.privateKey(), new SecureRandom(), new Counters(), Node.DEFAULT_LOAD_THRESHOLD);
+        node.setMtu(iface.mtuOrDefault());
+        node.setLayer2(iface.tap());
+        // In TAP mode the frame's Ethernet header and length ride inside the same plaintext, so the
+        // interface MTU is 16 bytes smaller and the encrypted datagrams keep their size.
+        int linkMtu = iface.tap() ? iface.mtuOrDefault() - TapFrames.ETHERNET_HEADER - TapFrames.PREFIX
+                : iface.mtuOrDefault();
+        for (WgPeerSection ps : config.peers()) {
+            Peer peer = node.addPeer(ps.publicKey(), ps.presharedKey());
+            peer.setPersistentKeepalive(ps.persistentKeepalive());
+            InetSocketAddress endpoint = ps.endpoint() == null ? null : socketAddress(ps.endpoint());
+            PeerAddress address = new PeerAddress(endpoint, true);
+            if (ps.endpoint() != null && ps.endpoint().literal().isEmpty()) {
+                // A host name: looked up again when handshakes to it fail (the host may have moved).
+                address.setHost(ps.endpoint().host(), ps.endpoint().port());
+            }
+            peer.attach(address);
+            for (Cidr c : ps.allowedIps()) {
+                node.allowedIps().add(c, peer);
+            }
+        }
+
+        hook("PreUp", iface.preUp());
+        Wakeup wakeup = new Wakeup();
+        InterfaceSession session = new InterfaceSession(ifname, node, wakeup);
+        session.onStop(wakeup::close);
+        Offloads offloads;
+        try {
+            offloads = Offloads.fromSetting(iface.offloads());
+        } catch (IllegalArgumentException e) {
+            throw new InterfaceSession.Failure(e.getMessage());
+        }
+        MetricsServer metrics = null;
+        if (iface.metrics() != null) {
+            Endpoint at = Endpoint.parse(iface.metrics());
+            try {
+                metrics = new MetricsServer(new InetSocketAddress(InetAddress.ofLiteral(at.host()), at.port()), ifname);
+            } catch (IOException e) {
+                throw new InterfaceSession.Failure("Metrics = " + iface.metrics() + ": cannot listen there ("
+                        + e.getMessage() + ")");
+            }
+            session.onStop(metrics::close);
+        }
+        PacketDevice tun = devices.open(ifname, iface.tap(), offloads, wakeup);
+        session.device = tun;
+        session.onStop(() -> hook("PostDown", iface.postDown()));
+        session.onStop(tun::close);
+        // What this process put on the interface; a persistent one keeps it unless it is taken off again.
+        List<Cidr> routes = new ArrayList<>();
+        String routeTable = iface.routeTable();
+        boolean persistent = tun instanceof TunDevice t && t.persistent();
+        if (persistent) {
+            err.println("patchcord: " + ifname + ": using the existing persistent interface; it stays after exit");
+            session.onStop(() -> network.unconfigure(ifname, iface.addresses(), routes, routeTable));
+        }
+        UdpSocket socket;
+        try {
+            network.setMtu(ifname, linkMtu);
+            for (Cidr a : iface.addresses()) {
+                network.addAddress(ifname, a);
+            }
+            network.setUp(ifname);
+            if (iface.routes()) {
+                String table = routeTable;
+                for (WgPeerSection ps : config.peers()) {
+                    for (Cidr c : ps.allowedIps()) {
+                        if (c.prefix() == 0 && table == null) {
+                            err.println("patchcord: " + ifname + ": not routing " + c + " (a default route through the"
+                                    + " tunnel needs policy routing; add it in PostUp, or set Table)");
+                            continue;
+                        }
+                        routes.add(c);
+                    }
+                }
+                network.addRoutes(ifname, routes, table);
+            }
+            if (!iface.dns().isEmpty()) {
+                if (network.setDns(ifname, iface.dnsServers(), iface.dnsSearchDomains())) {
+                    session.onStop(this::clearDns);
+                } else {
+                    err.println("patchcord: " + ifname + ": DNS not applied: resolvconf is not installed");
+                }
+            }
+            socket = sockets.bind(iface.listenPort() == null ? 0 : iface.listenPort(), wakeup);
+            if (iface.fwMark() != null) {
+                socket.setMark(iface.fwMark());
+            }
+            hook("PostUp", iface.postUp());
+        } catch (NetConfig.NetConfigException e) {
+            closeAfterFailure(tun, persistent, routes, routeTable);
+            throw new InterfaceSession.Failure(e.getMessage());
+        } catch (SysException | RuntimeException e) {
+            closeAfterFailure(tun, persistent, routes, routeTable);
+            throw e;
+        }
+        session.socket = socket;
+        WgTunnel tunnel = new WgTunnel(tun, socket, node, wakeup, debug, offloads);
+        session.tunnel = tunnel;
+        tunnel.setForwarding(iface.hub(), iface.clientIsolation());
+        // 'ip link set IFACE mtu N' takes effect at once, as with the kernel's WireGuard.
+        try {
+            session.onStop(network.watchMtu(ifname, wakeup, tunnel::setLinkMtu));
+        } catch (SysException e) {
+            err.println("patchcord: " + ifname + ": MTU changes will not be followed: " + e.getMessage());
+        }
+        if (iface.addressMode() == AddressMode.POOL) {
+            AddressService service;
+            try {
+                service = AddressService.fromPool(config, ifname, tunnel, err);
+            } catch (InterfaceSession.Failure e) {
+                tun.close();
+                throw e;
+            }
+            tunnel.setControlHandler(service);
+            tunnel.setTickHook(service::tick);
+        } else if (iface.addressMode() == AddressMode.AUTO) {
+            WgPeerSection serverPeer = config.peers().getFirst();
+            boolean[] refused = {false};
+            AddressClient client = new AddressClient(tunnel, node.peer(serverPeer.publicKey()), ifname,
+                    iface.requestedAddresses(), serverPeer.allowedIps(), iface.routes(), iface.routeTable(), err, () -> {
+                        refused[0] = true;
+                        stop.requestStop();
+                    });
+            tunnel.setControlHandler(client);
+            tunnel.setTickHook(client::tick);
+            session.onStop(() -> {
+                if (refused[0]) {
+                    throw new InterfaceSession.Failure("the address server refused the requested address");
+                }
+            });
+        }
+        if (iface.transport().tcp()) {
+            boolean tcpOnly = iface.transport() == TransportMode.TCP;
+            tunnel.setUdpToPeers(!tcpOnly);
+            TcpTransport tcp = new TcpTransport(tunnel, tcpOnly ? TcpTransport.Mode.TCP : TcpTransport.Mode.UDP_THEN_TCP,
+                    iface.listenPort() == null ? 0 : socket.port(), debug);
+            try {
+                tcp.start();
+            } catch (IOException e) {
+                tun.close();
+                throw new InterfaceSession.Failure("cannot listen on TCP port " + socket.port() + ": " + e.getMessage());
+            }
+            session.onStop(tcp::close);
+        }
+        if (iface.mesh() != null) {
+            startMesh(session, tunnel, tun);
+        }
+        session.onStop(() -> tunnel.socket().close());
+        WgUapiDevice control = new WgUapiDevice(node, tunnel, file);
+        session.control = control;
+        if (!control.reportsConfigFile()) {
+            err.println("patchcord: " + ifname + ": the configuration socket cannot name " + file.toAbsolutePath()
+                    + " (too long, or not UTF-8): give 'patchcord peer' and 'syncconf' the file, not the name");
+        }
+        if (iface.saveConfig()) {
+            session.onStop(() -> saveConfig(control));
+        }
+        session.onStop(() -> hook("PreDown", iface.preDown()));
+        session.onStop(beforePreDown);
+        startConfigSocket(session, control, stop);
+        if (metrics != null) {
+            metrics.serve(control);
+            err.println("patchcord: " + ifname + ": Prometheus metrics on http://" + iface.metrics() + "/metrics");
+        }
+        MeshPeers mesh = session.mesh;
+        session.readyMessage = (iface.tap() ? "TAP " : "") + "interface " + ifname + " (MTU " + linkMtu
+                + "), public key "
+                + Keys.toBase64(node.publicKey()) + ", UDP port " + socket.port() + ", " + config.peers().size()
+                + (config.peers().size() == 1 ? " peer" : " peers")
+                + (mesh == null ? "" : " and " + mesh.size() + " mesh peers") + "; " + tunnel.describeOffloads();
+        return session;
+    }
+
+    /** The configuration socket for {@code wg}; deleting its file stops the session, as with wireguard-go. */
+    private void startConfigSocket(InterfaceSession session, WgUapiDevice control, InterfaceSession.Stop stop) {
+        try {
+            UapiServer uapi = new UapiServer(socketDir, ifname, control, debug);
+            session.uapi = uapi;
+            session.onStop(uapi::close);
+            // Deleting the socket is the cross-platform way to ask a userspace WireGuard to exit.
+            Thread.ofVirtual().start(() -> {
+                while (uapi.socketFileIntact()) {
+                    try {
+                        Thread.sleep(1000);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                if (!stop.stopRequested()) {
+                    err.println("patchcord: " + ifname + ": " + uapi.socketPath() + " was deleted; stopping");
+                    stop.requestStop();
+                }
+            });
+        } catch (java.nio.file.AccessDeniedException e) {
+            err.println("patchcord: " + ifname + ": no configuration socket for wg: this user may not write in "
+                    + socketDir + " (see dist/systemd/patchcord@.service, or set PATCHCORD_SOCKET_DIR)");
+        } catch (IOException e) {
+            err.println("patchcord: " + ifname + ": no configuration socket for wg (" + e.getMessage() + ")");
+        }
+    }
+
+    /**
+     * {@code PeersFile} and {@code Directory}: peers from outside the file, applied live, with
+     * hole punching and relay fallback checked once a second. SIGHUP reads the peers file again.
+     */
+    private void startMesh(InterfaceSession session, WgTunnel tunnel, PacketDevice tun) {
+        Set<String> keys = new HashSet<>();
+        Set<Cidr> routed = new HashSet<>();
+        for (WgPeerSection ps : config.peers()) {
+            keys.add(Keys.toBase64(ps.publicKey()));
+            ps.allowedIps().forEach(c -> routed.add(c.network()));
+        }
+        MeshPeers mesh = new MeshPeers(session.node(), ifname, iface.routes(), iface.routeTable(), keys, routed, err,
+                debug, System::nanoTime);
+        try {
+            MeshSources sources = new MeshSources(iface.mesh(), iface.privateKey(), mesh, tunnel, ifname, err);
+            sources.start();
+            session.onStop(sources::close);
+            session.meshReload = sources::reload;
+        } catch (ConfigException e) {
+            tun.close();
+            throw new InterfaceSession.Failure(e.getMessage());
+        }
+        Wakeup wakeup = session.wakeup();
+        Thread.ofPlatform().name("mesh").daemon().start(() -> {
+            while (!wakeup.signalled()) {
+                mesh.tick();
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        session.mesh = mesh;
+    }
+
+    /** A peer's Endpoint as a socket address; a host name is looked up now. */
+    private static InetSocketAddress socketAddress(Endpoint endpoint) {
+        String host = endpoint.host(); // never empty: Endpoint refuses that
+        try {
+            return new InetSocketAddress(InetAddress.getByName(host), endpoint.port());
+        } catch (java.net.UnknownHostException e) {
+            throw new InterfaceSession.Failure("cannot resolve host '" + host + "'");
+        } catch (IllegalArgumentException e) {
+            throw new InterfaceSession.Failure("'" + host + "' is not a valid address");
+        }
+    }
+
+    /** A start that failed half-way: a persistent interface gets back what it had. */
+    private void closeAfterFailure(PacketDevice tun, boolean persistent, List<Cidr> routes, String table) {
+        if (persistent) {
+            network.unconfigure(ifname, iface.addresses(), routes, table);
+        }
+        tun.close();
+    }
+
+    private void saveConfig(WgUapiDevice control) {
+        try {
+            WgConfigWriter.save(file, WgConfigWriter.render(iface, control.get()));
+        } catch (IOException e) {
+            throw new InterfaceSession.Failure("SaveConfig: cannot write " + file + ": " + e.getMessage());
+        }
+    }
+
+    private void clearDns() {
+        try {
+            network.clearDns(ifname);
+        } catch (NetConfig.NetConfigException e) {
+            throw new InterfaceSession.Failure(e.getMessage());
+        }
+    }
+
+    private void hook(String which, List<String> commands) {
+        try {
+            Hooks.runShell(which, commands, ifname);
+        } catch (Hooks.HookFailed e) {
+            throw new InterfaceSession.Failure(e.getMessage());
+        }
+    }
+}
