@@ -285,20 +285,14 @@ public final class Node {
     }
 
     /**
-     * Handles one datagram of {@code len} bytes at {@code buf[0]}. A transport message is decrypted
-     * in place; its packet is then at {@code out.offset}. Never throws for bad input.
-     */
-    public void receive(ByteBuffer buf, int len, Source source, long now, long epochNanos, DataCipher cipher, Outcome out) {
-        receive(buf, 0, len, source, now, epochNanos, cipher, out);
-    }
-
-    /**
-     * As {@link #receive(ByteBuffer, int, Source, long, long, DataCipher, Outcome)} for a datagram
-     * at {@code buf[base]}: one of several that a batched or coalesced receive put in one buffer.
+     * Handles one datagram of {@code len} bytes at {@code buf[base]} ({@code base} 0 for a lone
+     * datagram, more for one of several that a batched or coalesced receive put in one buffer). A
+     * transport message is decrypted in place; its packet is then at {@code out.offset()}. Never
+     * throws for bad input.
      */
     public void receive(ByteBuffer buf, int base, int len, Source source, long now, long epochNanos, DataCipher cipher,
             Outcome out) {
-        out.reset();
+        out.none();
         // The type is a little-endian u32: the three reserved bytes must be zero.
         switch (len < 4 ? -1 : Wire.u32(buf, base)) {
             case MESSAGE_TRANSPORT -> transport(buf, base, len, now, cipher, out);
@@ -325,8 +319,8 @@ public final class Node {
             }
             default -> out.drop(Drop.BAD_MESSAGE);
         }
-        if (out.kind == Outcome.Kind.DROP) {
-            counters.drop(out.drop);
+        if (out.kind() == Outcome.Kind.DROP) {
+            counters.drop(out.drop());
         }
     }
 
@@ -356,8 +350,7 @@ public final class Node {
         }
         byte[] src = source.bytes();
         if (!cookies.mac2Valid(msg, mac1Offset, src, now)) {
-            out.kind = Outcome.Kind.REPLY;
-            out.reply = cookies.reply(msg, mac1Offset, senderIndex, src, now);
+            out.reply(cookies.reply(msg, mac1Offset, senderIndex, src, now));
             counters.drop(Drop.COOKIE_SENT);
             return false;
         }
@@ -402,10 +395,7 @@ public final class Node {
             return;
         }
         ev.responseSent(peer);
-        out.kind = Outcome.Kind.REPLY;
-        out.reply = response;
-        out.peer = peer;
-        out.authenticated = true;
+        out.reply(peer, response);
     }
 
     private void response(byte[] msg, Source source, long now, long epochNanos, Outcome out) {
@@ -425,8 +415,7 @@ public final class Node {
         HandshakeEvents ev = events;
         ev.responseReceived(peer);
         ev.sessionEstablished(peer, true);
-        out.peer = peer;
-        out.authenticated = true;
+        out.consumed(peer, true);
     }
 
     private void cookieReply(byte[] msg, long now, Outcome out) {
@@ -438,7 +427,7 @@ public final class Node {
             out.drop(Drop.BAD_AUTH);
             return;
         }
-        out.peer = peer;
+        out.consumed(peer, false);
     }
 
     private void transport(ByteBuffer buf, int base, int len, long now, DataCipher cipher, Outcome out) {
@@ -461,14 +450,14 @@ public final class Node {
      *         ({@code out.kind} DROP, counted)
      */
     public boolean prepareOpen(ByteBuffer buf, int base, int len, long now, CryptoJob job, Outcome out) {
-        out.reset();
+        out.none();
         if (len < 4 || Wire.u32(buf, base) != MESSAGE_TRANSPORT) {
             return false;
         }
         if (prepare(buf, base, len, now, job, out)) {
             return true;
         }
-        counters.drop(out.drop);
+        counters.drop(out.drop());
         return false;
     }
 
@@ -496,10 +485,10 @@ public final class Node {
      * arrived. Drops are counted.
      */
     public void completeOpen(CryptoJob job, long now, Outcome out) {
-        out.reset();
+        out.none();
         finishOpen(job, now, out);
-        if (out.kind == Outcome.Kind.DROP) {
-            counters.drop(out.drop);
+        if (out.kind() == Outcome.Kind.DROP) {
+            counters.drop(out.drop());
         }
     }
 
@@ -520,8 +509,7 @@ public final class Node {
         }
         Peer peer = kp.peer;
         peer.received(kp, len, plain > 0, now);
-        out.peer = peer;
-        out.authenticated = true;
+        out.consumed(peer, true);
         if (plain == 0) {
             return; // a keepalive
         }
@@ -530,38 +518,32 @@ public final class Node {
         ControlMessages control = this.control;
         if (!layer2 && control != null && control.isControl(buf, content, plain)) {
             if (!control.isWellFormed(buf, content, plain)) {
-                out.drop(Drop.BAD_CONTROL);
+                out.drop(peer, Drop.BAD_CONTROL);
                 return;
             }
-            out.kind = Outcome.Kind.CONTROL;
-            out.offset = content;
-            out.length = plain;
+            out.control(peer, content, plain);
             return;
         }
         if (layer2) {
             int frame = TapFrames.frameLength(buf, content, plain);
             if (frame < 0) {
-                out.drop(IpPackets.reason(frame));
+                out.drop(peer, IpPackets.reason(frame));
                 return;
             }
-            out.kind = Outcome.Kind.DELIVER;
-            out.offset = content + TapFrames.PREFIX;
-            out.length = frame;
+            out.deliver(peer, content + TapFrames.PREFIX, frame);
             return;
         }
         // The padding is trimmed by the packet's own length field.
         int packet = IpPackets.length(buf, content, plain);
         if (packet <= 0) {
-            out.drop(Drop.MALFORMED);
+            out.drop(peer, Drop.MALFORMED);
             return;
         }
         if (allowedIps.forSource(buf, content, packet) != peer) {
-            out.drop(Drop.NOT_ALLOWED);
+            out.drop(peer, Drop.NOT_ALLOWED);
             return;
         }
-        out.kind = Outcome.Kind.DELIVER;
-        out.offset = content;
-        out.length = packet;
+        out.deliver(peer, content, packet);
     }
 
     /** Runs every peer's timers; afterwards each peer's {@link Peer#poll} yields what to send. */

@@ -229,19 +229,13 @@ public final class Peer {
     // ---- sending ------------------------------------------------------------------------------
 
     /**
-     * Encrypts the packet at {@code buf[16 .. 16+len)} in place into a transport message starting
-     * at {@code buf[0]}. The buffer needs room for padding and the tag after the packet.
+     * Encrypts the packet at {@code buf[base+16 .. base+16+len)} in place into a transport message
+     * starting at {@code buf[base]} ({@code base} 0 for a lone message, more for one of several
+     * laid out back to back for one batched (GSO) send). The buffer needs room for padding and the
+     * tag after the packet.
      *
      * @return the message length, or 0 if the packet was staged until a session exists (then
      *         {@link #poll} has something to send)
-     */
-    public int seal(ByteBuffer buf, int len, long now, DataCipher cipher) {
-        return seal(buf, 0, len, now, cipher);
-    }
-
-    /**
-     * As {@link #seal(ByteBuffer, int, long, DataCipher)} for a message that starts at
-     * {@code buf[base]}: one of several laid out back to back for one batched (GSO) send.
      */
     public int seal(ByteBuffer buf, int base, int len, long now, DataCipher cipher) {
         CryptoJob job = cipher.inline;

@@ -40,7 +40,7 @@ class KeyWipingTest {
         assertThat(atA.destroyed()).isTrue();
         // The expired session still answers late messages with the right reason.
         assertThat(p.receive(p.b, late)).isNull();
-        assertThat(p.out.drop).isEqualTo(Drop.EXPIRED_KEY);
+        assertThat(p.out.drop()).isEqualTo(Drop.EXPIRED_KEY);
         // A new packet starts a new handshake rather than using the wiped key.
         assertThat(p.seal(p.bAtA, ipv4(1, 2, 8))).isNull();
         assertThat(p.poll(p.bAtA)).hasSize(INITIATION_SIZE);
@@ -59,11 +59,11 @@ class KeyWipingTest {
             byte[] initiation = p.poll(p.bAtA);
             assertThat(initiation).hasSize(INITIATION_SIZE);
             p.receive(p.b, initiation);
-            p.receive(p.a, p.out.reply);
-            assertThat(p.out.authenticated).isTrue();
+            p.receive(p.a, p.out.reply());
+            assertThat(p.out.authenticated()).isTrue();
             byte[] keepalive = p.poll(p.bAtA);
             p.receive(p.b, keepalive);
-            assertThat(p.out.authenticated).isTrue();
+            assertThat(p.out.authenticated()).isTrue();
             if (round == 0) {
                 assertThat(p.bAtA.current).isNotSameAs(first);
                 assertThat(first.keysAreZero()).as("previous session kept for late packets").isFalse();
@@ -124,8 +124,8 @@ class KeyWipingTest {
         byte[] chainingKey = p.bAtA.handshake.chainingKey;
         byte[] ephemeral = p.bAtA.handshake.localEphemeral;
         p.receive(p.b, initiation);
-        p.receive(p.a, p.out.reply);
-        assertThat(p.out.authenticated).isTrue();
+        p.receive(p.a, p.out.reply());
+        assertThat(p.out.authenticated()).isTrue();
         assertThat(Keys.isZero(chainingKey)).isTrue();
         assertThat(Keys.isZero(ephemeral)).isTrue();
         assertThat(p.bAtA.handshake.state).isEqualTo(Handshake.State.NONE);

@@ -78,7 +78,7 @@ class TimersTest {
         assertThat(p.seal(p.bAtA, ipv4(1, 2, 8))).as("expired: staged for a new handshake").isNull();
         assertThat(p.bAtA.stagedCount()).isEqualTo(1);
         assertThat(p.receive(p.b, early)).isNull();
-        assertThat(p.out.drop).isEqualTo(Drop.EXPIRED_KEY);
+        assertThat(p.out.drop()).isEqualTo(Drop.EXPIRED_KEY);
     }
 
     @Test
@@ -117,7 +117,7 @@ class TimersTest {
         byte[] keepalive = p.poll(p.aAtB);
         assertThat(keepalive).hasSize(MIN_TRANSPORT_SIZE);
         p.receive(p.a, keepalive);
-        assertThat(p.out.authenticated).isTrue();
+        assertThat(p.out.authenticated()).isTrue();
         at(p, received + 3 * KEEPALIVE_TIMEOUT);
         assertThat(p.poll(p.aAtB)).as("one keepalive per received data").isNull();
     }
@@ -145,11 +145,11 @@ class TimersTest {
         byte[] initiation = p.poll(p.bAtA);
         assertThat(initiation).as("a keepalive needs a session first").hasSize(INITIATION_SIZE);
         p.receive(p.b, initiation);
-        p.receive(p.a, p.out.reply);
+        p.receive(p.a, p.out.reply());
         byte[] keepalive = p.poll(p.bAtA);
         assertThat(keepalive).hasSize(MIN_TRANSPORT_SIZE);
         assertThat(p.receive(p.b, keepalive)).isNull();
-        assertThat(p.out.authenticated).isTrue();
+        assertThat(p.out.authenticated()).isTrue();
     }
 
     @Test
@@ -165,7 +165,7 @@ class TimersTest {
         byte[] keepalive = p.poll(p.bAtA);
         assertThat(keepalive).hasSize(MIN_TRANSPORT_SIZE);
         assertThat(p.receive(p.b, keepalive)).isNull();
-        assertThat(p.out.authenticated).isTrue();
+        assertThat(p.out.authenticated()).isTrue();
     }
 
     @Test
@@ -181,6 +181,6 @@ class TimersTest {
         assertThat(p.a.indices.size()).isZero();
         assertThat(p.b.indices.size()).isZero();
         assertThat(p.receive(p.b, old)).isNull();
-        assertThat(p.out.drop).isEqualTo(Drop.UNKNOWN_INDEX);
+        assertThat(p.out.drop()).isEqualTo(Drop.UNKNOWN_INDEX);
     }
 }
