@@ -47,7 +47,7 @@ class CookieTest {
         byte[] foreign = other.out.reply().clone();
         // Point it at A's pending handshake: the index matches, the sealed cookie does not.
         System.arraycopy(java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN)
-                .putInt(p.bAtA.handshake.localIndex).array(), 0, foreign, COOKIE_RECEIVER, 4);
+                .putInt(p.bAtA.handshake.noise.localIndex).array(), 0, foreign, COOKIE_RECEIVER, 4);
         p.receive(p.a, foreign);
         assertThat(p.out.drop()).isEqualTo(Drop.BAD_AUTH);
     }

@@ -150,7 +150,7 @@ class HandshakeEventsTest {
         p.handshake();
         events.clear();
         p.now += REKEY_TIMEOUT;
-        p.bAtA.current.sendCounter.set(REKEY_AFTER_MESSAGES);
+        p.bAtA.keypairs.current.sendCounter.set(REKEY_AFTER_MESSAGES);
         assertThat(p.seal(p.bAtA, ipv4(1, 2, 8))).isNotNull();
         assertThat(p.poll(p.bAtA)).hasSize(INITIATION_SIZE);
         assertThat(events).containsExactly("A rekey MESSAGES", "A initiation sent REKEY");

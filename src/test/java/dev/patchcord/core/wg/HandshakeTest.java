@@ -41,11 +41,11 @@ class HandshakeTest {
 
     @Test
     void paddingNeverGoesPastTheMtu() {
-        assertThat(Peer.paddedLength(0, 1420)).isZero();
-        assertThat(Peer.paddedLength(1, 1420)).isEqualTo(16);
-        assertThat(Peer.paddedLength(1419, 1420)).isEqualTo(1420);
-        assertThat(Peer.paddedLength(1420, 1420)).isEqualTo(1420);
-        assertThat(Peer.paddedLength(1500, 1420)).isEqualTo(1504);
+        assertThat(PeerTransport.paddedLength(0, 1420)).isZero();
+        assertThat(PeerTransport.paddedLength(1, 1420)).isEqualTo(16);
+        assertThat(PeerTransport.paddedLength(1419, 1420)).isEqualTo(1420);
+        assertThat(PeerTransport.paddedLength(1420, 1420)).isEqualTo(1420);
+        assertThat(PeerTransport.paddedLength(1500, 1420)).isEqualTo(1504);
     }
 
     @Test

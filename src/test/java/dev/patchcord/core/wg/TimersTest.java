@@ -34,7 +34,7 @@ class TimersTest {
     void rekeyAfterMessagesExactly() {
         Pair p = new Pair();
         p.handshake();
-        Keypair kp = p.bAtA.current;
+        Keypair kp = p.bAtA.keypairs.current;
         p.now += REKEY_TIMEOUT; // at most one initiation per REKEY_TIMEOUT: leave that limit behind
         // One counter short of REKEY_AFTER_MESSAGES used: sent, no handshake yet.
         kp.sendCounter.set(REKEY_AFTER_MESSAGES - 1);
@@ -49,7 +49,7 @@ class TimersTest {
     void nothingIsSentAtRejectAfterMessages() {
         Pair p = new Pair();
         p.handshake();
-        Keypair kp = p.bAtA.current;
+        Keypair kp = p.bAtA.keypairs.current;
         kp.sendCounter.set(REJECT_AFTER_MESSAGES - 1);
         byte[] last = p.seal(p.bAtA, ipv4(1, 2, 8));
         assertThat(last).as("the last permitted counter").isNotNull();
@@ -175,9 +175,9 @@ class TimersTest {
         byte[] old = p.seal(p.bAtA, ipv4(1, 2, 8));
         long derived = p.bAtA.timers.sessionDerived;
         at(p, derived + 3 * REJECT_AFTER_TIME - 1);
-        assertThat(p.bAtA.current).isNotNull();
+        assertThat(p.bAtA.keypairs.current).isNotNull();
         at(p, derived + 3 * REJECT_AFTER_TIME);
-        assertThat(p.bAtA.current).isNull();
+        assertThat(p.bAtA.keypairs.current).isNull();
         assertThat(p.a.indices.size()).isZero();
         assertThat(p.b.indices.size()).isZero();
         assertThat(p.receive(p.b, old)).isNull();
