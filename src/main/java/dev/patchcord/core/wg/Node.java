@@ -6,9 +6,6 @@ import dev.patchcord.core.l2.TapFrames;
 
 import java.nio.ByteBuffer;
 import java.util.Collection;
-import java.util.HexFormat;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.random.RandomGenerator;
 
 import static dev.patchcord.core.wg.Protocol.*;
@@ -70,17 +67,7 @@ public final class Node {
     private final HandshakeAdmission handshakes;
     private final TransportOpen transport = new TransportOpen(this);
     private final AllowedIps allowedIps = new AllowedIps();
-    private final Map<String, Peer> peers = new ConcurrentHashMap<>();
-    /** The same peers in the order they were added, for listings that should not reshuffle; guarded by this. */
-    private final java.util.LinkedHashSet<Peer> peerOrder = new java.util.LinkedHashSet<>();
-    /**
-     * An immutable copy of {@link #peerOrder} for readers, made when first asked for after a change
-     * (null until then): adding N peers one by one then costs O(N), not the O(N²) of copying the
-     * list at every addition.
-     */
-    private volatile java.util.List<Peer> peerSnapshot = java.util.List.of();
-    /** {@link #MAX_PEERS}, smaller in tests that drive past it. */
-    private int maxPeers = MAX_PEERS;
+    private final PeerSet peers = new PeerSet(this);
     final Staging.Budget stagedBudget = new Staging.Budget(MAX_STAGED_BYTES);
     private volatile int mtu = 1420;
     private volatile boolean layer2;
@@ -167,10 +154,6 @@ public final class Node {
         return allowedIps;
     }
 
-    private static String key(byte[] publicKey) {
-        return HexFormat.of().formatHex(publicKey);
-    }
-
     /**
      * Adds a peer (or returns the existing one with that key).
      *
@@ -181,17 +164,13 @@ public final class Node {
         if (isOwnKey(publicKey)) {
             throw new IllegalArgumentException("a peer cannot have this interface's own public key");
         }
-        Peer existing = peers.get(key(publicKey));
+        Peer existing = peers.get(publicKey);
         if (existing != null) {
             return existing;
         }
-        if (peers.size() >= maxPeers) {
-            throw new IllegalArgumentException("this interface has " + maxPeers + " peers, the most it may have");
-        }
+        peers.checkRoom();
         Peer p = new Peer(this, publicKey, presharedKey);
-        peers.put(key(publicKey), p);
-        peerOrder.add(p);
-        peerSnapshot = null;
+        peers.add(p);
         return p;
     }
 
@@ -203,7 +182,7 @@ public final class Node {
 
     /** Lowers the peer limit, so that a test can drive past it without adding 131,072 peers. */
     synchronized void limitPeers(int max) {
-        maxPeers = max;
+        peers.limit(max);
     }
 
     /** Lowers the staged-bytes bound, for tests. */
@@ -231,22 +210,12 @@ public final class Node {
     }
 
     public Peer peer(byte[] publicKey) {
-        return peers.get(key(publicKey));
+        return peers.get(publicKey);
     }
 
     /** The peers, in the order they were added: a snapshot, unaffected by later changes. */
     public Collection<Peer> peers() {
-        java.util.List<Peer> s = peerSnapshot;
-        if (s == null) {
-            synchronized (this) {
-                s = peerSnapshot;
-                if (s == null) {
-                    s = java.util.List.copyOf(peerOrder);
-                    peerSnapshot = s;
-                }
-            }
-        }
-        return s;
+        return peers.snapshot();
     }
 
     /**
@@ -277,9 +246,7 @@ public final class Node {
     }
 
     public synchronized void removePeer(Peer peer) {
-        if (peers.remove(key(peer.publicKey), peer)) {
-            peerOrder.remove(peer);
-            peerSnapshot = null;
+        if (peers.remove(peer)) {
             allowedIps.removePeer(peer);
             peer.dropStaged();
             peer.forget();
