@@ -28,7 +28,7 @@ final class PeerHandshake {
     /** DH(our static, their static), computed once per static key; null if their key is invalid. */
     private volatile byte[] staticStatic;
     /** Newest accepted initiation timestamp (TAI64N) and when it was accepted, against replays and floods. */
-    private byte[] lastTimestamp = new byte[12];
+    private byte[] lastTimestamp = new byte[Tai64n.SIZE];
     private long lastInitiationConsumed = PeerTimers.NEVER;
 
     PeerHandshake(Peer peer, byte[] presharedKey) {
