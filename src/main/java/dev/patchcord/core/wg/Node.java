@@ -315,8 +315,8 @@ public final class Node {
      * and the datagram goes to {@link #receive}.
      *
      * @return true if {@code job} must now {@link CryptoJob#run} and then {@link #completeOpen};
-     *         false if it is not a transport message ({@code out.kind} NONE) or was dropped
-     *         ({@code out.kind} DROP, counted)
+     *         false if it is not a transport message ({@code out.kind()} NONE) or was dropped
+     *         ({@code out.kind()} DROP, counted)
      */
     public boolean prepareOpen(ByteBuffer buf, int base, int len, long now, CryptoJob job, Outcome out) {
         out.none();
