@@ -87,7 +87,7 @@ public final class Outcome {
         return authenticated;
     }
 
-    private Outcome set(Kind kind, Peer peer, int offset, int length, Drop drop, byte[] reply, boolean authenticated) {
+    private void set(Kind kind, Peer peer, int offset, int length, Drop drop, byte[] reply, boolean authenticated) {
         this.kind = kind;
         this.peer = peer;
         this.offset = offset;
@@ -95,7 +95,6 @@ public final class Outcome {
         this.drop = drop;
         this.reply = reply;
         this.authenticated = authenticated;
-        return this;
     }
 
     /** Nothing decided yet, or nothing to do for an unknown source. */
@@ -129,8 +128,8 @@ public final class Outcome {
     }
 
     /** Dropped before it could be authenticated. */
-    Outcome drop(Drop reason) {
-        return set(Kind.DROP, null, 0, 0, reason, null, false);
+    void drop(Drop reason) {
+        set(Kind.DROP, null, 0, 0, reason, null, false);
     }
 
     /** Dropped although it authenticated as {@code peer}'s (a packet its allowed IPs refuse, a bad control message). */

@@ -2,6 +2,7 @@ package dev.patchcord.core.wg;
 
 import dev.patchcord.core.Drop;
 
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 import static dev.patchcord.core.wg.Protocol.*;
@@ -80,7 +81,7 @@ final class PeerHandshake {
     }
 
     /** Writes a new initiation to {@code buf[0..)}; 0 if none can be made (no private key, a bad peer key). */
-    int createInitiation(java.nio.ByteBuffer buf, long now, long epochNanos, boolean retry) {
+    int createInitiation(ByteBuffer buf, long now, long epochNanos, boolean retry) {
         Identity local = node.identity;
         if (local == null) {
             return 0; // no private key: packets wait, staged, until one is set
