@@ -130,10 +130,7 @@ final class PeerHandshake {
             }
             lastTimestamp = timestamp;
             lastInitiationConsumed = now;
-            if (noise.state != Handshake.State.NONE) {
-                node.indices.remove(noise.localIndex);
-            }
-            noise.clear();
+            abandon();
             noise.state = candidate.state;
             noise.hash = candidate.hash;
             noise.chainingKey = candidate.chainingKey;
