@@ -104,15 +104,15 @@ final class BatchInbound {
                         jobBase[pending] = off;
                         jobLen[pending] = len;
                         pending++;
-                    } else if (out.kind == Outcome.Kind.NONE) {
+                    } else if (out.kind() == Outcome.Kind.NONE) {
                         // A handshake message: after everything that came before it, on its own.
                         complete(pending);
                         pending = 0;
                         handshake(i, off, len);
-                    } else if (out.kind == Outcome.Kind.DROP && tunnel.verbose() != null) {
+                    } else if (out.kind() == Outcome.Kind.DROP && tunnel.verbose() != null) {
                         origin.from = batch.endpoint(i);
                         tunnel.verbose().println("dropped " + len + " bytes from " + origin.describe() + ": "
-                                + out.drop.label());
+                                + out.drop().label());
                     }
                 }
             }

@@ -74,7 +74,7 @@ final class Receiver {
     /** Handles the {@code n}-byte message at the start of this receiver's buffer. */
     void handle(int n, Origin from) {
         origin = from;
-        node.receive(b.view, n, source, System.nanoTime(), epochNanos(), b.cipher, out);
+        node.receive(b.view, 0, n, source, System.nanoTime(), epochNanos(), b.cipher, out);
         act(n, from, b.seg, b.view, 0);
     }
 
@@ -83,34 +83,34 @@ final class Receiver {
      * {@code view[base]} (its outcome in {@link #outcome()}): delivers, forwards, answers.
      */
     void act(int n, Origin from, MemorySegment seg, ByteBuffer view, int base) {
-        Peer peer = out.peer;
-        if (out.authenticated && from.observe(WgTunnel.endpointOf(peer)) && verbose != null) {
+        Peer peer = out.peer();
+        if (out.authenticated() && from.observe(WgTunnel.endpointOf(peer)) && verbose != null) {
             verbose.println("peer " + WgTunnel.shortKey(peer) + " is now at " + from.describe());
         }
-        switch (out.kind) {
+        switch (out.kind()) {
             case DELIVER -> {
                 if (node.layer2()) {
-                    frame(peer, out.offset, out.length);
+                    frame(peer, out.offset(), out.length());
                 } else {
-                    packet(peer, seg, view, base, out.offset, out.length);
+                    packet(peer, seg, view, base, out.offset(), out.length());
                 }
             }
-            case REPLY -> from.reply(out.reply);
+            case REPLY -> from.reply(out.reply());
             case CONTROL -> {
                 WgTunnel.ControlHandler handler = tunnel.controlHandler();
                 if (handler == null) {
                     node.counters().drop(Drop.UNEXPECTED_CONTROL);
                 } else {
                     // The node found it well-formed; this decodes it (control messages are rare).
-                    handler.handle(peer, AddressMessage.decode(view, out.offset, out.length));
+                    handler.handle(peer, AddressMessage.decode(view, out.offset(), out.length()));
                 }
             }
             default -> { }
         }
-        if (verbose != null && out.kind == Outcome.Kind.DROP) {
-            verbose.println("dropped " + n + " bytes from " + from.describe() + ": " + out.drop.label());
+        if (verbose != null && out.kind() == Outcome.Kind.DROP) {
+            verbose.println("dropped " + n + " bytes from " + from.describe() + ": " + out.drop().label());
         }
-        if (peer != null && out.kind != Outcome.Kind.DELIVER) {
+        if (peer != null && out.kind() != Outcome.Kind.DELIVER) {
             // A handshake step may have released staged packets or asked for a keepalive.
             tunnel.drain(peer, b.control, b.controlView, b.cipher);
         }

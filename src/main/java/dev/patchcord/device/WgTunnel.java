@@ -362,7 +362,7 @@ public final class WgTunnel extends Loops {
     }
 
     private void sealAndSend(Peer to, int plain, MemorySegment seg, ByteBuffer view, DataCipher cipher) {
-        int len = to.seal(view, plain, System.nanoTime(), cipher);
+        int len = to.seal(view, 0, plain, System.nanoTime(), cipher);
         if (len > 0) {
             sendTo(to, seg, len);
         } else {

@@ -88,7 +88,7 @@ public class CryptoBench {
     @Benchmark
     public int seal() {
         buf.put(16, packet);
-        return bAtA.seal(buf, packet.length, now, cipher);
+        return bAtA.seal(buf, 0, packet.length, now, cipher);
     }
 
     /** ChaCha20-Poly1305 of the packet in place, nothing else: the engine's own cost per packet. */
@@ -100,11 +100,11 @@ public class CryptoBench {
     @Benchmark
     public int sealAndOpen() {
         buf.put(16, packet);
-        int n = bAtA.seal(buf, packet.length, now, cipher);
-        b.receive(buf, n, source, now, EPOCH + now, cipher, out);
-        if (out.kind != Outcome.Kind.DELIVER) {
-            throw new IllegalStateException("not delivered: " + out.drop);
+        int n = bAtA.seal(buf, 0, packet.length, now, cipher);
+        b.receive(buf, 0, n, source, now, EPOCH + now, cipher, out);
+        if (out.kind() != Outcome.Kind.DELIVER) {
+            throw new IllegalStateException("not delivered: " + out.drop());
         }
-        return out.length;
+        return out.length();
     }
 }

@@ -41,24 +41,24 @@ final class Handshakes {
         Node.Source from = () -> new byte[] {10, 0, 0, 9};
         byte[] packet = ipv4(1, 2, 20);
         buf.put(16, packet);
-        if (s.bAtA().seal(buf, packet.length, now, cipher) != 0) {
+        if (s.bAtA().seal(buf, 0, packet.length, now, cipher) != 0) {
             throw new IllegalStateException("a session existed already");
         }
         int n = s.bAtA().poll(buf, now, epoch, cipher);
-        s.b().receive(buf, n, from, now, epoch, cipher, out);
-        if (out.kind != Outcome.Kind.REPLY) {
-            throw new IllegalStateException("no response: " + out.drop);
+        s.b().receive(buf, 0, n, from, now, epoch, cipher, out);
+        if (out.kind() != Outcome.Kind.REPLY) {
+            throw new IllegalStateException("no response: " + out.drop());
         }
-        byte[] response = out.reply;
+        byte[] response = out.reply();
         buf.put(0, response);
-        s.a().receive(buf, response.length, from, now, epoch, cipher, out);
-        if (!out.authenticated) {
-            throw new IllegalStateException("response refused: " + out.drop);
+        s.a().receive(buf, 0, response.length, from, now, epoch, cipher, out);
+        if (!out.authenticated()) {
+            throw new IllegalStateException("response refused: " + out.drop());
         }
         n = s.bAtA().poll(buf, now, epoch, cipher);
-        s.b().receive(buf, n, from, now, epoch, cipher, out);
-        if (out.kind != Outcome.Kind.DELIVER) {
-            throw new IllegalStateException("first packet not delivered: " + out.drop);
+        s.b().receive(buf, 0, n, from, now, epoch, cipher, out);
+        if (out.kind() != Outcome.Kind.DELIVER) {
+            throw new IllegalStateException("first packet not delivered: " + out.drop());
         }
     }
 

@@ -82,11 +82,11 @@ class CryptoPoolTest {
         ByteBuffer m = ByteBuffer.allocateDirect(4096);
         bAtA.kick();
         int n = bAtA.poll(m, now, epoch, c);
-        b.receive(m, n, () -> new byte[]{1, 2, 3, 4}, now, epoch, c, out);
-        byte[] response = out.reply;
+        b.receive(m, 0, n, () -> new byte[]{1, 2, 3, 4}, now, epoch, c, out);
+        byte[] response = out.reply();
         m.clear();
         m.put(0, response);
-        a.receive(m, response.length, () -> new byte[]{5, 6, 7, 8}, now, epoch, c, out);
+        a.receive(m, 0, response.length, () -> new byte[]{5, 6, 7, 8}, now, epoch, c, out);
         assertThat(bAtA.hasSession(now)).isTrue();
     }
 }

@@ -87,19 +87,19 @@ class WireGuardFuzzTest {
             byte[] first = ipv4(1, 2, 40);
             check(seal(bAtA, first) == null, "A's first packet waits for the handshake");
             receive(b, poll(bAtA));
-            if (out.kind == Outcome.Kind.REPLY && out.reply.length == Protocol.COOKIE_REPLY_SIZE) {
+            if (out.kind() == Outcome.Kind.REPLY && out.reply().length == Protocol.COOKIE_REPLY_SIZE) {
                 // B is under load: A takes the cookie and initiates again, now with a valid mac2.
-                receive(a, out.reply);
-                check(out.kind == Outcome.Kind.NONE, "A takes B's cookie");
+                receive(a, out.reply());
+                check(out.kind() == Outcome.Kind.NONE, "A takes B's cookie");
                 bAtA.initiateNow();
                 receive(b, poll(bAtA));
             }
-            check(out.kind == Outcome.Kind.REPLY && out.reply.length == Protocol.RESPONSE_SIZE,
+            check(out.kind() == Outcome.Kind.REPLY && out.reply().length == Protocol.RESPONSE_SIZE,
                     "B answers A's initiation");
-            receive(a, out.reply);
-            check(out.kind == Outcome.Kind.NONE, "A takes B's response");
+            receive(a, out.reply());
+            check(out.kind() == Outcome.Kind.NONE, "A takes B's response");
             receive(b, poll(bAtA));
-            check(out.kind == Outcome.Kind.DELIVER, "A's first packet reaches B");
+            check(out.kind() == Outcome.Kind.DELIVER, "A's first packet reaches B");
 
             // B starts a handshake with C that stays unanswered.
             check(seal(cAtB, ipv4(2, 3, 20)) == null, "B's packet to C waits for the handshake");
@@ -112,13 +112,13 @@ class WireGuardFuzzTest {
         void deliver(byte[] datagram) {
             buf.clear();
             buf.put(0, datagram);
-            b.receive(buf, datagram.length, source, now, EPOCH + now, cipher, out);
+            b.receive(buf, 0, datagram.length, source, now, EPOCH + now, cipher, out);
         }
 
         byte[] seal(Peer to, byte[] packet) {
             buf.clear();
             buf.put(16, packet);
-            int n = to.seal(buf, packet.length, now, cipher);
+            int n = to.seal(buf, 0, packet.length, now, cipher);
             return n == 0 ? null : bytes(n);
         }
 
@@ -131,7 +131,7 @@ class WireGuardFuzzTest {
         void receive(Node node, byte[] msg) {
             buf.clear();
             buf.put(0, msg);
-            node.receive(buf, msg.length, source, now, EPOCH + now, cipher, out);
+            node.receive(buf, 0, msg.length, source, now, EPOCH + now, cipher, out);
         }
 
         private byte[] bytes(int n) {
@@ -186,27 +186,27 @@ class WireGuardFuzzTest {
         long dropsBefore = counters.droppedTotal();
         w.deliver(datagram);
         Outcome out = w.out;
-        assertThat(out.kind).isNotNull();
+        assertThat(out.kind()).isNotNull();
         long drops = counters.droppedTotal() - dropsBefore;
-        switch (out.kind) {
+        switch (out.kind()) {
             case DROP -> {
-                assertThat(out.drop).isNotNull();
+                assertThat(out.drop()).isNotNull();
                 assertThat(drops).as("a drop is counted once").isEqualTo(1);
             }
             case DELIVER, CONTROL -> {
                 assertThat(drops).isZero();
-                assertThat(out.authenticated).isTrue();
-                assertThat(out.peer).isIn(w.aAtB, w.cAtB);
-                assertThat(out.offset).isGreaterThanOrEqualTo(Protocol.TRANSPORT_CONTENT);
-                assertThat(out.length).isNotNegative();
-                assertThat(out.offset + out.length).isLessThanOrEqualTo(datagram.length - Protocol.TAG_SIZE);
+                assertThat(out.authenticated()).isTrue();
+                assertThat(out.peer()).isIn(w.aAtB, w.cAtB);
+                assertThat(out.offset()).isGreaterThanOrEqualTo(Protocol.TRANSPORT_CONTENT);
+                assertThat(out.length()).isNotNegative();
+                assertThat(out.offset() + out.length()).isLessThanOrEqualTo(datagram.length - Protocol.TAG_SIZE);
             }
             case REPLY -> {
-                assertThat(out.reply.length).isIn(Protocol.RESPONSE_SIZE, Protocol.COOKIE_REPLY_SIZE);
+                assertThat(out.reply().length).isIn(Protocol.RESPONSE_SIZE, Protocol.COOKIE_REPLY_SIZE);
                 // A cookie reply stands in for the handshake it refuses, which counts as one drop.
-                assertThat(drops).isEqualTo(out.reply.length == Protocol.COOKIE_REPLY_SIZE ? 1 : 0);
-                if (out.reply.length == Protocol.RESPONSE_SIZE) {
-                    assertThat(out.reply[0]).isEqualTo((byte) Protocol.MESSAGE_RESPONSE);
+                assertThat(drops).isEqualTo(out.reply().length == Protocol.COOKIE_REPLY_SIZE ? 1 : 0);
+                if (out.reply().length == Protocol.RESPONSE_SIZE) {
+                    assertThat(out.reply()[0]).isEqualTo((byte) Protocol.MESSAGE_RESPONSE);
                 }
             }
             case NONE -> assertThat(drops).isZero();
@@ -233,7 +233,7 @@ class WireGuardFuzzTest {
         }
         World w = new World();
         w.deliver(msg);
-        assertThat(w.out.kind).as("seed %s: %s", seed, w.out.drop).isEqualTo(kind);
+        assertThat(w.out.kind()).as("seed %s: %s", seed, w.out.drop()).isEqualTo(kind);
         if (seed.equals("response")) {
             assertThat(w.cAtB.hasSession(w.now)).isTrue();
         }
@@ -251,14 +251,14 @@ class WireGuardFuzzTest {
         m.put("initiation", w.poll(bAtRestarted));
         // C answers B's pending initiation...
         w.receive(w.c, w.initiationToC);
-        m.put("response", w.out.reply);
+        m.put("response", w.out.reply());
         // ...or, under load, C asks for a cookie first (a C with no load threshold left).
         World loaded = new World();
         Node busy = new Node(loaded.keyC, new SplittableRandom(5), new Counters(), 0);
         Peer bAtBusy = busy.addPeer(loaded.b.publicKey(), null);
         assertThat(bAtBusy).isNotNull();
         loaded.receive(busy, loaded.initiationToC);
-        m.put("cookie-reply", loaded.out.reply);
+        m.put("cookie-reply", loaded.out.reply());
         // A data packet in A's established session.
         m.put("transport", w.seal(w.bAtA, ipv4(1, 2, 33)));
         return m;

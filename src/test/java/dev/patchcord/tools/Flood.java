@@ -176,7 +176,7 @@ public final class Flood {
         /** A transport message for the session's index with a fresh counter and random content and tag. */
         void forge(ByteBuffer buf, SplittableRandom rng) {
             int plain = 16 * (1 + rng.nextInt(64));
-            int len = peer.seal(buf.clear(), plain, System.nanoTime(), cipher);
+            int len = peer.seal(buf.clear(), 0, plain, System.nanoTime(), cipher);
             if (len <= 0) {
                 throw new IllegalStateException("the session with the responder ended; cannot forge more");
             }
@@ -203,7 +203,7 @@ public final class Flood {
             while ((len = receive(ch, buf.clear(), until)) > 0) {
                 // A response makes the session; a cookie reply (a responder under load) is taken
                 // in and makes the next attempt carry MAC2.
-                self.receive(buf, len, () -> new byte[0], System.nanoTime(), System.currentTimeMillis() * 1_000_000L,
+                self.receive(buf, 0, len, () -> new byte[0], System.nanoTime(), System.currentTimeMillis() * 1_000_000L,
                         cipher, out);
                 if (responder.hasSession(System.nanoTime())) {
                     return new Session(responder, cipher);

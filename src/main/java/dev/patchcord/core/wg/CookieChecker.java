@@ -48,13 +48,13 @@ final class CookieChecker {
             rng.nextBytes(secret);
             secretCreated = now;
         }
-        byte[] nonce = new byte[24];
+        byte[] nonce = new byte[COOKIE_NONCE_SIZE];
         rng.nextBytes(nonce);
         byte[] sealed = XAead.seal(local.cookieKey, nonce, cookie(source), Wire.slice(msg, mac1Offset, TAG_SIZE));
         byte[] reply = new byte[COOKIE_REPLY_SIZE];
         Wire.u32(reply, 0, MESSAGE_COOKIE_REPLY);
         Wire.u32(reply, COOKIE_RECEIVER, senderIndex);
-        System.arraycopy(nonce, 0, reply, COOKIE_NONCE, 24);
+        System.arraycopy(nonce, 0, reply, COOKIE_NONCE, COOKIE_NONCE_SIZE);
         System.arraycopy(sealed, 0, reply, COOKIE_ENCRYPTED, sealed.length);
         return reply;
     }

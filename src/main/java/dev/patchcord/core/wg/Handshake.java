@@ -148,7 +148,7 @@ final class Handshake {
         byte[][] ck = Blake2s.kdf(2, init.chainingKey(), staticStatic);
         // An initiation is consumed once: its chaining key is not needed past this point.
         wipe(init.chainingKey());
-        byte[] encTimestamp = Wire.slice(msg, INIT_TIMESTAMP, 12 + TAG_SIZE);
+        byte[] encTimestamp = Wire.slice(msg, INIT_TIMESTAMP, Tai64n.SIZE + TAG_SIZE);
         byte[] timestamp = openOnce(ck[1], encTimestamp, init.hash());
         if (timestamp == null) {
             wipe(ck[0]);

@@ -12,7 +12,7 @@ import java.util.Base64;
  * <p>Error messages say what is wrong with the text but never quote it: it may be a private key.
  */
 public final class Keys {
-    public static final int KEY_SIZE = 32;
+    public static final int KEY_SIZE = Protocol.KEY_SIZE;
     public static final int BASE64_LENGTH = 44;
     public static final int HEX_LENGTH = 64;
 

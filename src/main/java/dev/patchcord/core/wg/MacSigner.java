@@ -44,7 +44,7 @@ final class MacSigner {
         if (lastMac1 == null) {
             return false;
         }
-        byte[] nonce = Wire.slice(msg, COOKIE_NONCE, 24);
+        byte[] nonce = Wire.slice(msg, COOKIE_NONCE, COOKIE_NONCE_SIZE);
         byte[] sealed = Wire.slice(msg, COOKIE_ENCRYPTED, TAG_SIZE + TAG_SIZE);
         byte[] value = XAead.open(cookieKey, nonce, sealed, lastMac1);
         if (value == null) {

@@ -2,14 +2,10 @@ package dev.patchcord.core.wg;
 
 import dev.patchcord.core.Counters;
 import dev.patchcord.core.Drop;
-import dev.patchcord.core.IpPackets;
 import dev.patchcord.core.l2.TapFrames;
 
 import java.nio.ByteBuffer;
 import java.util.Collection;
-import java.util.HexFormat;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.random.RandomGenerator;
 
 import static dev.patchcord.core.wg.Protocol.*;
@@ -18,6 +14,26 @@ import static dev.patchcord.core.wg.Protocol.*;
  * The local end of WireGuard, without I/O: our static identity, the peers, the session indices,
  * cryptokey routing and the DoS defences. The I/O shell hands it datagrams, packets, the time and
  * randomness, and does what it answers (send, deliver, drop).
+ *
+ * <p>The verbs, all the shell needs to move packets:
+ * <ul>
+ * <li>{@link #receive}: one datagram from the network, decided into an {@link Outcome} (deliver,
+ *     reply, control, drop, nothing);
+ * <li>{@link Peer#seal}: one packet from the interface, into a transport message for that peer (or
+ *     staged until a session exists);
+ * <li>{@link #tick} then {@link Peer#poll}: the timers, then whatever each peer wants sent
+ *     (initiations, staged packets, keepalives);
+ * <li>for a crypto pool, receive and seal cut around the cipher work, so that many
+ *     {@link CryptoJob}s run at once on other threads while the protocol's order stays on the
+ *     caller's: {@link #prepareOpen}, {@link CryptoJob#run}, {@link #completeOpen} for transport
+ *     messages, and {@link Peer#prepareSeal}, {@link CryptoJob#run} for packets.
+ * </ul>
+ * The parts behind them: {@link HandshakeAdmission} for handshake messages,
+ * {@link TransportOpen} for transport messages, and each {@link Peer}'s.
+ *
+ * <p>Concurrency: the verbs may be called from any number of threads. The peer set changes under
+ * this object's monitor ({@link #addPeer}, {@link #removePeer}, {@link #setPrivateKey}); lookups
+ * read a concurrent map and volatile fields without it.
  */
 public final class Node {
     /** Handshake messages per second above which MAC2 cookies are demanded (boringtun uses 100). */
@@ -48,23 +64,11 @@ public final class Node {
     final RandomGenerator rng;
     final IndexTable indices;
     final Counters counters;
-    private volatile CookieChecker cookies;
-    private final LoadMeter load;
-    private final RateLimiter limiter = new RateLimiter();
+    private final HandshakeAdmission handshakes;
+    private final TransportOpen transport = new TransportOpen(this);
     private final AllowedIps allowedIps = new AllowedIps();
-    private final Map<String, Peer> peers = new ConcurrentHashMap<>();
-    /** The same peers in the order they were added, for listings that should not reshuffle; guarded by this. */
-    private final java.util.LinkedHashSet<Peer> peerOrder = new java.util.LinkedHashSet<>();
-    /**
-     * An immutable copy of {@link #peerOrder} for readers, made when first asked for after a change
-     * (null until then): adding N peers one by one then costs O(N), not the O(N²) of copying the
-     * list at every addition.
-     */
-    private volatile java.util.List<Peer> peerSnapshot = java.util.List.of();
-    /** {@link #MAX_PEERS}, smaller in tests that drive past it. */
-    private int maxPeers = MAX_PEERS;
-    private long maxStagedBytes = MAX_STAGED_BYTES;
-    private final java.util.concurrent.atomic.AtomicLong stagedBytes = new java.util.concurrent.atomic.AtomicLong();
+    private final PeerSet peers = new PeerSet(this);
+    final Staging.Budget stagedBudget = new Staging.Budget(MAX_STAGED_BYTES);
     private volatile int mtu = 1420;
     private volatile boolean layer2;
     /** patchcord's own messages beside IP packets (TUN mode), or null: every plaintext is a packet. */
@@ -85,8 +89,7 @@ public final class Node {
         this.rng = rng;
         this.counters = counters;
         this.indices = new IndexTable(rng);
-        this.cookies = identity == null ? null : new CookieChecker(identity, rng);
-        this.load = new LoadMeter(loadThreshold);
+        this.handshakes = new HandshakeAdmission(this, identity, loadThreshold);
     }
 
     /** The UAPI's way to say "no key": 32 zero bytes, which is no usable X25519 scalar. */
@@ -126,6 +129,10 @@ public final class Node {
         return layer2;
     }
 
+    ControlMessages controlMessages() {
+        return control;
+    }
+
     /**
      * Which plaintexts are control messages rather than IP packets (TUN mode); null (the default)
      * takes every plaintext for a packet.
@@ -147,10 +154,6 @@ public final class Node {
         return allowedIps;
     }
 
-    private static String key(byte[] publicKey) {
-        return HexFormat.of().formatHex(publicKey);
-    }
-
     /**
      * Adds a peer (or returns the existing one with that key).
      *
@@ -161,17 +164,13 @@ public final class Node {
         if (isOwnKey(publicKey)) {
             throw new IllegalArgumentException("a peer cannot have this interface's own public key");
         }
-        Peer existing = peers.get(key(publicKey));
+        Peer existing = peers.get(publicKey);
         if (existing != null) {
             return existing;
         }
-        if (peers.size() >= maxPeers) {
-            throw new IllegalArgumentException("this interface has " + maxPeers + " peers, the most it may have");
-        }
+        peers.checkRoom();
         Peer p = new Peer(this, publicKey, presharedKey);
-        peers.put(key(publicKey), p);
-        peerOrder.add(p);
-        peerSnapshot = null;
+        peers.add(p);
         return p;
     }
 
@@ -183,35 +182,17 @@ public final class Node {
 
     /** Lowers the peer limit, so that a test can drive past it without adding 131,072 peers. */
     synchronized void limitPeers(int max) {
-        maxPeers = max;
+        peers.limit(max);
     }
 
     /** Lowers the staged-bytes bound, for tests. */
     void limitStagedBytes(long max) {
-        maxStagedBytes = max;
-    }
-
-    /** Takes {@code len} bytes of the staged-packet budget; false if that would pass the bound. */
-    boolean reserveStaged(int len) {
-        long max = maxStagedBytes;
-        for (long cur = stagedBytes.get(); ; cur = stagedBytes.get()) {
-            if (cur + len > max) {
-                return false;
-            }
-            if (stagedBytes.compareAndSet(cur, cur + len)) {
-                return true;
-            }
-        }
-    }
-
-    /** Gives staged bytes back (sent, dropped or forgotten). */
-    void unstaged(long len) {
-        stagedBytes.addAndGet(-len);
+        stagedBudget.limit(max);
     }
 
     /** Bytes of packets waiting for handshakes, all peers together. */
     public long stagedBytes() {
-        return stagedBytes.get();
+        return stagedBudget.bytes();
     }
 
     /** Session indices in use: at most 4 per peer (a handshake and three keypairs). */
@@ -229,22 +210,12 @@ public final class Node {
     }
 
     public Peer peer(byte[] publicKey) {
-        return peers.get(key(publicKey));
+        return peers.get(publicKey);
     }
 
     /** The peers, in the order they were added: a snapshot, unaffected by later changes. */
     public Collection<Peer> peers() {
-        java.util.List<Peer> s = peerSnapshot;
-        if (s == null) {
-            synchronized (this) {
-                s = peerSnapshot;
-                if (s == null) {
-                    s = java.util.List.copyOf(peerOrder);
-                    peerSnapshot = s;
-                }
-            }
-        }
-        return s;
+        return peers.snapshot();
     }
 
     /**
@@ -263,7 +234,7 @@ public final class Node {
             return false;
         }
         identity = next;
-        cookies = next == null ? null : new CookieChecker(next, rng);
+        handshakes.privateKeyChanged(next);
         for (Peer p : peers.values()) {
             if (next != null && java.util.Arrays.equals(p.publicKey, next.publicKey)) {
                 removePeer(p);
@@ -275,9 +246,7 @@ public final class Node {
     }
 
     public synchronized void removePeer(Peer peer) {
-        if (peers.remove(key(peer.publicKey), peer)) {
-            peerOrder.remove(peer);
-            peerSnapshot = null;
+        if (peers.remove(peer)) {
             allowedIps.removePeer(peer);
             peer.dropStaged();
             peer.forget();
@@ -285,48 +254,42 @@ public final class Node {
     }
 
     /**
-     * Handles one datagram of {@code len} bytes at {@code buf[0]}. A transport message is decrypted
-     * in place; its packet is then at {@code out.offset}. Never throws for bad input.
-     */
-    public void receive(ByteBuffer buf, int len, Source source, long now, long epochNanos, DataCipher cipher, Outcome out) {
-        receive(buf, 0, len, source, now, epochNanos, cipher, out);
-    }
-
-    /**
-     * As {@link #receive(ByteBuffer, int, Source, long, long, DataCipher, Outcome)} for a datagram
-     * at {@code buf[base]}: one of several that a batched or coalesced receive put in one buffer.
+     * Handles one datagram of {@code len} bytes at {@code buf[base]} ({@code base} 0 for a lone
+     * datagram, more for one of several that a batched or coalesced receive put in one buffer). A
+     * transport message is decrypted in place; its packet is then at {@code out.offset()}. Never
+     * throws for bad input.
      */
     public void receive(ByteBuffer buf, int base, int len, Source source, long now, long epochNanos, DataCipher cipher,
             Outcome out) {
-        out.reset();
+        out.none();
         // The type is a little-endian u32: the three reserved bytes must be zero.
         switch (len < 4 ? -1 : Wire.u32(buf, base)) {
-            case MESSAGE_TRANSPORT -> transport(buf, base, len, now, cipher, out);
+            case MESSAGE_TRANSPORT -> open(buf, base, len, now, cipher, out);
             case MESSAGE_INITIATION -> {
                 if (len != INITIATION_SIZE) {
                     out.drop(Drop.BAD_MESSAGE);
                 } else {
-                    initiation(copy(buf, base, len), source, now, epochNanos, out);
+                    handshakes.initiation(copy(buf, base, len), source, now, epochNanos, out);
                 }
             }
             case MESSAGE_RESPONSE -> {
                 if (len != RESPONSE_SIZE) {
                     out.drop(Drop.BAD_MESSAGE);
                 } else {
-                    response(copy(buf, base, len), source, now, epochNanos, out);
+                    handshakes.response(copy(buf, base, len), source, now, epochNanos, out);
                 }
             }
             case MESSAGE_COOKIE_REPLY -> {
                 if (len != COOKIE_REPLY_SIZE) {
                     out.drop(Drop.BAD_MESSAGE);
                 } else {
-                    cookieReply(copy(buf, base, len), now, out);
+                    handshakes.cookieReply(copy(buf, base, len), now, out);
                 }
             }
             default -> out.drop(Drop.BAD_MESSAGE);
         }
-        if (out.kind == Outcome.Kind.DROP) {
-            counters.drop(out.drop);
+        if (out.kind() == Outcome.Kind.DROP) {
+            counters.drop(out.drop());
         }
     }
 
@@ -336,116 +299,11 @@ public final class Node {
         return msg;
     }
 
-    /**
-     * MAC1 always; under load also MAC2 (else answer with a cookie) and the per-source rate limit.
-     * Returns false when the message must not be processed further.
-     */
-    private boolean admit(byte[] msg, int mac1Offset, int senderIndex, Source source, long now, Outcome out) {
-        CookieChecker cookies = this.cookies;
-        if (cookies == null) {
-            // No private key: nobody can have MACed a message to us, and there is nothing to answer with.
-            out.drop(Drop.NO_PRIVATE_KEY);
-            return false;
-        }
-        if (!cookies.mac1Valid(msg, mac1Offset)) {
-            out.drop(Drop.BAD_MAC);
-            return false;
-        }
-        if (!load.hit(now)) {
-            return true;
-        }
-        byte[] src = source.bytes();
-        if (!cookies.mac2Valid(msg, mac1Offset, src, now)) {
-            out.kind = Outcome.Kind.REPLY;
-            out.reply = cookies.reply(msg, mac1Offset, senderIndex, src, now);
-            counters.drop(Drop.COOKIE_SENT);
-            return false;
-        }
-        if (!limiter.allow(src, now)) {
-            out.drop(Drop.RATE_LIMITED);
-            return false;
-        }
-        return true;
-    }
-
-    private void initiation(byte[] msg, Source source, long now, long epochNanos, Outcome out) {
-        if (!admit(msg, INIT_MAC1, Wire.u32(msg, INIT_SENDER), source, now, out)) {
-            return;
-        }
-        Identity id = identity;
-        if (id == null) {
-            out.drop(Drop.NO_PRIVATE_KEY); // removed since admit()
-            return;
-        }
-        Handshake.Initiation init = Handshake.openStatic(id, msg);
-        if (init == null) {
-            out.drop(Drop.BAD_AUTH);
-            return;
-        }
-        Peer peer = peers.get(key(init.peerPublicKey()));
-        if (peer == null) {
-            out.drop(Drop.UNKNOWN_PEER);
-            return;
-        }
-        Drop refused = peer.acceptInitiation(init, msg, now);
-        if (refused != null) {
-            out.drop(refused);
-            return;
-        }
-        // Counted once authenticated and accepted, whether or not the answer can be made.
-        peer.handshakeReceived(INITIATION_SIZE);
-        HandshakeEvents ev = events;
-        ev.initiationReceived(peer);
-        byte[] response = peer.createResponse(now, epochNanos);
-        if (response == null) {
-            out.drop(Drop.BAD_AUTH);
-            return;
-        }
-        ev.responseSent(peer);
-        out.kind = Outcome.Kind.REPLY;
-        out.reply = response;
-        out.peer = peer;
-        out.authenticated = true;
-    }
-
-    private void response(byte[] msg, Source source, long now, long epochNanos, Outcome out) {
-        if (!admit(msg, RESP_MAC1, Wire.u32(msg, RESP_SENDER), source, now, out)) {
-            return;
-        }
-        if (!(indices.get(Wire.u32(msg, RESP_RECEIVER)) instanceof Peer peer)) {
-            out.drop(Drop.UNKNOWN_INDEX);
-            return;
-        }
-        Drop refused = peer.acceptResponse(msg, now, epochNanos);
-        if (refused != null) {
-            out.drop(refused);
-            return;
-        }
-        peer.handshakeReceived(RESPONSE_SIZE);
-        HandshakeEvents ev = events;
-        ev.responseReceived(peer);
-        ev.sessionEstablished(peer, true);
-        out.peer = peer;
-        out.authenticated = true;
-    }
-
-    private void cookieReply(byte[] msg, long now, Outcome out) {
-        if (!(indices.get(Wire.u32(msg, COOKIE_RECEIVER)) instanceof Peer peer)) {
-            out.drop(Drop.UNKNOWN_INDEX);
-            return;
-        }
-        if (!peer.consumeCookieReply(msg, now)) {
-            out.drop(Drop.BAD_AUTH);
-            return;
-        }
-        out.peer = peer;
-    }
-
-    private void transport(ByteBuffer buf, int base, int len, long now, DataCipher cipher, Outcome out) {
+    private void open(ByteBuffer buf, int base, int len, long now, DataCipher cipher, Outcome out) {
         CryptoJob job = cipher.inline;
-        if (prepare(buf, base, len, now, job, out)) {
+        if (transport.prepare(buf, base, len, now, job, out)) {
             job.run(cipher);
-            finishOpen(job, now, out);
+            transport.complete(job, now, out);
         }
         job.clear();
     }
@@ -457,36 +315,18 @@ public final class Node {
      * and the datagram goes to {@link #receive}.
      *
      * @return true if {@code job} must now {@link CryptoJob#run} and then {@link #completeOpen};
-     *         false if it is not a transport message ({@code out.kind} NONE) or was dropped
-     *         ({@code out.kind} DROP, counted)
+     *         false if it is not a transport message ({@code out.kind()} NONE) or was dropped
+     *         ({@code out.kind()} DROP, counted)
      */
     public boolean prepareOpen(ByteBuffer buf, int base, int len, long now, CryptoJob job, Outcome out) {
-        out.reset();
+        out.none();
         if (len < 4 || Wire.u32(buf, base) != MESSAGE_TRANSPORT) {
             return false;
         }
-        if (prepare(buf, base, len, now, job, out)) {
+        if (transport.prepare(buf, base, len, now, job, out)) {
             return true;
         }
-        counters.drop(out.drop);
-        return false;
-    }
-
-    /** {@link #prepareOpen} for a message known to be a transport message; drops are not counted here. */
-    private boolean prepare(ByteBuffer buf, int base, int len, long now, CryptoJob job, Outcome out) {
-        if (len < MIN_TRANSPORT_SIZE) {
-            out.drop(Drop.BAD_MESSAGE);
-        } else if (!(indices.get(Wire.u32(buf, base + TRANSPORT_RECEIVER)) instanceof Keypair kp)) {
-            out.drop(Drop.UNKNOWN_INDEX);
-        } else {
-            long counter = Wire.u64(buf, base + TRANSPORT_COUNTER);
-            if (kp.expired(now) || Long.compareUnsigned(counter, REJECT_AFTER_MESSAGES) >= 0) {
-                out.drop(Drop.EXPIRED_KEY);
-            } else {
-                job.forOpen(buf, base, len, kp, counter);
-                return true;
-            }
-        }
+        counters.drop(out.drop());
         return false;
     }
 
@@ -496,72 +336,11 @@ public final class Node {
      * arrived. Drops are counted.
      */
     public void completeOpen(CryptoJob job, long now, Outcome out) {
-        out.reset();
-        finishOpen(job, now, out);
-        if (out.kind == Outcome.Kind.DROP) {
-            counters.drop(out.drop);
+        out.none();
+        transport.complete(job, now, out);
+        if (out.kind() == Outcome.Kind.DROP) {
+            counters.drop(out.drop());
         }
-    }
-
-    private void finishOpen(CryptoJob job, long now, Outcome out) {
-        ByteBuffer buf = job.buf;
-        int content = job.base + TRANSPORT_CONTENT;
-        int len = job.length;
-        int plain = job.plain;
-        Keypair kp = job.keypair;
-        long counter = job.counter;
-        if (plain < 0) {
-            out.drop(Drop.BAD_AUTH);
-            return;
-        }
-        if (!kp.replay.accept(counter, REJECT_AFTER_MESSAGES)) {
-            out.drop(Drop.REPLAYED);
-            return;
-        }
-        Peer peer = kp.peer;
-        peer.received(kp, len, plain > 0, now);
-        out.peer = peer;
-        out.authenticated = true;
-        if (plain == 0) {
-            return; // a keepalive
-        }
-        // Address assignment rides in the same sessions; it is no IP packet, so it is taken out
-        // before the IP checks (TUN mode only: in TAP mode the plaintext is a frame).
-        ControlMessages control = this.control;
-        if (!layer2 && control != null && control.isControl(buf, content, plain)) {
-            if (!control.isWellFormed(buf, content, plain)) {
-                out.drop(Drop.BAD_CONTROL);
-                return;
-            }
-            out.kind = Outcome.Kind.CONTROL;
-            out.offset = content;
-            out.length = plain;
-            return;
-        }
-        if (layer2) {
-            int frame = TapFrames.frameLength(buf, content, plain);
-            if (frame < 0) {
-                out.drop(IpPackets.reason(frame));
-                return;
-            }
-            out.kind = Outcome.Kind.DELIVER;
-            out.offset = content + TapFrames.PREFIX;
-            out.length = frame;
-            return;
-        }
-        // The padding is trimmed by the packet's own length field.
-        int packet = IpPackets.length(buf, content, plain);
-        if (packet <= 0) {
-            out.drop(Drop.MALFORMED);
-            return;
-        }
-        if (allowedIps.forSource(buf, content, packet) != peer) {
-            out.drop(Drop.NOT_ALLOWED);
-            return;
-        }
-        out.kind = Outcome.Kind.DELIVER;
-        out.offset = content;
-        out.length = packet;
     }
 
     /** Runs every peer's timers; afterwards each peer's {@link Peer#poll} yields what to send. */

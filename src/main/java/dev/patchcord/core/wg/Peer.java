@@ -1,57 +1,47 @@
 package dev.patchcord.core.wg;
 
-import dev.patchcord.core.Drop;
-
 import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static dev.patchcord.core.wg.Protocol.*;
 
 /**
- * One remote peer's session: its static key, the handshake in progress, the three keypair slots
- * (previous, current, next), packets waiting for a session, and the timer state.
+ * One remote peer: its static key, and what it sends when. The parts live beside it, each
+ * guarded as its javadoc says: {@link PeerHandshake} (the handshake's secrets, state and steps),
+ * {@link Keypairs} (the three session slots and their rotation), {@link Staging} (packets waiting
+ * for a session), {@link PeerTimers} and {@link PeerStats}.
  *
- * <p>The data path ({@link #seal}, {@link Node#receive} for transport messages) takes no lock in
- * the common case; handshakes, rotation and timer decisions happen under this object's lock.
+ * <p>Concurrency: the data path ({@link #seal}, {@link #prepareSeal}, and {@link Node#receive}
+ * for transport messages) takes no lock in the common case: it reads the volatile
+ * {@code keypairs.current}, takes a counter atomically and counts lock-free. Handshakes, session
+ * rotation, staging, {@link #poll} and the timer decisions ({@link #tick}) happen under this
+ * object's monitor, the one lock for all of the peer's parts.
  */
 public final class Peer {
     final Node node;
     final byte[] publicKey;
-    private volatile byte[] presharedKey;
-    /** DH(our static, their static), computed once per static key; null if their key is invalid. */
-    private volatile byte[] staticStatic;
     final MacSigner macs;
-    final Handshake handshake = new Handshake();
+    final PeerHandshake handshake;
     final PeerTimers timers = new PeerTimers();
+    final Keypairs keypairs;
+    final PeerStats stats = new PeerStats();
+    final PeerTransport transport = new PeerTransport(this);
+    private final Staging staged;
 
-    volatile Keypair current;
-    private volatile Keypair next;
-    private Keypair previous;
-
-    private final ArrayDeque<byte[]> staged = new ArrayDeque<>();
+    // What poll() should send next; guarded by this.
     private boolean wantInitiation;
     private boolean initiationRetry;
-    private boolean wantKeepalive;
-
-    /** Newest accepted initiation timestamp (TAI64N) and when it was accepted, against replays and floods. */
-    private byte[] lastTimestamp = new byte[12];
-    private long lastInitiationConsumed = PeerTimers.NEVER;
+    boolean wantKeepalive;
 
     private volatile long persistentKeepalive;
     private volatile Object attachment;
-    private final AtomicLong rxBytes = new AtomicLong();
-    private final AtomicLong txBytes = new AtomicLong();
-    private final AtomicLong rxPackets = new AtomicLong();
-    private final AtomicLong txPackets = new AtomicLong();
-    private volatile long lastHandshakeEpochNanos;
 
     Peer(Node node, byte[] publicKey, byte[] presharedKey) {
         this.node = node;
         this.publicKey = publicKey.clone();
-        this.presharedKey = presharedKey == null ? new byte[KEY_SIZE] : presharedKey.clone();
-        this.staticStatic = computeStaticStatic(node.identity, publicKey);
         this.macs = new MacSigner(publicKey);
+        this.keypairs = new Keypairs(node.indices);
+        this.staged = new Staging(node.stagedBudget, node.counters);
+        this.handshake = new PeerHandshake(this, presharedKey);
     }
 
     public byte[] publicKey() {
@@ -60,7 +50,7 @@ public final class Peer {
 
     /** The preshared key, or null when none is set. */
     public byte[] presharedKey() {
-        byte[] k = presharedKey;
+        byte[] k = handshake.presharedKey;
         for (byte b : k) {
             if (b != 0) {
                 return k.clone();
@@ -71,10 +61,7 @@ public final class Peer {
 
     /** Replaces the preshared key; the old one is wiped once no handshake can be using it. */
     public synchronized void setPresharedKey(byte[] key) {
-        byte[] old = presharedKey;
-        presharedKey = key == null ? new byte[KEY_SIZE] : key.clone();
-        // Handshakes read the key under this lock, so nothing is using the old one now.
-        java.util.Arrays.fill(old, (byte) 0);
+        handshake.setPresharedKey(key);
     }
 
     /** Persistent keepalive interval in seconds, 0 for off. */
@@ -86,11 +73,6 @@ public final class Peer {
         return (int) (persistentKeepalive / 1_000_000_000L);
     }
 
-    /** DH(our static, their static), or null without a private key or for an invalid public key. */
-    private static byte[] computeStaticStatic(Identity local, byte[] remote) {
-        return local == null ? null : X25519.sharedSecret(local.privateKey, remote);
-    }
-
     /**
      * Our static key changed (or went): recompute the shared secret and end every session made
      * with the old one. The initiation limit is lifted too, as the kernel does when it expires a
@@ -98,9 +80,7 @@ public final class Peer {
      * answered, so waiting out its REKEY_TIMEOUT would only delay the first packet by 5 s.
      */
     synchronized void staticKeyChanged() {
-        byte[] old = staticStatic;
-        staticStatic = computeStaticStatic(node.identity, publicKey);
-        wipe(old);
+        handshake.staticKeyChanged();
         zeroKeys();
         timers.lastInitiation = PeerTimers.NEVER;
     }
@@ -112,16 +92,7 @@ public final class Peer {
      */
     synchronized void forget() {
         zeroKeys();
-        byte[] ss = staticStatic;
-        staticStatic = null;
-        wipe(ss);
-        java.util.Arrays.fill(presharedKey, (byte) 0);
-    }
-
-    private static void wipe(byte[] secret) {
-        if (secret != null) {
-            java.util.Arrays.fill(secret, (byte) 0);
-        }
+        handshake.forget();
     }
 
     /** The I/O shell's own per-peer state (its endpoint); opaque to the core. */
@@ -147,7 +118,7 @@ public final class Peer {
      * initiations and responses accepted from it. Cookie replies are not counted, as there.
      */
     public long rxBytes() {
-        return rxBytes.get();
+        return stats.rxBytes();
     }
 
     /**
@@ -156,7 +127,7 @@ public final class Peer {
      * ({@link #unsent}), since the kernel counts what it handed to the network.
      */
     public long txBytes() {
-        return txBytes.get();
+        return stats.txBytes();
     }
 
     /**
@@ -164,33 +135,28 @@ public final class Peer {
      * send to, or the kernel refused it): it is taken out of {@link #txBytes()} again.
      */
     public void unsent(int length) {
-        txBytes.addAndGet(-length);
-    }
-
-    /** A handshake message from this peer was accepted; counted as the kernel counts it. */
-    void handshakeReceived(int length) {
-        rxBytes.addAndGet(length);
+        stats.unsent(length);
     }
 
     /** Transport messages received from this peer (keepalives included). */
     public long rxPackets() {
-        return rxPackets.get();
+        return stats.rxPackets();
     }
 
     /** Transport messages sent to this peer (keepalives included). */
     public long txPackets() {
-        return txPackets.get();
+        return stats.txPackets();
     }
 
-    /** Wall-clock time (epoch nanoseconds) of the last completed handshake, 0 if none. */
     /** Nanoseconds since the current session was made, or -1 if there is none. */
     public long sessionAge(long now) {
         long derived = timers.sessionDerived;
         return derived == PeerTimers.NEVER ? -1 : now - derived;
     }
 
+    /** Wall-clock time (epoch nanoseconds) of the last completed handshake, 0 if none. */
     public long lastHandshakeEpochNanos() {
-        return lastHandshakeEpochNanos;
+        return stats.lastHandshakeEpochNanos();
     }
 
     /** Retries this handshake attempt has had so far (0 while the first try is pending or after success). */
@@ -203,7 +169,7 @@ public final class Peer {
      * limit: for a new path (a fresh TCP connection) that the last attempt could not use.
      */
     public synchronized void initiateNow() {
-        if (current == null || timers.handshakeInProgress) {
+        if (keypairs.current == null || timers.handshakeInProgress) {
             requestInitiation(true);
         }
     }
@@ -215,33 +181,25 @@ public final class Peer {
      * responder. Mesh peers use it to open the NAT paths at both ends before any traffic.
      */
     public synchronized void kick() {
-        if (staged.isEmpty()) {
-            staged.addLast(new byte[0]);
-        }
+        staged.keepalive();
     }
 
     /** Whether a current session exists that may still send. */
     public boolean hasSession(long now) {
-        Keypair kp = current;
+        Keypair kp = keypairs.current;
         return kp != null && !kp.expired(now);
     }
 
     // ---- sending ------------------------------------------------------------------------------
 
     /**
-     * Encrypts the packet at {@code buf[16 .. 16+len)} in place into a transport message starting
-     * at {@code buf[0]}. The buffer needs room for padding and the tag after the packet.
+     * Encrypts the packet at {@code buf[base+16 .. base+16+len)} in place into a transport message
+     * starting at {@code buf[base]} ({@code base} 0 for a lone message, more for one of several
+     * laid out back to back for one batched (GSO) send). The buffer needs room for padding and the
+     * tag after the packet.
      *
      * @return the message length, or 0 if the packet was staged until a session exists (then
      *         {@link #poll} has something to send)
-     */
-    public int seal(ByteBuffer buf, int len, long now, DataCipher cipher) {
-        return seal(buf, 0, len, now, cipher);
-    }
-
-    /**
-     * As {@link #seal(ByteBuffer, int, long, DataCipher)} for a message that starts at
-     * {@code buf[base]}: one of several laid out back to back for one batched (GSO) send.
      */
     public int seal(ByteBuffer buf, int base, int len, long now, DataCipher cipher) {
         CryptoJob job = cipher.inline;
@@ -263,93 +221,32 @@ public final class Peer {
      *         packet was staged
      */
     public int prepareSeal(ByteBuffer buf, int base, int len, long now, CryptoJob job) {
-        Keypair kp = current;
+        Keypair kp = keypairs.current;
         if (kp != null && !kp.expired(now)) {
             long counter = kp.sendCounter.getAndIncrement();
             if (Long.compareUnsigned(counter, REJECT_AFTER_MESSAGES) < 0) {
-                return prepareWith(kp, counter, buf, base, len, now, job);
+                return transport.prepare(kp, counter, buf, base, len, now, job);
             }
         }
         synchronized (this) {
-            stage(buf, base + TRANSPORT_CONTENT, len);
+            requestInitiation(false);
+            staged.add(buf, base + TRANSPORT_CONTENT, len);
         }
         return 0;
     }
 
     /** The size of the transport message that sealing {@code len} bytes of plaintext makes. */
     public int sealedLength(int len) {
-        return TRANSPORT_CONTENT + paddedLength(len, node.mtu()) + TAG_SIZE;
-    }
-
-    private int prepareWith(Keypair kp, long counter, ByteBuffer buf, int base, int len, long now, CryptoJob job) {
-        int padded = paddedLength(len, node.mtu());
-        int content = base + TRANSPORT_CONTENT;
-        for (int i = len; i < padded; i++) {
-            buf.put(content + i, (byte) 0);
-        }
-        Wire.u32(buf, base, MESSAGE_TRANSPORT);
-        Wire.u32(buf, base + TRANSPORT_RECEIVER, kp.remoteIndex);
-        Wire.u64(buf, base + TRANSPORT_COUNTER, counter);
-        job.forSeal(buf, base, kp.sendKey, counter, padded);
-        timers.authenticatedSent(now);
-        if (len > 0) {
-            timers.dataSent(now);
-        }
-        txBytes.addAndGet(TRANSPORT_CONTENT + padded + TAG_SIZE);
-        txPackets.incrementAndGet();
-        // Rekey once REKEY_AFTER_MESSAGES counters have been used, as wireguard-go and the kernel do.
-        boolean manyMessages = Long.compareUnsigned(counter, REKEY_AFTER_MESSAGES) >= 0;
-        if (manyMessages || kp.initiator && now - kp.created >= REKEY_AFTER_TIME) {
-            synchronized (this) {
-                // Every packet from here on asks again until the new session is in; told once.
-                if (!kp.rekeyRequested) {
-                    kp.rekeyRequested = true;
-                    node.events.rekey(this, manyMessages ? HandshakeEvents.Rekey.MESSAGES : HandshakeEvents.Rekey.AGE);
-                }
-                requestInitiation(false);
-            }
-        }
-        return TRANSPORT_CONTENT + padded + TAG_SIZE;
-    }
-
-    /** Plaintext is padded to a multiple of 16, but never past the MTU (whitepaper 5.4.6). */
-    static int paddedLength(int len, int mtu) {
-        int padded = (len + PADDING_MULTIPLE - 1) & -PADDING_MULTIPLE;
-        return len <= mtu && padded > mtu ? mtu : padded;
-    }
-
-    /**
-     * Keeps a copy of a packet until a session exists: at most MAX_STAGED_PACKETS for this peer
-     * (the oldest goes), and within the node's bound on staged bytes for all peers together (past
-     * it, the new packet goes). Either way the drop is counted.
-     */
-    private void stage(ByteBuffer buf, int off, int len) {
-        if (staged.size() >= MAX_STAGED_PACKETS) {
-            node.unstaged(staged.pollFirst().length);
-            node.counters.drop(Drop.STAGED_OVERFLOW);
-        }
-        requestInitiation(false);
-        if (!node.reserveStaged(len)) {
-            node.counters.drop(Drop.STAGED_OVERFLOW);
-            return;
-        }
-        byte[] copy = new byte[len];
-        buf.get(off, copy);
-        staged.addLast(copy);
+        return TRANSPORT_CONTENT + PeerTransport.paddedLength(len, node.mtu()) + TAG_SIZE;
     }
 
     /** Forgets every staged packet, counted as dropped, and gives their bytes back to the node. */
     synchronized void dropStaged() {
-        long bytes = 0;
-        for (byte[] p : staged) {
-            bytes += p.length;
-        }
-        node.counters.drop(Drop.STAGED_OVERFLOW, staged.size());
-        node.unstaged(bytes);
-        staged.clear();
+        staged.dropAll();
     }
 
-    private void requestInitiation(boolean retry) {
+    /** Asks {@link #poll} for an initiation ({@code retry}: past the one-per-REKEY_TIMEOUT limit); caller holds this. */
+    void requestInitiation(boolean retry) {
         wantInitiation = true;
         initiationRetry |= retry;
     }
@@ -361,9 +258,7 @@ public final class Peer {
     public synchronized int poll(ByteBuffer buf, long now, long epochNanos, DataCipher cipher) {
         if (wantKeepalive) {
             wantKeepalive = false;
-            if (staged.isEmpty()) {
-                staged.addLast(new byte[0]);
-            }
+            staged.keepalive();
         }
         if (!staged.isEmpty() && !hasSession(now) && !timers.handshakeInProgress) {
             // A handshake already in flight is retried by its own timer, with jitter.
@@ -375,216 +270,28 @@ public final class Peer {
             initiationRetry = false;
             // Outside retransmissions, at most one initiation per REKEY_TIMEOUT.
             if (retry || timers.lastInitiation == PeerTimers.NEVER || now - timers.lastInitiation >= REKEY_TIMEOUT) {
-                int n = createInitiation(buf, now, epochNanos, retry);
+                int n = handshake.createInitiation(buf, now, epochNanos, retry);
                 if (n > 0) {
                     return n;
                 }
             }
         }
         if (!staged.isEmpty() && hasSession(now)) {
-            Keypair kp = current;
+            Keypair kp = keypairs.current;
             long counter = kp.sendCounter.getAndIncrement();
             if (Long.compareUnsigned(counter, REJECT_AFTER_MESSAGES) >= 0) {
                 requestInitiation(false);
                 return 0;
             }
-            byte[] packet = staged.pollFirst();
-            node.unstaged(packet.length);
+            byte[] packet = staged.take();
             buf.put(TRANSPORT_CONTENT, packet);
             CryptoJob job = cipher.inline;
-            int n = prepareWith(kp, counter, buf, 0, packet.length, now, job);
+            int n = transport.prepare(kp, counter, buf, 0, packet.length, now, job);
             job.run(cipher);
             job.clear();
             return n;
         }
         return 0;
-    }
-
-    private int createInitiation(ByteBuffer buf, long now, long epochNanos, boolean retry) {
-        Identity local = node.identity;
-        if (local == null) {
-            return 0; // no private key: packets wait, staged, until one is set
-        }
-        HandshakeEvents.Initiation why = retry ? HandshakeEvents.Initiation.RETRY
-                : hasSession(now) ? HandshakeEvents.Initiation.REKEY : HandshakeEvents.Initiation.NEW;
-        if (handshake.state != Handshake.State.NONE) {
-            node.indices.remove(handshake.localIndex);
-        }
-        int index = node.indices.add(this);
-        byte[] msg = new byte[INITIATION_SIZE];
-        byte[] timestamp = Tai64n.of(Math.floorDiv(epochNanos, 1_000_000_000L), (int) Math.floorMod(epochNanos, 1_000_000_000L));
-        if (!handshake.createInitiation(local, publicKey, staticStatic, index, timestamp, node.rng, msg)) {
-            node.indices.remove(index);
-            handshake.clear();
-            return 0;
-        }
-        macs.sign(msg, INIT_MAC1, now);
-        timers.attempts = retry ? timers.attempts + 1 : 0;
-        timers.lastInitiation = now;
-        timers.handshakeInProgress = true;
-        timers.jitter = node.rng.nextLong(REKEY_TIMEOUT_JITTER_MAX + 1);
-        timers.authenticatedSent(now);
-        txBytes.addAndGet(INITIATION_SIZE);
-        buf.put(0, msg);
-        node.events.initiationSent(this, why, timers.attempts);
-        return INITIATION_SIZE;
-    }
-
-    // ---- receiving (called by Node) -------------------------------------------------------------
-
-    /** An initiation from this peer authenticated; decides whether to answer it. */
-    synchronized Drop acceptInitiation(Handshake.Initiation init, byte[] msg, long now) {
-        Handshake candidate = new Handshake();
-        byte[] timestamp = candidate.openTimestamp(init, staticStatic, msg);
-        if (timestamp == null) {
-            return Drop.BAD_AUTH;
-        }
-        if (Tai64n.compare(timestamp, lastTimestamp) <= 0) {
-            candidate.clear();
-            return Drop.STALE_HANDSHAKE;
-        }
-        if (lastInitiationConsumed != PeerTimers.NEVER && now - lastInitiationConsumed < HANDSHAKE_INITIATION_RATE) {
-            candidate.clear();
-            return Drop.HANDSHAKE_FLOOD;
-        }
-        lastTimestamp = timestamp;
-        lastInitiationConsumed = now;
-        if (handshake.state != Handshake.State.NONE) {
-            node.indices.remove(handshake.localIndex);
-        }
-        handshake.clear();
-        handshake.state = candidate.state;
-        handshake.hash = candidate.hash;
-        handshake.chainingKey = candidate.chainingKey;
-        handshake.remoteEphemeral = candidate.remoteEphemeral;
-        handshake.remoteIndex = candidate.remoteIndex;
-        timers.authenticatedReceived(now);
-        return null;
-    }
-
-    /** Answers the consumed initiation: returns the response (MACs included), or null. */
-    synchronized byte[] createResponse(long now, long epochNanos) {
-        int index = node.indices.add(this);
-        byte[] msg = new byte[RESPONSE_SIZE];
-        if (!handshake.createResponse(publicKey, presharedKey, index, node.rng, msg)) {
-            node.indices.remove(index);
-            handshake.clear();
-            return null;
-        }
-        macs.sign(msg, RESP_MAC1, now);
-        int remote = handshake.remoteIndex;
-        byte[][] keys = handshake.deriveTransportKeys(false);
-        Keypair kp = new Keypair(this, keys[0], keys[1], index, remote, now, false);
-        installResponderKeypair(kp);
-        sessionDerived(now, epochNanos);
-        timers.authenticatedSent(now);
-        txBytes.addAndGet(RESPONSE_SIZE);
-        return msg;
-    }
-
-    /** The response to our initiation arrived; returns null if it was consumed. */
-    synchronized Drop acceptResponse(byte[] msg, long now, long epochNanos) {
-        int index = handshake.localIndex;
-        Identity local = node.identity;
-        if (local == null) {
-            return Drop.NO_PRIVATE_KEY;
-        }
-        if (!handshake.consumeResponse(local, presharedKey, msg)) {
-            return Drop.BAD_AUTH;
-        }
-        int remote = handshake.remoteIndex;
-        byte[][] keys = handshake.deriveTransportKeys(true);
-        Keypair kp = new Keypair(this, keys[0], keys[1], index, remote, now, true);
-        node.indices.put(index, kp);
-        if (next != null) {
-            // The unconfirmed responder session becomes the previous one; the current one is
-            // superseded twice over and goes, index and keys (wireguard-go does the same).
-            retire(previous);
-            retire(current);
-            previous = next;
-            next = null;
-        } else {
-            retire(previous);
-            previous = current;
-        }
-        current = kp;
-        sessionDerived(now, epochNanos);
-        timers.handshakeInProgress = false;
-        timers.attempts = 0;
-        timers.authenticatedReceived(now);
-        // Key confirmation for the responder, and the first data if any is waiting.
-        wantKeepalive = true;
-        return null;
-    }
-
-    private void installResponderKeypair(Keypair kp) {
-        node.indices.put(kp.localIndex, kp);
-        retire(next);
-        retire(previous);
-        previous = null;
-        next = kp;
-    }
-
-    private void sessionDerived(long now, long epochNanos) {
-        timers.sessionDerived = now;
-        timers.lastMinuteHandshakeSent = false;
-        lastHandshakeEpochNanos = epochNanos;
-    }
-
-    /**
-     * Takes a session out of use: its index no longer finds it and its keys are wiped. A packet
-     * already matched to it and still being sealed or opened on another thread fails and is
-     * dropped (see {@link DataCipher#seal}); the caller drops the keypair from its slot.
-     */
-    private void retire(Keypair kp) {
-        if (kp != null) {
-            node.indices.remove(kp.localIndex);
-            kp.destroy();
-        }
-    }
-
-    synchronized boolean consumeCookieReply(byte[] msg, long now) {
-        return handshake.state == Handshake.State.INITIATION_CREATED && macs.consumeCookieReply(msg, now);
-    }
-
-    /** A transport message under {@code kp} authenticated: rotate on key confirmation, run timers. */
-    void received(Keypair kp, int messageLength, boolean data, long now) {
-        if (kp == next) {
-            boolean confirmed = false;
-            synchronized (this) {
-                if (kp == next) {
-                    retire(previous);
-                    previous = current;
-                    current = kp;
-                    next = null;
-                    confirmed = true;
-                }
-            }
-            if (confirmed) {
-                node.events.sessionEstablished(this, false);
-            }
-        }
-        rxBytes.addAndGet(messageLength);
-        rxPackets.incrementAndGet();
-        timers.authenticatedReceived(now);
-        if (data) {
-            timers.dataReceived(now);
-        }
-        Keypair cur = current;
-        if (cur != null && cur.initiator && !timers.lastMinuteHandshakeSent
-                && now - cur.created >= REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT) {
-            boolean first = false;
-            synchronized (this) {
-                if (!timers.lastMinuteHandshakeSent) {
-                    timers.lastMinuteHandshakeSent = true;
-                    requestInitiation(false);
-                    first = true;
-                }
-            }
-            if (first) {
-                node.events.rekey(this, HandshakeEvents.Rekey.EXPIRING);
-            }
-        }
     }
 
     // ---- timers ---------------------------------------------------------------------------------
@@ -615,41 +322,16 @@ public final class Peer {
             timers.sessionDerived = PeerTimers.NEVER;
             zeroKeys();
         }
-        wipeExpired(now);
+        keypairs.wipeExpired(now);
         if (timers.persistentKeepaliveDue(now, persistentKeepalive)) {
             wantKeepalive = true;
         }
     }
 
-    /**
-     * An expired session can no longer seal or open (both paths check its age first), so its keys
-     * are wiped at once. It stays in its slot and in the index table until it is replaced or
-     * {@link #zeroKeys} runs, so that late packets are still counted as expired-key drops.
-     */
-    private void wipeExpired(long now) {
-        wipeIfExpired(previous, now);
-        wipeIfExpired(current, now);
-        wipeIfExpired(next, now);
-    }
-
-    private static void wipeIfExpired(Keypair kp, long now) {
-        if (kp != null && kp.expired(now) && !kp.destroyed()) {
-            kp.destroy();
-        }
-    }
-
     /** Forgets every session and the handshake (after 3 x REJECT_AFTER_TIME, or on removal). */
     synchronized void zeroKeys() {
-        retire(previous);
-        retire(current);
-        retire(next);
-        previous = null;
-        current = null;
-        next = null;
-        if (handshake.state != Handshake.State.NONE) {
-            node.indices.remove(handshake.localIndex);
-        }
-        handshake.clear();
+        keypairs.zero();
+        handshake.abandon();
         timers.handshakeInProgress = false;
     }
 

@@ -19,14 +19,13 @@ public final class Protocol {
     public static final String LABEL_MAC1 = "mac1----";
     public static final String LABEL_COOKIE = "cookie--";
 
-    // The same strings as bytes (UTF-8, here plain ASCII). The arrays are shared: read them, never write them.
-    public static final byte[] CONSTRUCTION_BYTES = CONSTRUCTION.getBytes(StandardCharsets.UTF_8);
-    public static final byte[] IDENTIFIER_BYTES = IDENTIFIER.getBytes(StandardCharsets.UTF_8);
+    // The labels as bytes (UTF-8, here plain ASCII). The arrays are shared: read them, never write them.
     public static final byte[] LABEL_MAC1_BYTES = LABEL_MAC1.getBytes(StandardCharsets.UTF_8);
     public static final byte[] LABEL_COOKIE_BYTES = LABEL_COOKIE.getBytes(StandardCharsets.UTF_8);
 
-    private static final byte[] INITIAL_CHAINING_KEY = Blake2s.hash(CONSTRUCTION_BYTES);
-    private static final byte[] INITIAL_HASH = Blake2s.hash(INITIAL_CHAINING_KEY, IDENTIFIER_BYTES);
+    private static final byte[] INITIAL_CHAINING_KEY = Blake2s.hash(CONSTRUCTION.getBytes(StandardCharsets.UTF_8));
+    private static final byte[] INITIAL_HASH =
+            Blake2s.hash(INITIAL_CHAINING_KEY, IDENTIFIER.getBytes(StandardCharsets.UTF_8));
 
     /** C0 = HASH(CONSTRUCTION), where every handshake's chaining key starts; a copy to mutate. */
     public static byte[] initialChainingKey() {
@@ -43,48 +42,57 @@ public final class Protocol {
     public static final int MESSAGE_COOKIE_REPLY = 3;
     public static final int MESSAGE_TRANSPORT = 4;
 
-    // A handshake message of any other length is dropped unread.
-    public static final int INITIATION_SIZE = 148;
-    public static final int RESPONSE_SIZE = 92;
-    public static final int COOKIE_REPLY_SIZE = 64;
-    public static final int TRANSPORT_HEADER_SIZE = 16;
-    public static final int TAG_SIZE = 16;
-    /** A transport message with an empty payload, which is a keepalive. */
-    public static final int MIN_TRANSPORT_SIZE = TRANSPORT_HEADER_SIZE + TAG_SIZE;
+    /** The Poly1305 tag that follows every sealed field and every transport payload. */
+    public static final int TAG_SIZE = Aead.TAG_SIZE;
     public static final int KEY_SIZE = 32;
     public static final int MAC_SIZE = 16;
     public static final int COOKIE_SIZE = 16;
-    public static final int COOKIE_NONCE_SIZE = 24;
+    public static final int COOKIE_NONCE_SIZE = XAead.NONCE_SIZE;
     /** Transport plaintext is zero-padded to a multiple of this, but not beyond the MTU. */
     public static final int PADDING_MULTIPLE = 16;
 
+    // The layouts follow from the field sizes: each field starts where the one before it ends.
+    // A session index is a u32, a transport counter a u64.
+    private static final int INDEX_SIZE = 4;
+    private static final int COUNTER_SIZE = 8;
+
     public static final int TYPE = 0;
+    /** The first field of every message, after the type byte and its three reserved bytes. */
+    private static final int AFTER_TYPE = TYPE + 4;
 
-    public static final int INIT_SENDER = 4;
-    public static final int INIT_EPHEMERAL = 8;
+    public static final int INIT_SENDER = AFTER_TYPE;
+    public static final int INIT_EPHEMERAL = INIT_SENDER + INDEX_SIZE;
     /** The initiator's static public key, sealed: 32 bytes and a tag. */
-    public static final int INIT_STATIC = 40;
+    public static final int INIT_STATIC = INIT_EPHEMERAL + KEY_SIZE;
     /** The TAI64N timestamp, sealed: 12 bytes and a tag. */
-    public static final int INIT_TIMESTAMP = 88;
-    public static final int INIT_MAC1 = 116;
-    public static final int INIT_MAC2 = 132;
+    public static final int INIT_TIMESTAMP = INIT_STATIC + KEY_SIZE + TAG_SIZE;
+    public static final int INIT_MAC1 = INIT_TIMESTAMP + Tai64n.SIZE + TAG_SIZE;
+    public static final int INIT_MAC2 = INIT_MAC1 + MAC_SIZE;
 
-    public static final int RESP_SENDER = 4;
-    public static final int RESP_RECEIVER = 8;
-    public static final int RESP_EPHEMERAL = 12;
+    public static final int RESP_SENDER = AFTER_TYPE;
+    public static final int RESP_RECEIVER = RESP_SENDER + INDEX_SIZE;
+    public static final int RESP_EPHEMERAL = RESP_RECEIVER + INDEX_SIZE;
     /** An empty plaintext, sealed: just a tag, which proves the responder derived the same keys. */
-    public static final int RESP_EMPTY = 44;
-    public static final int RESP_MAC1 = 60;
-    public static final int RESP_MAC2 = 76;
+    public static final int RESP_EMPTY = RESP_EPHEMERAL + KEY_SIZE;
+    public static final int RESP_MAC1 = RESP_EMPTY + TAG_SIZE;
+    public static final int RESP_MAC2 = RESP_MAC1 + MAC_SIZE;
 
-    public static final int COOKIE_RECEIVER = 4;
-    public static final int COOKIE_NONCE = 8;
+    public static final int COOKIE_RECEIVER = AFTER_TYPE;
+    public static final int COOKIE_NONCE = COOKIE_RECEIVER + INDEX_SIZE;
     /** The 16-byte cookie, sealed with XChaCha20-Poly1305: 16 bytes and a tag. */
-    public static final int COOKIE_ENCRYPTED = 32;
+    public static final int COOKIE_ENCRYPTED = COOKIE_NONCE + COOKIE_NONCE_SIZE;
 
-    public static final int TRANSPORT_RECEIVER = 4;
-    public static final int TRANSPORT_COUNTER = 8;
-    public static final int TRANSPORT_CONTENT = 16;
+    public static final int TRANSPORT_RECEIVER = AFTER_TYPE;
+    public static final int TRANSPORT_COUNTER = TRANSPORT_RECEIVER + INDEX_SIZE;
+    /** Where the sealed payload starts: the transport header's size. */
+    public static final int TRANSPORT_CONTENT = TRANSPORT_COUNTER + COUNTER_SIZE;
+
+    // A handshake message of any other length is dropped unread (148, 92 and 64 bytes).
+    public static final int INITIATION_SIZE = INIT_MAC2 + MAC_SIZE;
+    public static final int RESPONSE_SIZE = RESP_MAC2 + MAC_SIZE;
+    public static final int COOKIE_REPLY_SIZE = COOKIE_ENCRYPTED + COOKIE_SIZE + TAG_SIZE;
+    /** A transport message with an empty payload, which is a keepalive. */
+    public static final int MIN_TRANSPORT_SIZE = TRANSPORT_CONTENT + TAG_SIZE;
 
     private static final long MILLISECOND = 1_000_000L;
     private static final long SECOND = 1_000_000_000L;
@@ -113,8 +121,8 @@ public final class Protocol {
     public static final long COOKIE_REFRESH_TIME = 120 * SECOND;
     /** A responder accepts at most one initiation per peer in this interval (50 per second). */
     public static final long HANDSHAKE_INITIATION_RATE = SECOND / 50;
-    /** REKEY_ATTEMPT_TIME / REKEY_TIMEOUT: the number of initiations sent before giving up. */
-    public static final int MAX_TIMER_HANDSHAKES = 18;
+    /** The number of retries before giving up: one per REKEY_TIMEOUT for REKEY_ATTEMPT_TIME (18). */
+    public static final int MAX_TIMER_HANDSHAKES = (int) (REKEY_ATTEMPT_TIME / REKEY_TIMEOUT);
     /** Outgoing packets kept per peer while a handshake is under way; older ones are dropped. */
     public static final int MAX_STAGED_PACKETS = 128;
 }

@@ -33,14 +33,14 @@ class BackToBackTest {
         for (int i = 0; i < sizes.length; i++) {
             int len = (i + 1 < sizes.length ? bases[i + 1] : at) - bases[i];
             p.b.receive(big, bases[i], len, p.source, p.now, p.epoch(), p.cipher, p.out);
-            assertThat(p.out.kind).as("segment %d: %s", i, p.out.drop).isEqualTo(Outcome.Kind.DELIVER);
-            assertThat(p.out.offset).isEqualTo(bases[i] + 16);
-            assertThat(p.out.length).isEqualTo(sizes[i]);
-            assertThat(big.get(p.out.offset + 27)).isEqualTo((byte) i);
+            assertThat(p.out.kind()).as("segment %d: %s", i, p.out.drop()).isEqualTo(Outcome.Kind.DELIVER);
+            assertThat(p.out.offset()).isEqualTo(bases[i] + 16);
+            assertThat(p.out.length()).isEqualTo(sizes[i]);
+            assertThat(big.get(p.out.offset() + 27)).isEqualTo((byte) i);
         }
         // Opened in place, a message is plaintext now: receiving the same bytes again is refused.
         p.b.receive(big, bases[1], bases[2] - bases[1], p.source, p.now, p.epoch(), p.cipher, p.out);
-        assertThat(p.out.kind).isEqualTo(Outcome.Kind.DROP);
+        assertThat(p.out.kind()).isEqualTo(Outcome.Kind.DROP);
     }
 
     @Test
@@ -69,20 +69,20 @@ class BackToBackTest {
         }
         for (int i = 0; i < jobs.length; i++) {
             p.b.completeOpen(jobs[i], p.now, out);
-            assertThat(out.kind).isEqualTo(Outcome.Kind.DELIVER);
-            assertThat(out.length).isEqualTo(120 + i);
+            assertThat(out.kind()).isEqualTo(Outcome.Kind.DELIVER);
+            assertThat(out.length()).isEqualTo(120 + i);
         }
         // The same counters again are replays, whichever order their cipher work ran in.
         long before = p.b.counters().dropped(dev.patchcord.core.Drop.REPLAYED);
         for (int i = 0; i < jobs.length; i++) {
             jobs[i].plain = 120 + i; // as if it had authenticated again
             p.b.completeOpen(jobs[i], p.now, out);
-            assertThat(out.drop).isEqualTo(dev.patchcord.core.Drop.REPLAYED);
+            assertThat(out.drop()).isEqualTo(dev.patchcord.core.Drop.REPLAYED);
         }
         assertThat(p.b.counters().dropped(dev.patchcord.core.Drop.REPLAYED)).isEqualTo(before + jobs.length);
         // Not a transport message: left to receive().
         big.put(0, (byte) 1);
         assertThat(p.b.prepareOpen(big, 0, 148, p.now, new CryptoJob(), out)).isFalse();
-        assertThat(out.kind).isEqualTo(Outcome.Kind.NONE);
+        assertThat(out.kind()).isEqualTo(Outcome.Kind.NONE);
     }
 }

@@ -51,9 +51,9 @@ class BoundsTest {
             byte[] initiation = p.poll(p.bAtA);
             assertThat(initiation).as("round %d", round).hasSize(Protocol.INITIATION_SIZE);
             p.receive(p.b, initiation);
-            assertThat(p.out.kind).isEqualTo(Outcome.Kind.REPLY);
-            p.receive(p.a, p.out.reply);
-            assertThat(p.out.authenticated).isTrue();
+            assertThat(p.out.kind()).isEqualTo(Outcome.Kind.REPLY);
+            p.receive(p.a, p.out.reply());
+            assertThat(p.out.authenticated()).isTrue();
             // The keepalive that confirms the new session to B.
             for (byte[] m = p.poll(p.bAtA); m != null; m = p.poll(p.bAtA)) {
                 p.receive(p.b, m);
@@ -66,7 +66,7 @@ class BoundsTest {
         for (int i = 0; i < 100; i++) {
             p.now += SECOND;
             p.receive(p.b, lastInitiation);
-            assertThat(p.out.drop).isEqualTo(Drop.STALE_HANDSHAKE);
+            assertThat(p.out.drop()).isEqualTo(Drop.STALE_HANDSHAKE);
         }
         Node stranger = new Node(X25519.generatePrivate(new SplittableRandom(9)), new SplittableRandom(10),
                 new Counters(), Node.DEFAULT_LOAD_THRESHOLD);
@@ -77,7 +77,7 @@ class BoundsTest {
             byte[] initiation = p.poll(bAtStranger);
             assertThat(initiation).hasSize(Protocol.INITIATION_SIZE);
             p.receive(p.b, initiation);
-            assertThat(p.out.drop).isEqualTo(Drop.UNKNOWN_PEER);
+            assertThat(p.out.drop()).isEqualTo(Drop.UNKNOWN_PEER);
         }
         assertThat(p.b.indicesInUse()).as("replays and strangers add no index").isEqualTo(before);
     }

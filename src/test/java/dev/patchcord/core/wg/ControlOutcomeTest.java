@@ -33,8 +33,8 @@ class ControlOutcomeTest {
         Pair p = new Pair();
         p.handshake();
         p.receive(p.a, p.seal(p.aAtB, encode(AddressMessage.Request.any(1, true, false))));
-        assertThat(p.out.kind).isEqualTo(Outcome.Kind.DROP);
-        assertThat(p.out.drop).isNotEqualTo(Drop.BAD_CONTROL);
+        assertThat(p.out.kind()).isEqualTo(Outcome.Kind.DROP);
+        assertThat(p.out.drop()).isNotEqualTo(Drop.BAD_CONTROL);
     }
 
     @Test
@@ -44,12 +44,12 @@ class ControlOutcomeTest {
         AddressMessage.Request request = AddressMessage.Request.any(77, true, false);
         byte[] msg = p.seal(p.aAtB, encode(request));
         assertThat(p.receive(p.a, msg)).isNull();
-        assertThat(p.out.kind).isEqualTo(Outcome.Kind.CONTROL);
-        assertThat(p.out.peer).isSameAs(p.bAtA);
-        assertThat(p.out.authenticated).isTrue();
-        assertThat(AddressMessage.decode(p.buf, p.out.offset, p.out.length)).isEqualTo(request);
-        assertThat(p.out.offset).isEqualTo(16);
-        assertThat(p.out.length).isGreaterThanOrEqualTo(dev.patchcord.core.assign.AddressMessages.REQUEST_SIZE);
+        assertThat(p.out.kind()).isEqualTo(Outcome.Kind.CONTROL);
+        assertThat(p.out.peer()).isSameAs(p.bAtA);
+        assertThat(p.out.authenticated()).isTrue();
+        assertThat(AddressMessage.decode(p.buf, p.out.offset(), p.out.length())).isEqualTo(request);
+        assertThat(p.out.offset()).isEqualTo(16);
+        assertThat(p.out.length()).isGreaterThanOrEqualTo(dev.patchcord.core.assign.AddressMessages.REQUEST_SIZE);
         assertThat(p.a.counters().summary()).doesNotContain("not-allowed");
     }
 
@@ -60,8 +60,8 @@ class ControlOutcomeTest {
         bad[5] = 99; // unknown type
         byte[] msg = p.seal(p.aAtB, bad);
         p.receive(p.a, msg);
-        assertThat(p.out.kind).isEqualTo(Outcome.Kind.DROP);
-        assertThat(p.out.drop).isEqualTo(Drop.BAD_CONTROL);
+        assertThat(p.out.kind()).isEqualTo(Outcome.Kind.DROP);
+        assertThat(p.out.drop()).isEqualTo(Drop.BAD_CONTROL);
         assertThat(p.a.counters().summary()).contains("bad-control 1");
     }
 
@@ -72,7 +72,7 @@ class ControlOutcomeTest {
         assertThat(p.receive(p.a, p.seal(p.aAtB, packet))).isEqualTo(packet);
         p.a.allowedIps().removePeer(p.bAtA);
         p.receive(p.a, p.seal(p.aAtB, packet));
-        assertThat(p.out.drop).isEqualTo(Drop.NOT_ALLOWED);
+        assertThat(p.out.drop()).isEqualTo(Drop.NOT_ALLOWED);
     }
 
     @Test
@@ -80,7 +80,7 @@ class ControlOutcomeTest {
         Pair p = pair();
         p.a.setLayer2(true);
         p.receive(p.a, p.seal(p.aAtB, encode(AddressMessage.Request.any(1, true, false))));
-        assertThat(p.out.kind).isNotEqualTo(Outcome.Kind.CONTROL);
+        assertThat(p.out.kind()).isNotEqualTo(Outcome.Kind.CONTROL);
     }
 
 }

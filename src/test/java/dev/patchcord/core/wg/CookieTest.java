@@ -17,12 +17,12 @@ class CookieTest {
         p.seal(p.bAtA, ipv4(1, 2, 8));
         byte[] first = p.poll(p.bAtA);
         p.receive(p.b, first);
-        assertThat(p.out.kind).isEqualTo(Outcome.Kind.REPLY);
-        assertThat(p.out.reply).hasSize(COOKIE_REPLY_SIZE);
+        assertThat(p.out.kind()).isEqualTo(Outcome.Kind.REPLY);
+        assertThat(p.out.reply()).hasSize(COOKIE_REPLY_SIZE);
         assertThat(p.b.counters().dropped(Drop.COOKIE_SENT)).isEqualTo(1);
 
-        p.receive(p.a, p.out.reply);
-        assertThat(p.out.kind).as("cookie consumed: %s", p.out.drop).isEqualTo(Outcome.Kind.NONE);
+        p.receive(p.a, p.out.reply());
+        assertThat(p.out.kind()).as("cookie consumed: %s", p.out.drop()).isEqualTo(Outcome.Kind.NONE);
 
         // The retry carries MAC2 made with the cookie, and is answered with a handshake response.
         p.now += REKEY_TIMEOUT + REKEY_TIMEOUT_JITTER_MAX;
@@ -31,8 +31,8 @@ class CookieTest {
         assertThat(retry).hasSize(INITIATION_SIZE);
         assertThat(java.util.Arrays.copyOfRange(retry, INIT_MAC2, INIT_MAC2 + 16)).isNotEqualTo(new byte[16]);
         p.receive(p.b, retry);
-        assertThat(p.out.reply).hasSize(RESPONSE_SIZE);
-        p.receive(p.a, p.out.reply);
+        assertThat(p.out.reply()).hasSize(RESPONSE_SIZE);
+        p.receive(p.a, p.out.reply());
         assertThat(p.bAtA.hasSession(p.now)).isTrue();
     }
 
@@ -44,11 +44,11 @@ class CookieTest {
         p.poll(p.bAtA);
         other.seal(other.bAtA, ipv4(1, 2, 8));
         other.receive(other.b, other.poll(other.bAtA));
-        byte[] foreign = other.out.reply.clone();
+        byte[] foreign = other.out.reply().clone();
         // Point it at A's pending handshake: the index matches, the sealed cookie does not.
         System.arraycopy(java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN)
-                .putInt(p.bAtA.handshake.localIndex).array(), 0, foreign, COOKIE_RECEIVER, 4);
+                .putInt(p.bAtA.handshake.noise.localIndex).array(), 0, foreign, COOKIE_RECEIVER, 4);
         p.receive(p.a, foreign);
-        assertThat(p.out.drop).isEqualTo(Drop.BAD_AUTH);
+        assertThat(p.out.drop()).isEqualTo(Drop.BAD_AUTH);
     }
 }

@@ -22,7 +22,7 @@ class FuzzPropertiesTest {
         }
         long before = p.b.counters().droppedTotal();
         assertThat(p.receive(p.b, datagram)).isNull();
-        assertThat(p.out.kind).isEqualTo(Outcome.Kind.DROP);
+        assertThat(p.out.kind()).isEqualTo(Outcome.Kind.DROP);
         assertThat(p.b.counters().droppedTotal()).isEqualTo(before + 1);
     }
 
@@ -35,7 +35,7 @@ class FuzzPropertiesTest {
         int i = position % msg.length;
         msg[i] ^= (byte) flip;
         assertThat(p.receive(p.b, msg)).isNull();
-        assertThat(p.out.kind).isEqualTo(Outcome.Kind.DROP);
+        assertThat(p.out.kind()).isEqualTo(Outcome.Kind.DROP);
     }
 
     @Property(tries = 200)
@@ -49,9 +49,9 @@ class FuzzPropertiesTest {
         // mac2 is not checked when not under load, so flipping it alone is harmless by design.
         boolean inMac2 = position >= Protocol.INIT_MAC2;
         if (!inMac2) {
-            assertThat(p.out.kind).isEqualTo(Outcome.Kind.DROP);
+            assertThat(p.out.kind()).isEqualTo(Outcome.Kind.DROP);
             // A flipped type byte makes it another message type: refused by size, or (as transport) by index.
-            assertThat(p.out.drop).isIn(Drop.BAD_MESSAGE, Drop.BAD_MAC, Drop.BAD_AUTH, Drop.UNKNOWN_PEER,
+            assertThat(p.out.drop()).isIn(Drop.BAD_MESSAGE, Drop.BAD_MAC, Drop.BAD_AUTH, Drop.UNKNOWN_PEER,
                     Drop.UNKNOWN_INDEX);
         }
     }
@@ -62,10 +62,10 @@ class FuzzPropertiesTest {
         Pair p = new Pair();
         p.seal(p.bAtA, ipv4(1, 2, 10));
         p.receive(p.b, p.poll(p.bAtA));
-        byte[] response = p.out.reply.clone();
+        byte[] response = p.out.reply().clone();
         response[position] ^= (byte) flip;
         p.receive(p.a, response);
-        assertThat(p.out.kind).isEqualTo(Outcome.Kind.DROP);
+        assertThat(p.out.kind()).isEqualTo(Outcome.Kind.DROP);
         assertThat(p.bAtA.hasSession(p.now)).isFalse();
         // The genuine response still works after the forgery.
         p.receive(p.a, unflipped(response, position, flip));

@@ -103,7 +103,7 @@ class HandshakeEventsTest {
     void theResponderIsEstablishedOnlyWhenTheInitiatorsFirstMessageConfirmsTheKeys() {
         assertThat(p.seal(p.bAtA, ipv4(1, 2, 40))).isNull();
         p.receive(p.b, p.poll(p.bAtA));
-        p.receive(p.a, p.out.reply);
+        p.receive(p.a, p.out.reply());
         assertThat(events).containsExactlyElementsOf(HANDSHAKE_BY_A.subList(0, 5));
         p.receive(p.b, p.poll(p.bAtA));
         assertThat(events).containsExactlyElementsOf(HANDSHAKE_BY_A);
@@ -125,7 +125,7 @@ class HandshakeEventsTest {
         byte[] initiation = p.poll(p.bAtA);
         assertThat(initiation).hasSize(INITIATION_SIZE);
         p.receive(p.b, initiation);
-        p.receive(p.a, p.out.reply);
+        p.receive(p.a, p.out.reply());
         assertThat(p.receive(p.b, p.seal(p.bAtA, ipv4(1, 2, 8)))).as("under the new session").isNotNull();
         assertThat(events).containsExactly(
                 "A rekey AGE",
@@ -150,7 +150,7 @@ class HandshakeEventsTest {
         p.handshake();
         events.clear();
         p.now += REKEY_TIMEOUT;
-        p.bAtA.current.sendCounter.set(REKEY_AFTER_MESSAGES);
+        p.bAtA.keypairs.current.sendCounter.set(REKEY_AFTER_MESSAGES);
         assertThat(p.seal(p.bAtA, ipv4(1, 2, 8))).isNotNull();
         assertThat(p.poll(p.bAtA)).hasSize(INITIATION_SIZE);
         assertThat(events).containsExactly("A rekey MESSAGES", "A initiation sent REKEY");
@@ -188,7 +188,7 @@ class HandshakeEventsTest {
         events.clear();
         p.now += SECOND;
         p.receive(p.b, initiation);
-        assertThat(p.out.kind).isEqualTo(Outcome.Kind.DROP);
+        assertThat(p.out.kind()).isEqualTo(Outcome.Kind.DROP);
         assertThat(events).as("a replay is a drop, not a handshake step").isEmpty();
     }
 }

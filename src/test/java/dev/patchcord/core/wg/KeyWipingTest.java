@@ -24,8 +24,8 @@ class KeyWipingTest {
     void sessionKeysAreZeroAfterExpiry() {
         Pair p = new Pair();
         p.handshake();
-        Keypair atA = p.bAtA.current;
-        Keypair atB = p.aAtB.current;
+        Keypair atA = p.bAtA.keypairs.current;
+        Keypair atB = p.aAtB.keypairs.current;
         assertThat(atA.keysAreZero()).isFalse();
         assertThat(atB.keysAreZero()).isFalse();
         byte[] late = p.seal(p.bAtA, ipv4(1, 2, 8));
@@ -40,7 +40,7 @@ class KeyWipingTest {
         assertThat(atA.destroyed()).isTrue();
         // The expired session still answers late messages with the right reason.
         assertThat(p.receive(p.b, late)).isNull();
-        assertThat(p.out.drop).isEqualTo(Drop.EXPIRED_KEY);
+        assertThat(p.out.drop()).isEqualTo(Drop.EXPIRED_KEY);
         // A new packet starts a new handshake rather than using the wiped key.
         assertThat(p.seal(p.bAtA, ipv4(1, 2, 8))).isNull();
         assertThat(p.poll(p.bAtA)).hasSize(INITIATION_SIZE);
@@ -50,7 +50,7 @@ class KeyWipingTest {
     void retiredSessionsAreWipedAtRotation() {
         Pair p = new Pair();
         p.handshake();
-        Keypair first = p.bAtA.current;
+        Keypair first = p.bAtA.keypairs.current;
         // Two more handshakes started by A: the first session becomes previous, then goes. The
         // clock moves without running the timers, so only the rotation can wipe it.
         for (int round = 0; round < 2; round++) {
@@ -59,18 +59,18 @@ class KeyWipingTest {
             byte[] initiation = p.poll(p.bAtA);
             assertThat(initiation).hasSize(INITIATION_SIZE);
             p.receive(p.b, initiation);
-            p.receive(p.a, p.out.reply);
-            assertThat(p.out.authenticated).isTrue();
+            p.receive(p.a, p.out.reply());
+            assertThat(p.out.authenticated()).isTrue();
             byte[] keepalive = p.poll(p.bAtA);
             p.receive(p.b, keepalive);
-            assertThat(p.out.authenticated).isTrue();
+            assertThat(p.out.authenticated()).isTrue();
             if (round == 0) {
-                assertThat(p.bAtA.current).isNotSameAs(first);
+                assertThat(p.bAtA.keypairs.current).isNotSameAs(first);
                 assertThat(first.keysAreZero()).as("previous session kept for late packets").isFalse();
             }
         }
         assertThat(first.keysAreZero()).isTrue();
-        assertThat(p.bAtA.current.keysAreZero()).isFalse();
+        assertThat(p.bAtA.keypairs.current.keysAreZero()).isFalse();
         assertThat(p.a.indices.get(first.localIndex)).isNull();
     }
 
@@ -80,17 +80,17 @@ class KeyWipingTest {
         new SplittableRandom(3).nextBytes(psk);
         Pair p = new Pair(psk, Node.DEFAULT_LOAD_THRESHOLD);
         p.handshake();
-        Keypair kp = p.bAtA.current;
-        byte[] staticStatic = (byte[]) field(p.bAtA, "staticStatic");
-        byte[] presharedKey = (byte[]) field(p.bAtA, "presharedKey");
+        Keypair kp = p.bAtA.keypairs.current;
+        byte[] staticStatic = (byte[]) field(p.bAtA.handshake, "staticStatic");
+        byte[] presharedKey = (byte[]) field(p.bAtA.handshake, "presharedKey");
         assertThat(Keys.isZero(staticStatic)).isFalse();
         assertThat(presharedKey).isEqualTo(psk);
         // A handshake in progress as well, so that its state is there to wipe.
         at(p, p.now + REKEY_AFTER_TIME);
         p.seal(p.bAtA, ipv4(1, 2, 8));
         assertThat(p.poll(p.bAtA)).hasSize(INITIATION_SIZE);
-        byte[] chainingKey = p.bAtA.handshake.chainingKey;
-        byte[] ephemeral = p.bAtA.handshake.localEphemeral;
+        byte[] chainingKey = p.bAtA.handshake.noise.chainingKey;
+        byte[] ephemeral = p.bAtA.handshake.noise.localEphemeral;
         assertThat(Keys.isZero(chainingKey)).isFalse();
 
         p.a.removePeer(p.bAtA);
@@ -100,7 +100,7 @@ class KeyWipingTest {
         assertThat(Keys.isZero(ephemeral)).isTrue();
         assertThat(Keys.isZero(staticStatic)).isTrue();
         assertThat(Keys.isZero(presharedKey)).isTrue();
-        assertThat(p.bAtA.handshake.chainingKey).isNull();
+        assertThat(p.bAtA.handshake.noise.chainingKey).isNull();
     }
 
     @Test
@@ -109,7 +109,7 @@ class KeyWipingTest {
         byte[] first = new byte[KEY_SIZE];
         first[0] = 1;
         p.bAtA.setPresharedKey(first);
-        byte[] held = (byte[]) field(p.bAtA, "presharedKey");
+        byte[] held = (byte[]) field(p.bAtA.handshake, "presharedKey");
         assertThat(held).isEqualTo(first);
         p.bAtA.setPresharedKey(null);
         assertThat(Keys.isZero(held)).isTrue();
@@ -121,14 +121,14 @@ class KeyWipingTest {
         Pair p = new Pair();
         p.seal(p.bAtA, ipv4(1, 2, 8));
         byte[] initiation = p.poll(p.bAtA);
-        byte[] chainingKey = p.bAtA.handshake.chainingKey;
-        byte[] ephemeral = p.bAtA.handshake.localEphemeral;
+        byte[] chainingKey = p.bAtA.handshake.noise.chainingKey;
+        byte[] ephemeral = p.bAtA.handshake.noise.localEphemeral;
         p.receive(p.b, initiation);
-        p.receive(p.a, p.out.reply);
-        assertThat(p.out.authenticated).isTrue();
+        p.receive(p.a, p.out.reply());
+        assertThat(p.out.authenticated()).isTrue();
         assertThat(Keys.isZero(chainingKey)).isTrue();
         assertThat(Keys.isZero(ephemeral)).isTrue();
-        assertThat(p.bAtA.handshake.state).isEqualTo(Handshake.State.NONE);
+        assertThat(p.bAtA.handshake.noise.state).isEqualTo(Handshake.State.NONE);
     }
 
     @Test

@@ -55,16 +55,16 @@ class Layer2Test {
         byte[] plain = prefixed(frame(60, 0x0806));
         plain[0] = 0x7f; // claims more than was sent
         assertThat(p.receive(p.b, p.seal(p.bAtA, plain))).isNull();
-        assertThat(p.out.drop).isEqualTo(Drop.MALFORMED);
+        assertThat(p.out.drop()).isEqualTo(Drop.MALFORMED);
 
         byte[] tooShort = prefixed(frame(14, 0x0800));
         tooShort[1] = 13;
         assertThat(p.receive(p.b, p.seal(p.bAtA, tooShort))).isNull();
-        assertThat(p.out.drop).isEqualTo(Drop.MALFORMED);
+        assertThat(p.out.drop()).isEqualTo(Drop.MALFORMED);
 
         // Seven bytes arrive padded to sixteen: long enough, but the length is below a header.
         assertThat(p.receive(p.b, p.seal(p.bAtA, new byte[]{0, 5, 1, 2, 3, 4, 5}))).isNull();
-        assertThat(p.out.drop).isEqualTo(Drop.MALFORMED);
+        assertThat(p.out.drop()).isEqualTo(Drop.MALFORMED);
     }
 
     @Test

@@ -19,7 +19,7 @@ class OwnDatagramsTest {
         p.seal(p.bAtA, Pair.ipv4(1, 2, 40));
         INITIATION = p.poll(p.bAtA);
         p.receive(p.b, INITIATION);
-        RESPONSE = p.out.reply;
+        RESPONSE = p.out.reply();
         p.receive(p.a, RESPONSE);
         p.poll(p.bAtA);
         DATA = p.seal(p.bAtA, Pair.ipv4(1, 2, 1000));

@@ -82,7 +82,7 @@ final class Pair {
     byte[] seal(Peer to, byte[] packet) {
         buf.clear();
         buf.put(16, packet);
-        int n = to.seal(buf, packet.length, now, cipher);
+        int n = to.seal(buf, 0, packet.length, now, cipher);
         return n == 0 ? null : bytes(n);
     }
 
@@ -103,19 +103,19 @@ final class Pair {
     byte[] receive(Node node, byte[] msg) {
         buf.clear();
         buf.put(0, msg);
-        node.receive(buf, msg.length, source, now, epoch(), cipher, out);
-        if (out.kind != Outcome.Kind.DELIVER) {
+        node.receive(buf, 0, msg.length, source, now, epoch(), cipher, out);
+        if (out.kind() != Outcome.Kind.DELIVER) {
             return null;
         }
-        byte[] p = new byte[out.length];
-        buf.get(out.offset, p);
+        byte[] p = new byte[out.length()];
+        buf.get(out.offset(), p);
         return p;
     }
 
     /** B answers A with a keepalive, so A's "sent without answer" timer is satisfied. */
     void bAnswers() {
         assertThat(receive(a, seal(aAtB, new byte[0]))).isNull();
-        assertThat(out.authenticated).isTrue();
+        assertThat(out.authenticated()).isTrue();
     }
 
     /** Runs a full handshake started by A's first packet, and checks that packet arrives. */
@@ -125,12 +125,12 @@ final class Pair {
         byte[] initiation = poll(bAtA);
         assertThat(initiation).hasSize(Protocol.INITIATION_SIZE);
         receive(b, initiation);
-        assertThat(out.kind).isEqualTo(Outcome.Kind.REPLY);
-        assertThat(out.reply).hasSize(Protocol.RESPONSE_SIZE);
-        byte[] response = out.reply;
+        assertThat(out.kind()).isEqualTo(Outcome.Kind.REPLY);
+        assertThat(out.reply()).hasSize(Protocol.RESPONSE_SIZE);
+        byte[] response = out.reply();
         receive(a, response);
-        assertThat(out.kind).as("response consumed: %s", out.drop).isEqualTo(Outcome.Kind.NONE);
-        assertThat(out.authenticated).isTrue();
+        assertThat(out.kind()).as("response consumed: %s", out.drop()).isEqualTo(Outcome.Kind.NONE);
+        assertThat(out.authenticated()).isTrue();
         byte[] data = poll(bAtA);
         assertThat(receive(b, data)).isEqualTo(packet);
     }

@@ -43,8 +43,8 @@ class PrivateKeyTest {
         byte[] initiation = p.poll(p.bAtA);
         assertThat(initiation).as("one second after the last initiation, not five").hasSize(INITIATION_SIZE);
         p.receive(p.b, initiation);
-        assertThat(p.out.reply).as("B answers the new key: %s", p.out.drop).hasSize(RESPONSE_SIZE);
-        p.receive(p.a, p.out.reply);
+        assertThat(p.out.reply()).as("B answers the new key: %s", p.out.drop()).hasSize(RESPONSE_SIZE);
+        p.receive(p.a, p.out.reply());
         assertThat(p.receive(p.b, p.poll(p.bAtA))).isEqualTo(packet);
         assertThat(aAtB.hasSession(p.now)).isTrue();
     }
@@ -108,8 +108,8 @@ class PrivateKeyTest {
         byte[] initiation = p.poll(aAtB);
         assertThat(initiation).hasSize(INITIATION_SIZE);
         p.receive(p.a, initiation);
-        assertThat(p.out.kind).isEqualTo(Outcome.Kind.DROP);
-        assertThat(p.out.drop).isEqualTo(Drop.NO_PRIVATE_KEY);
+        assertThat(p.out.kind()).isEqualTo(Outcome.Kind.DROP);
+        assertThat(p.out.drop()).isEqualTo(Drop.NO_PRIVATE_KEY);
         assertThat(p.a.counters().dropped(Drop.NO_PRIVATE_KEY)).isEqualTo(1);
 
         // A key set again: the waiting packet hand-shakes at once and arrives.
@@ -117,8 +117,8 @@ class PrivateKeyTest {
         byte[] again = p.poll(p.bAtA);
         assertThat(again).hasSize(INITIATION_SIZE);
         p.receive(p.b, again);
-        assertThat(p.out.reply).as("%s", p.out.drop).hasSize(RESPONSE_SIZE);
-        p.receive(p.a, p.out.reply);
+        assertThat(p.out.reply()).as("%s", p.out.drop()).hasSize(RESPONSE_SIZE);
+        p.receive(p.a, p.out.reply());
         assertThat(p.receive(p.b, p.poll(p.bAtA))).isEqualTo(ipv4(1, 2, 64));
     }
 
@@ -127,10 +127,10 @@ class PrivateKeyTest {
         Pair p = new Pair();
         p.seal(p.bAtA, ipv4(1, 2, 8));
         p.receive(p.b, p.poll(p.bAtA));
-        byte[] response = p.out.reply;
+        byte[] response = p.out.reply();
         p.a.setPrivateKey(null);
         p.receive(p.a, response);
-        assertThat(p.out.drop).isEqualTo(Drop.NO_PRIVATE_KEY);
+        assertThat(p.out.drop()).isEqualTo(Drop.NO_PRIVATE_KEY);
         assertThat(p.a.counters().dropped(Drop.NO_PRIVATE_KEY)).isEqualTo(1);
     }
 

@@ -35,8 +35,10 @@ class ProtocolTest {
     void labelBytesAreTheAsciiStrings() {
         assertThat(Protocol.LABEL_MAC1_BYTES).hasSize(8).isEqualTo("mac1----".getBytes());
         assertThat(Protocol.LABEL_COOKIE_BYTES).hasSize(8).isEqualTo("cookie--".getBytes());
-        assertThat(Protocol.CONSTRUCTION_BYTES).hasSize(Protocol.CONSTRUCTION.length());
-        assertThat(Protocol.IDENTIFIER_BYTES).hasSize(Protocol.IDENTIFIER.length());
+        assertThat(Protocol.CONSTRUCTION.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .hasSize(Protocol.CONSTRUCTION.length());
+        assertThat(Protocol.IDENTIFIER.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .hasSize(Protocol.IDENTIFIER.length());
     }
 
     @Test
@@ -65,8 +67,23 @@ class ProtocolTest {
         assertThat(Protocol.COOKIE_REPLY_SIZE)
                 .isEqualTo(Protocol.COOKIE_ENCRYPTED + Protocol.COOKIE_SIZE + Protocol.TAG_SIZE);
         assertThat(Protocol.TRANSPORT_CONTENT).isEqualTo(Protocol.TRANSPORT_COUNTER + 8);
-        assertThat(Protocol.TRANSPORT_HEADER_SIZE).isEqualTo(Protocol.TRANSPORT_CONTENT);
+        assertThat(Protocol.TRANSPORT_CONTENT).as("the transport header").isEqualTo(16);
         assertThat(Protocol.MIN_TRANSPORT_SIZE).isEqualTo(32);
+    }
+
+    @Test
+    void derivedLayoutsHaveTheWhitepapersSizes() {
+        assertThat(Protocol.INITIATION_SIZE).isEqualTo(148);
+        assertThat(Protocol.RESPONSE_SIZE).isEqualTo(92);
+        assertThat(Protocol.COOKIE_REPLY_SIZE).isEqualTo(64);
+        assertThat(new int[]{Protocol.INIT_SENDER, Protocol.INIT_EPHEMERAL, Protocol.INIT_STATIC,
+                Protocol.INIT_TIMESTAMP, Protocol.INIT_MAC1, Protocol.INIT_MAC2}).containsExactly(4, 8, 40, 88, 116, 132);
+        assertThat(new int[]{Protocol.RESP_SENDER, Protocol.RESP_RECEIVER, Protocol.RESP_EPHEMERAL,
+                Protocol.RESP_EMPTY, Protocol.RESP_MAC1, Protocol.RESP_MAC2}).containsExactly(4, 8, 12, 44, 60, 76);
+        assertThat(new int[]{Protocol.COOKIE_RECEIVER, Protocol.COOKIE_NONCE, Protocol.COOKIE_ENCRYPTED})
+                .containsExactly(4, 8, 32);
+        assertThat(new int[]{Protocol.TRANSPORT_RECEIVER, Protocol.TRANSPORT_COUNTER}).containsExactly(4, 8);
+        assertThat(Protocol.MAX_TIMER_HANDSHAKES).isEqualTo(18);
     }
 
     @Test

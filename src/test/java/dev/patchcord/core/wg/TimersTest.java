@@ -34,7 +34,7 @@ class TimersTest {
     void rekeyAfterMessagesExactly() {
         Pair p = new Pair();
         p.handshake();
-        Keypair kp = p.bAtA.current;
+        Keypair kp = p.bAtA.keypairs.current;
         p.now += REKEY_TIMEOUT; // at most one initiation per REKEY_TIMEOUT: leave that limit behind
         // One counter short of REKEY_AFTER_MESSAGES used: sent, no handshake yet.
         kp.sendCounter.set(REKEY_AFTER_MESSAGES - 1);
@@ -49,7 +49,7 @@ class TimersTest {
     void nothingIsSentAtRejectAfterMessages() {
         Pair p = new Pair();
         p.handshake();
-        Keypair kp = p.bAtA.current;
+        Keypair kp = p.bAtA.keypairs.current;
         kp.sendCounter.set(REJECT_AFTER_MESSAGES - 1);
         byte[] last = p.seal(p.bAtA, ipv4(1, 2, 8));
         assertThat(last).as("the last permitted counter").isNotNull();
@@ -78,7 +78,7 @@ class TimersTest {
         assertThat(p.seal(p.bAtA, ipv4(1, 2, 8))).as("expired: staged for a new handshake").isNull();
         assertThat(p.bAtA.stagedCount()).isEqualTo(1);
         assertThat(p.receive(p.b, early)).isNull();
-        assertThat(p.out.drop).isEqualTo(Drop.EXPIRED_KEY);
+        assertThat(p.out.drop()).isEqualTo(Drop.EXPIRED_KEY);
     }
 
     @Test
@@ -117,7 +117,7 @@ class TimersTest {
         byte[] keepalive = p.poll(p.aAtB);
         assertThat(keepalive).hasSize(MIN_TRANSPORT_SIZE);
         p.receive(p.a, keepalive);
-        assertThat(p.out.authenticated).isTrue();
+        assertThat(p.out.authenticated()).isTrue();
         at(p, received + 3 * KEEPALIVE_TIMEOUT);
         assertThat(p.poll(p.aAtB)).as("one keepalive per received data").isNull();
     }
@@ -145,11 +145,11 @@ class TimersTest {
         byte[] initiation = p.poll(p.bAtA);
         assertThat(initiation).as("a keepalive needs a session first").hasSize(INITIATION_SIZE);
         p.receive(p.b, initiation);
-        p.receive(p.a, p.out.reply);
+        p.receive(p.a, p.out.reply());
         byte[] keepalive = p.poll(p.bAtA);
         assertThat(keepalive).hasSize(MIN_TRANSPORT_SIZE);
         assertThat(p.receive(p.b, keepalive)).isNull();
-        assertThat(p.out.authenticated).isTrue();
+        assertThat(p.out.authenticated()).isTrue();
     }
 
     @Test
@@ -165,7 +165,7 @@ class TimersTest {
         byte[] keepalive = p.poll(p.bAtA);
         assertThat(keepalive).hasSize(MIN_TRANSPORT_SIZE);
         assertThat(p.receive(p.b, keepalive)).isNull();
-        assertThat(p.out.authenticated).isTrue();
+        assertThat(p.out.authenticated()).isTrue();
     }
 
     @Test
@@ -175,12 +175,12 @@ class TimersTest {
         byte[] old = p.seal(p.bAtA, ipv4(1, 2, 8));
         long derived = p.bAtA.timers.sessionDerived;
         at(p, derived + 3 * REJECT_AFTER_TIME - 1);
-        assertThat(p.bAtA.current).isNotNull();
+        assertThat(p.bAtA.keypairs.current).isNotNull();
         at(p, derived + 3 * REJECT_AFTER_TIME);
-        assertThat(p.bAtA.current).isNull();
+        assertThat(p.bAtA.keypairs.current).isNull();
         assertThat(p.a.indices.size()).isZero();
         assertThat(p.b.indices.size()).isZero();
         assertThat(p.receive(p.b, old)).isNull();
-        assertThat(p.out.drop).isEqualTo(Drop.UNKNOWN_INDEX);
+        assertThat(p.out.drop()).isEqualTo(Drop.UNKNOWN_INDEX);
     }
 }

@@ -25,7 +25,7 @@ class TransferCountersTest {
         byte[] reply = ipv4(2, 1, PING - 20);
         assertThat(p.seal(p.bAtA, request)).isNull();
         p.receive(p.b, p.poll(p.bAtA));
-        p.receive(p.a, p.out.reply);
+        p.receive(p.a, p.out.reply());
         assertThat(p.receive(p.b, p.poll(p.bAtA))).isEqualTo(request);
         assertThat(p.poll(p.bAtA)).as("the staged ping confirms the session: no keepalive").isNull();
         assertThat(p.receive(p.a, p.seal(p.aAtB, reply))).isEqualTo(reply);
@@ -63,8 +63,8 @@ class TransferCountersTest {
         p.seal(p.bAtA, ipv4(1, 2, 8));
         byte[] first = p.poll(p.bAtA);
         p.receive(p.b, first);
-        assertThat(p.out.reply).hasSize(COOKIE_REPLY_SIZE);
-        p.receive(p.a, p.out.reply);
+        assertThat(p.out.reply()).hasSize(COOKIE_REPLY_SIZE);
+        p.receive(p.a, p.out.reply());
         assertThat(p.aAtB.rxBytes()).as("an initiation answered with a cookie").isZero();
         assertThat(p.aAtB.txBytes()).as("the cookie reply").isZero();
         assertThat(p.bAtA.rxBytes()).as("the cookie reply").isZero();
@@ -74,12 +74,12 @@ class TransferCountersTest {
         p.bAtA.tick(p.now);
         byte[] retry = p.poll(p.bAtA);
         p.receive(p.b, retry);
-        assertThat(p.out.reply).hasSize(RESPONSE_SIZE);
+        assertThat(p.out.reply()).hasSize(RESPONSE_SIZE);
         assertThat(p.aAtB.rxBytes()).isEqualTo(INITIATION_SIZE);
         assertThat(p.aAtB.txBytes()).isEqualTo(RESPONSE_SIZE);
         p.now += SECOND;
         p.receive(p.b, retry);
-        assertThat(p.out.kind).isEqualTo(Outcome.Kind.DROP);
+        assertThat(p.out.kind()).isEqualTo(Outcome.Kind.DROP);
         assertThat(p.aAtB.rxBytes()).as("a replayed initiation").isEqualTo(INITIATION_SIZE);
     }
 
