@@ -25,8 +25,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
-import static dev.patchcord.core.simplevpn.TestPackets.ipv4;
-import static dev.patchcord.core.simplevpn.TestPackets.ipv6;
+import static dev.patchcord.testing.TestPackets.ipv4;
+import static dev.patchcord.testing.TestPackets.ipv6;
 import static dev.patchcord.lab.Lab.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

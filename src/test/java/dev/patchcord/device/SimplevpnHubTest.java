@@ -27,7 +27,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static dev.patchcord.lab.Lab.await;
-import static dev.patchcord.core.simplevpn.TestPackets.ipv4;
+import static dev.patchcord.testing.TestPackets.ipv4;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The hub on loopback with raw TCP clients speaking the protocol byte by byte: no root needed. */

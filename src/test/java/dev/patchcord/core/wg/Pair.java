@@ -3,6 +3,7 @@ package dev.patchcord.core.wg;
 import dev.patchcord.core.Cidr;
 import dev.patchcord.core.Counters;
 import dev.patchcord.core.Drop;
+import dev.patchcord.testing.TestPackets;
 
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -80,18 +81,7 @@ public final class Pair {
 
     /** An IPv4 packet from {@code src} to {@code dst} (last octets in 10.0.0.0/24) with {@code payload} bytes. */
     public static byte[] ipv4(int src, int dst, int payload) {
-        byte[] p = new byte[20 + payload];
-        p[0] = 0x45;
-        p[2] = (byte) (p.length >> 8);
-        p[3] = (byte) p.length;
-        p[8] = 64;
-        p[9] = 17;
-        p[12] = 10; p[15] = (byte) src;
-        p[16] = 10; p[19] = (byte) dst;
-        for (int i = 0; i < payload; i++) {
-            p[20 + i] = (byte) (i * 7);
-        }
-        return p;
+        return TestPackets.ipv4(new byte[]{10, 0, 0, (byte) src}, new byte[]{10, 0, 0, (byte) dst}, TestPackets.UDP, payload);
     }
 
     /** Seals {@code packet} at {@code from} for {@code to}; returns the message, or null if it was staged. */
