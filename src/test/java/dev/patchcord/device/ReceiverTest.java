@@ -6,13 +6,10 @@ import dev.patchcord.core.wg.Outcome;
 import dev.patchcord.core.wg.Pair;
 import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.UdpSocket;
-import dev.patchcord.tun.PacketDevice;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
@@ -22,8 +19,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static dev.patchcord.core.wg.Pair.ipv4;
@@ -33,16 +28,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The receiving side of the encrypted tunnel ({@link Receiver} behind the one-packet UDP loop) on
  * loopback, no root: node B runs in a real {@link WgTunnel} with a real UDP socket and an
- * in-memory interface; peer A is the in-memory node of a {@link Pair}, whose datagrams leave from
- * ordinary sockets (two of them, for roaming).
+ * in-memory interface ({@link QueueDevice}); peer A is the in-memory node of a {@link Pair},
+ * whose datagrams leave from ordinary sockets (two of them, for roaming).
  */
 @Timeout(30)
 class ReceiverTest {
     private static final Duration WAIT = Duration.ofSeconds(5);
     private final InetAddress loopback = InetAddress.getLoopbackAddress();
     private final Pair p = new Pair();
-    private final MemoryDevice device = new MemoryDevice();
     private Wakeup wakeup;
+    private QueueDevice device;
+    /** Packets put on B's interface for A so far. */
+    private int injected;
     private UdpSocket socket;
     private WgTunnel tunnel;
     /** Two sockets of peer A: where it is first, and where it roams to. */
@@ -55,6 +52,7 @@ class ReceiverTest {
      */
     private void start() throws Exception {
         wakeup = new Wakeup();
+        device = new QueueDevice(wakeup);
         socket = UdpSocket.bind(loopback, 0, wakeup);
         here = DatagramChannel.open(StandardProtocolFamily.INET).bind(new InetSocketAddress(loopback, 0));
         there = DatagramChannel.open(StandardProtocolFamily.INET).bind(new InetSocketAddress(loopback, 0));
@@ -71,7 +69,7 @@ class ReceiverTest {
         assertThat(p.kind()).as("A takes B's response: %s", p.drop()).isEqualTo(Outcome.Kind.NONE);
         assertThat(p.authenticated()).isTrue();
         send(here, p.poll(p.bAtA));
-        assertThat(device.next()).as("A's first packet").isEqualTo(first);
+        assertThat(next()).as("A's first packet").isEqualTo(first);
     }
 
     @AfterEach
@@ -97,7 +95,7 @@ class ReceiverTest {
             send(here, seal(packet));
         }
         for (int i = 0; i < sent.size(); i++) {
-            assertThat(device.next()).as("packet %d", i).isEqualTo(sent.get(i));
+            assertThat(next()).as("packet %d", i).isEqualTo(sent.get(i));
         }
         assertThat(p.b.counters().droppedTotal()).isZero();
     }
@@ -121,15 +119,15 @@ class ReceiverTest {
         byte[] last = ipv4(1, 2, 31);
         send(here, seal(last));
 
-        assertThat(device.next()).isEqualTo(good);
-        assertThat(device.next()).as("the packet after the drops").isEqualTo(last);
+        assertThat(next()).isEqualTo(good);
+        assertThat(next()).as("the packet after the drops").isEqualTo(last);
         assertThat(counters.dropped(Drop.REPLAYED)).isEqualTo(1);
         assertThat(counters.dropped(Drop.UNKNOWN_INDEX)).isEqualTo(1);
         assertThat(counters.dropped(Drop.BAD_AUTH)).isEqualTo(1);
         assertThat(counters.dropped(Drop.NOT_ALLOWED)).isEqualTo(1);
         assertThat(counters.dropped(Drop.BAD_MESSAGE)).isEqualTo(1);
         assertThat(counters.droppedTotal()).as("each drop counted once, for one reason").isEqualTo(5);
-        assertThat(device.written).as("nothing else delivered").isEmpty();
+        assertThat(device.received).as("nothing else delivered").isEmpty();
     }
 
     @Test
@@ -139,7 +137,7 @@ class ReceiverTest {
 
         byte[] old = seal(ipv4(1, 2, 20));
         send(here, old);
-        assertThat(device.next()).isNotNull();
+        assertThat(next()).isNotNull();
         // From the other socket: a replay and a datagram with a bad tag prove nothing about A.
         send(there, old);
         byte[] forged = seal(ipv4(1, 2, 20));
@@ -150,7 +148,7 @@ class ReceiverTest {
 
         byte[] moved = ipv4(1, 2, 21);
         send(there, seal(moved));
-        assertThat(device.next()).isEqualTo(moved);
+        assertThat(next()).isEqualTo(moved);
         assertThat(answerArrivesAt(there)).as("an authenticated datagram from elsewhere moves A").isTrue();
     }
 
@@ -159,8 +157,8 @@ class ReceiverTest {
      * sent to A's endpoint as B knows it (the keepalives B's timers may send are passed over).
      */
     private boolean answerArrivesAt(DatagramChannel at) throws Exception {
-        byte[] answer = ipv4(2, 1, 24 + device.injected++);
-        device.toTunnel.add(answer);
+        byte[] answer = ipv4(2, 1, 24 + injected++);
+        device.toSend.add(answer);
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (System.nanoTime() < deadline) {
             byte[] message = receive(at);
@@ -169,6 +167,13 @@ class ReceiverTest {
             }
         }
         return false;
+    }
+
+    /** The next packet the tunnel wrote to B's interface; fails the test if none comes. */
+    private byte[] next() throws InterruptedException {
+        byte[] packet = device.received.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(packet).as("a packet reaches the interface").isNotNull();
+        return packet;
     }
 
     /** A transport message from A to B with {@code packet}, counted and sealed now. */
@@ -195,51 +200,5 @@ class ReceiverTest {
             }
         })).as("a datagram arrives").isTrue();
         return Arrays.copyOf(b.array(), b.flip().remaining());
-    }
-
-    /** An interface in memory: what the tunnel writes is queued; what a test adds is read. */
-    private final class MemoryDevice implements PacketDevice {
-        final BlockingQueue<byte[]> written = new LinkedBlockingQueue<>();
-        final BlockingQueue<byte[]> toTunnel = new LinkedBlockingQueue<>();
-        int injected;
-
-        /** The next packet the tunnel wrote to the interface; fails the test if none comes. */
-        byte[] next() throws InterruptedException {
-            byte[] packet = written.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-            assertThat(packet).as("a packet reaches the interface").isNotNull();
-            return packet;
-        }
-
-        @Override
-        public String name() {
-            return "memory";
-        }
-
-        @Override
-        public int read(MemorySegment buf) {
-            while (!wakeup.signalled()) {
-                byte[] packet;
-                try {
-                    packet = toTunnel.poll(20, TimeUnit.MILLISECONDS);
-                } catch (InterruptedException e) {
-                    return -1;
-                }
-                if (packet != null) {
-                    MemorySegment.copy(packet, 0, buf, ValueLayout.JAVA_BYTE, 0, packet.length);
-                    return packet.length;
-                }
-            }
-            return -1;
-        }
-
-        @Override
-        public int write(MemorySegment buf, long off, int len) {
-            written.add(buf.asSlice(off, len).toArray(ValueLayout.JAVA_BYTE));
-            return 0;
-        }
-
-        @Override
-        public void close() {
-        }
     }
 }
