@@ -5,6 +5,7 @@ import dev.patchcord.core.wg.JdkPacketAead;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Outcome;
 import dev.patchcord.core.wg.PacketAead;
+import dev.patchcord.core.wg.Pair;
 import dev.patchcord.core.wg.Peer;
 import dev.patchcord.sys.GcryptPacketAead;
 import dev.patchcord.sys.OpenSslPacketAead;
@@ -21,7 +22,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.nio.ByteBuffer;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 import javax.crypto.spec.SecretKeySpec;
@@ -71,10 +71,12 @@ public class CryptoBench {
 
     @Setup
     public void setUp() {
-        Handshakes.Established s = Handshakes.establish(new SplittableRandom(1), now, EPOCH);
-        b = s.b();
-        bAtA = s.bAtA();
-        packet = Handshakes.ipv4(1, 2, size - 20);
+        Pair s = new Pair(null, Node.DEFAULT_LOAD_THRESHOLD, 1);
+        s.now = now;
+        s.handshake();
+        b = s.b;
+        bAtA = s.bAtA;
+        packet = Pair.ipv4(1, 2, size - 20);
         aead = switch (engine) {
             case "jdk" -> new JdkPacketAead();
             case "openssl" -> new OpenSslPacketAead();

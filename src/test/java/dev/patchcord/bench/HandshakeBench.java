@@ -1,7 +1,7 @@
 package dev.patchcord.bench;
 
-import dev.patchcord.core.wg.DataCipher;
-import dev.patchcord.core.wg.Outcome;
+import dev.patchcord.core.wg.Node;
+import dev.patchcord.core.wg.Pair;
 import dev.patchcord.core.wg.X25519;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -39,25 +39,20 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 2)
 @Fork(1)
 public class HandshakeBench {
-    private static final long NOW = 1_000 * CryptoBench.SECOND;
-    private static final long EPOCH = 1_700_000_000L * CryptoBench.SECOND;
-
     private final SplittableRandom rng = new SplittableRandom(2);
     private final byte[] keyA = X25519.generatePrivate(new SplittableRandom(3));
     private final byte[] keyB = X25519.generatePrivate(new SplittableRandom(4));
-    private final DataCipher cipher = new DataCipher();
-    private final Outcome out = new Outcome();
-    private final ByteBuffer buf = ByteBuffer.allocateDirect(2048);
-    private Handshakes.Established pair;
+    private final ByteBuffer buf = ByteBuffer.allocateDirect(4096);
+    private Pair pair;
 
     @Setup(Level.Invocation)
     public void freshNodes() {
-        pair = Handshakes.pair(rng.split(), keyA, keyB);
+        pair = new Pair(rng.split(), keyA, keyB, null, Node.DEFAULT_LOAD_THRESHOLD, buf);
     }
 
     @Benchmark
     public Object handshake() {
-        Handshakes.handshake(pair, NOW, EPOCH, cipher, out, buf);
-        return out;
+        pair.handshake();
+        return pair.out;
     }
 }

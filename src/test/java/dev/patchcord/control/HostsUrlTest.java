@@ -5,6 +5,7 @@ import com.sun.net.httpserver.HttpsServer;
 import dev.patchcord.core.udptun.HostsException;
 import dev.patchcord.core.udptun.HostsJson;
 import dev.patchcord.core.udptun.HostsTable;
+import dev.patchcord.testing.TestPki;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -14,7 +15,6 @@ import org.junit.jupiter.api.io.TempDir;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -22,8 +22,6 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -31,12 +29,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * The hosts URL over real HTTPS on 127.0.0.1, no root: a throwaway CA made with keytool signs one
+ * The hosts URL over real HTTPS on 127.0.0.1, no root: a throwaway CA ({@link TestPki}) signs one
  * certificate for 127.0.0.1/localhost and one for "other.test".
  */
 @Timeout(60)
 class HostsUrlTest {
-    private static final String PW = "changeit";
     private static final String TABLE = "{nodes:{\"10.0.0.2\":{host:\"127.0.0.2\",port:7001}}}";
 
     @TempDir
@@ -48,42 +45,15 @@ class HostsUrlTest {
 
     @BeforeAll
     static void servers() throws Exception {
-        keytool("-genkeypair", "-alias", "ca", "-keyalg", "EC", "-dname", "CN=patchcord test CA", "-ext", "bc:c",
-                "-validity", "2", "-keystore", "ca.p12");
-        keytool("-exportcert", "-rfc", "-alias", "ca", "-keystore", "ca.p12", "-file", "ca.pem");
-        good = server(leaf("good", "CN=127.0.0.1", "san=ip:127.0.0.1,dns:localhost"));
-        other = server(leaf("other", "CN=other.test", "san=dns:other.test"));
-        trust = CaTrust.context(dir.resolve("ca.pem"), null);
-    }
-
-    /** A key store holding a key and a certificate for it signed by the CA. */
-    private static Path leaf(String name, String dname, String san) throws Exception {
-        String ks = name + ".p12";
-        keytool("-genkeypair", "-alias", name, "-keyalg", "EC", "-dname", dname, "-keystore", ks);
-        keytool("-certreq", "-alias", name, "-keystore", ks, "-file", name + ".csr");
-        keytool("-gencert", "-alias", "ca", "-keystore", "ca.p12", "-infile", name + ".csr", "-outfile", name + ".pem",
-                "-rfc", "-validity", "2", "-ext", san);
-        keytool("-importcert", "-noprompt", "-alias", "ca", "-file", "ca.pem", "-keystore", ks);
-        keytool("-importcert", "-alias", name, "-file", name + ".pem", "-keystore", ks);
-        return dir.resolve(ks);
-    }
-
-    private static void keytool(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "keytool").toString()));
-        cmd.addAll(List.of(args));
-        cmd.addAll(List.of("-storepass", PW, "-storetype", "PKCS12"));
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as("keytool " + String.join(" ", args) + ": " + out).isZero();
+        TestPki pki = new TestPki(dir);
+        good = server(pki.leaf("good", "EC", "CN=127.0.0.1", "san=ip:127.0.0.1,dns:localhost"));
+        other = server(pki.leaf("other", "EC", "CN=other.test", "san=dns:other.test"));
+        trust = CaTrust.context(pki.caPem(), null);
     }
 
     private static HttpsServer server(Path keyStore) throws Exception {
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(keyStore)) {
-            ks.load(in, PW.toCharArray());
-        }
         KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(ks, PW.toCharArray());
+        kmf.init(TestPki.load(keyStore), TestPki.PASSWORD.toCharArray());
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(kmf.getKeyManagers(), null, null);
         HttpsServer s = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);

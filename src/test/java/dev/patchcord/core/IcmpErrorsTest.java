@@ -1,5 +1,6 @@
 package dev.patchcord.core;
 
+import dev.patchcord.testing.TestPackets;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -22,21 +23,10 @@ class IcmpErrorsTest {
 
     /** An IPv4 packet of protocol {@code proto} with {@code payload} bytes after the 20-byte header. */
     static byte[] ipv4(int proto, int payload, byte[] src, byte[] dst) {
-        int total = 20 + payload;
-        byte[] p = new byte[total];
-        p[0] = 0x45;
+        byte[] p = TestPackets.ipv4(src, dst, proto, payload);
         p[1] = 0x10; // a type of service: its low bits are kept, the precedence is replaced
-        p[2] = (byte) (total >> 8);
-        p[3] = (byte) total;
         p[4] = 0x12;
         p[5] = 0x34;
-        p[8] = 64;
-        p[9] = (byte) proto;
-        System.arraycopy(src, 0, p, 12, 4);
-        System.arraycopy(dst, 0, p, 16, 4);
-        for (int i = 20; i < total; i++) {
-            p[i] = (byte) (i * 7);
-        }
         return p;
     }
 
@@ -48,18 +38,7 @@ class IcmpErrorsTest {
     }
 
     static byte[] ipv6(int next, int payload, byte[] src, byte[] dst) {
-        byte[] p = new byte[40 + payload];
-        p[0] = 0x60;
-        p[4] = (byte) (payload >> 8);
-        p[5] = (byte) payload;
-        p[6] = (byte) next;
-        p[7] = 64;
-        System.arraycopy(src, 0, p, 8, 16);
-        System.arraycopy(dst, 0, p, 24, 16);
-        for (int i = 40; i < p.length; i++) {
-            p[i] = (byte) (i * 5);
-        }
-        return p;
+        return TestPackets.ipv6(src, dst, next, payload);
     }
 
     static byte[] echo6(int data) {

@@ -10,28 +10,12 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
+import static dev.patchcord.testing.TestPackets.ipv4;
+import static dev.patchcord.testing.TestPackets.ipv6;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class IpFramingTest {
     private final IpFraming framing = new IpFraming(1500);
-
-    static byte[] ipv4(int totalLength, int fill) {
-        byte[] p = new byte[totalLength];
-        java.util.Arrays.fill(p, (byte) fill);
-        p[0] = 0x45;
-        p[2] = (byte) (totalLength >> 8);
-        p[3] = (byte) totalLength;
-        return p;
-    }
-
-    static byte[] ipv6(int payloadLength, int fill) {
-        byte[] p = new byte[40 + payloadLength];
-        java.util.Arrays.fill(p, (byte) fill);
-        p[0] = 0x60;
-        p[4] = (byte) (payloadLength >> 8);
-        p[5] = (byte) payloadLength;
-        return p;
-    }
 
     static byte[] concat(byte[]... parts) {
         int n = 0;

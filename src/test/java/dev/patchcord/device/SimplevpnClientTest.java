@@ -3,15 +3,12 @@ package dev.patchcord.device;
 import dev.patchcord.core.Counters;
 import dev.patchcord.core.simplevpn.ControlMessage;
 import dev.patchcord.sys.Wakeup;
-import dev.patchcord.tun.PacketDevice;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -20,14 +17,12 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
-import static dev.patchcord.core.simplevpn.TestPackets.ipv4;
-import static dev.patchcord.core.simplevpn.TestPackets.ipv6;
 import static dev.patchcord.lab.Lab.await;
+import static dev.patchcord.testing.TestPackets.ipv4;
+import static dev.patchcord.testing.TestPackets.ipv6;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -35,48 +30,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @Timeout(60)
 class SimplevpnClientTest {
     private static final int A254 = 0x0A00FEFE, A253 = 0x0A00FEFD, A1_5 = 0x0A000105;
-
-    /** A device whose packets are queued in memory; reading ends when the wake-up fires. */
-    static final class QueueDevice implements PacketDevice {
-        final BlockingQueue<byte[]> toSend = new LinkedBlockingQueue<>();
-        final BlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
-        private final Wakeup wakeup;
-
-        QueueDevice(Wakeup wakeup) {
-            this.wakeup = wakeup;
-        }
-
-        @Override
-        public String name() {
-            return "mem0";
-        }
-
-        @Override
-        public int read(MemorySegment buf) {
-            try {
-                while (!wakeup.signalled()) {
-                    byte[] p = toSend.poll(50, TimeUnit.MILLISECONDS);
-                    if (p != null) {
-                        MemorySegment.copy(p, 0, buf, ValueLayout.JAVA_BYTE, 0, p.length);
-                        return p.length;
-                    }
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            return -1;
-        }
-
-        @Override
-        public int write(MemorySegment buf, long off, int len) {
-            received.add(buf.asSlice(off, len).toArray(ValueLayout.JAVA_BYTE));
-            return 0;
-        }
-
-        @Override
-        public void close() {
-        }
-    }
 
     private record Node(SimplevpnClient client, QueueDevice device, Wakeup wakeup, List<String> addresses,
                         ByteArrayOutputStream log) {

@@ -12,6 +12,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
@@ -20,6 +21,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -27,7 +30,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static dev.patchcord.lab.Lab.await;
-import static dev.patchcord.core.simplevpn.TestPackets.ipv4;
+import static dev.patchcord.testing.TestPackets.ipv4;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The hub on loopback with raw TCP clients speaking the protocol byte by byte: no root needed. */
@@ -102,6 +105,41 @@ class SimplevpnHubTest {
         }
     }
 
+    /**
+     * Whether everything the client on local port {@code client} sent has reached the hub's end of
+     * the connection and the hub has read it: the kernel holds none of it in the client's send
+     * queue or the hub's receive queue (/proc/net/tcp and tcp6 list both ends of a loopback
+     * connection).
+     */
+    private boolean hubHasRead(int client) {
+        int hub = address.getPort();
+        long clientUnsent = -1;
+        long hubUnread = -1;
+        try {
+            List<String> lines = new ArrayList<>(Files.readAllLines(Path.of("/proc/net/tcp")));
+            lines.addAll(Files.readAllLines(Path.of("/proc/net/tcp6"))); // Java's sockets are IPv6 ones
+            for (String line : lines) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length < 5 || !f[4].contains(":")) {
+                    continue;
+                }
+                String[] queues = f[4].split(":");
+                if (f[1].endsWith(port(client)) && f[2].endsWith(port(hub))) {
+                    clientUnsent = Long.parseLong(queues[0], 16);
+                } else if (f[1].endsWith(port(hub)) && f[2].endsWith(port(client))) {
+                    hubUnread = Long.parseLong(queues[1], 16);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return clientUnsent == 0 && hubUnread == 0;
+    }
+
+    private static String port(int port) {
+        return String.format(":%04X", port);
+    }
+
     private static boolean closedByPeer(SocketChannel c) throws IOException {
         return c.socket().getInputStream().read() == -1;
     }
@@ -134,7 +172,9 @@ class SimplevpnHubTest {
         System.arraycopy(p, 0, twice, 84, 84);
         send(a, twice);
         send(b, java.util.Arrays.copyOfRange(q, 0, 7));
-        Thread.sleep(50);
+        int bPort = ((InetSocketAddress) b.getLocalAddress()).getPort();
+        assertThat(await(Duration.ofSeconds(5), () -> hubHasRead(bPort)))
+                .as("the hub read the packet's first 7 bytes on their own: the splitter holds a partial packet").isTrue();
         send(b, java.util.Arrays.copyOfRange(q, 7, q.length));
         assertThat(read(b, 168)).isEqualTo(twice);
         assertThat(read(a, 1400)).isEqualTo(q);

@@ -40,7 +40,7 @@ class DirectoryIT {
     /** Starts the directory in {@code ns} with {@code members} as its members file; waits until it is ready. */
     static Directory serve(Lab lab, String ns, String listen, String members) throws Exception {
         Path dir = Files.createDirectories(lab.logDir().resolve("directory"));
-        Pki.certificates(lab, ns, dir, listen);
+        Pki.certificates(dir, listen);
         KeyPair keys = keys(lab, ns);
         Path key = dir.resolve("directory.key");
         Files.writeString(key, keys.privateKey() + "\n");

@@ -303,8 +303,10 @@ class FaultsIT {
         Path srvConf = config(lab, ifname("s"), conf.toString());
         Process server = patchcordUp(lab, srv, "srv", srvConf);
         String[] addr = new String[clients];
+        String[] ifc = new String[clients];
         for (int i = 0; i < clients; i++) {
-            patchcordUp(lab, ns[i], "c" + (i + 1), config(lab, ifname("c"), """
+            ifc[i] = ifname("c");
+            patchcordUp(lab, ns[i], "c" + (i + 1), config(lab, ifc[i], """
                     [Interface]
                     PrivateKey = %s
                     Address = auto
@@ -320,10 +322,16 @@ class FaultsIT {
         Map<String, Long> ends = leaseEnds(leases);
         assertThat(ends).hasSize(clients);
 
-        // The server dies without a word, its sessions with it, and comes back 1 s later.
+        // The server dies without a word, its sessions with it, and comes back once every client
+        // has sent it something that went unanswered (a keepalive goes out every second).
         lab.sh(srv, "kill", "-KILL", String.valueOf(server.pid()));
         assertThat(server.waitFor(10, TimeUnit.SECONDS)).isTrue();
-        Thread.sleep(1000);
+        for (int i = 0; i < clients; i++) {
+            String client = ns[i], iface = ifc[i];
+            long before = bytesSent(lab, client, iface);
+            assertThat(Lab.await(Duration.ofSeconds(10), () -> bytesSent(lab, client, iface) > before))
+                    .as("c" + (i + 1) + " sends to the dead server").isTrue();
+        }
         patchcordUp(lab, srv, "srv2", srvConf);
         long restarted = System.nanoTime();
         assertThat(lab.log("srv2")).contains(clients + " leases restored from " + leases);
@@ -353,6 +361,12 @@ class FaultsIT {
         }
         assertThat(Files.readString(leases)).contains(keys[0].publicKey() + " " + addr[0] + " ")
                 .contains(keys[1].publicKey() + " " + addr[1] + " ");
+    }
+
+    /** The bytes interface {@code ifname} has sent to its one peer ({@code wg show ... transfer}). */
+    private static long bytesSent(Lab lab, String ns, String ifname) {
+        String[] f = lab.sh(ns, "wg", "show", ifname, "transfer").strip().split("\\s+");
+        return Long.parseLong(f[2]);
     }
 
     private static final Pattern LEASED = Pattern.compile("address (\\S+)/24 from the server \\(lease \\d+ s\\)");

@@ -8,6 +8,7 @@ import java.util.List;
 import static dev.patchcord.e2e.WireGuardPeers.KeyPair;
 import static dev.patchcord.e2e.WireGuardPeers.ifname;
 import static dev.patchcord.e2e.WireGuardPeers.keys;
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Mesh test beds: nodes each in a namespace of their own, joined to a router namespace by a veth
@@ -108,19 +109,30 @@ final class MeshLab {
 
     /**
      * The latest handshake of {@code peer} at {@code node} once it has stopped changing: both ends
-     * start handshakes when they learn of each other, so the first seconds may see two.
+     * start handshakes when they learn of each other, so the first seconds may see two. It has
+     * stopped once neither end waits for the response to a handshake it started (a lost one is
+     * retried), as their logs tell: the nodes run with {@code --verbose}, logging as
+     * {@code n<N>}.
      */
-    static long settledHandshake(Lab lab, Node node, Node peer) throws InterruptedException {
-        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(40).toNanos();
-        long last = latestHandshake(lab, node, peer);
-        while (System.nanoTime() < deadline) {
-            Thread.sleep(7000);
-            long now = latestHandshake(lab, node, peer);
-            if (now == last && now > 0) {
-                return now;
-            }
-            last = now;
-        }
-        throw new AssertionError("the handshake of " + peer.n() + " at " + node.n() + " did not settle");
+    static long settledHandshake(Lab lab, Node node, Node peer) {
+        assertThat(Lab.await(java.time.Duration.ofSeconds(40),
+                () -> answered(lab.log("n" + node.n()), peer) && answered(lab.log("n" + peer.n()), node)))
+                .as("the handshake of " + peer.n() + " at " + node.n() + " settles; logs:\n" + lab.log("n" + node.n())
+                        + lab.log("n" + peer.n()))
+                .isTrue();
+        long latest = latestHandshake(lab, node, peer);
+        assertThat(latest).isPositive();
+        return latest;
+    }
+
+    /**
+     * Whether the log shows a session with {@code peer} and no handshake initiation to it after the
+     * last response from it.
+     */
+    private static boolean answered(String log, Node peer) {
+        String about = "peer " + peer.keys().publicKey().substring(0, 8) + "…: ";
+        int sent = log.lastIndexOf(about + "handshake initiation sent");
+        int answered = log.lastIndexOf(about + "handshake response received");
+        return log.contains(about + "session established") && (sent < 0 || sent < answered);
     }
 }

@@ -1,27 +1,25 @@
 package dev.patchcord.e2e;
 
-import dev.patchcord.lab.Lab;
+import dev.patchcord.testing.TestPki;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 
 /** Certificates for the HTTPS servers of the end-to-end tests (hosts URL, directory). */
 final class Pki {
     private Pki() {}
 
     /**
-     * A throwaway CA ({@code ca.pem}) and a server certificate ({@code cert.pem}, {@code key.pem})
-     * whose only subject alternative name is the IP address {@code ip}, made with openssl in {@code dir}.
+     * A throwaway CA ({@code ca.pem}) and a server certificate ({@code cert.pem}, with the CA's
+     * after it, and {@code key.pem}) whose only subject alternative name is the IP address
+     * {@code ip}, made by {@link TestPki} in {@code dir}.
      */
-    static void certificates(Lab lab, String ns, Path dir, String ip) throws Exception {
-        String d = dir.toString();
-        lab.sh(ns, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", d + "/ca.key", "-out", d + "/ca.pem", "-days", "2", "-subj", "/CN=patchcord lab CA",
-                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign");
-        lab.sh(ns, "openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", d + "/key.pem", "-out", d + "/server.csr", "-subj", "/CN=patchcord lab server");
-        Files.writeString(dir.resolve("server.ext"), "subjectAltName = IP:" + ip + "\nextendedKeyUsage = serverAuth\n");
-        lab.sh(ns, "openssl", "x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca.key",
-                "-set_serial", "2", "-days", "2", "-extfile", d + "/server.ext", "-out", d + "/cert.pem");
+    static void certificates(Path dir, String ip) throws Exception {
+        TestPki pki = new TestPki(dir);
+        pki.leaf("server", "EC", "CN=patchcord lab server", "san=ip:" + ip, "eku=serverAuth");
+        Path[] pem = pki.pem("server");
+        Files.move(pem[0], dir.resolve("cert.pem"), StandardCopyOption.REPLACE_EXISTING);
+        Files.move(pem[1], dir.resolve("key.pem"), StandardCopyOption.REPLACE_EXISTING);
     }
 }

@@ -88,7 +88,7 @@ class UdptunIT {
         String[] nodes = Arrays.copyOfRange(ns, 1, 4);
         Path tls = Files.createDirectories(lab.logDir().resolve("tls"));
         Path www = Files.createDirectories(lab.logDir().resolve("www"));
-        Pki.certificates(lab, net, tls, "198.18.1.1");
+        Pki.certificates(tls, "198.18.1.1");
         Files.writeString(www.resolve("hosts.json"), HOSTS);
         Process server = lab.spawn(net, "https", List.of("env", "-C", www.toString(), "openssl", "s_server", "-WWW",
                 "-accept", "8443", "-cert", tls.resolve("cert.pem").toString(), "-key", tls.resolve("key.pem").toString()));

@@ -6,6 +6,7 @@ import dev.patchcord.core.IpPackets;
 import dev.patchcord.core.offload.GroCoalescer;
 import dev.patchcord.core.offload.TsoSplitter;
 import dev.patchcord.core.offload.VirtioNetHdr;
+import dev.patchcord.testing.TestPackets;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -74,8 +75,8 @@ class OffloadFuzzTest {
             if ((VirtioNetHdr.flags(header, 0) & VirtioNetHdr.NEEDS_CSUM) != 0) {
                 int start = VirtioNetHdr.csumStart(header, 0);
                 int field = start + VirtioNetHdr.csumOffset(header, 0);
-                int partial = Packets.get16(in, field);
-                assertThat(Packets.fold(Packets.sum(p, start, p.length - start) + partial)).isEqualTo(0xffff);
+                int partial = TestPackets.get16(in, field);
+                assertThat(TestPackets.fold(TestPackets.sum(p, start, p.length - start) + partial)).isEqualTo(0xffff);
                 in[field] = p[field];
                 in[field + 1] = p[field + 1];
             }
@@ -87,10 +88,10 @@ class OffloadFuzzTest {
             assertThat(p.length).isBetween(20, read.length - OFF + (n - 1) * 120);
             int version = (p[0] & 0xff) >> 4;
             assertThat(version).isIn(4, 6);
-            int claimed = version == 4 ? Packets.get16(p, 2) : 40 + Packets.get16(p, 4);
+            int claimed = version == 4 ? TestPackets.get16(p, 2) : 40 + TestPackets.get16(p, 4);
             assertThat(claimed).as("segment %d's IP length", i).isEqualTo(p.length);
             // Cut here: every segment's headers and checksums were written here, so must be right.
-            assertThat(Packets.checksumsValid(p)).as("segment %d of %d: checksums", i, n).isTrue();
+            assertThat(TestPackets.checksumsValid(p)).as("segment %d of %d: checksums", i, n).isTrue();
         }
     }
 
@@ -100,16 +101,17 @@ class OffloadFuzzTest {
      */
     @FuzzTest
     void splitThenCoalesce(FuzzedDataProvider data) {
-        Packets.Shape shape = Packets.shape(data);
+        TestPackets.Spec shape = Packets.shape(data);
         int headers = shape.ipHeader() + shape.l4Header();
         int gso = data.consumeInt(1, 1500);
         int payloadLength = data.consumeInt(0, Math.min(SLOTS * gso, 65535 - headers));
         byte[] payload = data.consumeBytes(payloadLength);
         payload = Arrays.copyOf(payload, payloadLength);
-        byte[] superPacket = Packets.superPacket(shape, payload, gso);
+        shape.payload = payload;
+        byte[] superPacket = TestPackets.superPacket(shape, gso);
         int expected = Math.max(1, (payloadLength + gso - 1) / gso);
         int n = TsoSplitter.split(ByteBuffer.wrap(superPacket), 0, superPacket.length, cleared(OUT), OFF, LENGTHS);
-        boolean synOrRst = shape.protocol() == Packets.TCP && (shape.flags() & 0x06) != 0;
+        boolean synOrRst = shape.protocol() == TestPackets.TCP && (shape.flags & 0x06) != 0;
         if (synOrRst && expected > 1) {
             assertThat(n).isEqualTo(TsoSplitter.MALFORMED);
             return;
@@ -119,7 +121,7 @@ class OffloadFuzzTest {
         ByteArrayOutputStream joined = new ByteArrayOutputStream();
         for (int i = 0; i < n; i++) {
             byte[] p = bytes(OUT[i], OFF, LENGTHS[i]);
-            assertThat(Packets.checksumsValid(p)).as("segment %d of %d: checksums", i, n).isTrue();
+            assertThat(TestPackets.checksumsValid(p)).as("segment %d of %d: checksums", i, n).isTrue();
             assertThat(p.length).isLessThanOrEqualTo(headers + gso);
             joined.write(p, headers, p.length - headers);
             segments.add(p);
@@ -143,7 +145,7 @@ class OffloadFuzzTest {
                 // bytes first.
                 boolean v4 = data.consumeBoolean();
                 p[0] = (byte) (v4 ? 0x45 : 0x60);
-                p[v4 ? 9 : 6] = (byte) (data.consumeBoolean() ? Packets.TCP : Packets.UDP);
+                p[v4 ? 9 : 6] = (byte) (data.consumeBoolean() ? TestPackets.TCP : TestPackets.UDP);
             }
             packets.add(p);
         }
@@ -163,7 +165,7 @@ class OffloadFuzzTest {
                 List<byte[]> pieces = resplit(List.of(o));
                 assertThat(pieces).hasSize(o.segments());
                 for (byte[] piece : pieces) {
-                    assertThat(Packets.checksumsValid(piece)).isTrue();
+                    assertThat(TestPackets.checksumsValid(piece)).isTrue();
                 }
             }
         }

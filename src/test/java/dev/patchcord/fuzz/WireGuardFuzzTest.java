@@ -3,9 +3,9 @@ package dev.patchcord.fuzz;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.patchcord.core.Cidr;
 import dev.patchcord.core.Counters;
-import dev.patchcord.core.wg.DataCipher;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Outcome;
+import dev.patchcord.core.wg.Pair;
 import dev.patchcord.core.wg.Peer;
 import dev.patchcord.core.wg.Protocol;
 import dev.patchcord.core.wg.X25519;
@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 
+import static dev.patchcord.core.wg.Pair.ipv4;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -37,27 +38,22 @@ import static org.assertj.core.api.Assertions.assertThat;
  * cookie reply of the right size.
  */
 class WireGuardFuzzTest {
-    static final long SECOND = 1_000_000_000L;
-    static final long EPOCH = 1_700_000_000L * SECOND;
     /** When the fuzzed datagram arrives: after the world's set-up, before any session expires. */
-    static final long ARRIVAL = 1_010 * SECOND;
+    static final long ARRIVAL = 1_010 * Pair.SECOND;
 
-    /** The seeded nodes and B's state, rebuilt identically for every input. */
+    /**
+     * The seeded nodes and B's state, rebuilt identically for every input: the two-node
+     * {@link Pair} of A and B, and C, which B has initiated to.
+     */
     static final class World {
-        final byte[] keyA;
+        final Pair pair;
         final byte[] keyC;
-        final Node a;
         final Node b;
         final Node c;
-        final Peer bAtA;
         final Peer aAtB;
         final Peer cAtB;
         final Peer bAtC;
-        final DataCipher cipher = new DataCipher();
-        final Outcome out = new Outcome();
-        final ByteBuffer buf = ByteBuffer.allocate(4096);
-        final Node.Source source = () -> new byte[]{(byte) 198, 18, 0, 1};
-        long now = 1_000 * SECOND;
+        final Outcome out;
         /** The initiation B sent to C, for making C's answers. */
         final byte[] initiationToC;
 
@@ -68,76 +64,33 @@ class WireGuardFuzzTest {
         /** @param loadThresholdB handshake messages a second above which B is under load (0: always) */
         World(int loadThresholdB) {
             SplittableRandom rng = new SplittableRandom(20261122);
-            keyA = X25519.generatePrivate(rng.split());
+            byte[] keyA = X25519.generatePrivate(rng.split());
             byte[] keyB = X25519.generatePrivate(rng.split());
             keyC = X25519.generatePrivate(rng.split());
-            a = new Node(keyA, rng.split(), new Counters(), Node.DEFAULT_LOAD_THRESHOLD);
-            b = new Node(keyB, rng.split(), new Counters(), loadThresholdB);
+            pair = new Pair(rng, keyA, keyB, null, loadThresholdB, ByteBuffer.allocate(4096));
+            pair.source = () -> new byte[]{(byte) 198, 18, 0, 1};
             c = new Node(keyC, rng.split(), new Counters(), Node.DEFAULT_LOAD_THRESHOLD);
-            bAtA = a.addPeer(b.publicKey(), null);
-            aAtB = b.addPeer(a.publicKey(), null);
+            b = pair.b;
+            aAtB = pair.aAtB;
+            out = pair.out;
             cAtB = b.addPeer(c.publicKey(), null);
             bAtC = c.addPeer(b.publicKey(), null);
-            a.allowedIps().add(Cidr.parse("10.0.0.2/32"), bAtA);
-            b.allowedIps().add(Cidr.parse("10.0.0.1/32"), aAtB);
             b.allowedIps().add(Cidr.parse("10.0.0.3/32"), cAtB);
             c.allowedIps().add(Cidr.parse("10.0.0.2/32"), bAtC);
 
             // A and B: a full handshake, confirmed by A's first data packet.
-            byte[] first = ipv4(1, 2, 40);
-            check(seal(bAtA, first) == null, "A's first packet waits for the handshake");
-            receive(b, poll(bAtA));
-            if (out.kind() == Outcome.Kind.REPLY && out.reply().length == Protocol.COOKIE_REPLY_SIZE) {
-                // B is under load: A takes the cookie and initiates again, now with a valid mac2.
-                receive(a, out.reply());
-                check(out.kind() == Outcome.Kind.NONE, "A takes B's cookie");
-                bAtA.initiateNow();
-                receive(b, poll(bAtA));
-            }
-            check(out.kind() == Outcome.Kind.REPLY && out.reply().length == Protocol.RESPONSE_SIZE,
-                    "B answers A's initiation");
-            receive(a, out.reply());
-            check(out.kind() == Outcome.Kind.NONE, "A takes B's response");
-            receive(b, poll(bAtA));
-            check(out.kind() == Outcome.Kind.DELIVER, "A's first packet reaches B");
+            pair.handshakeTakingCookie();
 
             // B starts a handshake with C that stays unanswered.
-            check(seal(cAtB, ipv4(2, 3, 20)) == null, "B's packet to C waits for the handshake");
-            initiationToC = poll(cAtB);
+            check(pair.seal(cAtB, ipv4(2, 3, 20)) == null, "B's packet to C waits for the handshake");
+            initiationToC = pair.poll(cAtB);
             check(initiationToC != null && initiationToC.length == Protocol.INITIATION_SIZE, "B initiates to C");
-            now = ARRIVAL;
+            pair.now = ARRIVAL;
         }
 
         /** Delivers a datagram to B at the arrival time; the outcome is in {@link #out}. */
         void deliver(byte[] datagram) {
-            buf.clear();
-            buf.put(0, datagram);
-            b.receive(buf, 0, datagram.length, source, now, EPOCH + now, cipher, out);
-        }
-
-        byte[] seal(Peer to, byte[] packet) {
-            buf.clear();
-            buf.put(16, packet);
-            int n = to.seal(buf, 0, packet.length, now, cipher);
-            return n == 0 ? null : bytes(n);
-        }
-
-        byte[] poll(Peer peer) {
-            buf.clear();
-            int n = peer.poll(buf, now, EPOCH + now, cipher);
-            return n == 0 ? null : bytes(n);
-        }
-
-        void receive(Node node, byte[] msg) {
-            buf.clear();
-            buf.put(0, msg);
-            node.receive(buf, 0, msg.length, source, now, EPOCH + now, cipher, out);
-        }
-
-        private byte[] bytes(int n) {
-            byte[] m = new byte[n];
-            buf.get(0, m);
-            return m;
+            pair.offer(b, datagram);
         }
 
         private static void check(boolean ok, String what) {
@@ -145,23 +98,6 @@ class WireGuardFuzzTest {
                 throw new IllegalStateException("the seeded set-up no longer works: " + what);
             }
         }
-    }
-
-    static byte[] ipv4(int src, int dst, int payload) {
-        byte[] p = new byte[20 + payload];
-        p[0] = 0x45;
-        p[2] = (byte) (p.length >> 8);
-        p[3] = (byte) p.length;
-        p[8] = 64;
-        p[9] = 17;
-        p[12] = 10;
-        p[15] = (byte) src;
-        p[16] = 10;
-        p[19] = (byte) dst;
-        for (int i = 0; i < payload; i++) {
-            p[20 + i] = (byte) (i * 7);
-        }
-        return p;
     }
 
     @FuzzTest
@@ -235,7 +171,7 @@ class WireGuardFuzzTest {
         w.deliver(msg);
         assertThat(w.out.kind()).as("seed %s: %s", seed, w.out.drop()).isEqualTo(kind);
         if (seed.equals("response")) {
-            assertThat(w.cAtB.hasSession(w.now)).isTrue();
+            assertThat(w.cAtB.hasSession(w.pair.now)).isTrue();
         }
     }
 
@@ -244,23 +180,21 @@ class WireGuardFuzzTest {
         Map<String, byte[]> m = new LinkedHashMap<>();
         World w = new World();
         // A, restarted, initiates again: a later timestamp than B has seen.
-        Node restarted = new Node(w.keyA, new SplittableRandom(7), new Counters(), Node.DEFAULT_LOAD_THRESHOLD);
-        Peer bAtRestarted = restarted.addPeer(w.b.publicKey(), null);
-        restarted.allowedIps().add(Cidr.parse("10.0.0.2/32"), bAtRestarted);
-        assertThat(w.seal(bAtRestarted, ipv4(1, 2, 10))).isNull();
-        m.put("initiation", w.poll(bAtRestarted));
+        Peer bAtRestarted = w.pair.restartedA();
+        assertThat(w.pair.seal(bAtRestarted, ipv4(1, 2, 10))).isNull();
+        m.put("initiation", w.pair.poll(bAtRestarted));
         // C answers B's pending initiation...
-        w.receive(w.c, w.initiationToC);
-        m.put("response", w.out.reply());
+        w.pair.offer(w.c, w.initiationToC);
+        m.put("response", w.pair.reply());
         // ...or, under load, C asks for a cookie first (a C with no load threshold left).
         World loaded = new World();
         Node busy = new Node(loaded.keyC, new SplittableRandom(5), new Counters(), 0);
         Peer bAtBusy = busy.addPeer(loaded.b.publicKey(), null);
         assertThat(bAtBusy).isNotNull();
-        loaded.receive(busy, loaded.initiationToC);
-        m.put("cookie-reply", loaded.out.reply());
+        loaded.pair.offer(busy, loaded.initiationToC);
+        m.put("cookie-reply", loaded.pair.reply());
         // A data packet in A's established session.
-        m.put("transport", w.seal(w.bAtA, ipv4(1, 2, 33)));
+        m.put("transport", w.pair.seal(w.pair.bAtA, ipv4(1, 2, 33)));
         return m;
     }
 

@@ -1,6 +1,7 @@
 package dev.patchcord.control.directory;
 
 import dev.patchcord.core.wg.X25519;
+import dev.patchcord.testing.TestPki;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;

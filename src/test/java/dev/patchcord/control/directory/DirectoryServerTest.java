@@ -6,6 +6,7 @@ import dev.patchcord.control.PeerList;
 import dev.patchcord.core.mesh.DirectoryAuth;
 import dev.patchcord.core.wg.Keys;
 import dev.patchcord.core.wg.X25519;
+import dev.patchcord.testing.TestPki;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,6 @@
 package dev.patchcord.control.directory;
 
+import dev.patchcord.testing.TestPki;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
 
-import static dev.patchcord.core.offload.TestPackets.*;
+import static dev.patchcord.core.offload.OffloadBuffers.*;
+import static dev.patchcord.testing.TestPackets.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class ChecksumTest {

@@ -12,7 +12,8 @@ import java.util.Arrays;
 import java.util.List;
 
 import static dev.patchcord.core.NetHeaders.*;
-import static dev.patchcord.core.offload.TestPackets.*;
+import static dev.patchcord.core.offload.OffloadBuffers.*;
+import static dev.patchcord.testing.TestPackets.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class GroCoalescerTest {

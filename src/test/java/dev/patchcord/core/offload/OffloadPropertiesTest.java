@@ -17,7 +17,8 @@ import java.util.List;
 import java.util.Random;
 
 import static dev.patchcord.core.offload.GroCoalescerTest.OFF;
-import static dev.patchcord.core.offload.TestPackets.*;
+import static dev.patchcord.core.offload.OffloadBuffers.*;
+import static dev.patchcord.testing.TestPackets.*;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 

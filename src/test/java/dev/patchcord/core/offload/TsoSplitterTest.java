@@ -13,7 +13,8 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 import static dev.patchcord.core.NetHeaders.*;
-import static dev.patchcord.core.offload.TestPackets.*;
+import static dev.patchcord.core.offload.OffloadBuffers.*;
+import static dev.patchcord.testing.TestPackets.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class TsoSplitterTest {

@@ -13,7 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
-import static dev.patchcord.core.offload.TestPackets.*;
+import static dev.patchcord.core.offload.OffloadBuffers.*;
+import static dev.patchcord.testing.TestPackets.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

@@ -17,8 +17,8 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 
-import static dev.patchcord.core.simplevpn.TestPackets.ipv4;
-import static dev.patchcord.core.simplevpn.TestPackets.ipv6;
+import static dev.patchcord.testing.TestPackets.ipv4;
+import static dev.patchcord.testing.TestPackets.ipv6;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

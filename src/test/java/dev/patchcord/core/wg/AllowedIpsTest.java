@@ -2,6 +2,7 @@ package dev.patchcord.core.wg;
 
 import dev.patchcord.core.Cidr;
 import dev.patchcord.core.Counters;
+import dev.patchcord.testing.TestPackets;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -40,26 +41,12 @@ class AllowedIpsTest {
 
     /** A UDP-over-IPv4 header with an 8-byte payload; the version nibble comes from the first byte. */
     static byte[] ipv4(String src, String dst) {
-        byte[] p = new byte[28];
-        p[0] = 0x45;
-        p[3] = (byte) p.length;
-        p[8] = 64;
-        p[9] = 17;
-        System.arraycopy(address(src), 0, p, 12, 4);
-        System.arraycopy(address(dst), 0, p, 16, 4);
-        return p;
+        return TestPackets.ipv4(address(src), address(dst), TestPackets.UDP, 8);
     }
 
     /** A UDP-over-IPv6 header with an 8-byte payload. */
     static byte[] ipv6(String src, String dst) {
-        byte[] p = new byte[48];
-        p[0] = 0x60;
-        p[5] = 8;
-        p[6] = 17;
-        p[7] = 64;
-        System.arraycopy(address(src), 0, p, 8, 16);
-        System.arraycopy(address(dst), 0, p, 24, 16);
-        return p;
+        return TestPackets.ipv6(address(src), address(dst), TestPackets.UDP, 8);
     }
 
     /** Puts {@code packet} at {@link #OFF}, after bytes that look like nothing in particular. */

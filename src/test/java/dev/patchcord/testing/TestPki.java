@@ -1,4 +1,4 @@
-package dev.patchcord.control.directory;
+package dev.patchcord.testing;
 
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -15,15 +15,17 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A throwaway CA and server certificates for 127.0.0.1, made with the JDK's keytool, and the same
- * keys written as PEM files: the forms an operator hands to {@code directory serve}.
+ * The tests' one PKI: a throwaway CA and server certificates, made with the JDK's keytool, as
+ * PKCS#12 stores and as PEM files: the forms an operator hands to {@code directory serve}, a
+ * hosts URL's server or an HTTPS server in the end-to-end tests.
  */
-final class TestPki {
-    static final String PASSWORD = "changeit";
+public final class TestPki {
+    public static final String PASSWORD = "changeit";
 
-    final Path dir;
+    public final Path dir;
 
-    TestPki(Path dir) throws Exception {
+    /** A CA ({@code ca.p12}, its certificate in {@code ca.pem}) and a password file, in {@code dir}. */
+    public TestPki(Path dir) throws Exception {
         this.dir = dir;
         keytool("-genkeypair", "-alias", "ca", "-keyalg", "EC", "-dname", "CN=patchcord test CA", "-ext", "bc:c",
                 "-validity", "2", "-keystore", "ca.p12");
@@ -31,34 +33,47 @@ final class TestPki {
         Files.writeString(dir.resolve("password"), PASSWORD + "\n");
     }
 
-    Path caPem() {
+    public Path caPem() {
         return dir.resolve("ca.pem");
     }
 
-    Path passwordFile() {
+    public Path passwordFile() {
         return dir.resolve("password");
     }
 
     /** A PKCS#12 store {@code NAME.p12} with a key ("EC" or "RSA") and its chain, for 127.0.0.1 and localhost. */
-    Path leaf(String name, String keyAlgorithm) throws Exception {
+    public Path leaf(String name, String keyAlgorithm) throws Exception {
+        return leaf(name, keyAlgorithm, "CN=127.0.0.1", "san=ip:127.0.0.1,dns:localhost");
+    }
+
+    /**
+     * A PKCS#12 store {@code NAME.p12} with a key ("EC" or "RSA") and its chain: a certificate for
+     * {@code dname} signed by the CA, with the keytool extensions {@code extensions} (such as
+     * {@code san=ip:10.0.0.1}).
+     */
+    public Path leaf(String name, String keyAlgorithm, String dname, String... extensions) throws Exception {
         String ks = name + ".p12";
-        keytool("-genkeypair", "-alias", name, "-keyalg", keyAlgorithm, "-dname", "CN=127.0.0.1", "-keystore", ks);
+        keytool("-genkeypair", "-alias", name, "-keyalg", keyAlgorithm, "-dname", dname, "-keystore", ks);
         keytool("-certreq", "-alias", name, "-keystore", ks, "-file", name + ".csr");
-        keytool("-gencert", "-alias", "ca", "-keystore", "ca.p12", "-infile", name + ".csr", "-outfile", name + ".pem",
-                "-rfc", "-validity", "2", "-ext", "san=ip:127.0.0.1,dns:localhost");
+        List<String> gencert = new ArrayList<>(List.of("-gencert", "-alias", "ca", "-keystore", "ca.p12", "-infile",
+                name + ".csr", "-outfile", name + ".pem", "-rfc", "-validity", "2"));
+        for (String e : extensions) {
+            gencert.addAll(List.of("-ext", e));
+        }
+        keytool(gencert.toArray(String[]::new));
         keytool("-importcert", "-noprompt", "-alias", "ca", "-file", "ca.pem", "-keystore", ks);
         keytool("-importcert", "-alias", name, "-file", name + ".pem", "-keystore", ks);
         return dir.resolve(ks);
     }
 
     /** A PKCS#12 store with the CA certificate only, as a trust store is. */
-    Path certificatesOnly() throws Exception {
+    public Path certificatesOnly() throws Exception {
         keytool("-importcert", "-noprompt", "-alias", "ca", "-file", "ca.pem", "-keystore", "trust.p12");
         return dir.resolve("trust.p12");
     }
 
     /** Writes {@code NAME-chain.pem} and {@code NAME-key.pem} (PKCS#8) from a store made by {@link #leaf}. */
-    Path[] pem(String name) throws Exception {
+    public Path[] pem(String name) throws Exception {
         KeyStore ks = load(dir.resolve(name + ".p12"));
         StringBuilder chain = new StringBuilder();
         for (Certificate c : ks.getCertificateChain(name)) {
@@ -70,7 +85,7 @@ final class TestPki {
     }
 
     /** The store's private key in PKCS#8 DER. */
-    byte[] pkcs8(String name) throws Exception {
+    public byte[] pkcs8(String name) throws Exception {
         Key key = load(dir.resolve(name + ".p12")).getKey(name, PASSWORD.toCharArray());
         assertThat(key.getFormat()).isEqualTo("PKCS#8");
         return key.getEncoded();
@@ -80,7 +95,7 @@ final class TestPki {
      * The algorithm-specific key inside a PKCS#8 structure (PKCS#1 for RSA, SEC1 for EC): the
      * OCTET STRING that is the third element of the outer SEQUENCE.
      */
-    static byte[] innerKey(byte[] pkcs8) {
+    public static byte[] innerKey(byte[] pkcs8) {
         int[] outer = tlv(pkcs8, 0);
         int at = outer[1];
         for (int i = 0; i < 2; i++) {
@@ -106,13 +121,14 @@ final class TestPki {
         return new int[]{at, start, start + len};
     }
 
-    static String block(String kind, byte[] der) {
+    public static String block(String kind, byte[] der) {
         return "-----BEGIN " + kind + "-----\n"
                 + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
                 + "\n-----END " + kind + "-----\n";
     }
 
-    private static KeyStore load(Path file) throws Exception {
+    /** A store made here, opened with {@link #PASSWORD}. */
+    public static KeyStore load(Path file) throws Exception {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         try (InputStream in = Files.newInputStream(file)) {
             ks.load(in, PASSWORD.toCharArray());
