@@ -28,6 +28,7 @@ import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
 import dev.patchcord.device.Offloads;
 import dev.patchcord.device.PeerAddress;
+import dev.patchcord.device.PeerEndpoints;
 import dev.patchcord.device.TcpTransport;
 import dev.patchcord.device.WgTunnel;
 import dev.patchcord.lab.Self;
@@ -156,6 +157,7 @@ final class UpCommand implements Callable<Integer> {
         // interface MTU is 16 bytes smaller and the encrypted datagrams keep their size.
         int linkMtu = iface.tap() ? iface.mtuOrDefault() - TapFrames.ETHERNET_HEADER - TapFrames.PREFIX
                 : iface.mtuOrDefault();
+        PeerEndpoints endpoints = new PeerEndpoints();
         for (WgPeerSection ps : config.peers()) {
             Peer peer = node.addPeer(ps.publicKey(), ps.presharedKey());
             peer.setPersistentKeepalive(ps.persistentKeepalive());
@@ -166,7 +168,7 @@ final class UpCommand implements Callable<Integer> {
                 // A host name: looked up again when handshakes to it fail (the host may have moved).
                 address.setHost(ps.endpoint().host(), ps.endpoint().port());
             }
-            peer.attach(address);
+            endpoints.put(peer, address);
             for (Cidr c : ps.allowedIps()) {
                 node.allowedIps().add(c, peer);
             }
@@ -246,7 +248,7 @@ final class UpCommand implements Callable<Integer> {
             closeAfterFailure(tun, iface, routes, routeTable);
             throw e;
         }
-        WgTunnel tunnel = new WgTunnel(tun, socket, node, wakeup, debug, offloads);
+        WgTunnel tunnel = new WgTunnel(tun, socket, node, endpoints, wakeup, debug, offloads);
         tunnel.setForwarding(iface.hub(), iface.clientIsolation());
         // 'ip link set IFACE mtu N' takes effect at once, as with the kernel's WireGuard.
         try {
@@ -349,7 +351,7 @@ final class UpCommand implements Callable<Integer> {
             keys.add(Keys.toBase64(ps.publicKey()));
             ps.allowedIps().forEach(c -> routed.add(c.network()));
         }
-        MeshPeers mesh = new MeshPeers(node, ifname, iface.routes(), iface.routeTable(), keys, routed, err, verbose ? Journal.debug(err) : null, System::nanoTime);
+        MeshPeers mesh = new MeshPeers(node, tunnel.endpoints(), ifname, iface.routes(), iface.routeTable(), keys, routed, err, verbose ? Journal.debug(err) : null, System::nanoTime);
         try {
             MeshSources sources = new MeshSources(iface.mesh(), iface.privateKey(), mesh, tunnel, ifname, err);
             sources.start();

@@ -80,7 +80,7 @@ final class BatchOutbound {
     BatchOutbound(WgTunnel tunnel, TunDevice tun, CryptoPool pool, Arena arena) {
         this.tunnel = tunnel;
         this.cipher = tunnel.newCipher();
-        this.loopGuard = new LoopGuard(tunnel.node(), () -> tunnel.socket().port());
+        this.loopGuard = new LoopGuard(tunnel.node(), tunnel.endpoints(), () -> tunnel.socket().port());
         this.unreachables = new Unreachables(tunnel, arena);
         this.node = tunnel.node();
         this.tun = tun;
@@ -247,7 +247,7 @@ final class BatchOutbound {
                 k++;
                 continue;
             }
-            PeerAddress endpoint = WgTunnel.endpointOf(peer);
+            PeerAddress endpoint = tunnel.endpoint(peer);
             MemorySegment to = endpoint.current();
             if (endpoint.tcp() != null || to == null || !tunnel.udpToPeers()) {
                 tunnel.sendTo(peer, out, k * stride, sealed[k]); // TCP, or no endpoint (counted there)

@@ -84,7 +84,7 @@ final class Receiver {
      */
     void act(int n, Origin from, MemorySegment seg, ByteBuffer view, int base) {
         Peer peer = out.peer;
-        if (out.authenticated && from.observe(WgTunnel.endpointOf(peer)) && verbose != null) {
+        if (out.authenticated && from.observe(tunnel.endpoint(peer)) && verbose != null) {
             verbose.println("peer " + WgTunnel.shortKey(peer) + " is now at " + from.describe());
         }
         switch (out.kind) {

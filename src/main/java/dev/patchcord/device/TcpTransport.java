@@ -66,7 +66,7 @@ public final class TcpTransport implements AutoCloseable {
             threads.add(Thread.ofVirtual().name("tcp-sweep").start(this::sweepLoop));
         }
         for (Peer p : tunnel.node().peers()) {
-            if (WgTunnel.endpointOf(p).current() != null) {
+            if (tunnel.endpoint(p).current() != null) {
                 threads.add(Thread.ofVirtual().name("tcp-dial").start(() -> dialLoop(p)));
             }
         }
@@ -155,7 +155,7 @@ public final class TcpTransport implements AutoCloseable {
                     Thread.sleep(500);
                     continue;
                 }
-                InetSocketAddress target = WgTunnel.endpointOf(peer).describe();
+                InetSocketAddress target = tunnel.endpoint(peer).describe();
                 SocketChannel ch = SocketChannel.open();
                 try {
                     ch.socket().connect(target, CONNECT_TIMEOUT_MILLIS);
@@ -165,7 +165,7 @@ public final class TcpTransport implements AutoCloseable {
                 }
                 TcpLink link = new TcpLink(ch);
                 log("peer " + WgTunnel.shortKey(peer) + ": connected over TCP to " + target);
-                WgTunnel.endpointOf(peer).observeTcp(link);
+                tunnel.endpoint(peer).observeTcp(link);
                 peer.initiateNow(); // the handshake that UDP could not complete, at once
                 backoff = 1_000;
                 read(link, null);

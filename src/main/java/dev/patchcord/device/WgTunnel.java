@@ -52,6 +52,7 @@ public final class WgTunnel extends Loops {
     /** TAP mode: which peer each MAC address is behind. */
     private final MacTable<Peer> macs = new MacTable<>(MacTable.DEFAULT_CAPACITY, MacTable.DEFAULT_AGEING);
     private final Node node;
+    private final PeerEndpoints endpoints;
     private final PrintStream verbose;
     private final Wakeup wakeup;
     private final Arena arena = Arena.ofShared();
@@ -72,16 +73,17 @@ public final class WgTunnel extends Loops {
      * @param verbose where to print handshake and drop events, or null
      */
     public WgTunnel(PacketDevice device, UdpSocket socket, Node node, Wakeup wakeup, PrintStream verbose) {
-        this(device, socket, node, wakeup, verbose, Offloads.NONE);
+        this(device, socket, node, new PeerEndpoints(), wakeup, verbose, Offloads.NONE);
     }
 
     /**
      * @param offloads how the packet path moves batches ({@link Offloads#NONE}: one packet per
      *                 system call, as before batching); batches need a TUN device (not TAP)
      */
-    public WgTunnel(PacketDevice device, UdpSocket socket, Node node, Wakeup wakeup, PrintStream verbose,
-            Offloads offloads) {
+    public WgTunnel(PacketDevice device, UdpSocket socket, Node node, PeerEndpoints endpoints, Wakeup wakeup,
+            PrintStream verbose, Offloads offloads) {
         this.device = device;
+        this.endpoints = endpoints;
         this.socket = socket;
         this.node = node;
         this.wakeup = wakeup;
@@ -282,16 +284,13 @@ public final class WgTunnel extends Loops {
     }
 
     /** Where a peer is: its endpoint, learned from authenticated packets (roaming). */
-    public static PeerAddress endpointOf(Peer peer) {
-        if (peer.attachment() instanceof PeerAddress a) {
-            return a;
-        }
-        synchronized (peer) {
-            if (!(peer.attachment() instanceof PeerAddress)) {
-                peer.attach(new PeerAddress(null, true));
-            }
-            return (PeerAddress) peer.attachment();
-        }
+    public PeerAddress endpoint(Peer peer) {
+        return endpoints.of(peer);
+    }
+
+    /** Every peer's endpoint. */
+    public PeerEndpoints endpoints() {
+        return endpoints;
     }
 
     private static long epochNanos() {
@@ -314,7 +313,7 @@ public final class WgTunnel extends Loops {
      * endpoint is not "sent".
      */
     void sendTo(Peer peer, MemorySegment seg, int off, int len) {
-        PeerAddress endpoint = endpointOf(peer);
+        PeerAddress endpoint = endpoint(peer);
         TcpLink link = endpoint.tcp();
         if (link != null) {
             if (link.send(off == 0 ? seg : seg.asSlice(off), len)) {
@@ -355,7 +354,7 @@ public final class WgTunnel extends Loops {
                 // A retried handshake: the source address may be why the last one got no answer,
                 // so this one, and what follows until the peer is heard, leaves as routing picks
                 // (as Linux's WireGuard does on every retry).
-                endpointOf(peer).forgetSource();
+                endpoint(peer).forgetSource();
             }
             sendTo(peer, seg, n);
         }
@@ -422,7 +421,7 @@ public final class WgTunnel extends Loops {
         // buffer holds the largest packet or frame a TUN or TAP can give, whatever the MTU is now
         // (it may change at any time, and packets queued before a change keep their size).
         MemorySegment packet = b.seg.asSlice(start, Buffers.SIZE - start - TAIL);
-        LoopGuard loopGuard = new LoopGuard(node, () -> socket.port());
+        LoopGuard loopGuard = new LoopGuard(node, endpoints, () -> socket.port());
         Unreachables unreachables = new Unreachables(this, arena);
         while (true) {
             int n = device.read(packet);
@@ -510,7 +509,7 @@ public final class WgTunnel extends Loops {
      */
     private void reresolveEndpoints(long now) {
         for (Peer p : node.peers()) {
-            PeerAddress endpoint = endpointOf(p);
+            PeerAddress endpoint = endpoint(p);
             if (endpoint.host() == null
                     || !Reresolve.due(p.handshakeAttempts(), p.sessionAge(now), endpoint.sinceLookup(now))) {
                 continue;

@@ -39,7 +39,6 @@ public final class Peer {
     private long lastInitiationConsumed = PeerTimers.NEVER;
 
     private volatile long persistentKeepalive;
-    private volatile Object attachment;
     private final AtomicLong rxBytes = new AtomicLong();
     private final AtomicLong txBytes = new AtomicLong();
     private final AtomicLong rxPackets = new AtomicLong();
@@ -122,15 +121,6 @@ public final class Peer {
         if (secret != null) {
             java.util.Arrays.fill(secret, (byte) 0);
         }
-    }
-
-    /** The I/O shell's own per-peer state (its endpoint); opaque to the core. */
-    public void attach(Object o) {
-        attachment = o;
-    }
-
-    public Object attachment() {
-        return attachment;
     }
 
     /**
