@@ -29,11 +29,11 @@ import dev.patchcord.core.wg.Peer;
 import dev.patchcord.device.Offloads;
 import dev.patchcord.device.PeerAddress;
 import dev.patchcord.device.PeerEndpoints;
-import dev.patchcord.device.TcpTransport;
 import dev.patchcord.device.WgTunnel;
 import dev.patchcord.lab.Self;
 import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
+import dev.patchcord.transport.TcpTransport;
 import dev.patchcord.transport.UdpSocket;
 import dev.patchcord.tun.Link;
 import dev.patchcord.tun.MtuWatch;
@@ -277,9 +277,9 @@ final class UpCommand implements Callable<Integer> {
         }
         if (iface.transport().tcp()) {
             boolean tcpOnly = iface.transport() == TransportMode.TCP;
-            tunnel.setUdpToPeers(!tcpOnly);
-            TcpTransport tcp = new TcpTransport(tunnel, tcpOnly ? TcpTransport.Mode.TCP : TcpTransport.Mode.UDP_THEN_TCP,
+            TcpTransport tcp = new TcpTransport(tunnel, tunnel::socket, tcpOnly ? TcpTransport.Mode.TCP : TcpTransport.Mode.UDP_THEN_TCP,
                     iface.listenPort() == null ? 0 : socket.port(), debug);
+            tunnel.setTransport(tcp);
             try {
                 tcp.start();
             } catch (IOException e) {

@@ -8,7 +8,7 @@ import dev.patchcord.core.wg.Outcome;
 import dev.patchcord.sys.SysException;
 import dev.patchcord.transport.UdpBatch;
 import dev.patchcord.transport.UdpSocket;
-import dev.patchcord.tun.TunDevice;
+import dev.patchcord.tun.PacketDevice;
 
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
@@ -33,7 +33,7 @@ final class BatchInbound {
 
     private final WgTunnel tunnel;
     private final Node node;
-    private final TunDevice tun;
+    private final PacketDevice tun;
     private final CryptoPool pool;
     private final DataCipher cipher;
     private final Buffers b;
@@ -48,7 +48,7 @@ final class BatchInbound {
     /** Merges delivered TCP segments before they reach the interface, or null to write each as it comes. */
     private final CoalescingWriter writer;
 
-    BatchInbound(WgTunnel tunnel, TunDevice tun, CryptoPool pool, boolean coalesce, Arena arena, PrintStream verbose) {
+    BatchInbound(WgTunnel tunnel, PacketDevice tun, CryptoPool pool, boolean coalesce, Arena arena, PrintStream verbose) {
         this.cipher = tunnel.newCipher();
         this.tunnel = tunnel;
         this.node = tunnel.node();
@@ -75,7 +75,7 @@ final class BatchInbound {
     void run() throws SysException {
         while (true) {
             UdpSocket s = tunnel.socket();
-            int m = s.receive(batch);
+            int m = tunnel.transport().receive(batch);
             if (m < 0) {
                 if (s != tunnel.socket() && !tunnel.stopping()) {
                     continue; // moved to a new port

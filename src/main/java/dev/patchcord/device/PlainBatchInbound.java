@@ -6,7 +6,7 @@ import dev.patchcord.core.Framing;
 import dev.patchcord.sys.SysException;
 import dev.patchcord.transport.UdpBatch;
 import dev.patchcord.transport.UdpSocket;
-import dev.patchcord.tun.TunDevice;
+import dev.patchcord.tun.PacketDevice;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -22,7 +22,7 @@ import java.nio.ByteBuffer;
 final class PlainBatchInbound {
     static final int SLOTS = 32;
 
-    private final TunDevice device;
+    private final PacketDevice device;
     private final UdpSocket socket;
     private final Framing framing;
     private final PeerAddress peer;
@@ -35,7 +35,7 @@ final class PlainBatchInbound {
     /** The buffer whose frames the sink is delivering. */
     private MemorySegment current;
 
-    PlainBatchInbound(TunDevice device, UdpSocket socket, Framing framing, PeerAddress peer, Counters counters,
+    PlainBatchInbound(PacketDevice device, UdpSocket socket, Framing framing, PeerAddress peer, Counters counters,
             boolean coalesce, Arena arena) {
         this.device = device;
         this.socket = socket;

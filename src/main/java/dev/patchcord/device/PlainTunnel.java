@@ -8,7 +8,6 @@ import dev.patchcord.sys.SysException;
 import dev.patchcord.transport.SockAddr;
 import dev.patchcord.transport.UdpSocket;
 import dev.patchcord.tun.PacketDevice;
-import dev.patchcord.tun.TunDevice;
 
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
@@ -56,11 +55,11 @@ public final class PlainTunnel extends Loops {
         this.peer = peer;
         this.counters = counters;
         this.verbose = verbose;
-        if (offloads.batching() && verbose == null && device instanceof TunDevice tun) {
+        if (offloads.batching() && verbose == null && device.batches()) {
             socket.enable(offloads.udp());
             batched = offloads;
             loop("device-to-net", () -> {
-                PlainBatchOutbound b = new PlainBatchOutbound(tun, socket, framing, peer, counters, arena);
+                PlainBatchOutbound b = new PlainBatchOutbound(device, socket, framing, peer, counters, arena);
                 try {
                     b.run();
                 } finally {
@@ -68,7 +67,7 @@ public final class PlainTunnel extends Loops {
                 }
             });
             loop("net-to-device", () -> {
-                PlainBatchInbound b = new PlainBatchInbound(tun, socket, framing, peer, counters,
+                PlainBatchInbound b = new PlainBatchInbound(device, socket, framing, peer, counters,
                         offloads.coalesce(), arena);
                 try {
                     b.run();

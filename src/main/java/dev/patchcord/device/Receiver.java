@@ -7,6 +7,8 @@ import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Outcome;
 import dev.patchcord.core.wg.Peer;
+import dev.patchcord.transport.Origin;
+import dev.patchcord.transport.TcpTransport;
 
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
@@ -19,21 +21,7 @@ import java.time.Instant;
  * handshakes over the transport the message came on, and records where an authenticated peer is
  * now (roaming, UDP or TCP). One Receiver per receiving thread, with that thread's buffers.
  */
-final class Receiver {
-    /** Where a message came from, and how to answer there. */
-    interface Origin {
-        /** The source for cookie MACs; asked for handshake messages only. */
-        byte[] sourceBytes();
-
-        /** Sends a handshake answer back the way the message came. */
-        void reply(byte[] message);
-
-        /** Records that {@code peer} spoke from here; true if that moved it. */
-        boolean observe(PeerAddress endpoint);
-
-        String describe();
-    }
-
+final class Receiver implements TcpTransport.Inbound {
     /** Where packets for the interface go: written at once, or gathered for one batched write. */
     interface Delivery {
         /** Takes the IP packet at {@code view[off, off + len)} (the same bytes as {@code seg}'s). */
@@ -71,8 +59,14 @@ final class Receiver {
         return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
+    @Override
+    public ByteBuffer buffer() {
+        return b.view;
+    }
+
     /** Handles the {@code n}-byte message at the start of this receiver's buffer. */
-    void handle(int n, Origin from) {
+    @Override
+    public void handle(int n, Origin from) {
         origin = from;
         node.receive(b.view, n, source, System.nanoTime(), epochNanos(), b.cipher, out);
         act(n, from, b.seg, b.view, 0);

@@ -15,7 +15,8 @@ import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.Endpoint;
 import dev.patchcord.transport.SockAddr;
-import dev.patchcord.transport.TcpLink;
+import dev.patchcord.transport.TcpTransport;
+import dev.patchcord.transport.Transport;
 import dev.patchcord.transport.UdpFeatures;
 import dev.patchcord.transport.UdpSocket;
 import dev.patchcord.tun.PacketDevice;
@@ -36,7 +37,7 @@ import java.util.function.Supplier;
  * ({@link TcpTransport}) each connection has a reader of its own. Every thread owns its
  * {@link Buffers}; the node is safe to share.
  */
-public final class WgTunnel extends Loops {
+public final class WgTunnel extends Loops implements TcpTransport.Host {
     /** A WireGuard message's header in front of the packet, so it is sealed in place. */
     static final int HEADROOM = Protocol.TRANSPORT_CONTENT;
     /** After the plaintext: up to 15 bytes of padding and the 16-byte tag (31, rounded up to 32). */
@@ -48,7 +49,8 @@ public final class WgTunnel extends Loops {
     private int fwmark;
     private volatile boolean hub;
     private volatile boolean isolate;
-    private volatile boolean udpToPeers = true;
+    /** What stands in front of the socket for peers (WireGuard over TCP), or null: the socket itself. */
+    private volatile Transport front;
     /** TAP mode: which peer each MAC address is behind. */
     private final MacTable<Peer> macs = new MacTable<>(MacTable.DEFAULT_CAPACITY, MacTable.DEFAULT_AGEING);
     private final Node node;
@@ -93,13 +95,13 @@ public final class WgTunnel extends Loops {
         }
         node.setControlMessages(AddressMessages.CONTROL);
         this.nativeAead = offloads.nativeCipher() ? NativePacketAead.best().orElse(null) : null;
-        if (offloads.batching() && device instanceof dev.patchcord.tun.TunDevice tun && !node.layer2()) {
+        if (offloads.batching() && device.batches() && !node.layer2()) {
             udpFeatures = offloads.udp();
             socket.enable(udpFeatures);
             int threads = offloads.cryptoThreads();
             loop("device-to-net", () -> {
                 try (CryptoPool pool = new CryptoPool(threads, "seal", this::newCipher)) {
-                    BatchOutbound b = new BatchOutbound(this, tun, pool, arena);
+                    BatchOutbound b = new BatchOutbound(this, device, pool, arena);
                     try {
                         b.run();
                     } finally {
@@ -109,7 +111,7 @@ public final class WgTunnel extends Loops {
             });
             loop("net-to-device", () -> {
                 try (CryptoPool pool = new CryptoPool(threads, "open", this::newCipher)) {
-                    BatchInbound b = new BatchInbound(this, tun, pool, offloads.coalesce(), arena, verbose);
+                    BatchInbound b = new BatchInbound(this, device, pool, offloads.coalesce(), arena, verbose);
                     try {
                         b.run();
                     } finally {
@@ -168,13 +170,28 @@ public final class WgTunnel extends Loops {
         this.isolate = isolate;
     }
 
-    /** TCP only: nothing is sent to peers over UDP (the socket still answers anyone who uses it). */
-    public void setUdpToPeers(boolean allowed) {
-        this.udpToPeers = allowed;
+    /**
+     * Sends to peers through {@code transport} (WireGuard over TCP, which stands in front of the
+     * socket) instead of the socket itself. Set before {@link #start}.
+     */
+    public void setTransport(Transport transport) {
+        this.front = transport;
     }
 
-    boolean udpToPeers() {
-        return udpToPeers;
+    /** Where messages to peers go and batches come from: the socket, or what stands in front of it. */
+    Transport transport() {
+        Transport t = front;
+        return t != null ? t : socket;
+    }
+
+    @Override
+    public java.util.Collection<Peer> peers() {
+        return node.peers();
+    }
+
+    @Override
+    public TcpTransport.Inbound inbound(Arena arena) {
+        return new Receiver(this, new Buffers(arena, newCipher()), verbose);
     }
 
     /** Sets who handles control messages; without one they are counted as unexpected. */
@@ -313,32 +330,12 @@ public final class WgTunnel extends Loops {
      * endpoint is not "sent".
      */
     void sendTo(Peer peer, MemorySegment seg, int off, int len) {
-        PeerAddress endpoint = endpoint(peer);
-        TcpLink link = endpoint.tcp();
-        if (link != null) {
-            if (link.send(off == 0 ? seg : seg.asSlice(off), len)) {
-                node.counters().sent(len);
-            } else {
-                node.counters().drop(Drop.SEND_ERROR);
-                peer.unsent(len);
-            }
-            return;
-        }
-        MemorySegment to = endpoint.current();
-        if (to == null || !udpToPeers) {
-            node.counters().drop(Drop.NO_PEER);
+        int r = transport().send(endpoints.of(peer), seg, off, len);
+        if (r >= 0) {
+            node.counters().sent(len);
+        } else {
+            node.counters().drop(r == Transport.NO_ENDPOINT ? Drop.NO_PEER : Drop.SEND_ERROR);
             peer.unsent(len);
-            return;
-        }
-        int r = socket.send(seg, off, len, to);
-        if (r < 0) {
-            node.counters().drop(Drop.SEND_ERROR);
-            peer.unsent(len);
-            return;
-        }
-        node.counters().sent(len);
-        if (r == UdpSocket.SENT_WITHOUT_SOURCE) {
-            endpoint.forgetSource(to); // the address is gone: let routing pick until the peer is heard again
         }
     }
 
@@ -394,7 +391,7 @@ public final class WgTunnel extends Loops {
      * @return 0, or the negated errno
      */
     int writePacket(MemorySegment seg, int off, int len) {
-        return device instanceof dev.patchcord.tun.TunDevice t ? t.writePacket(seg, off, len) : device.write(seg, off, len);
+        return device.writePacket(seg, off, len);
     }
 
     /**
