@@ -153,4 +153,31 @@ final class BatchInbound {
     void close() {
         batch.close();
     }
+
+    /** The loop of the batched {@code net-to-device} thread: a cipher pool of its own, and this. */
+    static final class Runner implements Loops.Loop {
+        private final WgTunnel tunnel;
+        private final PacketDevice device;
+        private final int threads;
+        private final boolean coalesce;
+
+        Runner(WgTunnel tunnel, PacketDevice device, int threads, boolean coalesce) {
+            this.tunnel = tunnel;
+            this.device = device;
+            this.threads = threads;
+            this.coalesce = coalesce;
+        }
+
+        @Override
+        public void run() throws Exception {
+            try (CryptoPool pool = new CryptoPool(threads, "open", tunnel::newCipher)) {
+                BatchInbound b = new BatchInbound(tunnel, device, pool, coalesce, tunnel.arena(), tunnel.verbose());
+                try {
+                    b.run();
+                } finally {
+                    b.close();
+                }
+            }
+        }
+    }
 }

@@ -232,4 +232,29 @@ final class BatchOutbound extends BatchReader {
         batch.close();
         slotArena.close();
     }
+
+    /** The loop of the batched {@code device-to-net} thread: a cipher pool of its own, and this. */
+    static final class Runner implements Loops.Loop {
+        private final WgTunnel tunnel;
+        private final PacketDevice device;
+        private final int threads;
+
+        Runner(WgTunnel tunnel, PacketDevice device, int threads) {
+            this.tunnel = tunnel;
+            this.device = device;
+            this.threads = threads;
+        }
+
+        @Override
+        public void run() throws Exception {
+            try (CryptoPool pool = new CryptoPool(threads, "seal", tunnel::newCipher)) {
+                BatchOutbound b = new BatchOutbound(tunnel, device, pool, tunnel.arena());
+                try {
+                    b.run();
+                } finally {
+                    b.close();
+                }
+            }
+        }
+    }
 }

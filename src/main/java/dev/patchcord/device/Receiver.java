@@ -30,6 +30,7 @@ final class Receiver implements TcpTransport.Inbound {
 
     private final WgTunnel tunnel;
     private final Node node;
+    private final Forwarding forwarding;
     private final Buffers b;
     private final Outcome out = new Outcome();
     private final PrintStream verbose;
@@ -40,6 +41,7 @@ final class Receiver implements TcpTransport.Inbound {
     Receiver(WgTunnel tunnel, Buffers buffers, PrintStream verbose) {
         this.tunnel = tunnel;
         this.node = tunnel.node();
+        this.forwarding = tunnel.forwarding();
         this.b = buffers;
         this.verbose = verbose;
         this.source = () -> origin.sourceBytes();
@@ -121,9 +123,9 @@ final class Receiver implements TcpTransport.Inbound {
 
     /** An IP packet: to the interface, or straight to another peer when the tunnel is a hub. */
     private void packet(Peer from, MemorySegment seg, ByteBuffer view, int base, int off, int len) {
-        Peer to = tunnel.hub() || tunnel.isolate() ? node.allowedIps().forDestination(view, off, len) : null;
+        Peer to = forwarding.hub() || forwarding.isolate() ? node.allowedIps().forDestination(view, off, len) : null;
         if (to != null && to != from) {
-            tunnel.forward(to, len, seg, view, base, b);
+            forwarding.forward(to, len, seg, view, base, b);
         } else {
             delivery.deliver(seg, view, off, len);
         }
@@ -135,17 +137,17 @@ final class Receiver implements TcpTransport.Inbound {
      */
     private void frame(Peer from, int off, int len) {
         long now = System.nanoTime();
-        MacTable<Peer> macs = tunnel.macs();
+        MacTable<Peer> macs = forwarding.macs();
         macs.learn(MacTable.mac(b.view, off + 6), from, now);
-        boolean switching = tunnel.hub() || tunnel.isolate();
+        boolean switching = forwarding.hub() || forwarding.isolate();
         Peer to = switching ? macs.lookup(MacTable.mac(b.view, off), now) : null;
         if (to != null && to != from) {
-            tunnel.forward(to, len + TapFrames.PREFIX, b.seg, b.view, 0, b);
+            forwarding.forward(to, len + TapFrames.PREFIX, b.seg, b.view, 0, b);
             return;
         }
         write(b.seg, b.view, off, len);
-        if (tunnel.hub() && !tunnel.isolate() && to == null) {
-            tunnel.flood(from, len + TapFrames.PREFIX, b.seg, b.view, b.cipher, b.scratch);
+        if (forwarding.hub() && !forwarding.isolate() && to == null) {
+            forwarding.flood(from, len + TapFrames.PREFIX, b.seg, b.view, b.cipher, b.scratch);
         }
     }
 }
