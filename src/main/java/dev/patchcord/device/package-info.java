@@ -32,10 +32,10 @@
  * The {@code net-to-device} thread runs {@link dev.patchcord.device.BatchInbound.Runner}, which
  * owns the opening {@link dev.patchcord.device.CryptoPool} and a {@link dev.patchcord.device.BatchInbound}:
  * <ol>
- * <li><b>Receive</b> ({@code transport/UdpSocket}, behind {@code transport/Transport}): one
- *     {@code recvmmsg} fills up to 32 buffers; with UDP GRO a buffer holds several datagrams of
- *     one peer.</li>
- * <li><b>Prepare</b> ({@code core/wg/Node.prepareOpen}, from {@code device/BatchInbound.run}): each
+ * <li><b>Receive</b> ({@code transport/BatchReceiver}, the loop shared with the plain modes):
+ *     the transport ({@code transport/UdpSocket}) fills up to 32 buffers with one
+ *     {@code recvmmsg}; with UDP GRO a buffer holds several datagrams of one peer.</li>
+ * <li><b>Prepare</b> ({@code core/wg/Node.prepareOpen}, from {@code device/BatchInbound.buffer}): each
  *     transport message's type and length are checked and its session found, in arrival order;
  *     handshake messages go to {@code device/Receiver} one by one.</li>
  * <li><b>Open</b> ({@code device/CryptoPool}): decryption in place on the worker threads.</li>
@@ -46,9 +46,10 @@
  * <li><b>Write</b> ({@code device/CoalescingWriter}): segments of one flow are merged into
  *     super-packets and written to the TUN with a virtio-net header.</li>
  * </ol>
- * Six files: {@code transport/UdpSocket}, {@code device/BatchInbound}, {@code core/wg/Node},
- * {@code device/CryptoPool}, {@code device/Receiver}, {@code device/CoalescingWriter} (seven with
- * {@code tun/TunDevice}, whose write is one system call behind {@code PacketDevice}).
+ * Six files: {@code transport/BatchReceiver}, {@code device/BatchInbound}, {@code core/wg/Node},
+ * {@code device/CryptoPool}, {@code device/Receiver}, {@code device/CoalescingWriter} (eight with
+ * the system calls at either end, {@code transport/UdpSocket.receive} and
+ * {@code tun/TunDevice.write}).
  *
  * <h2>The other paths</h2>
  *
@@ -59,7 +60,7 @@
  * {@code Transport}, sends to a peer over its connection. The {@link dev.patchcord.device.Timers}
  * thread ticks the node (retries, keepalives, expiry) and sends what the peers queued. The plain
  * modes ({@link dev.patchcord.device.PlainTunnel}) read with the same {@code tun/BatchReader}
- * ({@code PlainBatchOutbound}) and receive in batches ({@code PlainBatchInbound}), with a framing
- * in place of the core.
+ * ({@code PlainBatchOutbound}) and receive with the same {@code transport/BatchReceiver}
+ * ({@code PlainBatchInbound}), with a framing in place of the core.
  */
 package dev.patchcord.device;
