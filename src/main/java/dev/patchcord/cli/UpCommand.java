@@ -277,7 +277,8 @@ final class UpCommand implements Callable<Integer> {
         }
         if (iface.transport().tcp()) {
             boolean tcpOnly = iface.transport() == TransportMode.TCP;
-            TcpTransport tcp = new TcpTransport(tunnel, tunnel::socket, tcpOnly ? TcpTransport.Mode.TCP : TcpTransport.Mode.UDP_THEN_TCP,
+            TcpTransport tcp = new TcpTransport(tunnel, tunnel::socket,
+                    tcpOnly ? TcpTransport.Mode.TCP : TcpTransport.Mode.UDP_THEN_TCP,
                     iface.listenPort() == null ? 0 : socket.port(), debug);
             tunnel.setTransport(tcp);
             try {
