@@ -6,7 +6,7 @@ import dev.patchcord.core.wg.Keys;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
 import dev.patchcord.device.PeerAddress;
-import dev.patchcord.device.WgTunnel;
+import dev.patchcord.device.PeerEndpoints;
 
 import java.io.PrintStream;
 import java.net.InetAddress;
@@ -38,6 +38,8 @@ public final class MeshPeers {
     private static final int FAILING_ATTEMPTS = 3;
 
     private final Node node;
+    /** Where each peer is (the tunnel's table): mesh peers get their endpoints here. */
+    private final PeerEndpoints endpoints;
     private final String ifname;
     /** Routing table for the peers' allowed IPs: null for main, or a table; routes are not made when {@code routes} is false. */
     private final String table;
@@ -71,9 +73,10 @@ public final class MeshPeers {
      * @param configKeys base64 keys of the configuration's own [Peer] sections
      * @param configRoutes prefixes already routed for those peers (never removed from here)
      */
-    public MeshPeers(Node node, String ifname, boolean routes, String table, Set<String> configKeys, Set<Cidr> configRoutes,
+    public MeshPeers(Node node, PeerEndpoints endpoints, String ifname, boolean routes, String table, Set<String> configKeys, Set<Cidr> configRoutes,
             PrintStream err, PrintStream verbose, LongSupplier clock) {
         this.node = node;
+        this.endpoints = endpoints;
         this.ifname = ifname;
         this.routes = routes;
         this.table = table;
@@ -111,6 +114,7 @@ public final class MeshPeers {
             if (!desired.containsKey(key)) {
                 Managed m = managed.remove(key);
                 node.removePeer(m.peer);
+                endpoints.remove(m.peer);
                 removed++;
                 event("peer " + m.spec.label() + " removed");
             }
@@ -154,7 +158,7 @@ public final class MeshPeers {
         Peer peer = m.peer;
         if (old == null || !old.endpoints().equals(p.endpoints())) {
             m.candidates = resolve(p);
-            PeerAddress address = WgTunnel.endpointOf(peer);
+            PeerAddress address = endpoints.of(peer);
             // A working session keeps the endpoint roaming found: it is proven, the list is not.
             if (!m.candidates.isEmpty() && !peer.hasSession(clock.getAsLong())) {
                 address.set(m.candidates.getFirst());
@@ -242,7 +246,7 @@ public final class MeshPeers {
             }
             if (step.kick()) {
                 if (step.candidate() >= 0) {
-                    WgTunnel.endpointOf(m.peer).set(m.candidates.get(step.candidate()));
+                    endpoints.of(m.peer).set(m.candidates.get(step.candidate()));
                 }
                 m.peer.kick();
             }

@@ -8,10 +8,11 @@ import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
 import dev.patchcord.device.Offloads;
 import dev.patchcord.device.PeerAddress;
-import dev.patchcord.device.TcpTransport;
+import dev.patchcord.device.PeerEndpoints;
 import dev.patchcord.device.WgTunnel;
 import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
+import dev.patchcord.transport.TcpTransport;
 import dev.patchcord.transport.UdpSocket;
 import dev.patchcord.tun.PacketDevice;
 import dev.patchcord.tun.TunDevice;
@@ -124,6 +125,7 @@ public final class SessionBuilder {
         // interface MTU is 16 bytes smaller and the encrypted datagrams keep their size.
         int linkMtu = iface.tap() ? iface.mtuOrDefault() - TapFrames.ETHERNET_HEADER - TapFrames.PREFIX
                 : iface.mtuOrDefault();
+        PeerEndpoints endpoints = new PeerEndpoints();
         for (WgPeerSection ps : config.peers()) {
             Peer peer = node.addPeer(ps.publicKey(), ps.presharedKey());
             peer.setPersistentKeepalive(ps.persistentKeepalive());
@@ -133,7 +135,7 @@ public final class SessionBuilder {
                 // A host name: looked up again when handshakes to it fail (the host may have moved).
                 address.setHost(ps.endpoint().host(), ps.endpoint().port());
             }
-            peer.attach(address);
+            endpoints.put(peer, address);
             for (Cidr c : ps.allowedIps()) {
                 node.allowedIps().add(c, peer);
             }
@@ -213,7 +215,7 @@ public final class SessionBuilder {
             throw e;
         }
         session.socket = socket;
-        WgTunnel tunnel = new WgTunnel(tun, socket, node, wakeup, debug, offloads);
+        WgTunnel tunnel = new WgTunnel(tun, socket, node, endpoints, wakeup, debug, offloads);
         session.tunnel = tunnel;
         tunnel.setForwarding(iface.hub(), iface.clientIsolation());
         // 'ip link set IFACE mtu N' takes effect at once, as with the kernel's WireGuard.
@@ -250,9 +252,10 @@ public final class SessionBuilder {
         }
         if (iface.transport().tcp()) {
             boolean tcpOnly = iface.transport() == TransportMode.TCP;
-            tunnel.setUdpToPeers(!tcpOnly);
-            TcpTransport tcp = new TcpTransport(tunnel, tcpOnly ? TcpTransport.Mode.TCP : TcpTransport.Mode.UDP_THEN_TCP,
+            TcpTransport tcp = new TcpTransport(tunnel, tunnel::socket,
+                    tcpOnly ? TcpTransport.Mode.TCP : TcpTransport.Mode.UDP_THEN_TCP,
                     iface.listenPort() == null ? 0 : socket.port(), debug);
+            tunnel.setTransport(tcp);
             try {
                 tcp.start();
             } catch (IOException e) {
@@ -329,7 +332,7 @@ public final class SessionBuilder {
             keys.add(Keys.toBase64(ps.publicKey()));
             ps.allowedIps().forEach(c -> routed.add(c.network()));
         }
-        MeshPeers mesh = new MeshPeers(session.node(), ifname, iface.routes(), iface.routeTable(), keys, routed, err,
+        MeshPeers mesh = new MeshPeers(session.node(), tunnel.endpoints(), ifname, iface.routes(), iface.routeTable(), keys, routed, err,
                 debug, System::nanoTime);
         try {
             MeshSources sources = new MeshSources(iface.mesh(), iface.privateKey(), mesh, tunnel, ifname, err);

@@ -46,7 +46,7 @@ public final class WgUapiDevice implements UapiDevice {
     public DeviceState get() {
         List<PeerState> peers = new ArrayList<>();
         for (Peer p : node.peers()) {
-            peers.add(new PeerState(p.publicKey(), p.presharedKey(), WgTunnel.endpointOf(p).describe(),
+            peers.add(new PeerState(p.publicKey(), p.presharedKey(), tunnel.endpoint(p).describe(),
                     p.lastHandshakeEpochNanos(), p.rxBytes(), p.txBytes(), p.persistentKeepalive(),
                     node.allowedIps().of(p), java.util.Map.of("rx_packets", Long.toString(p.rxPackets()),
                             "tx_packets", Long.toString(p.txPackets()))));
@@ -76,6 +76,14 @@ public final class WgUapiDevice implements UapiDevice {
 
     @Override
     public void set(SetRequest request) throws UapiException {
+        try {
+            change(request);
+        } finally {
+            tunnel.endpoints().retainPeersOf(node); // peers removed here (or by a new private key) leave no endpoint behind
+        }
+    }
+
+    private void change(SetRequest request) throws UapiException {
         // 32 zero bytes remove the key, as in the kernel and wireguard-go: `wg setconf` of a file
         // with peers only sends them, and so does `wg set IF private-key /dev/null`. The interface
         // then keeps its peers and makes no handshakes until a key is set again.
@@ -127,7 +135,7 @@ public final class WgUapiDevice implements UapiDevice {
         }
         Peer p = peer;
         change.presharedKey().ifPresent(k -> p.setPresharedKey(change.clearsPresharedKey() ? null : k));
-        change.endpoint().ifPresent(e -> WgTunnel.endpointOf(p).set(e));
+        change.endpoint().ifPresent(e -> tunnel.endpoint(p).set(e));
         if (change.replaceAllowedIps()) {
             node.allowedIps().removePeer(p);
         }

@@ -1,26 +1,22 @@
 package dev.patchcord.device;
 
 import dev.patchcord.core.Drop;
-import dev.patchcord.core.offload.TsoSplitter;
 import dev.patchcord.core.wg.CryptoJob;
 import dev.patchcord.core.wg.DataCipher;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
-import dev.patchcord.sys.Linux;
-import dev.patchcord.sys.SysException;
 import dev.patchcord.transport.UdpBatch;
-import dev.patchcord.transport.UdpSocket;
-import dev.patchcord.tun.TunDevice;
+import dev.patchcord.transport.Transport;
+import dev.patchcord.tun.BatchReader;
+import dev.patchcord.tun.PacketDevice;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 
 /**
- * Interface to network in batches (TUN mode): the first packet is waited for, the rest of the
- * batch is whatever else the interface already holds (so a lone packet is never held back). With
- * TSO the interface hands over TCP super-packets of up to 64 KiB, cut here into MTU-sized
- * segments. Each segment is routed (one of the tunnel's own datagrams come back is dropped,
+ * Interface to network in batches (TUN mode): the {@link BatchReader} reads a batch, cutting TSO
+ * super-packets into MTU-sized segments. Each segment is routed (one of the tunnel's own datagrams come back is dropped,
  * {@link LoopGuard}; one that no peer covers is answered, {@link Unreachables}) and gets its
  * counter in order ({@link Peer#prepareSeal}); the
  * cipher work of the whole batch is then shared with the {@link CryptoPool}; last, runs of
@@ -32,21 +28,15 @@ import java.nio.ByteBuffer;
  * hold they are made anew (between batches, never per packet); when it shrinks they stay, so
  * packets queued before the change still fit.
  */
-final class BatchOutbound {
+final class BatchOutbound extends BatchReader {
     /** Segments per batch: two super-packets at the usual MSS. */
     static final int MAX_SEGMENTS = 256;
-    /** A super-packet is only split into a batch with at least this many free slots (64 KiB at a 536-byte MSS is 123). */
-    private static final int ROOM_FOR_ONE = 128;
 
     private final WgTunnel tunnel;
     private final Node node;
-    private final TunDevice tun;
     private final CryptoPool pool;
     private final DataCipher cipher;
     private final Buffers control;
-    private final boolean vnet;
-    private final MemorySegment in;
-    private final ByteBuffer inView;
     /** The slots' memory, made anew (and the old freed) when the MTU grows past {@link #capacity}. */
     private Arena slotArena;
     private int stride;
@@ -55,16 +45,6 @@ final class BatchOutbound {
     private MemorySegment out;
     /** Slot k's view of {@code out}: plaintext at 16, the sealed message from 0. */
     private final ByteBuffer[] views = new ByteBuffer[MAX_SEGMENTS];
-    /**
-     * The splitter's views of the slots from index k on, so it can fill slots k, k+1, … without
-     * copying the array; each ends before the room for padding and tag, so a segment the splitter
-     * accepts can always be sealed in its slot.
-     */
-    private final ByteBuffer[][] viewsFrom = new ByteBuffer[MAX_SEGMENTS][];
-    private final int[][] lengthsFrom = new int[MAX_SEGMENTS][];
-    /** Where a packet read without a virtio header lands: slot k's plaintext. */
-    private final MemorySegment[] plainSlots = new MemorySegment[MAX_SEGMENTS];
-    private final int[] lengths = new int[MAX_SEGMENTS];
     private final int[] sealed = new int[MAX_SEGMENTS];
     private final Peer[] peers = new Peer[MAX_SEGMENTS];
     private final CryptoJob[] jobs = new CryptoJob[MAX_SEGMENTS];
@@ -77,22 +57,17 @@ final class BatchOutbound {
     private final LoopGuard loopGuard;
     private final Unreachables unreachables;
 
-    BatchOutbound(WgTunnel tunnel, TunDevice tun, CryptoPool pool, Arena arena) {
+    BatchOutbound(WgTunnel tunnel, PacketDevice tun, CryptoPool pool, Arena arena) {
+        super(tun, MAX_SEGMENTS, WgTunnel.HEADROOM, tunnel.node().counters(), arena);
         this.tunnel = tunnel;
         this.cipher = tunnel.newCipher();
-        this.loopGuard = new LoopGuard(tunnel.node(), () -> tunnel.socket().port());
+        this.loopGuard = new LoopGuard(tunnel.node(), tunnel.endpoints(), () -> tunnel.socket().port());
         this.unreachables = new Unreachables(tunnel, arena);
         this.node = tunnel.node();
-        this.tun = tun;
         this.pool = pool;
-        this.vnet = tun.vnetHeader();
         this.control = new Buffers(arena, tunnel.newCipher());
-        this.in = arena.allocate(16 + 10 + 65535 + 64, 64);
-        this.inView = in.asByteBuffer();
         for (int k = 0; k < MAX_SEGMENTS; k++) {
             jobs[k] = new CryptoJob();
-            viewsFrom[k] = new ByteBuffer[MAX_SEGMENTS - k];
-            lengthsFrom[k] = new int[MAX_SEGMENTS - k];
         }
         this.batch = new UdpBatch(MAX_SEGMENTS, 16);
         layOut(node.mtu());
@@ -100,7 +75,9 @@ final class BatchOutbound {
 
     /**
      * Makes slots for plaintexts of {@code mtu} bytes: room for the header, the plaintext, padding
-     * and tag, rounded to a cache line. Only between batches: no slot may hold anything.
+     * and tag, rounded to a cache line. Only between batches: no slot may hold anything. The
+     * splitter's view of a slot ends before the room for padding and tag, so a segment it accepts
+     * can always be sealed in its slot.
      */
     private void layOut(int mtu) {
         int newStride = (WgTunnel.HEADROOM + mtu + WgTunnel.TAIL + 63) & ~63;
@@ -110,11 +87,7 @@ final class BatchOutbound {
         for (int k = 0; k < MAX_SEGMENTS; k++) {
             long at = (long) k * newStride;
             views[k] = o.asSlice(at, newStride).asByteBuffer();
-            ByteBuffer forSplitter = o.asSlice(at, newStride - WgTunnel.TAIL).asByteBuffer();
-            for (int from = 0; from <= k; from++) {
-                viewsFrom[from][k - from] = forSplitter;
-            }
-            plainSlots[k] = o.asSlice(at + WgTunnel.HEADROOM, room);
+            slot(k, o.asSlice(at, newStride - WgTunnel.TAIL).asByteBuffer(), o.asSlice(at + WgTunnel.HEADROOM, room));
             batch.attach(k, o);
         }
         Arena old = slotArena;
@@ -127,8 +100,21 @@ final class BatchOutbound {
         }
     }
 
+    @Override
+    protected void beforeBatch() {
+        if (node.mtu() > capacity) {
+            layOut(node.mtu());
+        }
+    }
+
+    @Override
+    protected boolean slotsGrow() {
+        return true;
+    }
+
     /** Whether the interface's MTU (as last told, or as read now) has grown past the slots; if so they grow. */
-    private boolean grown() {
+    @Override
+    protected boolean grow() {
         if (node.mtu() <= capacity && !tunnel.refreshMtu()) {
             return false;
         }
@@ -139,71 +125,21 @@ final class BatchOutbound {
         return true;
     }
 
-    void run() throws SysException {
-        while (true) {
-            if (node.mtu() > capacity) {
-                layOut(node.mtu());
-            }
-            int n = vnet ? tun.read(in) : tun.read(plainSlots[0]);
-            if (n < 0) {
-                return;
-            }
-            int count = 0;
-            while (true) {
-                count = take(n, count);
-                if (MAX_SEGMENTS - count < (vnet ? ROOM_FOR_ONE : 1)) {
-                    break;
-                }
-                n = vnet ? tun.tryRead(in) : tun.tryRead(plainSlots[count]);
-                if (n == -Linux.EAGAIN) {
-                    break;
-                }
-                if (n < 0) {
-                    node.counters().drop(Drop.DEVICE_ERROR);
-                    break;
-                }
-            }
-            flush(count);
-        }
-    }
-
-    /** Adds what one read gave to the batch (splitting it first with virtio headers); returns the new count. */
-    private int take(int n, int count) {
-        int first = count;
-        if (vnet) {
-            int r = TsoSplitter.split(inView, 0, n, viewsFrom[count], WgTunnel.HEADROOM, lengthsFrom[count]);
-            if (r == TsoSplitter.TOO_MANY_SEGMENTS && count > 0) {
-                flush(count); // the batch was too full for this one: send it, then split into an empty one
-                count = 0;
-                first = 0;
-                r = TsoSplitter.split(inView, 0, n, viewsFrom[0], WgTunnel.HEADROOM, lengthsFrom[0]);
-            }
-            if (r == TsoSplitter.NO_ROOM) {
-                // Larger than the slots: the MTU may have been raised a moment ago.
-                if (count > 0) {
-                    flush(count);
-                    count = 0;
-                    first = 0;
-                }
-                if (grown()) {
-                    r = TsoSplitter.split(inView, 0, n, viewsFrom[0], WgTunnel.HEADROOM, lengthsFrom[0]);
-                }
-            }
-            if (r < 0) {
-                node.counters().drop(r == TsoSplitter.NO_ROOM ? Drop.OVERSIZE : Drop.UNSPLITTABLE);
-                return count;
-            }
-            System.arraycopy(lengthsFrom[first], 0, lengths, first, r);
-            count += r;
-        } else if (n > capacity) {
+    @Override
+    protected boolean accept(int n) {
+        if (n > capacity) {
             // The read was cut to the slot (a TUN read tells the whole length): the packet is lost,
             // and the MTU may have been raised a moment ago, so the next batch gets larger slots.
             node.counters().drop(Drop.OVERSIZE);
             tunnel.refreshMtu();
-            return count;
-        } else {
-            lengths[count++] = n;
+            return false;
         }
+        return true;
+    }
+
+    /** Routes the new segments and gives each its counter, in the order they will leave. */
+    @Override
+    protected void took(int first, int count) {
         long now = System.nanoTime();
         for (int k = first; k < count; k++) {
             Peer peer = node.allowedIps().forDestination(views[k], WgTunnel.HEADROOM, lengths[k]);
@@ -223,11 +159,11 @@ final class BatchOutbound {
             // Counters are taken here, in the order the segments will leave.
             sealed[k] = peer.prepareSeal(views[k], 0, lengths[k], now, jobs[k]);
         }
-        return count;
     }
 
     /** Encrypts the batch (in parallel) and sends it: one GSO message per run of segments to one peer. */
-    private void flush(int count) {
+    @Override
+    protected void flush(int count) {
         int m = 0;
         for (int k = 0; k < count; k++) {
             if (sealed[k] > 0) {
@@ -235,7 +171,7 @@ final class BatchOutbound {
             }
         }
         pool.runAll(work, m, cipher);
-        UdpSocket socket = tunnel.socket();
+        Transport transport = tunnel.transport();
         int slots = 0;
         int waitingCount = 0;
         for (int k = 0; k < count; ) {
@@ -247,10 +183,10 @@ final class BatchOutbound {
                 k++;
                 continue;
             }
-            PeerAddress endpoint = WgTunnel.endpointOf(peer);
-            MemorySegment to = endpoint.current();
-            if (endpoint.tcp() != null || to == null || !tunnel.udpToPeers()) {
-                tunnel.sendTo(peer, out, k * stride, sealed[k]); // TCP, or no endpoint (counted there)
+            PeerAddress endpoint = tunnel.endpoint(peer);
+            MemorySegment to = transport.batchAddress(endpoint);
+            if (to == null) {
+                tunnel.sendTo(peer, out, k * stride, sealed[k]); // alone (a TCP connection), or nowhere (counted there)
                 k++;
                 continue;
             }
@@ -265,7 +201,7 @@ final class BatchOutbound {
             slots++;
             k = next;
         }
-        GsoMessages.send(socket, batch, slots, node.counters());
+        GsoMessages.send(transport, batch, slots, node.counters());
         for (int i = 0; i < slots; i++) {
             if (batch.sourceDropped(i)) {
                 messageEndpoint[i].forgetSource(messageTo[i]); // the address is gone: routing picks until the peer is heard again
@@ -295,5 +231,30 @@ final class BatchOutbound {
     void close() {
         batch.close();
         slotArena.close();
+    }
+
+    /** The loop of the batched {@code device-to-net} thread: a cipher pool of its own, and this. */
+    static final class Runner implements Loops.Loop {
+        private final WgTunnel tunnel;
+        private final PacketDevice device;
+        private final int threads;
+
+        Runner(WgTunnel tunnel, PacketDevice device, int threads) {
+            this.tunnel = tunnel;
+            this.device = device;
+            this.threads = threads;
+        }
+
+        @Override
+        public void run() throws Exception {
+            try (CryptoPool pool = new CryptoPool(threads, "seal", tunnel::newCipher)) {
+                BatchOutbound b = new BatchOutbound(tunnel, device, pool, tunnel.arena());
+                try {
+                    b.run();
+                } finally {
+                    b.close();
+                }
+            }
+        }
     }
 }

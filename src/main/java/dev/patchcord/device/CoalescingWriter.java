@@ -5,7 +5,7 @@ import dev.patchcord.core.Drop;
 import dev.patchcord.core.offload.GroCoalescer;
 import dev.patchcord.core.offload.VirtioNetHdr;
 import dev.patchcord.sys.Linux;
-import dev.patchcord.tun.TunDevice;
+import dev.patchcord.tun.PacketDevice;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -28,14 +28,14 @@ final class CoalescingWriter {
     private static final int HEADROOM = 16;
     private static final int STAGE_SIZE = 65536 + 64;
 
-    private final TunDevice tun;
+    private final PacketDevice tun;
     private final Counters counters;
     private final GroCoalescer coalescer;
     private final MemorySegment stage;
     private final ByteBuffer[] stageViews = new ByteBuffer[SLOTS];
     private int staged;
 
-    CoalescingWriter(TunDevice tun, Counters counters, Arena arena) {
+    CoalescingWriter(PacketDevice tun, Counters counters, Arena arena) {
         if (!tun.vnetHeader()) {
             throw new IllegalArgumentException("coalesced writes need a TUN with virtio-net headers");
         }

@@ -55,7 +55,7 @@ final class GsoMessages {
     /**
      * Sends messages {@code [0, messages)} and counts each datagram as sent or as a send error.
      */
-    static void send(dev.patchcord.transport.UdpSocket socket, UdpBatch batch, int messages, Counters counters) {
+    static void send(dev.patchcord.transport.Transport socket, UdpBatch batch, int messages, Counters counters) {
         if (messages == 0) {
             return;
         }

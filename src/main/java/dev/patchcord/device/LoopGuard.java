@@ -24,11 +24,13 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  */
 final class LoopGuard {
     private final Node node;
+    private final PeerEndpoints endpoints;
     private final IntSupplier port;
 
     /** @param port the tunnel's UDP port now (it moves when the listen port is changed) */
-    LoopGuard(Node node, IntSupplier port) {
+    LoopGuard(Node node, PeerEndpoints endpoints, IntSupplier port) {
         this.node = node;
+        this.endpoints = endpoints;
         this.port = port;
     }
 
@@ -54,8 +56,9 @@ final class LoopGuard {
     }
 
     /** Whether the datagram's destination is the peer's current endpoint (a {@code sockaddr_in6}). */
-    private static boolean sentTo(Peer peer, ByteBuffer view, int ip, int udp) {
-        if (!(peer.attachment() instanceof PeerAddress endpoint)) {
+    private boolean sentTo(Peer peer, ByteBuffer view, int ip, int udp) {
+        PeerAddress endpoint = endpoints.find(peer);
+        if (endpoint == null) {
             return false;
         }
         MemorySegment to = endpoint.current();

@@ -95,9 +95,9 @@ public record Offloads(boolean batch, boolean gso, boolean gro, boolean tso, boo
         if (granted.gro()) {
             sb.append(", UDP GRO");
         }
-        if (device instanceof dev.patchcord.tun.TunDevice t && t.vnetHeader()) {
-            if (t.offloads() != 0) {
-                sb.append(", TUN offloads ").append(dev.patchcord.tun.TunDevice.describeOffloads(t.offloads()));
+        if (device.vnetHeader()) {
+            if (device.offloads() != 0) {
+                sb.append(", TUN offloads ").append(dev.patchcord.tun.TunDevice.describeOffloads(device.offloads()));
             }
             if (coalesce) {
                 sb.append(", coalescing");

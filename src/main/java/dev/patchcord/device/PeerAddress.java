@@ -1,6 +1,8 @@
 package dev.patchcord.device;
 
 import dev.patchcord.transport.Endpoint;
+import dev.patchcord.transport.PeerEndpoint;
+import dev.patchcord.transport.TcpLink;
 import dev.patchcord.transport.SockAddr;
 
 import java.lang.foreign.Arena;
@@ -19,7 +21,7 @@ import java.net.InetSocketAddress;
  * authenticated datagram was sent to, so that what goes back leaves from that address (as Linux's
  * WireGuard does). A configured address has no source until the peer is heard from.
  */
-public final class PeerAddress {
+public final class PeerAddress implements PeerEndpoint {
     private static final VarHandle CURRENT;
 
     static {
@@ -33,7 +35,7 @@ public final class PeerAddress {
     private final boolean learn;
     private volatile MemorySegment current;
     /** The TCP connection the peer last spoke over, preferred while open (WireGuard over TCP). */
-    private volatile dev.patchcord.transport.TcpLink tcp;
+    private volatile TcpLink tcp;
 
     public PeerAddress(InetSocketAddress initial, boolean learn) {
         this.learn = learn;
@@ -104,6 +106,7 @@ public final class PeerAddress {
     }
 
     /** The {@link Endpoint} to send to (address and source), or null while none is known. */
+    @Override
     public MemorySegment current() {
         return current;
     }
@@ -115,6 +118,7 @@ public final class PeerAddress {
      *
      * @return true if the address or the source changed
      */
+    @Override
     public boolean observe(MemorySegment from) {
         if (!learn) {
             return false;
@@ -140,6 +144,7 @@ public final class PeerAddress {
      * the source, until the peer is heard from again. Does nothing if the endpoint has changed
      * since, so that a newer one is never lost.
      */
+    @Override
     public void forgetSource(MemorySegment seen) {
         if (seen == null || !Endpoint.hasSource(seen)) {
             return;
@@ -161,13 +166,15 @@ public final class PeerAddress {
     }
 
     /** The open TCP connection to prefer, or null. */
-    public dev.patchcord.transport.TcpLink tcp() {
-        dev.patchcord.transport.TcpLink t = tcp;
+    @Override
+    public TcpLink tcp() {
+        TcpLink t = tcp;
         return t != null && t.isOpen() ? t : null;
     }
 
     /** The peer spoke over {@code link}; returns true if that changed where it is. */
-    public boolean observeTcp(dev.patchcord.transport.TcpLink link) {
+    @Override
+    public boolean observeTcp(TcpLink link) {
         if (tcp == link) {
             return false;
         }
@@ -176,6 +183,7 @@ public final class PeerAddress {
     }
 
     /** The current address for display, or null. */
+    @Override
     public InetSocketAddress describe() {
         MemorySegment cur = current;
         return cur == null ? null : SockAddr.decode(cur.asSlice(0, SockAddr.SIZE));

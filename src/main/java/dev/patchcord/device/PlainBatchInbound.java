@@ -4,9 +4,9 @@ import dev.patchcord.core.Counters;
 import dev.patchcord.core.Drop;
 import dev.patchcord.core.Framing;
 import dev.patchcord.sys.SysException;
-import dev.patchcord.transport.UdpBatch;
+import dev.patchcord.transport.BatchReceiver;
 import dev.patchcord.transport.UdpSocket;
-import dev.patchcord.tun.TunDevice;
+import dev.patchcord.tun.PacketDevice;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -19,32 +19,28 @@ import java.nio.ByteBuffer;
  * learned from a buffer only if one of its datagrams yielded a frame. With coalescing, the TCP
  * segments of a batch reach the interface as a few super-packets ({@link CoalescingWriter}).
  */
-final class PlainBatchInbound {
+final class PlainBatchInbound extends BatchReceiver {
     static final int SLOTS = 32;
 
-    private final TunDevice device;
+    private final PacketDevice device;
     private final UdpSocket socket;
     private final Framing framing;
     private final PeerAddress peer;
     private final Counters counters;
-    private final UdpBatch batch = new UdpBatch(SLOTS, 65536);
-    private final ByteBuffer[] views = new ByteBuffer[SLOTS];
     /** Merges TCP segments before they reach the interface, or null to write each frame as it comes. */
     private final CoalescingWriter writer;
     private final Framing.Sink sink;
     /** The buffer whose frames the sink is delivering. */
     private MemorySegment current;
 
-    PlainBatchInbound(TunDevice device, UdpSocket socket, Framing framing, PeerAddress peer, Counters counters,
+    PlainBatchInbound(PacketDevice device, UdpSocket socket, Framing framing, PeerAddress peer, Counters counters,
             boolean coalesce, Arena arena) {
+        super(SLOTS, counters);
         this.device = device;
         this.socket = socket;
         this.framing = framing;
         this.peer = peer;
         this.counters = counters;
-        for (int i = 0; i < SLOTS; i++) {
-            views[i] = batch.buffer(i).asByteBuffer();
-        }
         if (coalesce && device.vnetHeader()) {
             writer = new CoalescingWriter(device, counters, arena);
             sink = writer::add;
@@ -54,32 +50,29 @@ final class PlainBatchInbound {
         }
     }
 
-    void run() throws SysException {
-        while (true) {
-            int m = socket.receive(batch);
-            if (m < 0) {
-                return;
-            }
-            for (int i = 0; i < m; i++) {
-                if (batch.truncated(i)) {
-                    counters.drop(Drop.OVERSIZE);
-                    continue;
-                }
-                current = batch.buffer(i);
-                int total = batch.length(i);
-                int seg = batch.segmentSize(i);
-                int step = seg > 0 ? seg : Math.max(total, 1);
-                boolean delivered = false;
-                for (int off = 0; off < total || off == 0; off += step) {
-                    delivered |= framing.splitIncoming(views[i], off, Math.min(step, total - off), sink, counters);
-                }
-                if (delivered) {
-                    peer.observe(batch.address(i));
-                }
-            }
-            if (writer != null) {
-                writer.flush();
-            }
+    @Override
+    protected int receive() throws SysException {
+        return socket.receive(batch);
+    }
+
+    /** Every datagram of the buffer through the framing; the sender is learned if one yielded a frame. */
+    @Override
+    protected void buffer(int i, int total, int seg) {
+        current = batch.buffer(i);
+        int step = seg > 0 ? seg : Math.max(total, 1);
+        boolean delivered = false;
+        for (int off = 0; off < total || off == 0; off += step) {
+            delivered |= framing.splitIncoming(views[i], off, Math.min(step, total - off), sink, counters);
+        }
+        if (delivered) {
+            peer.observe(batch.address(i));
+        }
+    }
+
+    @Override
+    protected void batchDone() {
+        if (writer != null) {
+            writer.flush();
         }
     }
 
@@ -90,9 +83,5 @@ final class PlainBatchInbound {
         } else {
             counters.received(len);
         }
-    }
-
-    void close() {
-        batch.close();
     }
 }

@@ -8,7 +8,6 @@ import dev.patchcord.sys.SysException;
 import dev.patchcord.transport.SockAddr;
 import dev.patchcord.transport.UdpSocket;
 import dev.patchcord.tun.PacketDevice;
-import dev.patchcord.tun.TunDevice;
 
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
@@ -56,30 +55,15 @@ public final class PlainTunnel extends Loops {
         this.peer = peer;
         this.counters = counters;
         this.verbose = verbose;
-        if (offloads.batching() && verbose == null && device instanceof TunDevice tun) {
+        if (offloads.batching() && verbose == null && device.batches()) {
             socket.enable(offloads.udp());
             batched = offloads;
-            loop("device-to-net", () -> {
-                PlainBatchOutbound b = new PlainBatchOutbound(tun, socket, framing, peer, counters, arena);
-                try {
-                    b.run();
-                } finally {
-                    b.close();
-                }
-            });
-            loop("net-to-device", () -> {
-                PlainBatchInbound b = new PlainBatchInbound(tun, socket, framing, peer, counters,
-                        offloads.coalesce(), arena);
-                try {
-                    b.run();
-                } finally {
-                    b.close();
-                }
-            });
+            loop("device-to-net", new BatchOutboundLoop());
+            loop("net-to-device", new BatchInboundLoop(offloads.coalesce()));
         } else {
             batched = Offloads.NONE;
-            loop("device-to-net", this::outboundLoop);
-            loop("net-to-device", this::inboundLoop);
+            loop("device-to-net", new OutboundLoop());
+            loop("net-to-device", new InboundLoop());
         }
     }
 
@@ -97,7 +81,55 @@ public final class PlainTunnel extends Loops {
         return false;
     }
 
-    private void outboundLoop() throws SysException {
+    /** The {@code device-to-net} loop in batches. */
+    private final class BatchOutboundLoop implements Loop {
+        @Override
+        public void run() throws SysException {
+            PlainBatchOutbound b = new PlainBatchOutbound(device, socket, framing, peer, counters, arena);
+            try {
+                b.run();
+            } finally {
+                b.close();
+            }
+        }
+    }
+
+    /** The {@code net-to-device} loop in batches. */
+    private final class BatchInboundLoop implements Loop {
+        private final boolean coalesce;
+
+        BatchInboundLoop(boolean coalesce) {
+            this.coalesce = coalesce;
+        }
+
+        @Override
+        public void run() throws SysException {
+            PlainBatchInbound b = new PlainBatchInbound(device, socket, framing, peer, counters, coalesce, arena);
+            try {
+                b.run();
+            } finally {
+                b.close();
+            }
+        }
+    }
+
+    /** The {@code device-to-net} loop, one frame per system call (and per line with {@code verbose}). */
+    private final class OutboundLoop implements Loop {
+        @Override
+        public void run() throws SysException {
+            outbound();
+        }
+    }
+
+    /** The {@code net-to-device} loop, one datagram per system call. */
+    private final class InboundLoop implements Loop {
+        @Override
+        public void run() throws SysException {
+            inbound();
+        }
+    }
+
+    private void outbound() throws SysException {
         MemorySegment buf = arena.allocate(BUFFER, 64);
         while (true) {
             int n = device.read(buf);
@@ -133,7 +165,7 @@ public final class PlainTunnel extends Loops {
         }
     }
 
-    private void inboundLoop() throws SysException {
+    private void inbound() throws SysException {
         MemorySegment buf = arena.allocate(BUFFER, 64);
         ByteBuffer view = buf.asByteBuffer();
         MemorySegment from = arena.allocate(SockAddr.SIZE, 8);

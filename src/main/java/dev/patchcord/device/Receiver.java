@@ -7,6 +7,8 @@ import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Outcome;
 import dev.patchcord.core.wg.Peer;
+import dev.patchcord.transport.Origin;
+import dev.patchcord.transport.TcpTransport;
 
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
@@ -19,21 +21,7 @@ import java.time.Instant;
  * handshakes over the transport the message came on, and records where an authenticated peer is
  * now (roaming, UDP or TCP). One Receiver per receiving thread, with that thread's buffers.
  */
-final class Receiver {
-    /** Where a message came from, and how to answer there. */
-    interface Origin {
-        /** The source for cookie MACs; asked for handshake messages only. */
-        byte[] sourceBytes();
-
-        /** Sends a handshake answer back the way the message came. */
-        void reply(byte[] message);
-
-        /** Records that {@code peer} spoke from here; true if that moved it. */
-        boolean observe(PeerAddress endpoint);
-
-        String describe();
-    }
-
+final class Receiver implements TcpTransport.Inbound {
     /** Where packets for the interface go: written at once, or gathered for one batched write. */
     interface Delivery {
         /** Takes the IP packet at {@code view[off, off + len)} (the same bytes as {@code seg}'s). */
@@ -42,6 +30,7 @@ final class Receiver {
 
     private final WgTunnel tunnel;
     private final Node node;
+    private final Forwarding forwarding;
     private final Buffers b;
     private final Outcome out = new Outcome();
     private final PrintStream verbose;
@@ -52,6 +41,7 @@ final class Receiver {
     Receiver(WgTunnel tunnel, Buffers buffers, PrintStream verbose) {
         this.tunnel = tunnel;
         this.node = tunnel.node();
+        this.forwarding = tunnel.forwarding();
         this.b = buffers;
         this.verbose = verbose;
         this.source = () -> origin.sourceBytes();
@@ -71,8 +61,14 @@ final class Receiver {
         return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
+    @Override
+    public ByteBuffer buffer() {
+        return b.view;
+    }
+
     /** Handles the {@code n}-byte message at the start of this receiver's buffer. */
-    void handle(int n, Origin from) {
+    @Override
+    public void handle(int n, Origin from) {
         origin = from;
         node.receive(b.view, 0, n, source, System.nanoTime(), epochNanos(), b.cipher, out);
         act(n, from, b.seg, b.view, 0);
@@ -84,7 +80,7 @@ final class Receiver {
      */
     void act(int n, Origin from, MemorySegment seg, ByteBuffer view, int base) {
         Peer peer = out.peer();
-        if (out.authenticated() && from.observe(WgTunnel.endpointOf(peer)) && verbose != null) {
+        if (out.authenticated() && from.observe(tunnel.endpoint(peer)) && verbose != null) {
             verbose.println("peer " + WgTunnel.shortKey(peer) + " is now at " + from.describe());
         }
         switch (out.kind()) {
@@ -127,9 +123,9 @@ final class Receiver {
 
     /** An IP packet: to the interface, or straight to another peer when the tunnel is a hub. */
     private void packet(Peer from, MemorySegment seg, ByteBuffer view, int base, int off, int len) {
-        Peer to = tunnel.hub() || tunnel.isolate() ? node.allowedIps().forDestination(view, off, len) : null;
+        Peer to = forwarding.hub() || forwarding.isolate() ? node.allowedIps().forDestination(view, off, len) : null;
         if (to != null && to != from) {
-            tunnel.forward(to, len, seg, view, base, b);
+            forwarding.forward(to, len, seg, view, base, b);
         } else {
             delivery.deliver(seg, view, off, len);
         }
@@ -141,17 +137,17 @@ final class Receiver {
      */
     private void frame(Peer from, int off, int len) {
         long now = System.nanoTime();
-        MacTable<Peer> macs = tunnel.macs();
+        MacTable<Peer> macs = forwarding.macs();
         macs.learn(MacTable.mac(b.view, off + 6), from, now);
-        boolean switching = tunnel.hub() || tunnel.isolate();
+        boolean switching = forwarding.hub() || forwarding.isolate();
         Peer to = switching ? macs.lookup(MacTable.mac(b.view, off), now) : null;
         if (to != null && to != from) {
-            tunnel.forward(to, len + TapFrames.PREFIX, b.seg, b.view, 0, b);
+            forwarding.forward(to, len + TapFrames.PREFIX, b.seg, b.view, 0, b);
             return;
         }
         write(b.seg, b.view, off, len);
-        if (tunnel.hub() && !tunnel.isolate() && to == null) {
-            tunnel.flood(from, len + TapFrames.PREFIX, b.seg, b.view, b.cipher, b.scratch);
+        if (forwarding.hub() && !forwarding.isolate() && to == null) {
+            forwarding.flood(from, len + TapFrames.PREFIX, b.seg, b.view, b.cipher, b.scratch);
         }
     }
 }

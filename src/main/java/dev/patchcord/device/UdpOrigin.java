@@ -2,6 +2,8 @@ package dev.patchcord.device;
 
 import dev.patchcord.core.Drop;
 import dev.patchcord.transport.Endpoint;
+import dev.patchcord.transport.Origin;
+import dev.patchcord.transport.PeerEndpoint;
 import dev.patchcord.transport.SockAddr;
 
 import java.lang.foreign.Arena;
@@ -14,7 +16,7 @@ import java.lang.foreign.ValueLayout;
  * handshake answers go back to (from that local address) and a peer's roaming follows. One per
  * receiving thread; {@link #from} is pointed at each datagram's endpoint in turn.
  */
-final class UdpOrigin implements Receiver.Origin {
+final class UdpOrigin implements Origin {
     private final WgTunnel tunnel;
     private final MemorySegment reply;
     MemorySegment from;
@@ -38,7 +40,7 @@ final class UdpOrigin implements Receiver.Origin {
     }
 
     @Override
-    public boolean observe(PeerAddress endpoint) {
+    public boolean observe(PeerEndpoint endpoint) {
         return endpoint.observe(from);
     }
 

@@ -1,57 +1,56 @@
 package dev.patchcord.device;
 
 import dev.patchcord.core.Drop;
+import dev.patchcord.core.assign.AddressMessage;
 import dev.patchcord.core.assign.AddressMessages;
-import dev.patchcord.core.l2.MacTable;
 import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.DataCipher;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.PacketAead;
 import dev.patchcord.core.wg.Peer;
 import dev.patchcord.core.wg.Protocol;
-import dev.patchcord.core.wg.Reresolve;
 import dev.patchcord.sys.NativePacketAead;
 import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
-import dev.patchcord.transport.Endpoint;
-import dev.patchcord.transport.SockAddr;
-import dev.patchcord.transport.TcpLink;
-import dev.patchcord.transport.UdpFeatures;
+import dev.patchcord.transport.TcpTransport;
+import dev.patchcord.transport.Transport;
 import dev.patchcord.transport.UdpSocket;
+import dev.patchcord.tun.Link;
 import dev.patchcord.tun.PacketDevice;
 
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Instant;
+import java.util.Base64;
+import java.util.Collection;
 import java.util.function.Supplier;
 
 /**
- * The encrypted tunnel: the WireGuard {@link Node} between a TUN or TAP device and the network.
- * Three platform threads: interface to network (route, seal, send), UDP to interface (a
- * {@link Receiver}), and a timer thread that ticks the node ten times a second; with TCP enabled
+ * The encrypted tunnel: the WireGuard {@link Node} between a TUN or TAP device and a
+ * {@link Transport}. Three platform threads, each a named loop: interface to network
+ * ({@link BatchOutbound}, or {@link OutboundLoop} one packet at a time), network to interface
+ * ({@link BatchInbound}, or {@link InboundLoop}), and {@link Timers}; with WireGuard over TCP
  * ({@link TcpTransport}) each connection has a reader of its own. Every thread owns its
- * {@link Buffers}; the node is safe to share.
+ * {@link Buffers}; the node is safe to share. This class holds what the loops share and the one
+ * way out to a peer ({@link #sendTo}).
  */
-public final class WgTunnel extends Loops {
+public final class WgTunnel extends Loops implements TcpTransport.Host {
     /** A WireGuard message's header in front of the packet, so it is sealed in place. */
     static final int HEADROOM = Protocol.TRANSPORT_CONTENT;
     /** After the plaintext: up to 15 bytes of padding and the 16-byte tag (31, rounded up to 32). */
     static final int TAIL = Protocol.PADDING_MULTIPLE + Protocol.TAG_SIZE;
-    private static final long TICK_MILLIS = 100;
 
     private final PacketDevice device;
-    private volatile UdpSocket socket;
-    private int fwmark;
-    private volatile boolean hub;
-    private volatile boolean isolate;
-    private volatile boolean udpToPeers = true;
-    /** TAP mode: which peer each MAC address is behind. */
-    private final MacTable<Peer> macs = new MacTable<>(MacTable.DEFAULT_CAPACITY, MacTable.DEFAULT_AGEING);
+    private final UdpBinding udp;
+    /** What stands in front of the socket for peers (WireGuard over TCP), or null: the socket itself. */
+    private volatile Transport front;
     private final Node node;
+    private final PeerEndpoints endpoints;
+    private final Forwarding forwarding;
+    private final ControlSender control;
     private final PrintStream verbose;
     private final Wakeup wakeup;
     private final Arena arena = Arena.ofShared();
@@ -59,82 +58,54 @@ public final class WgTunnel extends Loops {
     private volatile ControlHandler controlHandler;
     /** Run on every timer tick (ten times a second), or null. */
     private volatile Runnable tickHook;
-    /** Buffers for {@link #sendControl}, which any thread may call; guarded by themselves. */
-    private Buffers controlBuffers;
+    /** Makes the native engine for each thread's cipher, or null: the JDK's cipher. */
+    private final Supplier<PacketAead> nativeAead;
+    private final Offloads batched;
 
     /** Acts on one decoded control message from an authenticated peer. */
     public interface ControlHandler {
-        void handle(Peer from, dev.patchcord.core.assign.AddressMessage message);
+        void handle(Peer from, AddressMessage message);
     }
 
     /**
-     * @param wakeup the signal that stops all three loops
-     * @param verbose where to print handshake and drop events, or null
+     * @param endpoints where each peer is (the configuration's endpoints, if any)
+     * @param wakeup    the signal that stops all three loops
+     * @param verbose   where to print handshake and drop events, or null
+     * @param offloads  how the packet path moves batches ({@link Offloads#NONE}: one packet per
+     *                  system call, as before batching); batches need a TUN device (not TAP)
      */
-    public WgTunnel(PacketDevice device, UdpSocket socket, Node node, Wakeup wakeup, PrintStream verbose) {
-        this(device, socket, node, wakeup, verbose, Offloads.NONE);
-    }
-
-    /**
-     * @param offloads how the packet path moves batches ({@link Offloads#NONE}: one packet per
-     *                 system call, as before batching); batches need a TUN device (not TAP)
-     */
-    public WgTunnel(PacketDevice device, UdpSocket socket, Node node, Wakeup wakeup, PrintStream verbose,
-            Offloads offloads) {
+    public WgTunnel(PacketDevice device, UdpSocket socket, Node node, PeerEndpoints endpoints, Wakeup wakeup,
+            PrintStream verbose, Offloads offloads) {
         this.device = device;
-        this.socket = socket;
+        this.endpoints = endpoints;
+        this.udp = new UdpBinding(socket, wakeup);
         this.node = node;
         this.wakeup = wakeup;
         this.verbose = verbose;
+        this.forwarding = new Forwarding(this);
+        this.control = new ControlSender(this);
         if (verbose != null) {
             node.setHandshakeEvents(new HandshakeLog(verbose));
         }
         node.setControlMessages(AddressMessages.CONTROL);
         this.nativeAead = offloads.nativeCipher() ? NativePacketAead.best().orElse(null) : null;
-        if (offloads.batching() && device instanceof dev.patchcord.tun.TunDevice tun && !node.layer2()) {
-            udpFeatures = offloads.udp();
-            socket.enable(udpFeatures);
-            int threads = offloads.cryptoThreads();
-            loop("device-to-net", () -> {
-                try (CryptoPool pool = new CryptoPool(threads, "seal", this::newCipher)) {
-                    BatchOutbound b = new BatchOutbound(this, tun, pool, arena);
-                    try {
-                        b.run();
-                    } finally {
-                        b.close();
-                    }
-                }
-            });
-            loop("net-to-device", () -> {
-                try (CryptoPool pool = new CryptoPool(threads, "open", this::newCipher)) {
-                    BatchInbound b = new BatchInbound(this, tun, pool, offloads.coalesce(), arena, verbose);
-                    try {
-                        b.run();
-                    } finally {
-                        b.close();
-                    }
-                }
-            });
+        if (offloads.batching() && device.batches() && !node.layer2()) {
+            udp.enable(offloads.udp());
+            loop("device-to-net", new BatchOutbound.Runner(this, device, offloads.cryptoThreads()));
+            loop("net-to-device", new BatchInbound.Runner(this, device, offloads.cryptoThreads(), offloads.coalesce()));
             batched = offloads;
         } else {
-            loop("device-to-net", this::outbound);
-            loop("net-to-device", this::inbound);
+            loop("device-to-net", new OutboundLoop(this));
+            loop("net-to-device", new InboundLoop(this));
             batched = Offloads.NONE;
         }
-        loop("timers", this::timers);
+        loop("timers", new Timers(this));
     }
-
-    /** Makes the native engine for each thread's cipher, or null: the JDK's cipher. */
-    private final Supplier<PacketAead> nativeAead;
 
     /** A cipher for one thread of this tunnel, with the engine its offloads chose. */
     DataCipher newCipher() {
         return nativeAead != null ? new DataCipher(nativeAead.get()) : new DataCipher();
     }
-
-    /** The UDP features the batched loops asked for; a new socket after a port change gets them too. */
-    private UdpFeatures udpFeatures;
-    private final Offloads batched;
 
     /**
      * What the packet path does, for the start-up line: the offloads in use, what the kernel
@@ -145,7 +116,7 @@ public final class WgTunnel extends Loops {
         if (!batched.batching()) {
             return "one packet per system call, " + cipher;
         }
-        StringBuilder sb = new StringBuilder(batched.describe(socket.features(), device));
+        StringBuilder sb = new StringBuilder(batched.describe(udp.socket().features(), device));
         int threads = batched.cryptoThreads();
         sb.append(", ").append(threads + 1).append(threads == 0 ? " cipher thread" : " cipher threads").append(" per direction");
         return sb.append(", ").append(cipher).toString();
@@ -162,17 +133,35 @@ public final class WgTunnel extends Loops {
      * the kernel routes them (if IP forwarding is on). {@code isolate}: dropped either way.
      */
     public void setForwarding(boolean hub, boolean isolate) {
-        this.hub = hub;
-        this.isolate = isolate;
+        forwarding.set(hub, isolate);
     }
 
-    /** TCP only: nothing is sent to peers over UDP (the socket still answers anyone who uses it). */
-    public void setUdpToPeers(boolean allowed) {
-        this.udpToPeers = allowed;
+    Forwarding forwarding() {
+        return forwarding;
     }
 
-    boolean udpToPeers() {
-        return udpToPeers;
+    /**
+     * Sends to peers through {@code transport} (WireGuard over TCP, which stands in front of the
+     * socket) instead of the socket itself. Set before {@link #start}.
+     */
+    public void setTransport(Transport transport) {
+        this.front = transport;
+    }
+
+    /** Where messages to peers go and batches come from: the socket, or what stands in front of it. */
+    Transport transport() {
+        Transport t = front;
+        return t != null ? t : udp.socket();
+    }
+
+    @Override
+    public Collection<Peer> peers() {
+        return node.peers();
+    }
+
+    @Override
+    public TcpTransport.Inbound inbound(Arena arena) {
+        return new Receiver(this, new Buffers(arena, newCipher()), verbose);
     }
 
     /** Sets who handles control messages; without one they are counted as unexpected. */
@@ -189,21 +178,16 @@ public final class WgTunnel extends Loops {
         this.tickHook = hook;
     }
 
+    Runnable tickHook() {
+        return tickHook;
+    }
+
     /**
      * Encrypts {@code message} to {@code peer} and sends it (or stages it and starts a handshake
      * if there is no session yet). Safe from any thread.
      */
-    public void sendControl(Peer peer, dev.patchcord.core.assign.AddressMessage message) {
-        synchronized (this) {
-            if (controlBuffers == null) {
-                controlBuffers = new Buffers(arena, newCipher());
-            }
-        }
-        Buffers b = controlBuffers;
-        synchronized (b) {
-            int len = dev.patchcord.core.assign.AddressMessage.encode(message, b.view, HEADROOM);
-            sealAndSend(peer, len, b.seg, b.view, b.cipher);
-        }
+    public void sendControl(Peer peer, AddressMessage message) {
+        control.send(peer, message);
     }
 
     /**
@@ -213,25 +197,7 @@ public final class WgTunnel extends Loops {
      * @return false if the socket refused it
      */
     public boolean sendDatagram(byte[] data, InetSocketAddress to) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment seg = a.allocate(Math.max(1, data.length));
-            MemorySegment.copy(data, 0, seg, ValueLayout.JAVA_BYTE, 0, data.length);
-            MemorySegment addr = a.allocate(SockAddr.SIZE, 8);
-            SockAddr.encode(to, addr);
-            return socket.send(seg, 0, data.length, addr) >= 0;
-        }
-    }
-
-    boolean hub() {
-        return hub;
-    }
-
-    boolean isolate() {
-        return isolate;
-    }
-
-    MacTable<Peer> macs() {
-        return macs;
+        return udp.sendDatagram(data, to);
     }
 
     PacketDevice device() {
@@ -242,56 +208,40 @@ public final class WgTunnel extends Loops {
         return verbose;
     }
 
-    public UdpSocket socket() {
-        return socket;
+    Arena arena() {
+        return arena;
     }
 
-    public synchronized int fwmark() {
-        return fwmark;
+    public UdpSocket socket() {
+        return udp.socket();
+    }
+
+    public int fwmark() {
+        return udp.fwmark();
     }
 
     /**
      * Moves to another UDP port (0: the kernel picks). The receive loop notices the new socket;
      * the old one is closed, which wakes it.
      */
-    public synchronized void rebind(int port) throws SysException {
-        UdpSocket old = socket;
-        if (port != 0 && port == old.port()) {
-            return;
-        }
-        UdpSocket fresh = UdpSocket.bind(null, port, wakeup);
-        if (udpFeatures != null) {
-            fresh.enable(udpFeatures);
-        }
-        if (fwmark != 0) {
-            try {
-                fresh.setMark(fwmark);
-            } catch (SysException e) {
-                fresh.close();
-                throw e;
-            }
-        }
-        socket = fresh;
-        old.close();
+    public void rebind(int port) throws SysException {
+        udp.rebind(port);
     }
 
     /** Sets (or with 0 clears) the firewall mark on everything the tunnel sends. */
-    public synchronized void setFwmark(int mark) throws SysException {
-        socket.setMark(mark);
-        fwmark = mark;
+    public void setFwmark(int mark) throws SysException {
+        udp.setFwmark(mark);
     }
 
     /** Where a peer is: its endpoint, learned from authenticated packets (roaming). */
-    public static PeerAddress endpointOf(Peer peer) {
-        if (peer.attachment() instanceof PeerAddress a) {
-            return a;
-        }
-        synchronized (peer) {
-            if (!(peer.attachment() instanceof PeerAddress)) {
-                peer.attach(new PeerAddress(null, true));
-            }
-            return (PeerAddress) peer.attachment();
-        }
+    @Override
+    public PeerAddress endpoint(Peer peer) {
+        return endpoints.of(peer);
+    }
+
+    /** Every peer's endpoint. */
+    public PeerEndpoints endpoints() {
+        return endpoints;
     }
 
     private static long epochNanos() {
@@ -299,47 +249,25 @@ public final class WgTunnel extends Loops {
         return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
-    /**
-     * Sends {@code len} bytes at the start of {@code seg} to the peer: over its TCP connection
-     * if it has an open one, else over UDP to its endpoint. Failures are counted.
-     */
+    /** Sends {@code len} bytes at the start of {@code seg} to the peer, wherever it is. Failures are counted. */
     void sendTo(Peer peer, MemorySegment seg, int len) {
         sendTo(peer, seg, 0, len);
     }
 
     /**
-     * As {@link #sendTo(Peer, MemorySegment, int)} for the bytes at {@code seg[off, off + len)}. A
+     * As {@link #sendTo(Peer, MemorySegment, int)} for the bytes at {@code seg[off, off + len)}:
+     * the transport picks the way (a peer's open TCP connection, else UDP to its endpoint). A
      * message that cannot go out is also taken out of the peer's sent bytes ({@link Peer#unsent}),
      * which count, as the kernel's, what reached the network: an initiation to a peer without an
      * endpoint is not "sent".
      */
     void sendTo(Peer peer, MemorySegment seg, int off, int len) {
-        PeerAddress endpoint = endpointOf(peer);
-        TcpLink link = endpoint.tcp();
-        if (link != null) {
-            if (link.send(off == 0 ? seg : seg.asSlice(off), len)) {
-                node.counters().sent(len);
-            } else {
-                node.counters().drop(Drop.SEND_ERROR);
-                peer.unsent(len);
-            }
-            return;
-        }
-        MemorySegment to = endpoint.current();
-        if (to == null || !udpToPeers) {
-            node.counters().drop(Drop.NO_PEER);
+        int r = transport().send(endpoints.of(peer), seg, off, len);
+        if (r >= 0) {
+            node.counters().sent(len);
+        } else {
+            node.counters().drop(r == Transport.NO_ENDPOINT ? Drop.NO_PEER : Drop.SEND_ERROR);
             peer.unsent(len);
-            return;
-        }
-        int r = socket.send(seg, off, len, to);
-        if (r < 0) {
-            node.counters().drop(Drop.SEND_ERROR);
-            peer.unsent(len);
-            return;
-        }
-        node.counters().sent(len);
-        if (r == UdpSocket.SENT_WITHOUT_SOURCE) {
-            endpoint.forgetSource(to); // the address is gone: let routing pick until the peer is heard again
         }
     }
 
@@ -355,36 +283,19 @@ public final class WgTunnel extends Loops {
                 // A retried handshake: the source address may be why the last one got no answer,
                 // so this one, and what follows until the peer is heard, leaves as routing picks
                 // (as Linux's WireGuard does on every retry).
-                endpointOf(peer).forgetSource();
+                endpoint(peer).forgetSource();
             }
             sendTo(peer, seg, n);
         }
     }
 
-    private void sealAndSend(Peer to, int plain, MemorySegment seg, ByteBuffer view, DataCipher cipher) {
+    /** Seals the plaintext at the headroom to {@code to} and sends it; without a session, starts a handshake. */
+    void sealAndSend(Peer to, int plain, MemorySegment seg, ByteBuffer view, DataCipher cipher) {
         int len = to.seal(view, 0, plain, System.nanoTime(), cipher);
         if (len > 0) {
             sendTo(to, seg, len);
         } else {
             drain(to, seg, view, cipher);
-        }
-    }
-
-    /**
-     * A packet from one peer for another: re-encrypted in place (it already sits after the
-     * headroom, where sealing wants it: {@code base} is where its message was) and sent on,
-     * unless isolation forbids it.
-     */
-    void forward(Peer to, int plain, MemorySegment seg, ByteBuffer view, int base, Buffers b) {
-        if (isolate) {
-            node.counters().drop(Drop.ISOLATED);
-            return;
-        }
-        int n = to.seal(view, base, plain, System.nanoTime(), b.cipher);
-        if (n > 0) {
-            sendTo(to, seg, base, n);
-        } else {
-            drain(to, b.control, b.controlView, b.cipher);
         }
     }
 
@@ -395,139 +306,11 @@ public final class WgTunnel extends Loops {
      * @return 0, or the negated errno
      */
     int writePacket(MemorySegment seg, int off, int len) {
-        return device instanceof dev.patchcord.tun.TunDevice t ? t.writePacket(seg, off, len) : device.write(seg, off, len);
-    }
-
-    /**
-     * Sends the plaintext at the headroom to every peer but {@code except}: broadcast, multicast
-     * and unknown destinations, as a switch floods. Sealing works in place, so the plaintext is
-     * kept aside and put back before each copy.
-     */
-    void flood(Peer except, int plain, MemorySegment seg, ByteBuffer view, DataCipher cipher, byte[] scratch) {
-        view.get(HEADROOM, scratch, 0, plain);
-        for (Peer p : node.peers()) {
-            if (p != except) {
-                view.put(HEADROOM, scratch, 0, plain);
-                sealAndSend(p, plain, seg, view, cipher);
-            }
-        }
-        view.put(HEADROOM, scratch, 0, plain);
-    }
-
-    private void outbound() throws SysException {
-        Buffers b = new Buffers(arena, newCipher());
-        boolean layer2 = node.layer2();
-        int start = layer2 ? HEADROOM + TapFrames.PREFIX : HEADROOM;
-        // The interface writes after the headroom; the tail leaves room for padding and the tag. The
-        // buffer holds the largest packet or frame a TUN or TAP can give, whatever the MTU is now
-        // (it may change at any time, and packets queued before a change keep their size).
-        MemorySegment packet = b.seg.asSlice(start, Buffers.SIZE - start - TAIL);
-        LoopGuard loopGuard = new LoopGuard(node, () -> socket.port());
-        Unreachables unreachables = new Unreachables(this, arena);
-        while (true) {
-            int n = device.read(packet);
-            if (n < 0) {
-                return;
-            }
-            if (layer2) {
-                outboundFrame(n, b);
-                continue;
-            }
-            Peer peer = node.allowedIps().forDestination(b.view, HEADROOM, n);
-            if (loopGuard.looped(b.view, HEADROOM, n, peer)) {
-                node.counters().drop(Drop.ROUTING_LOOP);
-                continue;
-            }
-            if (peer == null) {
-                node.counters().drop(Drop.NO_ROUTE);
-                unreachables.answer(b.view, HEADROOM, n, System.nanoTime());
-                continue;
-            }
-            sealAndSend(peer, n, b.seg, b.view, b.cipher);
-        }
-    }
-
-    /** A frame from the TAP: to the peer its destination is behind, or to every peer. */
-    private void outboundFrame(int n, Buffers b) {
-        if (n < TapFrames.ETHERNET_HEADER) {
-            node.counters().drop(Drop.RUNT);
-            return;
-        }
-        TapFrames.writePrefix(b.view, HEADROOM, n);
-        int plain = n + TapFrames.PREFIX;
-        var peers = node.peers();
-        Peer to = peers.size() == 1 ? peers.iterator().next()
-                : macs.lookup(MacTable.mac(b.view, HEADROOM + TapFrames.PREFIX), System.nanoTime());
-        if (to != null) {
-            sealAndSend(to, plain, b.seg, b.view, b.cipher);
-        } else {
-            flood(null, plain, b.seg, b.view, b.cipher, b.scratch);
-        }
-    }
-
-    private void inbound() throws SysException {
-        Buffers b = new Buffers(arena, newCipher());
-        Receiver receiver = new Receiver(this, b, verbose);
-        MemorySegment from = arena.allocate(Endpoint.SIZE, 8);
-        UdpOrigin udp = new UdpOrigin(this, arena);
-        udp.from = from;
-        while (true) {
-            UdpSocket s = socket;
-            int n = s.receiveWithSource(b.seg, from);
-            if (n < 0) {
-                if (s != socket && !wakeup.signalled()) {
-                    continue; // moved to a new port
-                }
-                return;
-            }
-            if (n > Buffers.SIZE) {
-                node.counters().drop(Drop.OVERSIZE);
-                continue;
-            }
-            receiver.handle(n, udp);
-        }
-    }
-
-    private void timers() throws InterruptedException {
-        Buffers b = new Buffers(arena, newCipher());
-        while (!wakeup.signalled()) {
-            node.tick(System.nanoTime());
-            Runnable hook = tickHook;
-            if (hook != null) {
-                hook.run();
-            }
-            reresolveEndpoints(System.nanoTime());
-            for (Peer p : node.peers()) {
-                drain(p, b.seg, b.view, b.cipher);
-            }
-            Thread.sleep(TICK_MILLIS);
-        }
-    }
-
-    /**
-     * Looks up again the host names of peers whose handshakes are failing ({@link Reresolve}); a
-     * lookup may block, so it runs on a virtual thread of its own.
-     */
-    private void reresolveEndpoints(long now) {
-        for (Peer p : node.peers()) {
-            PeerAddress endpoint = endpointOf(p);
-            if (endpoint.host() == null
-                    || !Reresolve.due(p.handshakeAttempts(), p.sessionAge(now), endpoint.sinceLookup(now))) {
-                continue;
-            }
-            endpoint.lookupStarting(now);
-            Thread.ofVirtual().name("resolve").start(() -> {
-                java.net.InetSocketAddress moved = endpoint.reresolve();
-                if (moved != null && verbose != null) {
-                    verbose.println("peer " + shortKey(p) + ": " + endpoint.host() + " now resolves to "
-                            + SockAddr.format(moved));
-                }
-            });
-        }
+        return device.writePacket(seg, off, len);
     }
 
     static String shortKey(Peer p) {
-        return java.util.Base64.getEncoder().encodeToString(p.publicKey()).substring(0, 8) + "…";
+        return Base64.getEncoder().encodeToString(p.publicKey()).substring(0, 8) + "…";
     }
 
     public Node node() {
@@ -556,7 +339,7 @@ public final class WgTunnel extends Loops {
     boolean refreshMtu() {
         int before = node.mtu();
         try {
-            setLinkMtu(dev.patchcord.tun.Link.mtu(device.name()));
+            setLinkMtu(Link.mtu(device.name()));
         } catch (SysException e) {
             return false;
         }

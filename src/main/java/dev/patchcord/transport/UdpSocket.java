@@ -40,7 +40,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * the caller hears of it ({@link #SENT_WITHOUT_SOURCE}, {@link UdpBatch#sourceDropped}) so that it
  * stops asking for that source.
  */
-public final class UdpSocket implements AutoCloseable {
+public final class UdpSocket implements Transport {
     /** 7 MiB, as wireguard-go: small buffers are the first limit on throughput. */
     private static final int SOCKET_BUFFER = 7 << 20;
 
@@ -140,6 +140,7 @@ public final class UdpSocket implements AutoCloseable {
         }
     }
 
+    @Override
     public int port() {
         return port;
     }
@@ -218,6 +219,7 @@ public final class UdpSocket implements AutoCloseable {
      *     went from the address routing picked; or the negated errno (no route, message too long, …),
      *     which the caller counts
      */
+    @Override
     public int send(MemorySegment buf, long off, int len, MemorySegment to) {
         if (Endpoint.hasSource(to)) {
             SingleMessage m = SEND_MESSAGE.get();
@@ -305,6 +307,7 @@ public final class UdpSocket implements AutoCloseable {
      *
      * @return the number of slots filled, or -1 to stop (the socket was closed or the wake-up fired)
      */
+    @Override
     public int receive(UdpBatch batch) throws SysException {
         int vlen = batchOn ? batch.slots() : 1;
         while (!closed) {
@@ -342,6 +345,7 @@ public final class UdpSocket implements AutoCloseable {
      *
      * @return the number of slots sent completely, or, if none was, the -errno of the first failure
      */
+    @Override
     public int send(UdpBatch batch, int count) {
         Objects.checkFromToIndex(0, count, batch.slots());
         batch.clearStatus(count);

@@ -1,5 +1,6 @@
 package dev.patchcord.tun;
 
+import dev.patchcord.sys.Linux;
 import dev.patchcord.sys.SysException;
 
 import java.lang.foreign.MemorySegment;
@@ -26,6 +27,43 @@ public interface PacketDevice extends AutoCloseable {
      * @return 0, or the negated errno when the kernel refused this one packet (the caller counts it)
      */
     int write(MemorySegment buf, long off, int len);
+
+    /**
+     * Whether the device can be read in batches: a waiting {@link #read} for the first packet,
+     * then {@link #tryRead} for what else it already holds. A TUN or TAP can; stdio cannot.
+     */
+    default boolean batches() {
+        return false;
+    }
+
+    /**
+     * One read that does not wait: the next packet if one is queued, else {@code -EAGAIN}.
+     *
+     * @return the length read, or the negated errno
+     */
+    default int tryRead(MemorySegment buf) {
+        return -Linux.EAGAIN;
+    }
+
+    /** Whether every packet read and written starts with a virtio-net header. */
+    default boolean vnetHeader() {
+        return false;
+    }
+
+    /** The TUN_F_* offloads the kernel accepted (0 without the virtio-net header). */
+    default int offloads() {
+        return 0;
+    }
+
+    /**
+     * Writes one packet that has no virtio-net header in front of it; a device that wants one
+     * puts it there itself.
+     *
+     * @return 0, or the negated errno
+     */
+    default int writePacket(MemorySegment buf, long off, int len) {
+        return write(buf, off, len);
+    }
 
     @Override
     void close();

@@ -221,12 +221,19 @@ public final class TunDevice implements PacketDevice {
         return persistent;
     }
 
+    @Override
+    public boolean batches() {
+        return true;
+    }
+
     /** Whether every packet read and written starts with a {@link VirtioNetHdr}. */
+    @Override
     public boolean vnetHeader() {
         return vnetHeader;
     }
 
     /** The TUN_F_* offloads the kernel accepted (0 without the vnet header). */
+    @Override
     public int offloads() {
         return offloads;
     }
@@ -259,6 +266,7 @@ public final class TunDevice implements PacketDevice {
      *
      * @return the length read, or the negated errno
      */
+    @Override
     public int tryRead(MemorySegment buf) {
         long n = Libc.read(fd, buf, buf.byteSize());
         return (int) n;
@@ -284,6 +292,7 @@ public final class TunDevice implements PacketDevice {
      *
      * @return 0, or the negated errno
      */
+    @Override
     public int writePacket(MemorySegment buf, long off, int len) {
         if (!vnetHeader) {
             return write(buf, off, len);

@@ -6,7 +6,7 @@ import dev.patchcord.core.wg.Keys;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
 import dev.patchcord.core.wg.X25519;
-import dev.patchcord.device.WgTunnel;
+import dev.patchcord.device.PeerEndpoints;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
@@ -26,7 +26,8 @@ class MeshPeersTest {
     private final String self = Keys.toBase64(X25519.publicKey(own));
     private final String a = key(), b = key(), fixed = key();
     private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private final MeshPeers mesh = new MeshPeers(node, "mesh0", false, null, Set.of(fixed), Set.of(), new PrintStream(err, true),
+    private final PeerEndpoints endpoints = new PeerEndpoints();
+    private final MeshPeers mesh = new MeshPeers(node, endpoints, "mesh0", false, null, Set.of(fixed), Set.of(), new PrintStream(err, true),
             null, () -> 1_000_000_000_000L);
 
     private String key() {
@@ -50,7 +51,7 @@ class MeshPeersTest {
         assertThat(mesh.size()).isEqualTo(2);
         assertThat(node.peers()).hasSize(2);
         assertThat(allowed(a)).containsExactly("10.9.0.2/32");
-        assertThat(WgTunnel.endpointOf(node.peer(Keys.fromBase64(a))).describe())
+        assertThat(endpoints.of(node.peer(Keys.fromBase64(a))).describe())
                 .isEqualTo(new InetSocketAddress("127.0.0.2", 51820));
         assertThat(node.peer(Keys.fromBase64(b)).persistentKeepalive()).isEqualTo(25);
         assertThat(err.toString()).contains("lists " + fixed.substring(0, 8) + "…, which has a [Peer] section");
@@ -65,7 +66,7 @@ class MeshPeersTest {
         assertThat(node.peer(Keys.fromBase64(a))).isSameAs(peerA);
         assertThat(node.peer(Keys.fromBase64(b))).isSameAs(peerB);
         assertThat(allowed(b)).containsExactly("10.9.7.0/24");
-        assertThat(WgTunnel.endpointOf(peerB).describe()).isEqualTo(new InetSocketAddress("127.0.0.3", 2));
+        assertThat(endpoints.of(peerB).describe()).isEqualTo(new InetSocketAddress("127.0.0.3", 2));
         mesh.update(MeshSources.FILE, List.of(peer(b, "10.9.7.0/24", "127.0.0.3:2")));
         assertThat(node.peer(Keys.fromBase64(a))).isNull();
         assertThat(node.allowedIps().forDestination(java.nio.ByteBuffer.wrap(ipv4To(10, 9, 0, 2)), 0, 20)).isNull();

@@ -20,11 +20,12 @@ class LoopGuardTest {
 
     private final SplittableRandom rng = new SplittableRandom(3);
     private final Node node = new Node(X25519.generatePrivate(rng), rng.split(), new Counters(), Node.DEFAULT_LOAD_THRESHOLD);
+    private final PeerEndpoints endpoints = new PeerEndpoints();
     private final Peer p4 = peer(new InetSocketAddress(address(V4), 40000));
     private final Peer p6 = peer(new InetSocketAddress(address(V6), 1));
     private final Peer none = node.addPeer(X25519.publicKey(X25519.generatePrivate(rng)), null);
     private int port = PORT;
-    private final LoopGuard guard = new LoopGuard(node, () -> port);
+    private final LoopGuard guard = new LoopGuard(node, endpoints, () -> port);
 
     private static InetAddress address(byte[] raw) {
         try {
@@ -36,7 +37,7 @@ class LoopGuardTest {
 
     private Peer peer(InetSocketAddress endpoint) {
         Peer p = node.addPeer(X25519.publicKey(X25519.generatePrivate(rng)), null);
-        p.attach(new PeerAddress(endpoint, true));
+        endpoints.put(p, new PeerAddress(endpoint, true));
         return p;
     }
 
@@ -98,7 +99,7 @@ class LoopGuardTest {
 
     @Test
     void followsTheEndpointAndThePort() {
-        ((PeerAddress) p4.attachment()).set(new InetSocketAddress(address(V4), 40002));
+        endpoints.find(p4).set(new InetSocketAddress(address(V4), 40002));
         assertThat(looped(datagram(PORT, V4, 40000), p4)).as("the old endpoint").isFalse();
         assertThat(looped(datagram(PORT, V4, 40002), p4)).isTrue();
         port = 7000; // the listen port was changed
@@ -109,6 +110,6 @@ class LoopGuardTest {
     @Test
     void aPeerWithoutAnEndpointIsLeftAlone() {
         assertThat(looped(datagram(PORT, V4, 40000), none)).isTrue();
-        assertThat(none.attachment()).as("no endpoint made up for it").isNull();
+        assertThat(endpoints.find(none)).as("no endpoint made up for it").isNull();
     }
 }

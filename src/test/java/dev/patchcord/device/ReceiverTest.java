@@ -56,7 +56,7 @@ class ReceiverTest {
         socket = UdpSocket.bind(loopback, 0, wakeup);
         here = DatagramChannel.open(StandardProtocolFamily.INET).bind(new InetSocketAddress(loopback, 0));
         there = DatagramChannel.open(StandardProtocolFamily.INET).bind(new InetSocketAddress(loopback, 0));
-        tunnel = new WgTunnel(device, socket, p.b, wakeup, null, Offloads.NONE);
+        tunnel = new WgTunnel(device, socket, p.b, new PeerEndpoints(), wakeup, null, Offloads.NONE);
         tunnel.start();
 
         // A runs on this machine's clock too, so that its timers and B's agree.

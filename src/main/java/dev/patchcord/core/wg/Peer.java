@@ -33,7 +33,6 @@ public final class Peer {
     boolean wantKeepalive;
 
     private volatile long persistentKeepalive;
-    private volatile Object attachment;
 
     Peer(Node node, byte[] publicKey, byte[] presharedKey) {
         this.node = node;
@@ -93,15 +92,6 @@ public final class Peer {
     synchronized void forget() {
         zeroKeys();
         handshake.forget();
-    }
-
-    /** The I/O shell's own per-peer state (its endpoint); opaque to the core. */
-    public void attach(Object o) {
-        attachment = o;
-    }
-
-    public Object attachment() {
-        return attachment;
     }
 
     /**

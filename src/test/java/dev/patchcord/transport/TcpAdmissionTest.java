@@ -1,4 +1,4 @@
-package dev.patchcord.device;
+package dev.patchcord.transport;
 
 import org.junit.jupiter.api.Test;
 
@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import static dev.patchcord.device.TcpAdmission.Reason.*;
+import static dev.patchcord.transport.TcpAdmission.Reason.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class TcpAdmissionTest {

@@ -1,4 +1,4 @@
-package dev.patchcord.device;
+package dev.patchcord.transport;
 
 import java.io.Closeable;
 import java.io.IOException;

@@ -1,11 +1,15 @@
-package dev.patchcord.device;
+package dev.patchcord.transport;
 
 import dev.patchcord.core.wg.Peer;
-import dev.patchcord.transport.TcpLink;
+import dev.patchcord.sys.Linux;
+import dev.patchcord.sys.SysException;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.Collection;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
 import java.nio.channels.ServerSocketChannel;
@@ -14,29 +18,60 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
  * WireGuard over TCP, for networks that block UDP: a listening socket on the interface's port
  * (a server), and per peer a dialer that keeps a connection to the peer's endpoint (a client),
  * reconnecting with backoff from 1 s to 30 s. A dialer either always uses TCP, or falls back to
  * it only after two handshakes over UDP went unanswered. Every connection has its own reader,
- * which hands messages to a {@link Receiver} exactly as the UDP loop does; a peer's endpoint then
- * moves to whichever transport its last authenticated message came over.
+ * which hands messages to the tunnel ({@link Host#inbound}) exactly as the UDP loop does; a peer's
+ * endpoint then moves to whichever transport its last authenticated message came over.
+ *
+ * <p>As a {@link Transport} it stands in front of the tunnel's UDP socket: a message to a peer
+ * with an open connection goes over it, anything else over UDP (in {@link Mode#TCP} nothing goes
+ * to peers over UDP, though the socket still answers anyone who uses it). Batches are received
+ * and sent by the UDP socket; connections hand in their messages on their own threads.
  *
  * <p>Accepted connections are admitted by a {@link TcpAdmission}: few and short-lived until they
  * carry an authenticated message, closed once their peer stops using them. Refusals and closings
  * are counted and reported on the verbose stream at most every {@link #REPORT_NANOS}.
  */
-public final class TcpTransport implements AutoCloseable {
+public final class TcpTransport implements Transport {
     /** Which transports an interface uses. */
     public enum Mode { UDP, TCP, UDP_THEN_TCP }
+
+    /** What the transport needs of the tunnel it serves. */
+    public interface Host {
+        /** The peers, to dial those with an endpoint. */
+        Collection<Peer> peers();
+
+        PeerEndpoint endpoint(Peer peer);
+
+        /** Whether the tunnel is stopping (dialers end). */
+        boolean stopping();
+
+        /** A reader's way into the tunnel, for one connection's thread. */
+        Inbound inbound(Arena arena);
+    }
+
+    /** Hands the messages of one connection to the tunnel. */
+    public interface Inbound {
+        /** Where the next message is read to. */
+        ByteBuffer buffer();
+
+        /** Handles the {@code n}-byte message at the start of {@link #buffer()}. */
+        void handle(int n, Origin from);
+    }
 
     private static final long MAX_BACKOFF_MILLIS = 30_000;
     private static final int CONNECT_TIMEOUT_MILLIS = 5_000;
     /** A flood of connections is reported, not each connection of it. */
     private static final long REPORT_NANOS = 10_000_000_000L;
 
-    private final WgTunnel tunnel;
+    private final Host tunnel;
+    /** The tunnel's UDP socket now (a new one after the listen port changes). */
+    private final Supplier<? extends Transport> udp;
     private final Mode mode;
     private final int listenPort;
     private final PrintStream verbose;
@@ -49,8 +84,9 @@ public final class TcpTransport implements AutoCloseable {
     private volatile boolean closed;
 
     /** @param listenPort the port to accept connections on, 0 for none (a client only) */
-    public TcpTransport(WgTunnel tunnel, Mode mode, int listenPort, PrintStream verbose) {
+    public TcpTransport(Host tunnel, Supplier<? extends Transport> udp, Mode mode, int listenPort, PrintStream verbose) {
         this.tunnel = tunnel;
+        this.udp = udp;
         this.mode = mode;
         this.listenPort = listenPort;
         this.verbose = verbose;
@@ -65,8 +101,8 @@ public final class TcpTransport implements AutoCloseable {
             threads.add(Thread.ofVirtual().name("tcp-accept").start(this::acceptLoop));
             threads.add(Thread.ofVirtual().name("tcp-sweep").start(this::sweepLoop));
         }
-        for (Peer p : tunnel.node().peers()) {
-            if (WgTunnel.endpointOf(p).current() != null) {
+        for (Peer p : tunnel.peers()) {
+            if (tunnel.endpoint(p).current() != null) {
                 threads.add(Thread.ofVirtual().name("tcp-dial").start(() -> dialLoop(p)));
             }
         }
@@ -155,7 +191,7 @@ public final class TcpTransport implements AutoCloseable {
                     Thread.sleep(500);
                     continue;
                 }
-                InetSocketAddress target = WgTunnel.endpointOf(peer).describe();
+                InetSocketAddress target = tunnel.endpoint(peer).describe();
                 SocketChannel ch = SocketChannel.open();
                 try {
                     ch.socket().connect(target, CONNECT_TIMEOUT_MILLIS);
@@ -164,14 +200,14 @@ public final class TcpTransport implements AutoCloseable {
                     throw e;
                 }
                 TcpLink link = new TcpLink(ch);
-                log("peer " + WgTunnel.shortKey(peer) + ": connected over TCP to " + target);
-                WgTunnel.endpointOf(peer).observeTcp(link);
+                log("peer " + shortKey(peer) + ": connected over TCP to " + target);
+                tunnel.endpoint(peer).observeTcp(link);
                 peer.initiateNow(); // the handshake that UDP could not complete, at once
                 backoff = 1_000;
                 read(link, null);
-                log("peer " + WgTunnel.shortKey(peer) + ": TCP connection closed; reconnecting");
+                log("peer " + shortKey(peer) + ": TCP connection closed; reconnecting");
             } catch (IOException e) {
-                log("peer " + WgTunnel.shortKey(peer) + ": TCP connect failed (" + e.getMessage() + "); retry in "
+                log("peer " + shortKey(peer) + ": TCP connect failed (" + e.getMessage() + "); retry in "
                         + backoff / 1000 + " s");
                 if (!sleep(backoff)) {
                     return;
@@ -200,7 +236,7 @@ public final class TcpTransport implements AutoCloseable {
     private void read(TcpLink link, TcpAdmission.Slot slot) {
         links.add(link);
         byte[] source = link.describe().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        Receiver.Origin origin = new Receiver.Origin() {
+        Origin origin = new Origin() {
             @Override
             public byte[] sourceBytes() {
                 return source;
@@ -212,7 +248,7 @@ public final class TcpTransport implements AutoCloseable {
             }
 
             @Override
-            public boolean observe(PeerAddress endpoint) {
+            public boolean observe(PeerEndpoint endpoint) {
                 if (slot != null) {
                     admission.authenticated(slot, System.nanoTime());
                 }
@@ -225,10 +261,10 @@ public final class TcpTransport implements AutoCloseable {
             }
         };
         try (Arena arena = Arena.ofConfined()) {
-            Buffers b = new Buffers(arena, tunnel.newCipher());
-            Receiver receiver = new Receiver(tunnel, b, verbose);
+            Inbound inbound = tunnel.inbound(arena);
+            ByteBuffer buffer = inbound.buffer();
             while (!closed) {
-                receiver.handle(link.read(b.view), origin);
+                inbound.handle(link.read(buffer), origin);
             }
         } catch (IOException e) {
             // The connection ended: the peer goes back to UDP, or its dialer reconnects.
@@ -241,12 +277,51 @@ public final class TcpTransport implements AutoCloseable {
         }
     }
 
+    private static String shortKey(Peer p) {
+        return java.util.Base64.getEncoder().encodeToString(p.publicKey()).substring(0, 8) + "…";
+    }
+
+    @Override
+    public int receive(UdpBatch batch) throws SysException {
+        return udp.get().receive(batch);
+    }
+
+    @Override
+    public int send(UdpBatch batch, int count) {
+        return udp.get().send(batch, count);
+    }
+
+    @Override
+    public int send(MemorySegment buf, long off, int len, MemorySegment to) {
+        return udp.get().send(buf, off, len, to);
+    }
+
+    @Override
+    public int send(PeerEndpoint to, MemorySegment buf, long off, int len) {
+        TcpLink link = to.tcp();
+        if (link != null) {
+            return link.send(off == 0 ? buf : buf.asSlice(off), len) ? 0 : -Linux.EIO;
+        }
+        return mode == Mode.TCP ? NO_ENDPOINT : udp.get().send(to, buf, off, len);
+    }
+
+    @Override
+    public MemorySegment batchAddress(PeerEndpoint to) {
+        return to.tcp() != null || mode == Mode.TCP ? null : to.current();
+    }
+
+    @Override
+    public int port() {
+        return udp.get().port();
+    }
+
     private void log(String message) {
         if (verbose != null) {
             verbose.println(message);
         }
     }
 
+    /** Closes the listener and every connection; the UDP socket is its owner's to close. */
     @Override
     public synchronized void close() {
         closed = true;

@@ -1,0 +1,43 @@
+package dev.patchcord.device;
+
+import dev.patchcord.core.wg.Node;
+import dev.patchcord.core.wg.Peer;
+
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Where each peer of a tunnel is: its {@link PeerAddress}, held beside the node because the core
+ * knows nothing of sockets. An entry is made when the configuration gives the peer an endpoint, or
+ * on the first look-up of a peer added without one (by the UAPI or the mesh); it goes when the peer
+ * leaves the node ({@link #remove}, {@link #retainPeersOf}). A look-up is one hash probe, made per
+ * batch group or per authenticated message, never per byte.
+ */
+public final class PeerEndpoints {
+    private final ConcurrentHashMap<Peer, PeerAddress> table = new ConcurrentHashMap<>();
+
+    /** The peer's endpoint, made (empty, learning) if it has none yet. */
+    public PeerAddress of(Peer peer) {
+        PeerAddress a = table.get(peer);
+        return a != null ? a : table.computeIfAbsent(peer, p -> new PeerAddress(null, true));
+    }
+
+    /** The peer's endpoint, or null if none was ever set or asked for (nothing is made up). */
+    public PeerAddress find(Peer peer) {
+        return table.get(peer);
+    }
+
+    /** Gives the peer this endpoint (the configuration's), replacing any it had. */
+    public void put(Peer peer, PeerAddress address) {
+        table.put(peer, address);
+    }
+
+    /** Forgets a peer that left the node. */
+    public void remove(Peer peer) {
+        table.remove(peer);
+    }
+
+    /** Forgets every peer the node no longer has (after a change that may have removed some). */
+    public void retainPeersOf(Node node) {
+        table.keySet().removeIf(p -> node.peer(p.publicKey()) != p);
+    }
+}
