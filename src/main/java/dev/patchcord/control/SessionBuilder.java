@@ -72,6 +72,13 @@ public final class SessionBuilder {
     private HostNetwork network = HostNetwork.LINUX;
     private Path socketDir = UapiServer.DEFAULT_DIRECTORY;
     private Runnable beforePreDown = () -> { };
+    /**
+     * What {@link #assemble} opened that the failure paths' own clean-up does not close (that
+     * closes the device and takes back what was put on a persistent interface). A failed build
+     * closes these too, last opened first, so a builder called in-process leaves no socket, port
+     * or wake-up descriptor behind.
+     */
+    private final List<AutoCloseable> opened = new ArrayList<>();
 
     /**
      * @param file the configuration file (named by the configuration socket, rewritten by SaveConfig)
@@ -118,6 +125,28 @@ public final class SessionBuilder {
      * @throws InterfaceSession.Failure for a problem the user can fix (a hook, an address, a port)
      */
     public InterfaceSession build(InterfaceSession.Stop stop) throws SysException {
+        try {
+            InterfaceSession session = assemble(stop);
+            opened.clear(); // the session closes them now
+            return session;
+        } catch (SysException | RuntimeException e) {
+            releaseAfterFailure();
+            throw e;
+        }
+    }
+
+    private void releaseAfterFailure() {
+        for (int i = opened.size() - 1; i >= 0; i--) {
+            try {
+                opened.get(i).close();
+            } catch (Exception suppressed) {
+                // Already failing: the first error is the one the user needs.
+            }
+        }
+        opened.clear();
+    }
+
+    private InterfaceSession assemble(InterfaceSession.Stop stop) throws SysException {
         Node node = new Node(iface.privateKey(), new SecureRandom(), new Counters(), Node.DEFAULT_LOAD_THRESHOLD);
         node.setMtu(iface.mtuOrDefault());
         node.setLayer2(iface.tap());
@@ -143,6 +172,7 @@ public final class SessionBuilder {
 
         hook("PreUp", iface.preUp());
         Wakeup wakeup = new Wakeup();
+        opened.add(wakeup);
         InterfaceSession session = new InterfaceSession(ifname, node, wakeup);
         session.onStop(wakeup::close);
         Offloads offloads;
@@ -160,6 +190,7 @@ public final class SessionBuilder {
                 throw new InterfaceSession.Failure("Metrics = " + iface.metrics() + ": cannot listen there ("
                         + e.getMessage() + ")");
             }
+            opened.add(metrics);
             session.onStop(metrics::close);
         }
         PacketDevice tun = devices.open(ifname, iface.tap(), offloads, wakeup);
@@ -203,6 +234,7 @@ public final class SessionBuilder {
                 }
             }
             socket = sockets.bind(iface.listenPort() == null ? 0 : iface.listenPort(), wakeup);
+            opened.add(socket);
             if (iface.fwMark() != null) {
                 socket.setMark(iface.fwMark());
             }
@@ -256,6 +288,7 @@ public final class SessionBuilder {
                     tcpOnly ? TcpTransport.Mode.TCP : TcpTransport.Mode.UDP_THEN_TCP,
                     iface.listenPort() == null ? 0 : socket.port(), debug);
             tunnel.setTransport(tcp);
+            opened.add(tcp);
             try {
                 tcp.start();
             } catch (IOException e) {

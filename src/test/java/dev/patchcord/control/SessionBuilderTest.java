@@ -141,6 +141,7 @@ class SessionBuilderTest {
     private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
     private final PrintStream err = new PrintStream(errBytes, true, StandardCharsets.UTF_8);
     private MemoryDevice device;
+    private UdpSocket socket;
 
     private SessionBuilder builder(String text) throws Exception {
         Path file = dir.resolve("wg7.conf");
@@ -148,7 +149,7 @@ class SessionBuilderTest {
         WgConfig config = WgConfig.parse(file);
         return new SessionBuilder(config, file, "wg7", err)
                 .host((ifname, tap, offloads, wakeup) -> device = new MemoryDevice(tap),
-                        (port, wakeup) -> UdpSocket.bind(InetAddress.getLoopbackAddress(), port, wakeup), network)
+                        (port, wakeup) -> socket = UdpSocket.bind(InetAddress.getLoopbackAddress(), port, wakeup), network)
                 .socketDir(dir);
     }
 
@@ -227,7 +228,7 @@ class SessionBuilderTest {
     }
 
     @Test
-    void aFailingPostUpClosesTheDeviceAndSaysWhy() throws Exception {
+    void aFailingPostUpClosesTheDeviceAndSocketAndSaysWhy() throws Exception {
         String text = "[Interface]\nPrivateKey = " + PRIVATE + "\nPostUp = exit 3\n"
                 + "[Peer]\nPublicKey = " + PEER_A + "\n";
         SessionBuilder b = builder(text);
@@ -235,6 +236,11 @@ class SessionBuilderTest {
                 .isInstanceOf(InterfaceSession.Failure.class)
                 .hasMessage("PostUp 'exit 3' exited with status 3");
         assertThat(device.closed).isTrue();
+        // The port is free again: a failed build leaves no socket bound (UdpSocket sets no SO_REUSE*).
+        try (Wakeup w = new Wakeup();
+                UdpSocket again = UdpSocket.bind(InetAddress.getLoopbackAddress(), socket.port(), w)) {
+            assertThat(again.port()).isEqualTo(socket.port());
+        }
     }
 
     @Test
