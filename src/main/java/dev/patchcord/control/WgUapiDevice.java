@@ -76,14 +76,6 @@ public final class WgUapiDevice implements UapiDevice {
 
     @Override
     public void set(SetRequest request) throws UapiException {
-        try {
-            change(request);
-        } finally {
-            tunnel.endpoints().retainPeersOf(node); // peers removed here (or by a new private key) leave no endpoint behind
-        }
-    }
-
-    private void change(SetRequest request) throws UapiException {
         // 32 zero bytes remove the key, as in the kernel and wireguard-go: `wg setconf` of a file
         // with peers only sends them, and so does `wg set IF private-key /dev/null`. The interface
         // then keeps its peers and makes no handshakes until a key is set again.

@@ -186,7 +186,7 @@ final class BatchOutbound extends BatchReader {
             PeerAddress endpoint = tunnel.endpoint(peer);
             MemorySegment to = transport.batchAddress(endpoint);
             if (to == null) {
-                tunnel.sendTo(peer, out, k * stride, sealed[k]); // alone (a TCP connection), or nowhere (counted there)
+                tunnel.sendTo(peer, endpoint, out, k * stride, sealed[k]); // alone (a TCP connection), or nowhere (counted there)
                 k++;
                 continue;
             }

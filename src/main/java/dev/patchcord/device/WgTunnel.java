@@ -88,6 +88,7 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
             node.setHandshakeEvents(new HandshakeLog(verbose));
         }
         node.setControlMessages(AddressMessages.CONTROL);
+        node.setPeerRemovedListener(endpoints::remove);
         this.nativeAead = offloads.nativeCipher() ? NativePacketAead.best().orElse(null) : null;
         if (offloads.batching() && device.batches() && !node.layer2()) {
             udp.enable(offloads.udp());
@@ -262,7 +263,12 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
      * endpoint is not "sent".
      */
     void sendTo(Peer peer, MemorySegment seg, int off, int len) {
-        int r = transport().send(endpoints.of(peer), seg, off, len);
+        sendTo(peer, endpoints.of(peer), seg, off, len);
+    }
+
+    /** As {@link #sendTo(Peer, MemorySegment, int, int)} with the peer's endpoint already looked up. */
+    void sendTo(Peer peer, PeerAddress endpoint, MemorySegment seg, int off, int len) {
+        int r = transport().send(endpoint, seg, off, len);
         if (r >= 0) {
             node.counters().sent(len);
         } else {

@@ -102,8 +102,11 @@ public final class TcpTransport implements Transport {
             threads.add(Thread.ofVirtual().name("tcp-sweep").start(this::sweepLoop));
         }
         for (Peer p : tunnel.peers()) {
-            if (tunnel.endpoint(p).current() != null) {
-                threads.add(Thread.ofVirtual().name("tcp-dial").start(() -> dialLoop(p)));
+            // The endpoint is taken once: it is what this dialer dials for the rest of its life,
+            // even after the peer leaves the tunnel's table (as the configured address it was).
+            PeerEndpoint e = tunnel.endpoint(p);
+            if (e.current() != null) {
+                threads.add(Thread.ofVirtual().name("tcp-dial").start(() -> dialLoop(p, e)));
             }
         }
     }
@@ -183,7 +186,7 @@ public final class TcpTransport implements Transport {
         };
     }
 
-    private void dialLoop(Peer peer) {
+    private void dialLoop(Peer peer, PeerEndpoint endpoint) {
         long backoff = 1_000;
         while (!closed && !tunnel.stopping()) {
             try {
@@ -191,7 +194,7 @@ public final class TcpTransport implements Transport {
                     Thread.sleep(500);
                     continue;
                 }
-                InetSocketAddress target = tunnel.endpoint(peer).describe();
+                InetSocketAddress target = endpoint.describe();
                 SocketChannel ch = SocketChannel.open();
                 try {
                     ch.socket().connect(target, CONNECT_TIMEOUT_MILLIS);
@@ -201,7 +204,7 @@ public final class TcpTransport implements Transport {
                 }
                 TcpLink link = new TcpLink(ch);
                 log("peer " + shortKey(peer) + ": connected over TCP to " + target);
-                tunnel.endpoint(peer).observeTcp(link);
+                endpoint.observeTcp(link);
                 peer.initiateNow(); // the handshake that UDP could not complete, at once
                 backoff = 1_000;
                 read(link, null);

@@ -6,6 +6,7 @@ import dev.patchcord.core.l2.TapFrames;
 
 import java.nio.ByteBuffer;
 import java.util.Collection;
+import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 
 import static dev.patchcord.core.wg.Protocol.*;
@@ -73,6 +74,7 @@ public final class Node {
     private volatile boolean layer2;
     /** patchcord's own messages beside IP packets (TUN mode), or null: every plaintext is a packet. */
     private volatile ControlMessages control;
+    private volatile Consumer<Peer> peerRemoved = p -> { };
     /** Who hears of handshakes; read once per handshake message, never per packet. */
     volatile HandshakeEvents events = HandshakeEvents.NONE;
 
@@ -139,6 +141,15 @@ public final class Node {
      */
     public void setControlMessages(ControlMessages control) {
         this.control = control;
+    }
+
+    /**
+     * Told of every peer that leaves the node, whichever way (removed, all peers replaced, or its
+     * key became our own), under the node's lock, so that what the shell keeps per peer goes with
+     * it. Must not call back into the node.
+     */
+    public void setPeerRemovedListener(Consumer<Peer> listener) {
+        this.peerRemoved = listener;
     }
 
     public Counters counters() {
@@ -250,6 +261,7 @@ public final class Node {
             allowedIps.removePeer(peer);
             peer.dropStaged();
             peer.forget();
+            peerRemoved.accept(peer);
         }
     }
 

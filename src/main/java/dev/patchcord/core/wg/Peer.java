@@ -33,6 +33,8 @@ public final class Peer {
     boolean wantKeepalive;
 
     private volatile long persistentKeepalive;
+    /** Set once, when the node lets the peer go; what the shell keeps per peer checks it. */
+    private volatile boolean removed;
 
     Peer(Node node, byte[] publicKey, byte[] presharedKey) {
         this.node = node;
@@ -90,8 +92,14 @@ public final class Peer {
      * it finds no secret and fails.
      */
     synchronized void forget() {
+        removed = true;
         zeroKeys();
         handshake.forget();
+    }
+
+    /** Whether the node has let this peer go (removed, replaced, or its key became our own). */
+    public boolean removed() {
+        return removed;
     }
 
     /**
