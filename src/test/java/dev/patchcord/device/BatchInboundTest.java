@@ -1,6 +1,5 @@
 package dev.patchcord.device;
 
-import dev.patchcord.core.Counters;
 import dev.patchcord.core.Drop;
 import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
@@ -10,8 +9,6 @@ import dev.patchcord.transport.UdpBatch;
 import dev.patchcord.transport.UdpSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.DatagramChannel;
@@ -51,8 +48,7 @@ class BatchInboundTest {
         }
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"batch", "batch,gso,gro,parallel"})
+    @LoopbackTunnel.EachBatchingOffloads
     void datagramsTakenInOneReceiveReachTheInterfaceInOrder(String offloads) throws Exception {
         start(offloads);
         List<byte[]> sent = new ArrayList<>();
@@ -71,11 +67,9 @@ class BatchInboundTest {
         assertThat(t.p.b.counters().droppedTotal()).isZero();
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"batch", "batch,gso,gro,parallel"})
+    @LoopbackTunnel.EachBatchingOffloads
     void badDatagramsInABatchAreCountedByReasonAndTheGoodOnesAroundThemArrive(String offloads) throws Exception {
         start(offloads);
-        Counters counters = t.p.b.counters();
         List<byte[]> good = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
             good.add(ipv4(1, 2, 30 + i));
@@ -102,17 +96,11 @@ class BatchInboundTest {
             assertThat(t.next()).as("good packet %d", i).isEqualTo(good.get(i));
         }
         assertThat(sizes).as("all in one receive").startsWith(11);
-        assertThat(counters.dropped(Drop.REPLAYED)).isEqualTo(1);
-        assertThat(counters.dropped(Drop.UNKNOWN_INDEX)).isEqualTo(1);
-        assertThat(counters.dropped(Drop.BAD_AUTH)).isEqualTo(1);
-        assertThat(counters.dropped(Drop.NOT_ALLOWED)).isEqualTo(1);
-        assertThat(counters.dropped(Drop.BAD_MESSAGE)).isEqualTo(1);
-        assertThat(counters.droppedTotal()).as("each drop counted once, for one reason").isEqualTo(5);
+        t.assertDroppedOnceEach(Drop.REPLAYED, Drop.UNKNOWN_INDEX, Drop.BAD_AUTH, Drop.NOT_ALLOWED, Drop.BAD_MESSAGE);
         assertThat(t.device.received).as("nothing else delivered").isEmpty();
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"batch", "batch,gso,gro,parallel"})
+    @LoopbackTunnel.EachBatchingOffloads
     void withinABatchEachDatagramIsFromItsOwnSourceAndOnlyAuthenticatedOnesMoveThePeer(String offloads)
             throws Exception {
         start(offloads);
@@ -130,7 +118,7 @@ class BatchInboundTest {
         });
         t.next();
         assertThat(t.next()).isEqualTo(stay);
-        assertThat(t.p.b.counters().droppedTotal()).isEqualTo(2);
+        t.assertDroppedOnceEach(Drop.REPLAYED, Drop.BAD_AUTH);
         assertThat(endpointPort()).as("unauthenticated datagrams do not move A").isEqualTo(here);
 
         byte[] moved = ipv4(1, 2, 73);

@@ -6,8 +6,6 @@ import dev.patchcord.core.wg.Outcome;
 import dev.patchcord.core.wg.Protocol;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -35,8 +33,7 @@ class BatchOutboundTest {
         }
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"batch", "batch,gso,gro,parallel"})
+    @LoopbackTunnel.EachBatchingOffloads
     void aBurstLeavesSealedInOrderAndAPacketNoPeerCoversIsCountedAndAnswered(String offloads) throws Exception {
         t = new LoopbackTunnel(true);
         t.start(Offloads.parse(offloads), new PeerEndpoints());
@@ -71,8 +68,7 @@ class BatchOutboundTest {
         assertThat(t.device.received).as("nothing else written to the interface").isEmpty();
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"batch", "batch,gso,gro,parallel"})
+    @LoopbackTunnel.EachBatchingOffloads
     void packetsForAPeerWithoutASessionAreStagedAndLeaveInOrderAfterTheHandshake(String offloads) throws Exception {
         t = new LoopbackTunnel(true);
         PeerEndpoints endpoints = new PeerEndpoints();

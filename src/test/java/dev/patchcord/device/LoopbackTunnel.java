@@ -1,11 +1,20 @@
 package dev.patchcord.device;
 
+import dev.patchcord.core.Counters;
+import dev.patchcord.core.Drop;
 import dev.patchcord.core.wg.Outcome;
 import dev.patchcord.core.wg.Pair;
 import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.Transport;
 import dev.patchcord.transport.UdpSocket;
 
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
@@ -29,6 +38,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  * timers and B's agree.
  */
 final class LoopbackTunnel {
+    /** A test run once with batches alone, once with UDP GSO, GRO and the cipher's worker threads too. */
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target(ElementType.METHOD)
+    @ParameterizedTest
+    @ValueSource(strings = {"batch", "batch,gso,gro,parallel"})
+    @interface EachBatchingOffloads {
+    }
+
+
     static final Duration WAIT = Duration.ofSeconds(5);
     final InetAddress loopback = InetAddress.getLoopbackAddress();
     final Pair p = new Pair();
@@ -163,6 +181,15 @@ final class LoopbackTunnel {
             }
         })).as("a datagram arrives").isTrue();
         return Arrays.copyOf(b.array(), b.flip().remaining());
+    }
+
+    /** B counted one drop for each of {@code reasons} and none other. */
+    void assertDroppedOnceEach(Drop... reasons) {
+        Counters counters = p.b.counters();
+        for (Drop reason : reasons) {
+            assertThat(counters.dropped(reason)).as(reason.label()).isEqualTo(1);
+        }
+        assertThat(counters.droppedTotal()).as("each drop counted once, for one reason").isEqualTo(reasons.length);
     }
 
     static int port(DatagramChannel ch) throws Exception {

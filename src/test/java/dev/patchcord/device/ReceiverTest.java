@@ -1,6 +1,5 @@
 package dev.patchcord.device;
 
-import dev.patchcord.core.Counters;
 import dev.patchcord.core.Drop;
 import dev.patchcord.core.wg.Pair;
 import org.junit.jupiter.api.AfterEach;
@@ -67,7 +66,6 @@ class ReceiverTest {
     @Test
     void dropsAreCountedByReasonAndTheTunnelDeliversWhatFollows() throws Exception {
         start();
-        Counters counters = p.b.counters();
         byte[] good = ipv4(1, 2, 30);
         byte[] message = seal(good);
         send(here, message);
@@ -85,12 +83,7 @@ class ReceiverTest {
 
         assertThat(next()).isEqualTo(good);
         assertThat(next()).as("the packet after the drops").isEqualTo(last);
-        assertThat(counters.dropped(Drop.REPLAYED)).isEqualTo(1);
-        assertThat(counters.dropped(Drop.UNKNOWN_INDEX)).isEqualTo(1);
-        assertThat(counters.dropped(Drop.BAD_AUTH)).isEqualTo(1);
-        assertThat(counters.dropped(Drop.NOT_ALLOWED)).isEqualTo(1);
-        assertThat(counters.dropped(Drop.BAD_MESSAGE)).isEqualTo(1);
-        assertThat(counters.droppedTotal()).as("each drop counted once, for one reason").isEqualTo(5);
+        t.assertDroppedOnceEach(Drop.REPLAYED, Drop.UNKNOWN_INDEX, Drop.BAD_AUTH, Drop.NOT_ALLOWED, Drop.BAD_MESSAGE);
         assertThat(device.received).as("nothing else delivered").isEmpty();
     }
 
