@@ -1,25 +1,47 @@
 package dev.patchcord.device;
 
+import dev.patchcord.sys.Linux;
 import dev.patchcord.sys.Wakeup;
 import dev.patchcord.tun.PacketDevice;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An interface in memory for the tunnels' tests: what a test puts in {@link #toSend} the tunnel
  * reads; what the tunnel writes lands in {@link #received}. Reads end when the wake-up is signalled.
+ * A batching one also serves {@link #tryRead}, as a TUN does (without virtio-net headers), so the
+ * encrypted tunnel runs its batched loops on it; a {@link #burst} is then read as one batch.
  */
 final class QueueDevice implements PacketDevice {
     final BlockingQueue<byte[]> toSend = new LinkedBlockingQueue<>();
     final BlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
+    /** Packets handed over by {@link #tryRead}, the reads that complete a batch. */
+    final AtomicInteger tryReads = new AtomicInteger();
     private final Wakeup wakeup;
+    private final boolean batching;
+    /** Held while a burst is queued, so that a read of its first packet waits for the rest. */
+    private final Object burstLock = new Object();
 
     QueueDevice(Wakeup wakeup) {
+        this(wakeup, false);
+    }
+
+    QueueDevice(Wakeup wakeup, boolean batching) {
         this.wakeup = wakeup;
+        this.batching = batching;
+    }
+
+    /** Queues {@code packets} at once: a batching reader takes them in one batch. */
+    void burst(List<byte[]> packets) {
+        synchronized (burstLock) {
+            toSend.addAll(packets);
+        }
     }
 
     @Override
@@ -28,19 +50,41 @@ final class QueueDevice implements PacketDevice {
     }
 
     @Override
+    public boolean batches() {
+        return batching;
+    }
+
+    @Override
     public int read(MemorySegment buf) {
         try {
             while (!wakeup.signalled()) {
                 byte[] p = toSend.poll(50, TimeUnit.MILLISECONDS);
                 if (p != null) {
-                    MemorySegment.copy(p, 0, buf, ValueLayout.JAVA_BYTE, 0, p.length);
-                    return p.length;
+                    synchronized (burstLock) {
+                        // a burst being queued is complete before its first packet is handed over
+                    }
+                    return copy(p, buf);
                 }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         return -1;
+    }
+
+    @Override
+    public int tryRead(MemorySegment buf) {
+        byte[] p = batching ? toSend.poll() : null;
+        if (p == null) {
+            return -Linux.EAGAIN;
+        }
+        tryReads.incrementAndGet();
+        return copy(p, buf);
+    }
+
+    private static int copy(byte[] p, MemorySegment buf) {
+        MemorySegment.copy(p, 0, buf, ValueLayout.JAVA_BYTE, 0, p.length);
+        return p.length;
     }
 
     @Override

@@ -1,25 +1,14 @@
 package dev.patchcord.device;
 
-import dev.patchcord.core.Counters;
 import dev.patchcord.core.Drop;
-import dev.patchcord.core.wg.Outcome;
 import dev.patchcord.core.wg.Pair;
-import dev.patchcord.sys.Wakeup;
-import dev.patchcord.transport.UdpSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.StandardProtocolFamily;
-import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static dev.patchcord.core.wg.Pair.ipv4;
 import static dev.patchcord.lab.Lab.await;
@@ -27,61 +16,35 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The receiving side of the encrypted tunnel ({@link Receiver} behind the one-packet UDP loop) on
- * loopback, no root: node B runs in a real {@link WgTunnel} with a real UDP socket and an
- * in-memory interface ({@link QueueDevice}); peer A is the in-memory node of a {@link Pair},
- * whose datagrams leave from ordinary sockets (two of them, for roaming).
+ * loopback, no root ({@link LoopbackTunnel}): node B of a {@link Pair} in a real {@link WgTunnel},
+ * peer A the pair's in-memory node on ordinary sockets (two of them, for roaming).
  */
 @Timeout(30)
 class ReceiverTest {
-    private static final Duration WAIT = Duration.ofSeconds(5);
-    private final InetAddress loopback = InetAddress.getLoopbackAddress();
-    private final Pair p = new Pair();
-    private Wakeup wakeup;
+    private LoopbackTunnel t;
+    private Pair p;
     private QueueDevice device;
-    /** Packets put on B's interface for A so far. */
-    private int injected;
-    private UdpSocket socket;
-    private WgTunnel tunnel;
-    /** Two sockets of peer A: where it is first, and where it roams to. */
     private DatagramChannel here;
     private DatagramChannel there;
 
     /**
-     * Starts B's tunnel and runs the handshake from A's socket {@link #here}, over the tunnel's
-     * UDP socket: A's first packet reaches B's interface.
+     * Starts B's tunnel, one packet per system call, and runs the handshake from A's socket
+     * {@code here}: A's first packet reaches B's interface.
      */
     private void start() throws Exception {
-        wakeup = new Wakeup();
-        device = new QueueDevice(wakeup);
-        socket = UdpSocket.bind(loopback, 0, wakeup);
-        here = DatagramChannel.open(StandardProtocolFamily.INET).bind(new InetSocketAddress(loopback, 0));
-        there = DatagramChannel.open(StandardProtocolFamily.INET).bind(new InetSocketAddress(loopback, 0));
-        tunnel = new WgTunnel(device, socket, p.b, new PeerEndpoints(), wakeup, null, Offloads.NONE);
-        tunnel.start();
-
-        // A runs on this machine's clock too, so that its timers and B's agree.
-        p.now = System.nanoTime();
-        byte[] first = ipv4(1, 2, 40);
-        assertThat(p.seal(p.bAtA, first)).as("staged until the handshake").isNull();
-        send(here, p.poll(p.bAtA));
-        byte[] response = receive(here);
-        p.offer(p.a, response);
-        assertThat(p.kind()).as("A takes B's response: %s", p.drop()).isEqualTo(Outcome.Kind.NONE);
-        assertThat(p.authenticated()).isTrue();
-        send(here, p.poll(p.bAtA));
-        assertThat(next()).as("A's first packet").isEqualTo(first);
+        t = new LoopbackTunnel(false);
+        p = t.p;
+        device = t.device;
+        here = t.here;
+        there = t.there;
+        t.start(Offloads.NONE, new PeerEndpoints());
+        t.handshakeFromA();
     }
 
     @AfterEach
     void stop() throws Exception {
-        if (wakeup != null) {
-            wakeup.signal();
-            assertThat(tunnel.awaitStopped(5, TimeUnit.SECONDS)).as("the loops stop").isTrue();
-            assertThat(tunnel.failure()).isNull();
-            socket.close();
-            wakeup.close();
-            here.close();
-            there.close();
+        if (t != null) {
+            t.stop();
         }
     }
 
@@ -103,7 +66,6 @@ class ReceiverTest {
     @Test
     void dropsAreCountedByReasonAndTheTunnelDeliversWhatFollows() throws Exception {
         start();
-        Counters counters = p.b.counters();
         byte[] good = ipv4(1, 2, 30);
         byte[] message = seal(good);
         send(here, message);
@@ -121,12 +83,7 @@ class ReceiverTest {
 
         assertThat(next()).isEqualTo(good);
         assertThat(next()).as("the packet after the drops").isEqualTo(last);
-        assertThat(counters.dropped(Drop.REPLAYED)).isEqualTo(1);
-        assertThat(counters.dropped(Drop.UNKNOWN_INDEX)).isEqualTo(1);
-        assertThat(counters.dropped(Drop.BAD_AUTH)).isEqualTo(1);
-        assertThat(counters.dropped(Drop.NOT_ALLOWED)).isEqualTo(1);
-        assertThat(counters.dropped(Drop.BAD_MESSAGE)).isEqualTo(1);
-        assertThat(counters.droppedTotal()).as("each drop counted once, for one reason").isEqualTo(5);
+        t.assertDroppedOnceEach(Drop.REPLAYED, Drop.UNKNOWN_INDEX, Drop.BAD_AUTH, Drop.NOT_ALLOWED, Drop.BAD_MESSAGE);
         assertThat(device.received).as("nothing else delivered").isEmpty();
     }
 
@@ -143,7 +100,7 @@ class ReceiverTest {
         byte[] forged = seal(ipv4(1, 2, 20));
         forged[forged.length - 1] ^= 1;
         send(there, forged);
-        assertThat(await(WAIT, () -> p.b.counters().droppedTotal() == 2)).isTrue();
+        assertThat(await(LoopbackTunnel.WAIT, () -> p.b.counters().droppedTotal() == 2)).isTrue();
         assertThat(answerArrivesAt(here)).as("unauthenticated datagrams do not move A").isTrue();
 
         byte[] moved = ipv4(1, 2, 21);
@@ -152,53 +109,19 @@ class ReceiverTest {
         assertThat(answerArrivesAt(there)).as("an authenticated datagram from elsewhere moves A").isTrue();
     }
 
-    /**
-     * Whether a packet from B's interface to A reaches A at {@code at}: sealed by the tunnel and
-     * sent to A's endpoint as B knows it (the keepalives B's timers may send are passed over).
-     */
     private boolean answerArrivesAt(DatagramChannel at) throws Exception {
-        byte[] answer = ipv4(2, 1, 24 + injected++);
-        device.toSend.add(answer);
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (System.nanoTime() < deadline) {
-            byte[] message = receive(at);
-            if (Arrays.equals(p.receive(p.a, message), answer)) {
-                return true;
-            }
-        }
-        return false;
+        return t.answerArrivesAt(at);
     }
 
-    /** The next packet the tunnel wrote to B's interface; fails the test if none comes. */
     private byte[] next() throws InterruptedException {
-        byte[] packet = device.received.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        assertThat(packet).as("a packet reaches the interface").isNotNull();
-        return packet;
+        return t.next();
     }
 
-    /** A transport message from A to B with {@code packet}, counted and sealed now. */
     private byte[] seal(byte[] packet) {
-        p.now = System.nanoTime();
-        byte[] message = p.seal(p.bAtA, packet);
-        assertThat(message).as("A has a session").isNotNull();
-        return message;
+        return t.seal(packet);
     }
 
     private void send(DatagramChannel from, byte[] datagram) throws Exception {
-        from.send(ByteBuffer.wrap(datagram), new InetSocketAddress(loopback, socket.port()));
-    }
-
-    /** The next datagram on {@code ch}; fails the test if none comes. */
-    private static byte[] receive(DatagramChannel ch) throws Exception {
-        ch.configureBlocking(false);
-        ByteBuffer b = ByteBuffer.allocate(2048);
-        assertThat(await(WAIT, () -> {
-            try {
-                return ch.receive(b) != null;
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        })).as("a datagram arrives").isTrue();
-        return Arrays.copyOf(b.array(), b.flip().remaining());
+        t.send(from, datagram);
     }
 }
