@@ -3,15 +3,14 @@ package dev.patchcord.control;
 import dev.patchcord.core.Cidr;
 import dev.patchcord.core.wg.Keys;
 import dev.patchcord.sys.Wakeup;
+import dev.patchcord.testing.QueueDevice;
 import dev.patchcord.transport.UdpSocket;
-import dev.patchcord.tun.PacketDevice;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +19,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntConsumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -39,36 +37,6 @@ class SessionBuilderTest {
 
     @TempDir
     Path dir;
-
-    /** A device that holds no packets; reads end when it is closed. */
-    static final class MemoryDevice implements PacketDevice {
-        final AtomicBoolean closed = new AtomicBoolean();
-        final boolean tap;
-
-        MemoryDevice(boolean tap) {
-            this.tap = tap;
-        }
-
-        @Override
-        public String name() {
-            return "mem0";
-        }
-
-        @Override
-        public int read(MemorySegment buf) {
-            return -1;
-        }
-
-        @Override
-        public int write(MemorySegment buf, long off, int len) {
-            return 0;
-        }
-
-        @Override
-        public void close() {
-            closed.set(true);
-        }
-    }
 
     /** The host's network configuration as a list of the calls made, in order. */
     static final class RecordingNetwork implements HostNetwork {
@@ -140,7 +108,7 @@ class SessionBuilderTest {
     private final RecordingNetwork network = new RecordingNetwork();
     private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
     private final PrintStream err = new PrintStream(errBytes, true, StandardCharsets.UTF_8);
-    private MemoryDevice device;
+    private QueueDevice device;
     private UdpSocket socket;
 
     private SessionBuilder builder(String text) throws Exception {
@@ -148,7 +116,7 @@ class SessionBuilderTest {
         Files.writeString(file, text);
         WgConfig config = WgConfig.parse(file);
         return new SessionBuilder(config, file, "wg7", err)
-                .host((ifname, tap, offloads, wakeup) -> device = new MemoryDevice(tap),
+                .host((ifname, tap, offloads, wakeup) -> device = new QueueDevice(wakeup),
                         (port, wakeup) -> socket = UdpSocket.bind(InetAddress.getLoopbackAddress(), port, wakeup), network)
                 .socketDir(dir);
     }

@@ -5,6 +5,7 @@ import dev.patchcord.core.Drop;
 import dev.patchcord.core.wg.Outcome;
 import dev.patchcord.core.wg.Pair;
 import dev.patchcord.sys.Wakeup;
+import dev.patchcord.testing.QueueDevice;
 import dev.patchcord.transport.Transport;
 import dev.patchcord.transport.UdpSocket;
 

@@ -2,6 +2,7 @@ package dev.patchcord.device;
 
 import dev.patchcord.core.Drop;
 import dev.patchcord.core.wg.Pair;
+import dev.patchcord.testing.QueueDevice;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

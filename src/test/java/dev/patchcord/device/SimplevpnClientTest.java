@@ -3,6 +3,7 @@ package dev.patchcord.device;
 import dev.patchcord.core.Counters;
 import dev.patchcord.core.simplevpn.ControlMessage;
 import dev.patchcord.sys.Wakeup;
+import dev.patchcord.testing.QueueDevice;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

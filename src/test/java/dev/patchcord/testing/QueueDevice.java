@@ -1,4 +1,4 @@
-package dev.patchcord.device;
+package dev.patchcord.testing;
 
 import dev.patchcord.sys.Linux;
 import dev.patchcord.sys.Wakeup;
@@ -10,35 +10,38 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * An interface in memory for the tunnels' tests: what a test puts in {@link #toSend} the tunnel
+ * An interface in memory for the tunnels' and the session builder's tests: what a test puts in {@link #toSend} the tunnel
  * reads; what the tunnel writes lands in {@link #received}. Reads end when the wake-up is signalled.
  * A batching one also serves {@link #tryRead}, as a TUN does (without virtio-net headers), so the
  * encrypted tunnel runs its batched loops on it; a {@link #burst} is then read as one batch.
  */
-final class QueueDevice implements PacketDevice {
-    final BlockingQueue<byte[]> toSend = new LinkedBlockingQueue<>();
-    final BlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
+public final class QueueDevice implements PacketDevice {
+    public final BlockingQueue<byte[]> toSend = new LinkedBlockingQueue<>();
+    public final BlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
     /** Packets handed over by {@link #tryRead}, the reads that complete a batch. */
-    final AtomicInteger tryReads = new AtomicInteger();
+    public final AtomicInteger tryReads = new AtomicInteger();
+    /** Whether the owner closed it (a session must close its device on every way out). */
+    public final AtomicBoolean closed = new AtomicBoolean();
     private final Wakeup wakeup;
     private final boolean batching;
     /** Held while a burst is queued, so that a read of its first packet waits for the rest. */
     private final Object burstLock = new Object();
 
-    QueueDevice(Wakeup wakeup) {
+    public QueueDevice(Wakeup wakeup) {
         this(wakeup, false);
     }
 
-    QueueDevice(Wakeup wakeup, boolean batching) {
+    public QueueDevice(Wakeup wakeup, boolean batching) {
         this.wakeup = wakeup;
         this.batching = batching;
     }
 
     /** Queues {@code packets} at once: a batching reader takes them in one batch. */
-    void burst(List<byte[]> packets) {
+    public void burst(List<byte[]> packets) {
         synchronized (burstLock) {
             toSend.addAll(packets);
         }
@@ -95,5 +98,6 @@ final class QueueDevice implements PacketDevice {
 
     @Override
     public void close() {
+        closed.set(true);
     }
 }
