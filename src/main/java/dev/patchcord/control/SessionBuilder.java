@@ -73,12 +73,13 @@ public final class SessionBuilder {
     private Path socketDir = UapiServer.DEFAULT_DIRECTORY;
     private Runnable beforePreDown = () -> { };
     /**
-     * What {@link #assemble} opened that the failure paths' own clean-up does not close (that
-     * closes the device and takes back what was put on a persistent interface). A failed build
-     * closes these too, last opened first, so a builder called in-process leaves no socket, port
-     * or wake-up descriptor behind.
+     * What {@link #assemble} has opened so far, each with how to undo it: a failed build undoes
+     * them last first (the device closed, and a persistent interface given back what it had), so
+     * a builder called in-process leaves no socket, port, thread or descriptor behind. Once built,
+     * the session's stop steps own them.
      */
     private final List<AutoCloseable> opened = new ArrayList<>();
+    private Wakeup wakeup;
 
     /**
      * @param file the configuration file (named by the configuration socket, rewritten by SaveConfig)
@@ -129,13 +130,17 @@ public final class SessionBuilder {
             InterfaceSession session = assemble(stop);
             opened.clear(); // the session closes them now
             return session;
-        } catch (SysException | RuntimeException e) {
+        } catch (Throwable e) {
             releaseAfterFailure();
             throw e;
         }
     }
 
     private void releaseAfterFailure() {
+        Wakeup wakeup = this.wakeup;
+        if (wakeup != null) {
+            wakeup.signal(); // the threads started so far (MTU watch, mesh) end on it before it closes
+        }
         for (int i = opened.size() - 1; i >= 0; i--) {
             try {
                 opened.get(i).close();
@@ -172,6 +177,7 @@ public final class SessionBuilder {
 
         hook("PreUp", iface.preUp());
         Wakeup wakeup = new Wakeup();
+        this.wakeup = wakeup;
         opened.add(wakeup);
         InterfaceSession session = new InterfaceSession(ifname, node, wakeup);
         session.onStop(wakeup::close);
@@ -201,6 +207,7 @@ public final class SessionBuilder {
         List<Cidr> routes = new ArrayList<>();
         String routeTable = iface.routeTable();
         boolean persistent = tun instanceof TunDevice t && t.persistent();
+        opened.add(() -> closeAfterFailure(tun, persistent, routes, routeTable));
         if (persistent) {
             err.println("patchcord: " + ifname + ": using the existing persistent interface; it stays after exit");
             session.onStop(() -> network.unconfigure(ifname, iface.addresses(), routes, routeTable));
@@ -240,11 +247,7 @@ public final class SessionBuilder {
             }
             hook("PostUp", iface.postUp());
         } catch (NetConfig.NetConfigException e) {
-            closeAfterFailure(tun, persistent, routes, routeTable);
             throw new InterfaceSession.Failure(e.getMessage());
-        } catch (SysException | RuntimeException e) {
-            closeAfterFailure(tun, persistent, routes, routeTable);
-            throw e;
         }
         session.socket = socket;
         WgTunnel tunnel = new WgTunnel(tun, socket, node, endpoints, wakeup, debug, offloads);
@@ -252,18 +255,14 @@ public final class SessionBuilder {
         tunnel.setForwarding(iface.hub(), iface.clientIsolation());
         // 'ip link set IFACE mtu N' takes effect at once, as with the kernel's WireGuard.
         try {
-            session.onStop(network.watchMtu(ifname, wakeup, tunnel::setLinkMtu));
+            Runnable stopWatching = network.watchMtu(ifname, wakeup, tunnel::setLinkMtu);
+            opened.add(stopWatching::run);
+            session.onStop(stopWatching);
         } catch (SysException e) {
             err.println("patchcord: " + ifname + ": MTU changes will not be followed: " + e.getMessage());
         }
         if (iface.addressMode() == AddressMode.POOL) {
-            AddressService service;
-            try {
-                service = AddressService.fromPool(config, ifname, tunnel, err);
-            } catch (InterfaceSession.Failure e) {
-                tun.close();
-                throw e;
-            }
+            AddressService service = AddressService.fromPool(config, ifname, tunnel, err);
             tunnel.setControlHandler(service);
             tunnel.setTickHook(service::tick);
         } else if (iface.addressMode() == AddressMode.AUTO) {
@@ -292,13 +291,12 @@ public final class SessionBuilder {
             try {
                 tcp.start();
             } catch (IOException e) {
-                tun.close();
                 throw new InterfaceSession.Failure("cannot listen on TCP port " + socket.port() + ": " + e.getMessage());
             }
             session.onStop(tcp::close);
         }
         if (iface.mesh() != null) {
-            startMesh(session, tunnel, tun);
+            startMesh(session, tunnel);
         }
         session.onStop(() -> tunnel.socket().close());
         WgUapiDevice control = new WgUapiDevice(node, tunnel, file);
@@ -331,6 +329,7 @@ public final class SessionBuilder {
         try {
             UapiServer uapi = new UapiServer(socketDir, ifname, control, debug);
             session.uapi = uapi;
+            opened.add(uapi::close);
             session.onStop(uapi::close);
             // Deleting the socket is the cross-platform way to ask a userspace WireGuard to exit.
             Thread.ofVirtual().start(() -> {
@@ -358,7 +357,7 @@ public final class SessionBuilder {
      * {@code PeersFile} and {@code Directory}: peers from outside the file, applied live, with
      * hole punching and relay fallback checked once a second. SIGHUP reads the peers file again.
      */
-    private void startMesh(InterfaceSession session, WgTunnel tunnel, PacketDevice tun) {
+    private void startMesh(InterfaceSession session, WgTunnel tunnel) {
         Set<String> keys = new HashSet<>();
         Set<Cidr> routed = new HashSet<>();
         for (WgPeerSection ps : config.peers()) {
@@ -370,10 +369,10 @@ public final class SessionBuilder {
         try {
             MeshSources sources = new MeshSources(iface.mesh(), iface.privateKey(), mesh, tunnel, ifname, err);
             sources.start();
+            opened.add(sources::close);
             session.onStop(sources::close);
             session.meshReload = sources::reload;
         } catch (ConfigException e) {
-            tun.close();
             throw new InterfaceSession.Failure(e.getMessage());
         }
         Wakeup wakeup = session.wakeup();

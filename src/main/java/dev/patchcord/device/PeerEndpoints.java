@@ -25,9 +25,11 @@ public final class PeerEndpoints {
      * The rare first look-up. A thread working from a peer list read just before the peer left
      * may get here after its removal: the entry is then taken out again, so no removed peer stays
      * pinned. The peer is marked removed before the node's listener runs, so either the listener
-     * sees the entry or this check sees the mark.
+     * sees the entry or this check sees the mark; both sides hold this object's lock, which makes
+     * that so by the memory model and not only by the map's present workings. Both are rare (a
+     * first look-up, a peer leaving), and the common {@link #of} stays lock-free.
      */
-    private PeerAddress make(Peer peer) {
+    private synchronized PeerAddress make(Peer peer) {
         PeerAddress a = table.computeIfAbsent(peer, p -> new PeerAddress(null, true));
         if (peer.removed()) {
             table.remove(peer);
@@ -46,7 +48,7 @@ public final class PeerEndpoints {
     }
 
     /** Forgets a peer that left the node. */
-    public void remove(Peer peer) {
+    public synchronized void remove(Peer peer) {
         table.remove(peer);
     }
 }

@@ -161,6 +161,11 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
     }
 
     @Override
+    public Peer peer(byte[] publicKey) {
+        return node.peer(publicKey);
+    }
+
+    @Override
     public TcpTransport.Inbound inbound(Arena arena) {
         return new Receiver(this, new Buffers(arena, newCipher()), verbose);
     }

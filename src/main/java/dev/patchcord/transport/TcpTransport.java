@@ -15,9 +15,11 @@ import java.net.StandardProtocolFamily;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -45,6 +47,9 @@ public final class TcpTransport implements Transport {
     public interface Host {
         /** The peers, to dial those with an endpoint. */
         Collection<Peer> peers();
+
+        /** The peer with this public key now, or null: a dialer follows its peer by key. */
+        Peer peer(byte[] publicKey);
 
         PeerEndpoint endpoint(Peer peer);
 
@@ -77,6 +82,7 @@ public final class TcpTransport implements Transport {
     private final PrintStream verbose;
     private final Set<TcpLink> links = ConcurrentHashMap.newKeySet();
     private final TcpAdmission admission = new TcpAdmission();
+    private final AtomicInteger dialers = new AtomicInteger();
     private String reported = "";
     private long lastReport = Long.MIN_VALUE;
     private final List<Thread> threads = new ArrayList<>();
@@ -102,13 +108,23 @@ public final class TcpTransport implements Transport {
             threads.add(Thread.ofVirtual().name("tcp-sweep").start(this::sweepLoop));
         }
         for (Peer p : tunnel.peers()) {
-            // The endpoint is taken once: it is what this dialer dials for the rest of its life,
-            // even after the peer leaves the tunnel's table (as the configured address it was).
-            PeerEndpoint e = tunnel.endpoint(p);
-            if (e.current() != null) {
-                threads.add(Thread.ofVirtual().name("tcp-dial").start(() -> dialLoop(p, e)));
+            if (tunnel.endpoint(p).current() != null) {
+                byte[] key = p.publicKey();
+                dialers.incrementAndGet();
+                threads.add(Thread.ofVirtual().name("tcp-dial").start(() -> {
+                    try {
+                        dialLoop(key);
+                    } finally {
+                        dialers.decrementAndGet();
+                    }
+                }));
             }
         }
+    }
+
+    /** How many dialers run: one per peer that had an endpoint at the start and is still configured. */
+    public int dialers() {
+        return dialers.get();
     }
 
     private void acceptLoop() {
@@ -186,15 +202,29 @@ public final class TcpTransport implements Transport {
         };
     }
 
-    private void dialLoop(Peer peer, PeerEndpoint endpoint) {
+    /**
+     * Dials one peer, found by its key on every round: {@code wg setconf} removes every peer and
+     * adds them again as new ones, and the dialer goes on for the new one, where its endpoint is
+     * now; a peer that left for good ends its dialer.
+     */
+    private void dialLoop(byte[] key) {
         long backoff = 1_000;
         while (!closed && !tunnel.stopping()) {
+            Peer peer = tunnel.peer(key);
+            if (peer == null) {
+                log("peer " + shortKey(key) + ": removed; no longer dialled over TCP");
+                return;
+            }
             try {
                 if (!wanted(peer)) {
                     Thread.sleep(500);
                     continue;
                 }
+                PeerEndpoint endpoint = tunnel.endpoint(peer);
                 InetSocketAddress target = endpoint.describe();
+                if (target == null) {
+                    throw new IOException("no endpoint");
+                }
                 SocketChannel ch = SocketChannel.open();
                 try {
                     ch.socket().connect(target, CONNECT_TIMEOUT_MILLIS);
@@ -281,7 +311,11 @@ public final class TcpTransport implements Transport {
     }
 
     private static String shortKey(Peer p) {
-        return java.util.Base64.getEncoder().encodeToString(p.publicKey()).substring(0, 8) + "…";
+        return shortKey(p.publicKey());
+    }
+
+    private static String shortKey(byte[] key) {
+        return Base64.getEncoder().encodeToString(key).substring(0, 8) + "…";
     }
 
     @Override

@@ -13,6 +13,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -208,6 +210,28 @@ class SessionBuilderTest {
         try (Wakeup w = new Wakeup();
                 UdpSocket again = UdpSocket.bind(InetAddress.getLoopbackAddress(), socket.port(), w)) {
             assertThat(again.port()).isEqualTo(socket.port());
+        }
+    }
+
+    @Test
+    void aTcpPortInUseUndoesEverythingTheBuildHadDone() throws Exception {
+        // Another program holds the TCP port: the build fails after the device, the UDP socket and
+        // the MTU watch are set up, and must take all three down again.
+        try (ServerSocketChannel taken = ServerSocketChannel.open(StandardProtocolFamily.INET6)) {
+            taken.bind(new InetSocketAddress(0));
+            int port = ((InetSocketAddress) taken.getLocalAddress()).getPort();
+            String text = "[Interface]\nPrivateKey = " + PRIVATE + "\nListenPort = " + port + "\nTransport = tcp\n"
+                    + "[Peer]\nPublicKey = " + PEER_A + "\n";
+            SessionBuilder b = builder(text);
+            assertThatThrownBy(() -> b.build(new StopFlag()))
+                    .isInstanceOf(InterfaceSession.Failure.class)
+                    .hasMessageStartingWith("cannot listen on TCP port " + port);
+            assertThat(device.closed).isTrue();
+            assertThat(network.calls).containsSubsequence("watch mtu", "watch mtu stop");
+            try (Wakeup w = new Wakeup();
+                    UdpSocket again = UdpSocket.bind(InetAddress.getLoopbackAddress(), port, w)) {
+                assertThat(again.port()).isEqualTo(port);
+            }
         }
     }
 

@@ -22,46 +22,90 @@ import java.util.SplittableRandom;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A TCP dialer keeps the endpoint it started with. The tunnel's endpoint table lets a peer's
- * entry go when the peer leaves (wg set ... remove, wg setconf): the dialer must still redial the
- * address it was configured with when its connection ends, not look the peer up again and find
- * nothing to dial. Loopback only, no root.
+ * A TCP dialer follows its peer by key. {@code wg setconf} removes every peer and adds them again
+ * as new ones: the dialer must go on for the new peer, where its endpoint now is, and a peer that
+ * left for good must end its dialer (not redial forever, not die on an endpoint it no longer has).
+ * Loopback only, no root.
  */
 class TcpRedialTest {
+    private final SplittableRandom rng = new SplittableRandom(9);
+    private final Node node = new Node(X25519.generatePrivate(rng), rng.split(), new Counters(),
+            Node.DEFAULT_LOAD_THRESHOLD);
+    private final PeerEndpoints endpoints = new PeerEndpoints();
+    private final byte[] key = X25519.publicKey(X25519.generatePrivate(rng));
+
+    {
+        node.setPeerRemovedListener(endpoints::remove); // as the tunnel installs it
+    }
+
+    private Peer addPeer(ServerSocket server) {
+        Peer peer = node.addPeer(key, null);
+        endpoints.put(peer, new PeerAddress(
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()), true));
+        return peer;
+    }
+
     @Test
     @Timeout(30)
-    void aDialerRedialsItsAddressAfterItsPeerLeftTheTable() throws Exception {
-        SplittableRandom rng = new SplittableRandom(9);
-        Node node = new Node(X25519.generatePrivate(rng), rng.split(), new Counters(), Node.DEFAULT_LOAD_THRESHOLD);
-        PeerEndpoints endpoints = new PeerEndpoints();
-        node.setPeerRemovedListener(endpoints::remove);
-        Peer peer = node.addPeer(X25519.publicKey(X25519.generatePrivate(rng)), null);
+    void aPeerReplacedByTheSameKeyIsDialledOnAsTheNewOne() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
-            server.setSoTimeout(10_000); // a dialer that died never connects again: accept fails
-            endpoints.put(peer, new PeerAddress(
-                    new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()), true));
-            TcpTransport tcp = new TcpTransport(host(node, endpoints), () -> null, TcpTransport.Mode.TCP, 0, null);
+            server.setSoTimeout(10_000);
+            Peer old = addPeer(server);
+            TcpTransport tcp = new TcpTransport(host(), () -> null, TcpTransport.Mode.TCP, 0, null);
             tcp.start();
-            try {
-                Socket first = server.accept();
-                node.removePeer(peer);
-                assertThat(endpoints.find(peer)).isNull();
+            try (Socket first = server.accept()) {
+                node.removePeer(old);
+                Peer replaced = addPeer(server); // what wg setconf does
                 first.close(); // the connection ends: the dialer goes round again
                 try (Socket second = server.accept()) {
-                    assertThat(second.isConnected()).isTrue();
+                    long deadline = System.nanoTime() + 10_000_000_000L;
+                    while (endpoints.of(replaced).tcp() == null && System.nanoTime() < deadline) {
+                        Thread.sleep(10);
+                    }
+                    assertThat(endpoints.of(replaced).tcp()).as("the new peer speaks over the new connection")
+                            .isNotNull();
+                    assertThat(endpoints.find(old)).as("nothing kept for the peer that was replaced").isNull();
                 }
-                assertThat(endpoints.find(peer)).as("the dialer made no entry for the peer that left").isNull();
             } finally {
                 tcp.close();
             }
         }
     }
 
-    private static TcpTransport.Host host(Node node, PeerEndpoints endpoints) {
+    @Test
+    @Timeout(30)
+    void aPeerThatLeftEndsItsDialer() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+            server.setSoTimeout(10_000);
+            Peer peer = addPeer(server);
+            TcpTransport tcp = new TcpTransport(host(), () -> null, TcpTransport.Mode.TCP, 0, null);
+            tcp.start();
+            try (Socket first = server.accept()) {
+                assertThat(tcp.dialers()).isEqualTo(1);
+                node.removePeer(peer);
+                first.close();
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (tcp.dialers() > 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                assertThat(tcp.dialers()).as("the dialer of a peer that left ends").isZero();
+                assertThat(endpoints.find(peer)).isNull();
+            } finally {
+                tcp.close();
+            }
+        }
+    }
+
+    private TcpTransport.Host host() {
         return new TcpTransport.Host() {
             @Override
             public Collection<Peer> peers() {
                 return node.peers();
+            }
+
+            @Override
+            public Peer peer(byte[] publicKey) {
+                return node.peer(publicKey);
             }
 
             @Override

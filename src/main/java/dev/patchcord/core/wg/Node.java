@@ -146,7 +146,8 @@ public final class Node {
     /**
      * Told of every peer that leaves the node, whichever way (removed, all peers replaced, or its
      * key became our own), under the node's lock, so that what the shell keeps per peer goes with
-     * it. Must not call back into the node.
+     * it. Must not call back into the node, nor throw: it runs inside {@link #setPrivateKey}'s
+     * walk over the peers too.
      */
     public void setPeerRemovedListener(Consumer<Peer> listener) {
         this.peerRemoved = listener;
