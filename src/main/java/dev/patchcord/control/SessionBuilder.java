@@ -129,6 +129,7 @@ public final class SessionBuilder {
         try {
             InterfaceSession session = assemble(stop);
             opened.clear(); // the session closes them now
+            this.wakeup = null;
             return session;
         } catch (Throwable e) {
             releaseAfterFailure();
@@ -149,6 +150,7 @@ public final class SessionBuilder {
             }
         }
         opened.clear();
+        this.wakeup = null;
     }
 
     private InterfaceSession assemble(InterfaceSession.Stop stop) throws SysException {
@@ -235,6 +237,7 @@ public final class SessionBuilder {
             }
             if (!iface.dns().isEmpty()) {
                 if (network.setDns(ifname, iface.dnsServers(), iface.dnsSearchDomains())) {
+                    opened.add(this::clearDns);
                     session.onStop(this::clearDns);
                 } else {
                     err.println("patchcord: " + ifname + ": DNS not applied: resolvconf is not installed");

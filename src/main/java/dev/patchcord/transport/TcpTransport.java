@@ -70,6 +70,10 @@ public final class TcpTransport implements Transport {
     }
 
     private static final long MAX_BACKOFF_MILLIS = 30_000;
+    /** A connection open this long was a working one: when it ends, redial at once. */
+    private static final long STEADY_MILLIS = 10_000;
+    /** A dialer's peer key missing this long has left for good (not a set in progress). */
+    static final long GONE_MILLIS = 5_000;
     private static final int CONNECT_TIMEOUT_MILLIS = 5_000;
     /** A flood of connections is reported, not each connection of it. */
     private static final long REPORT_NANOS = 10_000_000_000L;
@@ -205,16 +209,30 @@ public final class TcpTransport implements Transport {
     /**
      * Dials one peer, found by its key on every round: {@code wg setconf} removes every peer and
      * adds them again as new ones, and the dialer goes on for the new one, where its endpoint is
-     * now; a peer that left for good ends its dialer.
+     * now. Only a key missing for {@link #GONE_MILLIS} ends the dialer: a set in progress, or a
+     * peer removed and added again, leaves the key missing for a moment.
      */
     private void dialLoop(byte[] key) {
         long backoff = 1_000;
+        long missingSince = Long.MIN_VALUE;
         while (!closed && !tunnel.stopping()) {
             Peer peer = tunnel.peer(key);
             if (peer == null) {
-                log("peer " + shortKey(key) + ": removed; no longer dialled over TCP");
-                return;
+                long now = System.nanoTime();
+                if (missingSince == Long.MIN_VALUE) {
+                    missingSince = now;
+                    log("peer " + shortKey(key) + ": not configured now; dialled again if it is back within "
+                            + GONE_MILLIS / 1000 + " s");
+                } else if (now - missingSince >= GONE_MILLIS * 1_000_000L) {
+                    log("peer " + shortKey(key) + ": removed; no longer dialled over TCP");
+                    return;
+                }
+                if (!sleep(GONE_MILLIS / 10)) {
+                    return;
+                }
+                continue;
             }
+            missingSince = Long.MIN_VALUE;
             try {
                 if (!wanted(peer)) {
                     Thread.sleep(500);
@@ -236,9 +254,18 @@ public final class TcpTransport implements Transport {
                 log("peer " + shortKey(peer) + ": connected over TCP to " + target);
                 endpoint.observeTcp(link);
                 peer.initiateNow(); // the handshake that UDP could not complete, at once
-                backoff = 1_000;
+                long opened = System.nanoTime();
                 read(link, null);
-                log("peer " + shortKey(peer) + ": TCP connection closed; reconnecting");
+                long lasted = (System.nanoTime() - opened) / 1_000_000;
+                if (lasted >= STEADY_MILLIS) {
+                    // A connection that worked: the far end restarted or the path broke. Redial at once.
+                    backoff = 1_000;
+                    log("peer " + shortKey(peer) + ": TCP connection closed; reconnecting");
+                    continue;
+                }
+                // Closed soon after it opened (the far end's admission refused it, or the peer does
+                // not take us): wait as after a failed connect instead of hammering it.
+                throw new IOException("closed by the far end after " + lasted + " ms");
             } catch (IOException e) {
                 log("peer " + shortKey(peer) + ": TCP connect failed (" + e.getMessage() + "); retry in "
                         + backoff / 1000 + " s");

@@ -215,19 +215,20 @@ class SessionBuilderTest {
 
     @Test
     void aTcpPortInUseUndoesEverythingTheBuildHadDone() throws Exception {
-        // Another program holds the TCP port: the build fails after the device, the UDP socket and
-        // the MTU watch are set up, and must take all three down again.
+        // Another program holds the TCP port: the build fails after the device, DNS, the UDP socket
+        // and the MTU watch are set up, and must take them all down again.
         try (ServerSocketChannel taken = ServerSocketChannel.open(StandardProtocolFamily.INET6)) {
             taken.bind(new InetSocketAddress(0));
             int port = ((InetSocketAddress) taken.getLocalAddress()).getPort();
             String text = "[Interface]\nPrivateKey = " + PRIVATE + "\nListenPort = " + port + "\nTransport = tcp\n"
-                    + "[Peer]\nPublicKey = " + PEER_A + "\n";
+                    + "DNS = 10.9.0.53\n[Peer]\nPublicKey = " + PEER_A + "\n";
             SessionBuilder b = builder(text);
             assertThatThrownBy(() -> b.build(new StopFlag()))
                     .isInstanceOf(InterfaceSession.Failure.class)
                     .hasMessageStartingWith("cannot listen on TCP port " + port);
             assertThat(device.closed).isTrue();
             assertThat(network.calls).containsSubsequence("watch mtu", "watch mtu stop");
+            assertThat(network.calls).as("DNS given back").containsSubsequence("dns [10.9.0.53] []", "dns clear");
             try (Wakeup w = new Wakeup();
                     UdpSocket again = UdpSocket.bind(InetAddress.getLoopbackAddress(), port, w)) {
                 assertThat(again.port()).isEqualTo(port);

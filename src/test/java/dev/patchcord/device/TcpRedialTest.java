@@ -10,12 +10,15 @@ import dev.patchcord.transport.TcpTransport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 import java.util.SplittableRandom;
 
@@ -74,6 +77,39 @@ class TcpRedialTest {
 
     @Test
     @Timeout(30)
+    void aKeyMissingForAMomentKeepsItsDialer() throws Exception {
+        // wg set ... remove, then the same peer added again: the dialer sees the key missing
+        // (its log says so) and dials on once the peer is back.
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        PrintStream verbose = new PrintStream(log, true, StandardCharsets.UTF_8);
+        try (ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+            server.setSoTimeout(10_000);
+            Peer old = addPeer(server);
+            TcpTransport tcp = new TcpTransport(host(), () -> null, TcpTransport.Mode.TCP, 0, verbose);
+            tcp.start();
+            try (Socket first = server.accept()) {
+                node.removePeer(old);
+                first.close();
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (!log.toString(StandardCharsets.UTF_8).contains("not configured now")
+                        && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                assertThat(log.toString(StandardCharsets.UTF_8)).contains("not configured now");
+                Peer back = addPeer(server);
+                try (Socket second = server.accept()) {
+                    assertThat(second.isConnected()).isTrue();
+                }
+                assertThat(tcp.dialers()).isEqualTo(1);
+                assertThat(back.removed()).isFalse();
+            } finally {
+                tcp.close();
+            }
+        }
+    }
+
+    @Test
+    @Timeout(30)
     void aPeerThatLeftEndsItsDialer() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
             server.setSoTimeout(10_000);
@@ -84,7 +120,8 @@ class TcpRedialTest {
                 assertThat(tcp.dialers()).isEqualTo(1);
                 node.removePeer(peer);
                 first.close();
-                long deadline = System.nanoTime() + 10_000_000_000L;
+                long deadline = System.nanoTime() + 20_000_000_000L;
+                // it waits out a short absence first (TcpTransport.GONE_MILLIS, 5 s)
                 while (tcp.dialers() > 0 && System.nanoTime() < deadline) {
                     Thread.sleep(10);
                 }
