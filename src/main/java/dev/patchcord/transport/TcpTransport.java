@@ -265,7 +265,12 @@ public final class TcpTransport implements Transport {
                 }
                 // Closed soon after it opened (the far end's admission refused it, or the peer does
                 // not take us): wait as after a failed connect instead of hammering it.
-                throw new IOException("closed by the far end after " + lasted + " ms");
+                log("peer " + shortKey(peer) + ": TCP connection closed; reconnecting in " + backoff / 1000
+                        + " s (it lasted " + lasted + " ms)");
+                if (!sleep(backoff)) {
+                    return;
+                }
+                backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
             } catch (IOException e) {
                 log("peer " + shortKey(peer) + ": TCP connect failed (" + e.getMessage() + "); retry in "
                         + backoff / 1000 + " s");
