@@ -154,7 +154,15 @@ public final class SessionBuilder {
     }
 
     private InterfaceSession assemble(InterfaceSession.Stop stop) throws SysException {
-        Node node = new Node(iface.privateKey(), new SecureRandom(), new Counters(), Node.DEFAULT_LOAD_THRESHOLD);
+        // Read before the node is built, which takes its X25519 engine from them.
+        Offloads offloads;
+        try {
+            offloads = Offloads.fromSetting(iface.offloads());
+        } catch (IllegalArgumentException e) {
+            throw new InterfaceSession.Failure(e.getMessage());
+        }
+        Node node = new Node(iface.privateKey(), new SecureRandom(), new Counters(), Node.DEFAULT_LOAD_THRESHOLD,
+                offloads.curve25519());
         node.setMtu(iface.mtuOrDefault());
         node.setLayer2(iface.tap());
         // In TAP mode the frame's Ethernet header and length ride inside the same plaintext, so the
@@ -183,12 +191,6 @@ public final class SessionBuilder {
         opened.add(wakeup);
         InterfaceSession session = new InterfaceSession(ifname, node, wakeup);
         session.onStop(wakeup::close);
-        Offloads offloads;
-        try {
-            offloads = Offloads.fromSetting(iface.offloads());
-        } catch (IllegalArgumentException e) {
-            throw new InterfaceSession.Failure(e.getMessage());
-        }
         MetricsServer metrics = null;
         if (iface.metrics() != null) {
             Endpoint at = Endpoint.parse(iface.metrics());

@@ -113,7 +113,7 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
      * granted of them, and the cipher threads.
      */
     public String describeOffloads() {
-        String cipher = "ChaCha20-Poly1305 by " + newCipher().engine();
+        String cipher = "ChaCha20-Poly1305 by " + newCipher().engine() + ", X25519 by " + node.curveEngine();
         if (!batched.batching()) {
             return "one packet per system call, " + cipher;
         }

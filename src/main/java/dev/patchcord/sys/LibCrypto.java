@@ -17,7 +17,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * The few calls patchcord makes into OpenSSL's libcrypto (3.0 or later, which every Debian system
  * has as {@code libcrypto.so.3}), bound through the Foreign Function & Memory API: its EVP
  * ChaCha20-Poly1305, which seals a packet with one context kept per thread and only the nonce
- * changed per packet, where the JDK's JCA API makes a new cipher engine for each.
+ * changed per packet, where the JDK's JCA API makes a new cipher engine for each; and its X25519
+ * ({@link OpenSslCurve25519}), several times faster than the JDK's XDH.
  *
  * <p>If the library or a symbol is missing, {@link #version()} is empty and the callers use the
  * JDK.
@@ -55,6 +56,34 @@ public final class LibCrypto {
     /** {@code EVP_CIPHER_CTX_ctrl(ctx, type, arg, ptr)}. */
     static final MethodHandle CTX_CTRL = LIB.bind("EVP_CIPHER_CTX_ctrl",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG), CRITICAL);
+    /** {@code EVP_PKEY_X25519} ({@code NID_X25519}) from {@code <openssl/evp.h>}. */
+    static final int PKEY_X25519 = 1034;
+    // X25519 for the handshake. Ordinary downcalls, not critical: they allocate, and a scalar
+    // multiplication takes some 30 µs, long enough that a safepoint should not wait for it.
+    /** {@code EVP_PKEY *EVP_PKEY_new_raw_private_key(int type, ENGINE *e, const unsigned char *key, size_t len)}. */
+    static final MethodHandle PKEY_NEW_PRIVATE = LIB.bind("EVP_PKEY_new_raw_private_key",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    static final MethodHandle PKEY_NEW_PUBLIC = LIB.bind("EVP_PKEY_new_raw_public_key",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    /** {@code int EVP_PKEY_get_raw_public_key(const EVP_PKEY *pkey, unsigned char *pub, size_t *len)}. */
+    static final MethodHandle PKEY_GET_PUBLIC = LIB.bind("EVP_PKEY_get_raw_public_key",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    static final MethodHandle PKEY_FREE = LIB.bind("EVP_PKEY_free", FunctionDescriptor.ofVoid(JAVA_LONG));
+    /** {@code EVP_PKEY_CTX *EVP_PKEY_CTX_new(EVP_PKEY *pkey, ENGINE *e)}. */
+    static final MethodHandle PKEY_CTX_NEW = LIB.bind("EVP_PKEY_CTX_new",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    static final MethodHandle PKEY_CTX_FREE = LIB.bind("EVP_PKEY_CTX_free", FunctionDescriptor.ofVoid(JAVA_LONG));
+    static final MethodHandle DERIVE_INIT = LIB.bind("EVP_PKEY_derive_init",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
+    /** {@code int EVP_PKEY_derive_set_peer_ex(EVP_PKEY_CTX *ctx, EVP_PKEY *peer, int validate_peer)}. */
+    static final MethodHandle DERIVE_SET_PEER = LIB.bind("EVP_PKEY_derive_set_peer_ex",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    /** {@code int EVP_PKEY_derive(EVP_PKEY_CTX *ctx, unsigned char *key, size_t *keylen)}. */
+    static final MethodHandle DERIVE = LIB.bind("EVP_PKEY_derive",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    /** {@code void ERR_clear_error(void)}: a refused derivation leaves an error on the thread's queue. */
+    static final MethodHandle CLEAR_ERRORS = LIB.bind("ERR_clear_error", FunctionDescriptor.ofVoid());
+
     /** The fetched {@code EVP_CIPHER} for ChaCha20-Poly1305 (never freed: one per process), or 0. */
     static final long CHACHA20_POLY1305;
     private static final String VERSION;
@@ -86,5 +115,18 @@ public final class LibCrypto {
      */
     public static Optional<String> version() {
         return Optional.ofNullable(VERSION);
+    }
+
+    /** "OpenSSL 3.0.x", for the start-up line (the version line also has the build date). */
+    static String shortVersion() {
+        String[] words = VERSION.split(" ");
+        return words.length >= 2 ? words[0] + " " + words[1] : VERSION;
+    }
+
+    /** Whether the library is usable and has every call X25519 needs. */
+    static boolean hasX25519() {
+        return VERSION != null && PKEY_NEW_PRIVATE != null && PKEY_NEW_PUBLIC != null && PKEY_GET_PUBLIC != null
+                && PKEY_FREE != null && PKEY_CTX_NEW != null && PKEY_CTX_FREE != null && DERIVE_INIT != null
+                && DERIVE_SET_PEER != null && DERIVE != null && CLEAR_ERRORS != null;
     }
 }

@@ -58,8 +58,6 @@ public final class OpenSslPacketAead extends NativePacketAead {
 
     @Override
     public String name() {
-        String version = LibCrypto.version().orElseThrow();
-        String[] words = version.split(" ");
-        return words.length >= 2 ? words[0] + " " + words[1] : version;
+        return LibCrypto.shortVersion();
     }
 }

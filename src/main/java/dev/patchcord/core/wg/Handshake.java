@@ -11,7 +11,8 @@ import static dev.patchcord.core.wg.Protocol.*;
  * operation by operation; MACs are added and checked elsewhere ({@link MacSigner},
  * {@link CookieChecker}), because they protect the handshake rather than belong to it.
  *
- * <p>All methods are called with the owning {@link Peer}'s lock held.
+ * <p>All methods are called with the owning {@link Peer}'s lock held. The Diffie-Hellman
+ * operations go through the node's {@link Curve25519} engine, passed in as {@code dh}.
  *
  * <p>Secrets are wiped as soon as they are used up: each replaced chaining key, every
  * Diffie-Hellman result and every one-time AEAD key, and the whole state in {@link #clear}. Only
@@ -78,7 +79,7 @@ final class Handshake {
      * Writes an initiation (without MACs) into {@code msg}. Returns false if a Diffie-Hellman
      * result was all zeros (the peer's public key is invalid).
      */
-    boolean createInitiation(Identity local, byte[] remoteStatic, byte[] staticStatic, int index,
+    boolean createInitiation(Curve25519 dh, Identity local, byte[] remoteStatic, byte[] staticStatic, int index,
                              byte[] timestamp, RandomGenerator rng, byte[] msg) {
         if (staticStatic == null) {
             return false;
@@ -86,10 +87,10 @@ final class Handshake {
         chainingKey = initialChainingKey();
         hash = Blake2s.hash(initialHash(), remoteStatic);
         localEphemeral = X25519.generatePrivate(rng);
-        byte[] ephemeralPublic = X25519.publicKey(localEphemeral);
+        byte[] ephemeralPublic = dh.publicKey(localEphemeral);
         mixKey(ephemeralPublic);
         mixHash(ephemeralPublic);
-        byte[] es = X25519.sharedSecret(localEphemeral, remoteStatic);
+        byte[] es = dh.sharedSecret(localEphemeral, remoteStatic);
         if (es == null) {
             return false;
         }
@@ -117,11 +118,11 @@ final class Handshake {
      * First half of consuming an initiation: decrypts the initiator's static key. Returns null if
      * the message does not authenticate.
      */
-    static Initiation openStatic(Identity local, byte[] msg) {
+    static Initiation openStatic(Curve25519 dh, Identity local, byte[] msg) {
         byte[] ephemeral = Wire.slice(msg, INIT_EPHEMERAL, KEY_SIZE);
         byte[] h = Blake2s.hash(Blake2s.hash(initialHash(), local.publicKey), ephemeral);
         byte[] c = Blake2s.kdf(1, initialChainingKey(), ephemeral)[0];
-        byte[] es = X25519.sharedSecret(local.privateKey, ephemeral);
+        byte[] es = dh.sharedSecret(local.privateKey, ephemeral);
         if (es == null) {
             return null;
         }
@@ -164,16 +165,16 @@ final class Handshake {
     }
 
     /** Writes a response (without MACs). Returns false if a Diffie-Hellman result was all zeros. */
-    boolean createResponse(byte[] remoteStatic, byte[] presharedKey, int index, RandomGenerator rng, byte[] msg) {
+    boolean createResponse(Curve25519 dh, byte[] remoteStatic, byte[] presharedKey, int index, RandomGenerator rng, byte[] msg) {
         if (state != State.INITIATION_CONSUMED) {
             return false;
         }
         localEphemeral = X25519.generatePrivate(rng);
-        byte[] ephemeralPublic = X25519.publicKey(localEphemeral);
+        byte[] ephemeralPublic = dh.publicKey(localEphemeral);
         mixHash(ephemeralPublic);
         mixKey(ephemeralPublic);
-        byte[] ee = X25519.sharedSecret(localEphemeral, remoteEphemeral);
-        byte[] se = X25519.sharedSecret(localEphemeral, remoteStatic);
+        byte[] ee = dh.sharedSecret(localEphemeral, remoteEphemeral);
+        byte[] se = dh.sharedSecret(localEphemeral, remoteStatic);
         if (ee == null || se == null) {
             wipe(ee, se);
             return false;
@@ -217,7 +218,7 @@ final class Handshake {
     }
 
     /** Consumes the response to our initiation. Returns false if it does not authenticate. */
-    boolean consumeResponse(Identity local, byte[] presharedKey, byte[] msg) {
+    boolean consumeResponse(Curve25519 dh, Identity local, byte[] presharedKey, byte[] msg) {
         if (state != State.INITIATION_CREATED) {
             return false;
         }
@@ -226,8 +227,8 @@ final class Handshake {
         byte[] ephemeral = Wire.slice(msg, RESP_EPHEMERAL, KEY_SIZE);
         mixHash(ephemeral);
         mixKey(ephemeral);
-        byte[] ee = X25519.sharedSecret(localEphemeral, ephemeral);
-        byte[] se = X25519.sharedSecret(local.privateKey, ephemeral);
+        byte[] ee = dh.sharedSecret(localEphemeral, ephemeral);
+        byte[] se = dh.sharedSecret(local.privateKey, ephemeral);
         if (ee == null || se == null) {
             wipe(ee, se);
             restore(savedHash, savedKey);

@@ -72,7 +72,7 @@ final class HandshakeAdmission {
             out.drop(Drop.NO_PRIVATE_KEY); // removed since admit()
             return;
         }
-        Handshake.Initiation init = Handshake.openStatic(id, msg);
+        Handshake.Initiation init = Handshake.openStatic(node.dh, id, msg);
         if (init == null) {
             out.drop(Drop.BAD_AUTH);
             return;

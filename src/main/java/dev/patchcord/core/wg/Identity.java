@@ -13,14 +13,14 @@ public final class Identity {
     /** HASH(LABEL_COOKIE ‖ our public key): we seal cookie replies with it. */
     final byte[] cookieKey;
 
-    public Identity(byte[] privateKey) {
+    public Identity(byte[] privateKey, Curve25519 dh) {
         if (privateKey.length != Protocol.KEY_SIZE) {
             throw new IllegalArgumentException("a private key is 32 bytes");
         }
         // Stored clamped, as the kernel and wireguard-go store it: the configuration interface
         // then reads back the scalar in use, whatever bits the key was written with.
         this.privateKey = X25519.clamp(privateKey);
-        this.publicKey = X25519.publicKey(this.privateKey);
+        this.publicKey = dh.publicKey(this.privateKey);
         this.mac1Key = Blake2s.hash(Protocol.LABEL_MAC1_BYTES, publicKey);
         this.cookieKey = Blake2s.hash(Protocol.LABEL_COOKIE_BYTES, publicKey);
     }

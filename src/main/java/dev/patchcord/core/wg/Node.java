@@ -63,6 +63,8 @@ public final class Node {
      */
     volatile Identity identity;
     final RandomGenerator rng;
+    /** Does the X25519 of every handshake: the JDK's unless the shell chose a faster engine. */
+    final Curve25519 dh;
     final IndexTable indices;
     final Counters counters;
     private final HandshakeAdmission handshakes;
@@ -87,7 +89,16 @@ public final class Node {
      * @param privateKey our static private key (clamped here); null or 32 zero bytes for none
      */
     public Node(byte[] privateKey, RandomGenerator rng, Counters counters, int loadThreshold) {
-        this.identity = isNone(privateKey) ? null : new Identity(privateKey);
+        this(privateKey, rng, counters, loadThreshold, JdkCurve25519.INSTANCE);
+    }
+
+    /**
+     * @param privateKey our static private key (clamped here); null or 32 zero bytes for none
+     * @param dh         the engine for every Diffie-Hellman operation of the handshakes
+     */
+    public Node(byte[] privateKey, RandomGenerator rng, Counters counters, int loadThreshold, Curve25519 dh) {
+        this.dh = dh;
+        this.identity = isNone(privateKey) ? null : new Identity(privateKey, dh);
         this.rng = rng;
         this.counters = counters;
         this.indices = new IndexTable(rng);
@@ -103,6 +114,11 @@ public final class Node {
     public byte[] publicKey() {
         Identity id = identity;
         return id == null ? null : id.publicKey();
+    }
+
+    /** What does the handshakes' X25519, for the start-up line. */
+    public String curveEngine() {
+        return dh.name();
     }
 
     /** Whether the node has a private key, without which it makes and answers no handshakes. */
@@ -240,7 +256,7 @@ public final class Node {
      * @return false if nothing changed (the same key, or none again)
      */
     public synchronized boolean setPrivateKey(byte[] privateKey) {
-        Identity next = isNone(privateKey) ? null : new Identity(privateKey);
+        Identity next = isNone(privateKey) ? null : new Identity(privateKey, dh);
         Identity old = identity;
         if (next == null ? old == null : old != null && java.util.Arrays.equals(next.publicKey, old.publicKey)) {
             return false;

@@ -36,12 +36,12 @@ final class PeerHandshake {
         this.peer = peer;
         this.node = peer.node;
         this.presharedKey = presharedKey == null ? new byte[KEY_SIZE] : presharedKey.clone();
-        this.staticStatic = computeStaticStatic(node.identity, peer.publicKey);
+        this.staticStatic = computeStaticStatic(node.dh, node.identity, peer.publicKey);
     }
 
     /** DH(our static, their static), or null without a private key or for an invalid public key. */
-    private static byte[] computeStaticStatic(Identity local, byte[] remote) {
-        return local == null ? null : X25519.sharedSecret(local.privateKey, remote);
+    private static byte[] computeStaticStatic(Curve25519 dh, Identity local, byte[] remote) {
+        return local == null ? null : dh.sharedSecret(local.privateKey, remote);
     }
 
     /** Replaces the preshared key and wipes the old one: handshakes read it under the lock, so none is using it. */
@@ -54,7 +54,7 @@ final class PeerHandshake {
     /** Our static key changed (or went): the shared secret is computed again, the old one wiped. */
     void staticKeyChanged() {
         byte[] old = staticStatic;
-        staticStatic = computeStaticStatic(node.identity, peer.publicKey);
+        staticStatic = computeStaticStatic(node.dh, node.identity, peer.publicKey);
         wipe(old);
     }
 
@@ -95,7 +95,7 @@ final class PeerHandshake {
         int index = node.indices.add(peer);
         byte[] msg = new byte[INITIATION_SIZE];
         byte[] timestamp = Tai64n.of(Math.floorDiv(epochNanos, 1_000_000_000L), (int) Math.floorMod(epochNanos, 1_000_000_000L));
-        if (!noise.createInitiation(local, peer.publicKey, staticStatic, index, timestamp, node.rng, msg)) {
+        if (!noise.createInitiation(node.dh, local, peer.publicKey, staticStatic, index, timestamp, node.rng, msg)) {
             node.indices.remove(index);
             noise.clear();
             return 0;
@@ -146,7 +146,7 @@ final class PeerHandshake {
         synchronized (peer) {
             int index = node.indices.add(peer);
             byte[] msg = new byte[RESPONSE_SIZE];
-            if (!noise.createResponse(peer.publicKey, presharedKey, index, node.rng, msg)) {
+            if (!noise.createResponse(node.dh, peer.publicKey, presharedKey, index, node.rng, msg)) {
                 node.indices.remove(index);
                 noise.clear();
                 return null;
@@ -170,7 +170,7 @@ final class PeerHandshake {
             if (local == null) {
                 return Drop.NO_PRIVATE_KEY;
             }
-            if (!noise.consumeResponse(local, presharedKey, msg)) {
+            if (!noise.consumeResponse(node.dh, local, presharedKey, msg)) {
                 return Drop.BAD_AUTH;
             }
             int remote = noise.remoteIndex;

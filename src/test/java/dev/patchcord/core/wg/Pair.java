@@ -57,10 +57,16 @@ public final class Pair {
      * @param buf where messages are sealed and opened: 4 KiB, direct or heap
      */
     public Pair(SplittableRandom rng, byte[] keyA, byte[] keyB, byte[] psk, int loadThresholdB, ByteBuffer buf) {
+        this(rng, keyA, keyB, psk, loadThresholdB, buf, JdkCurve25519.INSTANCE, JdkCurve25519.INSTANCE);
+    }
+
+    /** As above, with each node's X25519 done by the given engine. */
+    public Pair(SplittableRandom rng, byte[] keyA, byte[] keyB, byte[] psk, int loadThresholdB, ByteBuffer buf,
+            Curve25519 dhA, Curve25519 dhB) {
         this.keyA = keyA;
         this.buf = buf;
-        a = new Node(keyA, rng.split(), new Counters(), Node.DEFAULT_LOAD_THRESHOLD);
-        b = new Node(keyB, rng.split(), new Counters(), loadThresholdB);
+        a = new Node(keyA, rng.split(), new Counters(), Node.DEFAULT_LOAD_THRESHOLD, dhA);
+        b = new Node(keyB, rng.split(), new Counters(), loadThresholdB, dhB);
         bAtA = a.addPeer(b.publicKey(), psk);
         aAtB = b.addPeer(a.publicKey(), psk);
         a.allowedIps().add(Cidr.parse("10.0.0.2/32"), bAtA);
