@@ -69,6 +69,14 @@ public final class LibCrypto {
     static final MethodHandle PKEY_GET_PUBLIC = LIB.bind("EVP_PKEY_get_raw_public_key",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
     static final MethodHandle PKEY_FREE = LIB.bind("EVP_PKEY_free", FunctionDescriptor.ofVoid(JAVA_LONG));
+    /** {@code EVP_PKEY_CTX *EVP_PKEY_CTX_new_from_name(OSSL_LIB_CTX *libctx, const char *name, const char *propquery)}. */
+    static final MethodHandle PKEY_CTX_NEW_FROM_NAME = LIB.bind("EVP_PKEY_CTX_new_from_name",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    static final MethodHandle FROMDATA_INIT = LIB.bind("EVP_PKEY_fromdata_init",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
+    /** {@code int EVP_PKEY_fromdata(EVP_PKEY_CTX *ctx, EVP_PKEY **ppkey, int selection, OSSL_PARAM params[])}. */
+    static final MethodHandle FROMDATA = LIB.bind("EVP_PKEY_fromdata",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG));
     /** {@code EVP_PKEY_CTX *EVP_PKEY_CTX_new(EVP_PKEY *pkey, ENGINE *e)}. */
     static final MethodHandle PKEY_CTX_NEW = LIB.bind("EVP_PKEY_CTX_new",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
@@ -127,6 +135,7 @@ public final class LibCrypto {
     static boolean hasX25519() {
         return VERSION != null && PKEY_NEW_PRIVATE != null && PKEY_NEW_PUBLIC != null && PKEY_GET_PUBLIC != null
                 && PKEY_FREE != null && PKEY_CTX_NEW != null && PKEY_CTX_FREE != null && DERIVE_INIT != null
-                && DERIVE_SET_PEER != null && DERIVE != null && CLEAR_ERRORS != null;
+                && DERIVE_SET_PEER != null && DERIVE != null && CLEAR_ERRORS != null && PKEY_CTX_NEW_FROM_NAME != null
+                && FROMDATA_INIT != null && FROMDATA != null;
     }
 }
