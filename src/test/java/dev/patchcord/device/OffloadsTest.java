@@ -1,5 +1,7 @@
 package dev.patchcord.device;
 
+import dev.patchcord.core.wg.JdkCurve25519;
+import dev.patchcord.sys.NativeCurve25519;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -35,5 +37,14 @@ class OffloadsTest {
         assertThat(Offloads.parse("coalesce").vnet()).isTrue();
         assertThat(Offloads.parse("-parallel").cryptoThreads()).isZero();
         assertThat(Offloads.ALL.cryptoThreads()).isEqualTo(Runtime.getRuntime().availableProcessors() - 1);
+    }
+
+    @Test
+    void nativeGivesTheHandshakesTheNativeX25519WhereThereIsOneAndTheJdksOtherwise() {
+        assertThat(Offloads.parse("-native").curve25519()).isSameAs(JdkCurve25519.INSTANCE);
+        assertThat(Offloads.NONE.curve25519()).isSameAs(JdkCurve25519.INSTANCE);
+        assertThat(Offloads.ALL.curve25519()).isSameAs(NativeCurve25519.best().orElse(JdkCurve25519.INSTANCE));
+        assertThat(Offloads.parse("native").curve25519().name())
+                .isEqualTo(NativeCurve25519.best().isPresent() ? NativeCurve25519.best().get().name() : "the JDK");
     }
 }
