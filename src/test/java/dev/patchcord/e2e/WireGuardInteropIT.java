@@ -77,6 +77,9 @@ class WireGuardInteropIT {
         // class both ways), what reached it were MTU-sized datagrams, and it said which path it was.
         assertThat(lab.log("patchcord")).contains("none".equals(System.getenv("PATCHCORD_OFFLOADS"))
                 ? "one packet per system call" : "batches, UDP GSO, UDP GRO, TUN offloads");
+        // The handshakes with wireguard-go were made by the X25519 the offloads chose.
+        assertThat(lab.log("patchcord")).contains("X25519 by " + dev.patchcord.device.Offloads
+                .fromSetting(null).curve25519().name());
         // -d told each step of patchcord's handshake, in order.
         assertSteps(lab.log("patchcord"), s.wg(), "handshake initiation sent", "handshake response received",
                 "session established (initiator)");
