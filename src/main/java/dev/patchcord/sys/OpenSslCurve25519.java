@@ -45,9 +45,14 @@ public final class OpenSslCurve25519 implements Curve25519 {
     private static final int SCRATCH = PARAMS_AT + 3 * PARAM_SIZE;
     /** Where the scratch is wiped after each call: everything before the parameters. */
     private static final int SECRETS = PARAMS_AT;
-    /** {@code OSSL_PARAM_OCTET_STRING} and {@code EVP_PKEY_KEYPAIR} from the OpenSSL headers. */
+    /** {@code OSSL_PARAM_OCTET_STRING} from {@code <openssl/core.h>}. */
     private static final int OCTET_STRING = 5;
-    private static final int KEYPAIR = 3;
+    /**
+     * {@code OSSL_KEYMGMT_SELECT_KEYPAIR} from {@code <openssl/core_dispatch.h>} (the private and
+     * the public key), which is what {@code EVP_PKEY_fromdata} takes as its selection; not
+     * {@code EVP_PKEY_KEYPAIR} (0x87), which adds the domain parameters.
+     */
+    private static final int SELECT_KEYPAIR = 3;
     private static final MemorySegment NAMES = names();
 
     /** One thread's scratch area and its import context (0 if the library would not make one). */
@@ -195,7 +200,7 @@ public final class OpenSslCurve25519 implements Curve25519 {
         try {
             if (placeholder && st.importer != 0) {
                 s.set(ValueLayout.JAVA_LONG, IMPORTED_AT, 0L);
-                if ((int) LibCrypto.FROMDATA.invokeExact(st.importer, st.base + IMPORTED_AT, KEYPAIR,
+                if ((int) LibCrypto.FROMDATA.invokeExact(st.importer, st.base + IMPORTED_AT, SELECT_KEYPAIR,
                         st.base + PARAMS_AT) == 1) {
                     key = s.get(ValueLayout.JAVA_LONG, IMPORTED_AT);
                 } else {
