@@ -1,6 +1,7 @@
 package dev.patchcord.sys;
 
 import dev.patchcord.core.wg.Curve25519;
+import dev.patchcord.core.wg.JdkCurve25519;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -102,42 +103,67 @@ public final class OpenSslCurve25519 implements Curve25519 {
         return m;
     }
 
+    /** The key types of the private and the peer's key: X25519's, but for tests that make the library fail. */
+    private final int privateType;
+    private final int peerType;
+
     /** @throws IllegalStateException if this system has no usable libcrypto with X25519 */
     public OpenSslCurve25519() {
+        this(LibCrypto.PKEY_X25519, LibCrypto.PKEY_X25519);
+    }
+
+    /**
+     * For tests: the keys are made as these {@code EVP_PKEY} types, so that a type the library
+     * refuses for 32 raw bytes, or one that does not derive with X25519, makes its calls fail.
+     * The placeholder import (by name, X25519) is used only for X25519's own type.
+     */
+    OpenSslCurve25519(int privateType, int peerType) {
         if (!LibCrypto.hasX25519()) {
             throw new IllegalStateException("no usable libcrypto.so.3 with X25519 on this system");
         }
+        this.privateType = privateType;
+        this.peerType = peerType;
     }
 
+    /** The library's, or the JDK's where the library fails (which the start-up self-test makes rare). */
     @Override
     public byte[] publicKey(byte[] privateKey) {
         Curve25519.requireKey(privateKey, "private");
+        byte[] out = new byte[KEY_SIZE];
+        return nativePublicKey(privateKey, out) ? out : JdkCurve25519.INSTANCE.publicKey(privateKey);
+    }
+
+    private boolean nativePublicKey(byte[] privateKey, byte[] out) {
         State st = states.get();
         MemorySegment s = st.scratch;
         long key = 0;
+        boolean ok = false;
         try {
             key = privateKey(st, privateKey, false);
-            s.set(ValueLayout.JAVA_LONG, LENGTH_AT, KEY_SIZE);
-            NativePacketAead.check((int) LibCrypto.PKEY_GET_PUBLIC.invokeExact(key, st.base + OUT_AT,
-                    st.base + LENGTH_AT), 1, "give a public key");
-            checkLength(s);
-            byte[] out = new byte[KEY_SIZE];
-            MemorySegment.copy(s, ValueLayout.JAVA_BYTE, OUT_AT, out, 0, KEY_SIZE);
-            return out;
-        } catch (Error | RuntimeException e) {
-            throw e;
+            if (key != 0) {
+                s.set(ValueLayout.JAVA_LONG, LENGTH_AT, KEY_SIZE);
+                ok = (int) LibCrypto.PKEY_GET_PUBLIC.invokeExact(key, st.base + OUT_AT, st.base + LENGTH_AT) == 1
+                        && s.get(ValueLayout.JAVA_LONG, LENGTH_AT) == KEY_SIZE;
+                if (ok) {
+                    MemorySegment.copy(s, ValueLayout.JAVA_BYTE, OUT_AT, out, 0, KEY_SIZE);
+                }
+            }
         } catch (Throwable t) {
-            throw new IllegalStateException("libcrypto: " + t, t);
+            ok = false;
         } finally {
             free(key, 0, 0);
             s.asSlice(0, SECRETS).fill((byte) 0);
         }
+        return ok;
     }
 
     /**
-     * OpenSSL refuses the all-zero result itself (its derivation fails); that failure, and any
-     * other of the derivation, counts as a refusal here. The start-up self-test
-     * ({@link NativeCurve25519#best}) makes sure that the library derives at all.
+     * The library's result where it derives one. OpenSSL refuses the all-zero result itself (its
+     * derivation fails), but so it does for other reasons (no memory, a provider that will not);
+     * rather than tell these apart, any failure is handed to the JDK, whose answer is then the
+     * result: a refusal of a point of small order, the secret otherwise. That costs the JDK's
+     * scalar multiplication for each refused point, which only a broken or hostile peer sends, and
+     * it never leaves a peer's secret missing because the library failed.
      */
     @Override
     public boolean sharedSecret(byte[] privateKey, byte[] publicKey, byte[] out) {
@@ -146,59 +172,60 @@ public final class OpenSslCurve25519 implements Curve25519 {
         if (out.length < KEY_SIZE) {
             throw new IllegalArgumentException("a shared secret needs 32 bytes, got " + out.length);
         }
-        State st = states.get();
-        MemorySegment s = st.scratch;
-        long key = 0, peer = 0, ctx = 0;
-        boolean derived;
-        try {
-            key = privateKey(st, privateKey, true);
-            MemorySegment.copy(publicKey, 0, s, ValueLayout.JAVA_BYTE, PUBLIC_AT, KEY_SIZE);
-            peer = (long) LibCrypto.PKEY_NEW_PUBLIC.invokeExact(LibCrypto.PKEY_X25519, 0L, st.base + PUBLIC_AT,
-                    (long) KEY_SIZE);
-            if (peer == 0) {
-                throw new IllegalStateException("the cipher library refused a public key");
-            }
-            ctx = (long) LibCrypto.PKEY_CTX_NEW.invokeExact(key, 0L);
-            if (ctx == 0) {
-                throw new OutOfMemoryError("EVP_PKEY_CTX_new");
-            }
-            NativePacketAead.check((int) LibCrypto.DERIVE_INIT.invokeExact(ctx), 1, "start a derivation");
-            // No validation of the peer's key: X25519 has none to do beyond the zero check below.
-            NativePacketAead.check((int) LibCrypto.DERIVE_SET_PEER.invokeExact(ctx, peer, 0), 1, "take a peer key");
-            s.set(ValueLayout.JAVA_LONG, LENGTH_AT, KEY_SIZE);
-            derived = (int) LibCrypto.DERIVE.invokeExact(ctx, st.base + OUT_AT, st.base + LENGTH_AT) == 1;
-            if (derived) {
-                checkLength(s);
-                MemorySegment.copy(s, ValueLayout.JAVA_BYTE, OUT_AT, out, 0, KEY_SIZE);
-            } else {
-                LibCrypto.CLEAR_ERRORS.invokeExact();
-            }
-        } catch (Error | RuntimeException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("libcrypto: " + t, t);
-        } finally {
-            free(key, peer, ctx);
-            s.asSlice(0, SECRETS).fill((byte) 0);
+        if (!nativeSharedSecret(privateKey, publicKey, out)) {
+            return JdkCurve25519.INSTANCE.sharedSecret(privateKey, publicKey, out);
         }
-        if (!derived || !Curve25519.nonZero(out)) {
+        if (!Curve25519.nonZero(out)) {
             Arrays.fill(out, 0, KEY_SIZE, (byte) 0);
             return false;
         }
         return true;
     }
 
+    /** Whether the library derived a secret into {@code out}; if not, {@code out} is untouched. */
+    private boolean nativeSharedSecret(byte[] privateKey, byte[] publicKey, byte[] out) {
+        State st = states.get();
+        MemorySegment s = st.scratch;
+        long key = 0, peer = 0, ctx = 0;
+        boolean derived = false;
+        try {
+            key = privateKey(st, privateKey, true);
+            MemorySegment.copy(publicKey, 0, s, ValueLayout.JAVA_BYTE, PUBLIC_AT, KEY_SIZE);
+            peer = (long) LibCrypto.PKEY_NEW_PUBLIC.invokeExact(peerType, 0L, st.base + PUBLIC_AT, (long) KEY_SIZE);
+            if (key != 0 && peer != 0) {
+                ctx = (long) LibCrypto.PKEY_CTX_NEW.invokeExact(key, 0L);
+            }
+            // No validation of the peer's key: X25519 has none to do beyond the zero check.
+            if (ctx != 0 && (int) LibCrypto.DERIVE_INIT.invokeExact(ctx) == 1
+                    && (int) LibCrypto.DERIVE_SET_PEER.invokeExact(ctx, peer, 0) == 1) {
+                s.set(ValueLayout.JAVA_LONG, LENGTH_AT, KEY_SIZE);
+                derived = (int) LibCrypto.DERIVE.invokeExact(ctx, st.base + OUT_AT, st.base + LENGTH_AT) == 1
+                        && s.get(ValueLayout.JAVA_LONG, LENGTH_AT) == KEY_SIZE;
+                if (derived) {
+                    MemorySegment.copy(s, ValueLayout.JAVA_BYTE, OUT_AT, out, 0, KEY_SIZE);
+                }
+            }
+        } catch (Throwable t) {
+            derived = false;
+        } finally {
+            free(key, peer, ctx);
+            s.asSlice(0, SECRETS).fill((byte) 0);
+        }
+        return derived;
+    }
+
     /**
-     * The private key as an {@code EVP_PKEY}: for a derivation ({@code placeholder}) imported
-     * beside the placeholder public key where the library takes that, else with its real public
-     * key computed. The scratch copy is wiped as soon as the library has its own.
+     * The private key as an {@code EVP_PKEY}, or 0 if the library made none: for a derivation
+     * ({@code placeholder}) imported beside the placeholder public key where the library takes
+     * that, else with its real public key computed. The scratch copy is wiped as soon as the
+     * library has its own.
      */
-    private static long privateKey(State st, byte[] privateKey, boolean placeholder) throws Throwable {
+    private long privateKey(State st, byte[] privateKey, boolean placeholder) throws Throwable {
         MemorySegment s = st.scratch;
         MemorySegment.copy(privateKey, 0, s, ValueLayout.JAVA_BYTE, PRIVATE_AT, KEY_SIZE);
         long key = 0;
         try {
-            if (placeholder && st.importer != 0) {
+            if (placeholder && st.importer != 0 && privateType == LibCrypto.PKEY_X25519) {
                 s.set(ValueLayout.JAVA_LONG, IMPORTED_AT, 0L);
                 if ((int) LibCrypto.FROMDATA.invokeExact(st.importer, st.base + IMPORTED_AT, SELECT_KEYPAIR,
                         st.base + PARAMS_AT) == 1) {
@@ -208,23 +235,13 @@ public final class OpenSslCurve25519 implements Curve25519 {
                 }
             }
             if (key == 0) {
-                key = (long) LibCrypto.PKEY_NEW_PRIVATE.invokeExact(LibCrypto.PKEY_X25519, 0L, st.base + PRIVATE_AT,
+                key = (long) LibCrypto.PKEY_NEW_PRIVATE.invokeExact(privateType, 0L, st.base + PRIVATE_AT,
                         (long) KEY_SIZE);
             }
         } finally {
             s.asSlice(PRIVATE_AT, KEY_SIZE).fill((byte) 0);
         }
-        if (key == 0) {
-            throw new IllegalStateException("the cipher library refused a private key");
-        }
         return key;
-    }
-
-    private static void checkLength(MemorySegment s) {
-        long n = s.get(ValueLayout.JAVA_LONG, LENGTH_AT);
-        if (n != KEY_SIZE) {
-            throw new IllegalStateException("the cipher library gave " + n + " bytes for an X25519 key");
-        }
     }
 
     private static void free(long key, long peer, long ctx) {
@@ -239,7 +256,7 @@ public final class OpenSslCurve25519 implements Curve25519 {
                 LibCrypto.PKEY_FREE.invokeExact(key);
             }
         } catch (Throwable t) {
-            throw new IllegalStateException("libcrypto: " + t, t);
+            // Only a handle of the wrong type throws, and these are bound with the right ones.
         }
     }
 

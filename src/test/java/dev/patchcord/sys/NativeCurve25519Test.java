@@ -180,6 +180,39 @@ class NativeCurve25519Test {
         assertThat(engine.sharedSecret(a, engine.publicKey(a))).isEqualTo(JDK.sharedSecret(a, JDK.publicKey(a)));
     }
 
+    /**
+     * Where the library fails (here made to: X448's type takes no 32-byte raw key, so the private
+     * or the peer's key is never made), the JDK's answer is the result, and nothing throws: a
+     * failure of the library is neither a refused point nor an error for the handshake.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void whereTheLibraryFailsTheJdkAnswers(boolean privateKeyFails) {
+        int x448 = 1035; // EVP_PKEY_X448
+        Curve25519 failing = privateKeyFails ? new OpenSslCurve25519(x448, LibCrypto.PKEY_X25519)
+                : new OpenSslCurve25519(LibCrypto.PKEY_X25519, x448);
+        SplittableRandom rng = new SplittableRandom(privateKeyFails ? 21 : 22);
+        for (int i = 0; i < 20; i++) {
+            byte[] a = new byte[32], b = new byte[32];
+            rng.nextBytes(a);
+            rng.nextBytes(b);
+            assertThat(failing.publicKey(a)).isEqualTo(JDK.publicKey(a));
+            byte[] publicB = JDK.publicKey(b);
+            byte[] out = new byte[32];
+            assertThat(failing.sharedSecret(a, publicB, out)).isTrue();
+            assertThat(out).isEqualTo(JDK.sharedSecret(a, publicB));
+        }
+        byte[] a = X25519.generatePrivate(rng);
+        byte[] lowOrder = new byte[32];
+        lowOrder[0] = 1;
+        byte[] out = new byte[32];
+        java.util.Arrays.fill(out, (byte) 0x55);
+        assertThat(failing.sharedSecret(a, lowOrder, out)).isFalse();
+        assertThat(out).containsOnly(0);
+        // The ordinary engine on the same thread is unaffected by what the failures left behind.
+        assertThat(engine.sharedSecret(a, engine.publicKey(a))).isEqualTo(JDK.sharedSecret(a, JDK.publicKey(a)));
+    }
+
     @Test
     void keysOfTheWrongLengthAreRefusedLikeTheJdk() {
         byte[] good = X25519.generatePrivate(new SplittableRandom(5));
