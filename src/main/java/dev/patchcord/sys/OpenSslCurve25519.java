@@ -153,6 +153,9 @@ public final class OpenSslCurve25519 implements Curve25519 {
         } finally {
             free(key, 0, 0);
             s.asSlice(0, SECRETS).fill((byte) 0);
+            if (!ok) {
+                clearErrors();
+            }
         }
         return ok;
     }
@@ -210,6 +213,9 @@ public final class OpenSslCurve25519 implements Curve25519 {
         } finally {
             free(key, peer, ctx);
             s.asSlice(0, SECRETS).fill((byte) 0);
+            if (!derived) {
+                clearErrors();
+            }
         }
         return derived;
     }
@@ -231,7 +237,7 @@ public final class OpenSslCurve25519 implements Curve25519 {
                         st.base + PARAMS_AT) == 1) {
                     key = s.get(ValueLayout.JAVA_LONG, IMPORTED_AT);
                 } else {
-                    LibCrypto.CLEAR_ERRORS.invokeExact();
+                    clearErrors();
                 }
             }
             if (key == 0) {
@@ -242,6 +248,18 @@ public final class OpenSslCurve25519 implements Curve25519 {
             s.asSlice(PRIVATE_AT, KEY_SIZE).fill((byte) 0);
         }
         return key;
+    }
+
+    /**
+     * Empties the thread's OpenSSL error queue, which a failed call leaves its reason on; left
+     * there, it would grow with each failure and be misread by a later call that checks it.
+     */
+    private static void clearErrors() {
+        try {
+            LibCrypto.CLEAR_ERRORS.invokeExact();
+        } catch (Throwable t) {
+            // Only a handle of the wrong type throws, and this one is bound with the right one.
+        }
     }
 
     private static void free(long key, long peer, long ctx) {

@@ -10,6 +10,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.util.HexFormat;
@@ -211,6 +214,25 @@ class NativeCurve25519Test {
         assertThat(out).containsOnly(0);
         // The ordinary engine on the same thread is unaffected by what the failures left behind.
         assertThat(engine.sharedSecret(a, engine.publicKey(a))).isEqualTo(JDK.sharedSecret(a, JDK.publicKey(a)));
+    }
+
+    /** A failure leaves nothing on the thread's OpenSSL error queue, which would grow with each. */
+    @Test
+    void failuresLeaveNoErrorsQueued() throws Throwable {
+        MethodHandle peek = OptionalLibrary.open("libcrypto.so.3").bind("ERR_peek_error",
+                FunctionDescriptor.of(ValueLayout.JAVA_LONG));
+        LibCrypto.CLEAR_ERRORS.invokeExact();
+        int x448 = 1035; // EVP_PKEY_X448: takes no 32-byte raw key
+        byte[] a = X25519.generatePrivate(new SplittableRandom(23));
+        byte[] publicA = JDK.publicKey(a);
+        byte[] lowOrder = new byte[32];
+        lowOrder[0] = 1;
+        new OpenSslCurve25519(x448, LibCrypto.PKEY_X25519).publicKey(a);
+        assertThat((long) peek.invokeExact()).as("after a refused private key").isZero();
+        new OpenSslCurve25519(LibCrypto.PKEY_X25519, x448).sharedSecret(a, publicA);
+        assertThat((long) peek.invokeExact()).as("after a refused public key").isZero();
+        engine.sharedSecret(a, lowOrder);
+        assertThat((long) peek.invokeExact()).as("after a refused derivation").isZero();
     }
 
     @Test
