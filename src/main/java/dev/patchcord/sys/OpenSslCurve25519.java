@@ -19,7 +19,7 @@ import java.util.Arrays;
  * multiplication that the derivation never reads (X25519 derives from the private key and the
  * peer's public key only), and that doubles the cost. Should a library refuse the import (one that
  * checks that the two keys match), the ordinary call is used instead, from then on for that
- * thread. Measured on the development machine with a C loop ({@code bench/x25519.c}): a shared
+ * thread. Measured by hand on the development machine with a C loop: a shared
  * secret about 32 µs this way, 62 µs with the ordinary call; libgcrypt's
  * {@code gcry_ecc_mul_point} about 108 µs, libsodium's {@code crypto_scalarmult_curve25519} (not
  * on every system) 32 µs. From Java ({@code Curve25519Bench}) this engine takes about 32 µs, the
