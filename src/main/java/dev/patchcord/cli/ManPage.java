@@ -59,6 +59,11 @@ final class ManPage {
             .B PATCHCORD_OFFLOADS
             The default of \\fBOffloads\\fR and \\fB\\-\\-offloads\\fR: \\fBall\\fR, \\fBnone\\fR or a list.
             .TP
+            .B PATCHCORD_CIPHER_THREADS
+            Cipher threads per direction of an encrypted tunnel, its packet loop's own included \
+            (1 to 256; default: the cores the process may run on). Only with \\fBparallel\\fR in \
+            \\fBOffloads\\fR; for measuring how the cipher scales (\\fIbench/scaling.sh\\fR).
+            .TP
             .B PATCHCORD_TRACE
             When set, an unexpected error prints its stack trace as well.
             .TP

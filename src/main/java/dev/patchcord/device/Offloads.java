@@ -79,6 +79,7 @@ public record Offloads(boolean batch, boolean gso, boolean gro, boolean tso, boo
      */
     public static Offloads fromSetting(String setting) {
         String spec = setting != null ? setting : System.getenv("PATCHCORD_OFFLOADS");
+        workers(System.getenv(CIPHER_THREADS), 1); // refuse a bad thread count at start, not when the loops begin
         try {
             return spec == null ? ALL : parse(spec);
         } catch (IllegalArgumentException e) {
@@ -132,9 +133,41 @@ public record Offloads(boolean batch, boolean gso, boolean gro, boolean tso, boo
         return tso || coalesce;
     }
 
-    /** Worker threads for the cipher besides the loop threads: one fewer than the cores, at least none. */
+    /**
+     * Worker threads for the cipher besides the loop threads: one fewer than the cores this
+     * process may run on (its CPU affinity), at least none; or, under {@code parallel}, one fewer
+     * than {@code PATCHCORD_CIPHER_THREADS} when that is set. The variable exists for measuring how
+     * the cipher scales ({@code bench/scaling.sh}, which pins each tunnel end to its own cores and
+     * so cannot let the count follow them); without {@code parallel} there is one cipher thread
+     * per direction whatever it says.
+     */
     public int cryptoThreads() {
-        return parallel ? Math.max(0, Runtime.getRuntime().availableProcessors() - 1) : 0;
+        return parallel ? workers(System.getenv(CIPHER_THREADS), Runtime.getRuntime().availableProcessors()) : 0;
+    }
+
+    /** The environment variable that sets the cipher threads per direction, the loop's own included. */
+    public static final String CIPHER_THREADS = "PATCHCORD_CIPHER_THREADS";
+    static final int MAX_CIPHER_THREADS = 256;
+
+    /**
+     * Worker threads for a {@code PATCHCORD_CIPHER_THREADS} value (cipher threads per direction,
+     * 1 to 256, the loop thread included), or for the cores when it is unset or empty.
+     *
+     * @throws IllegalArgumentException for anything else, naming the variable
+     */
+    static int workers(String setting, int processors) {
+        if (setting == null || setting.isBlank()) {
+            return Math.max(0, processors - 1);
+        }
+        String value = setting.strip();
+        if (value.matches("[0-9]{1,4}")) {
+            int n = Integer.parseInt(value);
+            if (n >= 1 && n <= MAX_CIPHER_THREADS) {
+                return n - 1;
+            }
+        }
+        throw new IllegalArgumentException(CIPHER_THREADS + ": '" + setting + "' is not a number of cipher threads from 1 to "
+                + MAX_CIPHER_THREADS);
     }
 
     /** As a setting would write it: {@code all}, {@code none}, or the names that are on. */

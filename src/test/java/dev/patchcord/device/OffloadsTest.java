@@ -40,6 +40,20 @@ class OffloadsTest {
     }
 
     @Test
+    void theCipherThreadVariableSetsTheThreadsPerDirectionTheLoopsOwnIncluded() {
+        assertThat(Offloads.workers(null, 8)).isEqualTo(7);
+        assertThat(Offloads.workers("", 1)).isZero();
+        assertThat(Offloads.workers(null, 0)).isZero();
+        assertThat(Offloads.workers("1", 8)).isZero();
+        assertThat(Offloads.workers(" 4 ", 1)).isEqualTo(3);
+        assertThat(Offloads.workers("256", 2)).isEqualTo(255);
+        for (String bad : new String[] {"0", "257", "-1", "two", "1.5", "99999999999"}) {
+            assertThatThrownBy(() -> Offloads.workers(bad, 2)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("PATCHCORD_CIPHER_THREADS: '" + bad + "'");
+        }
+    }
+
+    @Test
     void nativeGivesTheHandshakesTheNativeX25519WhereThereIsOneAndTheJdksOtherwise() {
         assertThat(Offloads.parse("-native").curve25519()).isSameAs(JdkCurve25519.INSTANCE);
         assertThat(Offloads.NONE.curve25519()).isSameAs(JdkCurve25519.INSTANCE);
