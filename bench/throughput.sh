@@ -15,16 +15,27 @@
 #   fastd         fastd, method "aes128-gcm", TUN mode (encrypted)
 #   fastd-null    fastd, method "null", TUN mode (plain)
 #
-# Each row measures, from namespace A to an address in namespace B through that row's path:
-# iperf3 TCP with 1 and with 4 streams (Gbit/s received), iperf3 UDP with 64-byte payloads sent as
-# fast as iperf3 can (packets per second received, and the share lost), ping round-trip time
-# (average and 99th percentile of 300 pings 10 ms apart) and the CPU time of the tunnel's own
-# processes, both ends, per Gbit carried during the 1-stream TCP run.
+# Each row measures, from namespace A to an address in namespace B through that row's path, in
+# this order:
+#   1. cold ping: as soon as one ping through a tunnel is answered (which proves its handshake done;
+#      that ping is not counted), with no other traffic before, PINGS pings PING_INTERVAL apart;
+#   2. WARM_UP seconds of unmeasured TCP traffic (tunnels only);
+#   3. iperf3 TCP with 1 and with 4 streams (Gbit/s received), with the CPU time of the tunnel's own
+#      processes, both ends, per Gbit carried during the 1-stream run;
+#   4. iperf3 UDP with 64-byte payloads sent as fast as iperf3 can (packets per second received,
+#      and the share lost);
+#   5. warm ping: PINGS more, the path idle again.
+# Each ping series gives the round trip's average, 99th percentile (nearest rank) and maximum, and
+# how many of the PINGS took over SLOW_MS or went unanswered.
 #
 #   sudo bench/throughput.sh [SECONDS]        (default 5 seconds per measurement)
 #
 # Environment:
-#   WARM_UP=6              seconds of unmeasured TCP traffic through every tunnel first (0: cold)
+#   WARM_UP=6              seconds of unmeasured TCP traffic through every tunnel after the cold
+#                          ping, before the throughput runs (0: none)
+#   PINGS=200              echo requests in each of the cold and the warm ping series
+#   PING_INTERVAL=0.01     seconds between them
+#   SLOW_MS=5              a ping slower than this (or unanswered) is counted in the table
 #   ROWS=veth,fastd,...    only these rows ("all", the default; "patchcord" for its five rows)
 #   PATCHCORD_JAVA_OPTS    JVM options for the patchcord processes (read by bin/patchcord)
 #   PATCHCORD_EXTRA        lines added to the [Interface] of the wg-udp, wg-tcp and wg-tap
@@ -32,9 +43,12 @@
 #   WIREGUARD_GO           the current wireguard-go's binary (default: the build kept beside the
 #                          project, ../shared/anchors/wireguard-go-0.0.20250522)
 #
-# Prints a markdown table on stdout and progress on stderr. Needs root, iproute2, iperf3, ping
-# and coreutils; the wireguard-go rows need wireguard-tools (wg) and their binary (WIREGUARD_GO;
-# Debian's wireguard-go), the fastd rows fastd. A row whose program is missing is skipped with a note.
+# Prints a markdown table on stdout and progress on stderr. "Best peer" is the best figure of the
+# encrypted peers that ran (both wireguard-go rows and fastd aes128-gcm). Needs root, iproute2,
+# iperf3, ping and coreutils; the wireguard-go rows need wireguard-tools (wg) and their binary
+# (WIREGUARD_GO; Debian's wireguard-go), the fastd rows fastd. A row whose program is missing is
+# skipped with a note under the table. The namespaces, processes and their clean-up are in
+# bench/lib/tunnels.sh, shared with bench/scaling.sh.
 set -euo pipefail
 
 # The command line as given, before defaults are filled in, for the report.
@@ -42,7 +56,7 @@ quote() { # a word as a shell would need it: bare when safe, else in single quot
   if [[ $1 =~ ^[A-Za-z0-9_.,:/=+@%-]+$ ]]; then printf '%s' "$1"; else printf "'%s'" "${1//\'/\'\\\'\'}"; fi
 }
 COMMAND_LINE=$(
-  for v in WARM_UP ROWS PATCHCORD_JAVA_OPTS PATCHCORD_EXTRA WIREGUARD_GO; do
+  for v in WARM_UP ROWS PINGS PING_INTERVAL SLOW_MS PATCHCORD_JAVA_OPTS PATCHCORD_EXTRA WIREGUARD_GO; do
     if [ -n "${!v:-}" ]; then printf '%s=%s ' "$v" "$(quote "${!v}")"; fi
   done
   quote "$0"; for a in "$@"; do printf ' %s' "$(quote "$a")"; done
@@ -59,7 +73,7 @@ WIREGUARD_GO=${WIREGUARD_GO:-$ROOT/../shared/anchors/wireguard-go-0.0.20250522}
 # Its version names its row ("v0.0.20250522" -> "0.0.20250522"), so a table says what it measured.
 WG_GO_VERSION=$("$WIREGUARD_GO" --version 2>/dev/null | awk 'NR == 1 { sub(/^v/, "", $2); print $2 }' || true)
 WG_GO_VERSION=${WG_GO_VERSION:-current}
-PINGS=300 PING_INTERVAL=0.01
+PINGS=${PINGS:-200} PING_INTERVAL=${PING_INTERVAL:-0.01} SLOW_MS=${SLOW_MS:-5}
 UDP_PAYLOAD=64
 
 ALL_ROWS=(veth tinyvpn tap2tap wg-udp wg-tcp wg-tap wireguard-go wireguard-go-debian fastd fastd-null)
@@ -82,6 +96,9 @@ die() { say "$*"; exit 1; }
 
 [[ $SECONDS_PER_RUN =~ ^[1-9][0-9]*$ ]] || die "SECONDS must be a whole number of seconds, not '$SECONDS_PER_RUN'"
 [[ $WARM_UP =~ ^[0-9]+$ ]] || die "WARM_UP must be a whole number of seconds, not '$WARM_UP'"
+[[ $PINGS =~ ^[1-9][0-9]*$ ]] || die "PINGS must be a whole number, not '$PINGS'"
+[[ $PING_INTERVAL =~ ^[0-9]*\.?[0-9]+$ ]] || die "PING_INTERVAL must be a number of seconds, not '$PING_INTERVAL'"
+[[ $SLOW_MS =~ ^[0-9]*\.?[0-9]+$ ]] || die "SLOW_MS must be a number of milliseconds, not '$SLOW_MS'"
 [ "$(id -u)" = 0 ] || die "needs root (it creates network namespaces)"
 for c in ip iperf3 ping timeout; do command -v $c >/dev/null || die "needs $c"; done
 
@@ -126,175 +143,64 @@ for r in "${ALL_ROWS[@]}"; do
 done
 [ ${#SELECTED[@]} -gt 0 ] || die "no row to run (ROWS=$ROWS)"
 
-# ---- everything this run creates, and its removal (on any exit, Ctrl-C included) ----------------
+# ---- the namespaces, and their removal (on any exit, Ctrl-C included) ---------------------------
 
-WORK=$(mktemp -d /tmp/pcbench.XXXXXX)
-PIDS=()        # every background process started and not yet collected
-TPIDS=()       # the current row's tunnel processes (both ends), for the CPU figure
-NAMESPACES=()  # namespaces this run created
-SOCKETS=()     # UAPI sockets the current row's userspace WireGuard processes create
-
-forget() { # PID: drop it from PIDS once it has been collected
-  local keep=() p
-  for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-  PIDS=("${keep[@]}")
-}
-
-# Waits up to TENTHS tenths of a second for a child to end, then kills it, and collects it.
-finish() { # pid tenths
-  for _ in $(seq "$2"); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
-
-# Ends every process this script started (by PID), so the next row has the machine to itself.
-stop_spawned() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do finish "$p" 50; done
-  PIDS=(); TPIDS=()
-  for p in "${SOCKETS[@]}"; do rm -f "$p"; done
-  SOCKETS=()
-}
-
-cleanup() {
-  set +e
-  trap - INT TERM HUP
-  stop_spawned
-  local ns p
-  for ns in "${NAMESPACES[@]}"; do   # anything still inside our own namespaces was started by us
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-  done
-  for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-TAG=""
-for _ in $(seq 20); do
-  t=$(printf '%04x' $((RANDOM)))
-  if ip netns add "pcbench$t-a" 2>/dev/null; then TAG=$t; NAMESPACES+=("pcbench$t-a"); break; fi
-done
-[ -n "$TAG" ] || die "could not create a namespace"
-NA="pcbench$TAG-a" NB="pcbench$TAG-b"
-ip netns add "$NB"; NAMESPACES+=("$NB")
-VA="pcb${TAG}a" VB="pcb${TAG}b"
-ip link add "$VA" netns "$NA" type veth peer name "$VB" netns "$NB"
-ip -n "$NA" addr add 198.18.0.1/24 dev "$VA"; ip -n "$NB" addr add 198.18.0.2/24 dev "$VB"
-for n in "$NA" "$NB"; do ip -n "$n" link set lo up; done
-ip -n "$NA" link set "$VA" up; ip -n "$NB" link set "$VB" up
+# shellcheck source=lib/tunnels.sh
+. "$ROOT/bench/lib/tunnels.sh"
+start_namespaces pcbench
 
 # ---- helpers -------------------------------------------------------------------------------------
 
-# Starts a tunnel process in a namespace (its output in WORK/LOG.log) and remembers its PID.
-# `ip netns exec`, `env` and bin/patchcord all exec, so the PID is the tunnel's own.
-spawn_tunnel() { # ns log command...
-  local ns=$1 log=$2; shift 2
-  ip netns exec "$ns" "$@" >"$WORK/$log.log" 2>&1 &
-  PIDS+=($!); TPIDS+=($!)
-}
-
-# Runs a command in the background with a time limit and waits for it; a signal interrupts the
-# wait at once and the clean-up ends the command by its PID.
-bounded() { # seconds output-file command...
-  local limit=$1 out=$2 p; shift 2
-  timeout -k 2 "$limit" "$@" >"$out" 2>&1 &
-  p=$!; PIDS+=("$p")
-  wait "$p" || true
-  forget "$p"
-}
-
-wait_for_link() { # ns ifname: at most 10 s, and only while the row's tunnel processes run
-  local p
-  for _ in $(seq 200); do
-    ip -n "$1" link show "$2" >/dev/null 2>&1 && return 0
-    for p in "${TPIDS[@]}"; do kill -0 "$p" 2>/dev/null || { say "a tunnel process ended early"; return 1; }; done
-    sleep 0.05
-  done
-  say "$2 did not appear in $1"; return 1
-}
-
-# Until one ping through the path is answered (handshakes done), at most 20 s.
-wait_for_path() { # addr
-  for _ in $(seq 20); do
-    ip netns exec "$NA" ping -c 1 -W 1 -q "$1" >/dev/null 2>&1 && return 0
-  done
-  say "no answer from $1 through the tunnel"; return 1
-}
-
-PORT=5200
-# iperf3 from A to ADDR in B (a one-off server in B); the client's JSON goes to OUT.
-iperf() { # addr out client-options...
-  local addr=$1 out=$2 server; shift 2
-  PORT=$((PORT + 1))
-  ip netns exec "$NB" timeout -k 2 $((SECONDS_PER_RUN + WARM_UP + 40)) \
-    iperf3 -s -1 -B "$addr" -p "$PORT" >/dev/null 2>&1 &
-  server=$!; PIDS+=("$server")
-  for _ in $(seq 100); do
-    ip netns exec "$NB" ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q . && break; sleep 0.05
-  done
-  bounded $((SECONDS_PER_RUN + WARM_UP + 30)) "$out" \
-    ip netns exec "$NA" iperf3 -c "$addr" -p "$PORT" -J "$@"
-  # The server ends after its one test; if the test never started, it is ended here.
-  kill -0 "$server" 2>/dev/null && sleep 0.5
-  kill "$server" 2>/dev/null || true
-  finish "$server" 30
-  forget "$server"
-}
-
-# A number from the last "SECTION": { ... } object of an iperf3 JSON file; empty if absent.
-json_field() { # file section field
-  tr -d '\n' <"$1" | sed -n "s/.*\"$2\":[[:space:]]*{[^}]*\"$3\":[[:space:]]*\([-0-9.eE+]*\).*/\1/p"
-}
-
 # CPU clock ticks (user + system, all threads) used so far by the current row's tunnel processes.
 cpu_ticks() {
-  local total=0 p stat f
+  local total=0 p stat fields
   for p in "${TPIDS[@]}"; do
     stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-    read -r -a f <<<"${stat##*) }"   # after the command name: field 3 onwards
-    total=$((total + f[11] + f[12]))   # fields 14 (utime) and 15 (stime)
+    read -r -a fields <<<"${stat##*) }"   # after the command name: field 3 onwards
+    total=$((total + fields[11] + fields[12]))   # fields 14 (utime) and 15 (stime)
   done
   echo "$total"
 }
 HZ=$(getconf CLK_TCK)
 
-declare -A TCP1=() TCP4=() CPU=() PPS=() LOST=() PAVG=() P99=() FAILED=()
+declare -A TCP1=() TCP4=() CPU=() PPS=() LOST=() FAILED=()
+declare -A COLD_AVG=() COLD_P99=() COLD_MAX=() COLD_SLOW=() WARM_AVG=() WARM_P99=() WARM_MAX=() WARM_SLOW=()
+
+# PINGS pings PING_INTERVAL apart through ADDR; the figures go to the arrays named PHASE_AVG,
+# PHASE_P99, PHASE_MAX and PHASE_SLOW under ROW.
+measure_ping() { # row addr phase(COLD/WARM)
+  local -n avg="$3_AVG" p99="$3_P99" max="$3_MAX" slow="$3_SLOW"
+  local a b c d answered
+  read -r a b c d answered < <(ping_stats "$2" "$PINGS" "$PING_INTERVAL" "$SLOW_MS")
+  # shellcheck disable=SC2034 # namerefs to the global arrays
+  avg[$1]=$a p99[$1]=$b max[$1]=$c slow[$1]=$d
+  say "  ping, ${3,,}: avg $a ms, p99 $b ms, max $c ms ($answered of $PINGS answered, $d over $SLOW_MS ms or lost)"
+}
 
 # Everything measured for one row, through ADDR in B.
 measure_row() { # row addr tunnel(0/1)
-  local row=$1 addr=$2 tunnel=$3 f="$WORK/out.json" bytes bps secs pkts lost t0 t1
+  local row=$1 addr=$2 tunnel=$3 f="$WORK/out.json" bytes secs pkts lost t0 t1
   if [ "$tunnel" = 1 ]; then
     wait_for_path "$addr" || return 1
     local names=() p
     for p in "${TPIDS[@]}"; do names+=("$(cat "/proc/$p/comm" 2>/dev/null) $p"); done
-    say "  tunnel processes: $(IFS=,; echo "${names[*]}" | sed 's/,/, /g')"
-    if [ "$WARM_UP" -gt 0 ]; then
-      say "  warm-up ${WARM_UP} s"
-      iperf "$addr" "$f" -t "$WARM_UP"
-    fi
+    local list; list=$(IFS=,; echo "${names[*]}")
+    say "  tunnel processes: ${list//,/, }"
   fi
 
-  # Latency first, on an idle path: per-packet times, average and nearest-rank 99th percentile.
-  bounded $((PINGS / 50 + 20)) "$WORK/ping.txt" \
-    ip netns exec "$NA" ping -n -c "$PINGS" -i "$PING_INTERVAL" -W 1 -w $((PINGS / 50 + 10)) "$addr"
-  read -r PAVG[$row] P99[$row] < <(sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$WORK/ping.txt" | sort -n |
-    awk '{ t[NR] = $1; s += $1 } END {
-      if (NR == 0) { print "- -"; exit }
-      k = int(0.99 * NR); if (k < 0.99 * NR) k++
-      printf "%.3f %.3f\n", s / NR, t[k] }')
-  local answered; answered=$(grep -c ' time=' "$WORK/ping.txt" || true)
-  say "  ping: avg ${PAVG[$row]} ms, p99 ${P99[$row]} ms ($answered of $PINGS answered)"
+  # Cold: the tunnel has carried one answered ping (the handshake's proof) and nothing else.
+  measure_ping "$row" "$addr" COLD
+  if [ "$tunnel" = 1 ] && [ "$WARM_UP" -gt 0 ]; then
+    say "  warm-up ${WARM_UP} s"
+    iperf "$addr" "$f" -t "$WARM_UP"
+  fi
 
   # TCP, one stream, with the tunnel processes' CPU time around it.
   t0=$(cpu_ticks)
   iperf "$addr" "$f" -t "$SECONDS_PER_RUN"
   t1=$(cpu_ticks)
-  bps=$(json_field "$f" sum_received bits_per_second); bytes=$(json_field "$f" sum_received bytes)
-  TCP1[$row]=$(awk -v b="${bps:-0}" 'BEGIN { printf "%.2f", b / 1e9 }')
+  bytes=$(json_field "$f" sum_received bytes)
+  TCP1[$row]=$(gbits "$f")
   if [ "$tunnel" = 1 ]; then
     CPU[$row]=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v by="${bytes:-0}" \
       'BEGIN { g = by * 8 / 1e9; if (g > 0) printf "%.2f", t / hz / g; else print "-" }')
@@ -304,31 +210,22 @@ measure_row() { # row addr tunnel(0/1)
   say "  TCP 1 stream: ${TCP1[$row]} Gbit/s, tunnel CPU ${CPU[$row]} s/Gbit"
 
   iperf "$addr" "$f" -t "$SECONDS_PER_RUN" -P 4
-  bps=$(json_field "$f" sum_received bits_per_second)
-  TCP4[$row]=$(awk -v b="${bps:-0}" 'BEGIN { printf "%.2f", b / 1e9 }')
+  TCP4[$row]=$(gbits "$f")
   say "  TCP 4 streams: ${TCP4[$row]} Gbit/s"
 
   # UDP, small packets as fast as the iperf3 client sends them; what the server received.
   iperf "$addr" "$f" -t "$SECONDS_PER_RUN" -u -l "$UDP_PAYLOAD" -b 0
   secs=$(json_field "$f" sum_received seconds); pkts=$(json_field "$f" sum_received packets)
   lost=$(json_field "$f" sum_received lost_packets)
-  read -r PPS[$row] LOST[$row] < <(awk -v s="${secs:-0}" -v p="${pkts:-0}" -v l="${lost:-0}" 'BEGIN {
+  read -r "PPS[$row]" "LOST[$row]" < <(awk -v s="${secs:-0}" -v p="${pkts:-0}" -v l="${lost:-0}" 'BEGIN {
     if (s > 0 && p > 0) printf "%.0f %.1f\n", (p - l) / s, 100 * l / p; else print "0 -" }')
   say "  UDP ${UDP_PAYLOAD} B: $(awk -v p="${PPS[$row]}" 'BEGIN { printf "%.1f", p / 1000 }') kpps received, ${LOST[$row]} % lost"
+
+  # Warm: after the throughput runs, the path idle again.
+  measure_ping "$row" "$addr" WARM
 }
 
 # ---- the tunnels ---------------------------------------------------------------------------------
-
-KA="" KB="" PA="" PB=""
-wg_keys() { # one WireGuard key pair per side, for every WireGuard row
-  [ -z "$KA" ] || return 0
-  if command -v wg >/dev/null; then
-    KA=$(wg genkey); KB=$(wg genkey); PA=$(wg pubkey <<<"$KA"); PB=$(wg pubkey <<<"$KB")
-  else
-    KA=$("$PATCHCORD" genkey); KB=$("$PATCHCORD" genkey)
-    PA=$("$PATCHCORD" pubkey <<<"$KA"); PB=$("$PATCHCORD" pubkey <<<"$KB")
-  fi
-}
 
 setup_tinyvpn() {
   spawn_tunnel "$NA" tinyvpn-a "$PATCHCORD" tinyvpn pcbt0 198.18.0.2 5555
@@ -349,35 +246,6 @@ setup_tap2tap() {
   ADDR=10.91.0.2
 }
 
-# patchcord's WireGuard mode, configured by wg-quick style files, plus PATCHCORD_EXTRA.
-write_conf() { # file key address peer-key peer-address endpoint extra-lines
-  cat >"$1" <<CONF
-[Interface]
-PrivateKey = $2
-ListenPort = 51821
-Address = $3/24
-$7
-$(printf '%b' "$PATCHCORD_EXTRA")
-
-[Peer]
-PublicKey = $4
-AllowedIPs = $5/32
-Endpoint = $6:51821
-CONF
-  chmod 600 "$1"
-}
-
-setup_patchcord_wg() { # letter subnet extra-lines
-  wg_keys
-  local ia="pc$1${TAG}a" ib="pc$1${TAG}b"
-  write_conf "$WORK/$ia.conf" "$KA" "$2.1" "$PB" "$2.2" 198.18.0.2 "$3"
-  write_conf "$WORK/$ib.conf" "$KB" "$2.2" "$PA" "$2.1" 198.18.0.1 "$3"
-  SOCKETS+=("/var/run/wireguard/$ia.sock" "/var/run/wireguard/$ib.sock")
-  spawn_tunnel "$NA" "$ia" "$PATCHCORD" up --foreground "$WORK/$ia.conf"
-  spawn_tunnel "$NB" "$ib" "$PATCHCORD" up --foreground "$WORK/$ib.conf"
-  wait_for_link "$NA" "$ia" && wait_for_link "$NB" "$ib" || return 1
-  ADDR=$2.2
-}
 setup_wg-udp() { setup_patchcord_wg u 10.93.0 ""; }
 setup_wg-tcp() { setup_patchcord_wg t 10.94.0 "Transport = tcp"; }
 setup_wg-tap() { setup_patchcord_wg l 10.96.0 "Mode = tap"; }
@@ -424,7 +292,7 @@ setup_fastd_method() { # letter method subnet
   sa=$(fastd --generate-key --machine-readable 2>/dev/null); sb=$(fastd --generate-key --machine-readable 2>/dev/null)
   pa=$(printf 'secret "%s";\n' "$sa" | fastd -c - --show-key --machine-readable 2>/dev/null)
   pb=$(printf 'secret "%s";\n' "$sb" | fastd -c - --show-key --machine-readable 2>/dev/null)
-  [ -n "$pa" ] && [ -n "$pb" ] || { say "fastd did not generate keys"; return 1; }
+  if [ -z "$pa" ] || [ -z "$pb" ]; then say "fastd did not generate keys"; return 1; fi
   fastd_conf "$WORK/$fa.conf" "$fa" "$2" "$sa" 198.18.0.1 "$pb" 198.18.0.2
   fastd_conf "$WORK/$fb.conf" "$fb" "$2" "$sb" 198.18.0.2 "$pa" 198.18.0.1
   spawn_tunnel "$NA" "$fa" fastd -c "$WORK/$fa.conf"
@@ -502,27 +370,34 @@ echo "- command: \`$COMMAND_LINE\`"
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); kernel $(uname -r); CPU ${CPU_MODEL:-unknown}, $(nproc) cores; load average $LOAD_START at start, $(cut -d ' ' -f 1-3 /proc/loadavg) at the end"
 echo "- $VERSIONS; ${SECONDS_PER_RUN} s per measurement, ${WARM_UP} s warm-up per tunnel"
 echo
-echo "| path | TCP 1 stream (Gbit/s) | TCP 4 streams (Gbit/s) | UDP ${UDP_PAYLOAD} B (kpps) | UDP lost | ping avg (ms) | ping p99 (ms) | CPU (s/Gbit) | TCP 1 vs wireguard-go $WG_GO_VERSION | TCP 1 vs best peer | TCP 1 vs veth | pps vs best peer |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| path | TCP 1 stream (Gbit/s) | TCP 4 streams (Gbit/s) | UDP ${UDP_PAYLOAD} B (kpps) | UDP lost | cold ping avg (ms) | cold p99 | cold max | warm ping avg (ms) | warm p99 | warm max | pings > $SLOW_MS ms or lost, cold / warm | CPU (s/Gbit) | TCP 1 vs wireguard-go $WG_GO_VERSION | TCP 1 vs best peer | pps vs best peer |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for r in "${SELECTED[@]}"; do
   if [ -n "${FAILED[$r]:-}" ] && [ -z "${TCP1[$r]:-}" ]; then
-    echo "| ${LABEL[$r]} | failed | | | | | | | | | | |"; continue
+    echo "| ${LABEL[$r]} | failed | | | | | | | | | | | | | | |"; continue
   fi
   awk -v name="${LABEL[$r]}" -v t1="${TCP1[$r]:-}" -v t4="${TCP4[$r]:-}" -v pps="${PPS[$r]:-}" \
-      -v lost="${LOST[$r]:-}" -v pavg="${PAVG[$r]:-}" -v p99="${P99[$r]:-}" -v cpu="${CPU[$r]:-}" \
-      -v wg="${TCP1[wireguard-go]:-}" -v best="$BEST_TCP" -v veth="${TCP1[veth]:-}" -v bestpps="$BEST_PPS" '
+      -v lost="${LOST[$r]:-}" -v cpu="${CPU[$r]:-}" \
+      -v cavg="${COLD_AVG[$r]:-}" -v cp99="${COLD_P99[$r]:-}" -v cmax="${COLD_MAX[$r]:-}" -v cslow="${COLD_SLOW[$r]:-}" \
+      -v wavg="${WARM_AVG[$r]:-}" -v wp99="${WARM_P99[$r]:-}" -v wmax="${WARM_MAX[$r]:-}" -v wslow="${WARM_SLOW[$r]:-}" \
+      -v wg="${TCP1[wireguard-go]:-}" -v best="$BEST_TCP" -v bestpps="$BEST_PPS" '
     function ratio(a, b, d) { return (a != "" && b != "" && b != "-" && b + 0 > 0) ? sprintf("%." d "f×", a / b) : "-" }
     function or_dash(x) { return x == "" ? "-" : x }
     BEGIN {
-      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, or_dash(t1), or_dash(t4),
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s |\n", name,
+        or_dash(t1), or_dash(t4),
         (pps == "" ? "-" : sprintf("%.1f", pps / 1000)), (lost == "" || lost == "-" ? "-" : lost " %"),
-        or_dash(pavg), or_dash(p99), or_dash(cpu),
-        ratio(t1, wg, 2), ratio(t1, best, 2), ratio(t1, veth, 3), ratio(pps, bestpps, 2) }'
+        or_dash(cavg), or_dash(cp99), or_dash(cmax), or_dash(wavg), or_dash(wp99), or_dash(wmax),
+        or_dash(cslow), or_dash(wslow), or_dash(cpu),
+        ratio(t1, wg, 2), ratio(t1, best, 2), ratio(pps, bestpps, 2) }'
 done
 echo
 echo "Gbit/s received (iperf3 TCP, 1 and 4 streams); UDP: thousands of ${UDP_PAYLOAD}-byte datagrams a second" \
-  "received while iperf3 sends as fast as it can (\`-b 0\`), and the share lost; ping: round-trip ms," \
-  "average and 99th percentile of $PINGS pings ${PING_INTERVAL} s apart; CPU: user + system seconds of the" \
+  "received while iperf3 sends as fast as it can (\`-b 0\`), and the share lost; ping: round-trip ms" \
+  "of $PINGS pings ${PING_INTERVAL} s apart (average, 99th percentile by nearest rank, maximum), cold" \
+  "right after the tunnel's first answered ping (its handshake; not counted) and before any other" \
+  "traffic, warm after the row's throughput runs; then how many of each $PINGS took over $SLOW_MS ms or" \
+  "went unanswered; CPU: user + system seconds of the" \
   "tunnel's processes on both ends per Gbit received in the 1-stream TCP run. Best peer: the best of" \
   "the encrypted peers (wireguard-go $WG_GO_VERSION, Debian's wireguard-go, fastd aes128-gcm) in this run" \
   "(TCP: ${BEST_TCP_WHO}, pps: ${BEST_PPS_WHO})."
