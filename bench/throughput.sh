@@ -51,19 +51,12 @@
 # bench/lib/tunnels.sh, shared with bench/scaling.sh.
 set -euo pipefail
 
-# The command line as given, before defaults are filled in, for the report.
-quote() { # a word as a shell would need it: bare when safe, else in single quotes
-  if [[ $1 =~ ^[A-Za-z0-9_.,:/=+@%-]+$ ]]; then printf '%s' "$1"; else printf "'%s'" "${1//\'/\'\\\'\'}"; fi
-}
-COMMAND_LINE=$(
-  for v in WARM_UP ROWS PINGS PING_INTERVAL SLOW_MS PATCHCORD_JAVA_OPTS PATCHCORD_EXTRA WIREGUARD_GO; do
-    if [ -n "${!v:-}" ]; then printf '%s=%s ' "$v" "$(quote "${!v}")"; fi
-  done
-  quote "$0"; for a in "$@"; do printf ' %s' "$(quote "$a")"; done
-)
+ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+# shellcheck source=lib/tunnels.sh
+. "$ROOT/bench/lib/tunnels.sh"
+COMMAND_LINE=$(command_line "WARM_UP ROWS PINGS PING_INTERVAL SLOW_MS PATCHCORD_JAVA_OPTS PATCHCORD_EXTRA WIREGUARD_GO" "$0" "$@")
 START_TIME=$(date +%s)
 
-ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 SECONDS_PER_RUN=${1:-5}
 WARM_UP=${WARM_UP:-6}
 ROWS=${ROWS:-all}
@@ -145,8 +138,6 @@ done
 
 # ---- the namespaces, and their removal (on any exit, Ctrl-C included) ---------------------------
 
-# shellcheck source=lib/tunnels.sh
-. "$ROOT/bench/lib/tunnels.sh"
 start_namespaces pcbench
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -307,10 +298,7 @@ setup_fastd-null() { setup_fastd_method n null 10.98.0; }
 
 # ---- the run -------------------------------------------------------------------------------------
 
-LOAD_START=$(cut -d ' ' -f 1-3 /proc/loadavg)
-if awk -v l="${LOAD_START%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
-  say "the machine is busy (load average $LOAD_START on $(nproc) cores): the figures will be noisy"
-fi
+note_load
 say "${#SELECTED[@]} rows (${SELECTED[*]}), ${SECONDS_PER_RUN} s per measurement, ${WARM_UP} s warm-up per tunnel; namespaces $NA / $NB"
 i=0
 for row in "${SELECTED[@]}"; do
@@ -364,10 +352,9 @@ done
 [ -z "${WANTED[wireguard-go-debian]:-}" ] || ! command -v wireguard-go >/dev/null ||
   VERSIONS+=", Debian's wireguard-go $(version_of wireguard-go "$(command -v wireguard-go)")"
 { [ -z "${WANTED[fastd]:-}${WANTED[fastd-null]:-}" ] || ! command -v fastd >/dev/null; } || VERSIONS+=", fastd $(version_of fastd)"
-CPU_MODEL=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n 1)
 
 echo "- command: \`$COMMAND_LINE\`"
-echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); kernel $(uname -r); CPU ${CPU_MODEL:-unknown}, $(nproc) cores; load average $LOAD_START at start, $(cut -d ' ' -f 1-3 /proc/loadavg) at the end"
+echo "- $(machine_line)"
 echo "- $VERSIONS; ${SECONDS_PER_RUN} s per measurement, ${WARM_UP} s warm-up per tunnel"
 echo
 echo "| path | TCP 1 stream (Gbit/s) | TCP 4 streams (Gbit/s) | UDP ${UDP_PAYLOAD} B (kpps) | UDP lost | cold ping avg (ms) | cold p99 | cold max | warm ping avg (ms) | warm p99 | warm max | pings > $SLOW_MS ms or lost, cold / warm | CPU (s/Gbit) | TCP 1 vs wireguard-go $WG_GO_VERSION | TCP 1 vs best peer | pps vs best peer |"

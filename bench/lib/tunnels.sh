@@ -1,14 +1,47 @@
 # shellcheck shell=bash
 # Sourced by the benchmarks that measure a tunnel between two private network namespaces joined by
-# a veth pair (bench/throughput.sh, bench/scaling.sh): the namespaces, the processes started in
-# them and their removal on any exit, iperf3 and ping through a path, and patchcord's WireGuard
-# configuration.
+# a veth pair (bench/throughput.sh, bench/scaling.sh): the command line and machine for the report,
+# the namespaces, the processes started in them and their removal on any exit, iperf3 and ping
+# through a path, and patchcord's WireGuard configuration.
 #
 # The sourcing script defines say (a line of progress on stderr) and die, and sets ROOT, PATCHCORD
 # and SECONDS_PER_RUN (iperf3's time limits follow it, and WARM_UP if set) before calling
 # start_namespaces. Command prefixes, set after sourcing, may pin what runs on each side: PIN_A for
 # namespace A's tunnel process and iperf3 client, PIN_B for namespace B's tunnel process and iperf3
 # server (e.g. PIN_A=(taskset -c 0)); both are empty unless set.
+
+# ---- the report's context ------------------------------------------------------------------------
+
+quote() { # a word as a shell would need it: bare when safe, else in single quotes
+  if [[ $1 =~ ^[A-Za-z0-9_.,:/=+@%-]+$ ]]; then printf '%s' "$1"; else printf "'%s'" "${1//\'/\'\\\'\'}"; fi
+}
+
+# The command line as given (call it before defaults are filled in): the named environment
+# variables that are set, then the command and its arguments.
+command_line() { # "VAR VAR ..." command args...
+  local v a vars=$1; shift
+  for v in $vars; do
+    if [ -n "${!v:-}" ]; then printf '%s=%s ' "$v" "$(quote "${!v}")"; fi
+  done
+  quote "$1"; shift
+  for a in "$@"; do printf ' %s' "$(quote "$a")"; done
+}
+
+# Sets LOAD_START and warns when the machine is already busy.
+note_load() {
+  LOAD_START=$(cut -d ' ' -f 1-3 /proc/loadavg)
+  if awk -v l="${LOAD_START%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+    say "the machine is busy (load average $LOAD_START on $(nproc) cores): the figures will be noisy"
+  fi
+}
+
+# One line for the report: when, which kernel and CPU, and the load average at start and now.
+machine_line() {
+  local model
+  model=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n 1)
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); kernel $(uname -r); CPU ${model:-unknown}, $(nproc) cores;" \
+    "load average ${LOAD_START:-?} at start, $(cut -d ' ' -f 1-3 /proc/loadavg) at the end"
+}
 
 # ---- everything a run creates, and its removal (on any exit, Ctrl-C included) --------------------
 
