@@ -20,8 +20,11 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 
@@ -40,17 +43,25 @@ import java.util.concurrent.locks.LockSupport;
  * whole prefix to the attacker's loopback so that any of its addresses can be bound), and each
  * key sends at most once every {@link #KEY_GAP} (10 a second), half the limiter's rate and well
  * past the responder's per-peer limit (one initiation per 20 ms) and the timestamp's resolution
- * (about 17 ms). Each source sends its keys' initiations and nothing else.
+ * (about 17 ms).
  *
- * <p>Open loop: initiations go out at the planned rate (or as fast as this side makes them),
- * whether or not the earlier ones were answered; a responder that cannot keep up drops the rest
- * (its socket's queue overflows), and the responses it sends are its capacity. Counting runs in
- * two windows, a warm-up (the responder's JIT compiles, every key gets its cookie) and the
- * measurement, at whose two ends the responder's CPU time is read from {@code /proc/PID/stat}.
+ * <p>Closed loop, as peers are: a key has one initiation outstanding at a time, and sends the
+ * next once the last was answered (by a response or a cookie reply) or after {@link #TIMEOUT}
+ * (REKEY_TIMEOUT, as a peer retries); at most {@code window} keys are outstanding at once, so
+ * that the responder always has work queued but its socket's queue does not overflow (what
+ * overflows is lost until its timeout). The responses a second are then the responder's
+ * capacity, and this side makes only the initiations that are answered (two X25519 operations
+ * each, half the responder's). Counting runs in two windows, a warm-up (the responder's JIT
+ * compiles; prolonged until every key was answered once, so has its cookie) and the measurement,
+ * at whose two ends the responder's CPU time is read from {@code /proc/PID/stat}.
  */
 public final class HandshakeFlood {
     /** The least time between two initiations of one key (and so of one source address). */
     static final Duration KEY_GAP = Duration.ofMillis(100);
+    /** How long an initiation waits for its answer before its key sends again (REKEY_TIMEOUT). */
+    static final Duration TIMEOUT = Duration.ofSeconds(5);
+    /** The most the warm-up is prolonged for keys that have not been answered yet. */
+    static final Duration WARM_UP_EXTENSION = Duration.ofMinutes(1);
     /** The responder's per-source rate under load (the core's RateLimiter, as the kernel's). */
     static final int LIMITER_PER_SECOND = 20;
     private static final int MAX_SOURCES = 65_536;
@@ -62,12 +73,13 @@ public final class HandshakeFlood {
      *
      * @param firstSource the first of {@code sources} consecutive source addresses, or null for
      *                    one socket whose address the kernel picks
-     * @param perSecond   initiations a second, all keys together; 0 for as fast as they are made
+     * @param perSecond   initiations a second, all keys together; 0 for as fast as they are answered
+     * @param window      the most initiations outstanding at once
      * @param responderPid the responder's process, whose CPU time is read; 0 for none
      * @param clockTicks  the unit of {@code /proc/PID/stat}'s times (getconf CLK_TCK)
      */
     public record Plan(InetSocketAddress target, byte[] responderPublicKey, List<byte[]> keys, InetAddress firstSource,
-                       int sources, int perSecond, Duration warmUp, Duration measure, long responderPid, int clockTicks) {
+                       int sources, int perSecond, int window, Duration warmUp, Duration measure, long responderPid, int clockTicks) {
         public Plan {
             keys = List.copyOf(keys);
             if (keys.isEmpty()) {
@@ -84,6 +96,9 @@ public final class HandshakeFlood {
             }
             if (perSecond < 0 || perSecond > 1_000_000) {
                 throw new IllegalArgumentException("the rate must be 0 (as fast as possible) to 1000000 a second");
+            }
+            if (window < 1 || window > keys.size()) {
+                throw new IllegalArgumentException("the window must be 1 to the number of keys (" + keys.size() + ")");
             }
             if (warmUp.isNegative() || measure.isNegative() || measure.isZero()
                     || warmUp.plus(measure).compareTo(Duration.ofMinutes(10)) > 0) {
@@ -122,17 +137,24 @@ public final class HandshakeFlood {
     }
 
     /** What one window counted. */
-    public record Window(double seconds, long sent, long withCookie, long sendErrors, long responses, long cookies,
-                         long cookiesRefused, long unmatched, long other, double responderCpuSeconds) {
+    /**
+     * What one window counted. {@code meanOutstanding}: initiations waiting for their answer, on
+     * average over the window; near the window, the responder always had work queued (it set the
+     * pace), well below it, this side did.
+     */
+    public record Window(double seconds, long sent, long withCookie, long sendErrors, long timeouts, long responses,
+                         long cookies, long cookiesRefused, long unmatched, long other, double meanOutstanding,
+                         double responderCpuSeconds) {
         @Override
         public String toString() {
             String cpu = Double.isNaN(responderCpuSeconds) ? ""
                     : String.format(" responder-cpu-seconds=%.2f responder-cpu-per-second=%.3f handshakes-per-cpu-second=%.0f",
                             responderCpuSeconds, responderCpuSeconds / seconds, responses / responderCpuSeconds);
-            return String.format("seconds=%.3f sent=%d with-cookie=%d send-errors=%d responses=%d cookie-replies=%d "
-                    + "cookies-refused=%d unmatched=%d other=%d responses-per-second=%.0f%s",
-                    seconds, sent, withCookie, sendErrors, responses, cookies, cookiesRefused, unmatched, other,
-                    responses / seconds, cpu);
+            return String.format("seconds=%.3f sent=%d with-cookie=%d send-errors=%d timeouts=%d responses=%d "
+                    + "cookie-replies=%d cookies-refused=%d unmatched=%d other=%d mean-outstanding=%.1f "
+                    + "responses-per-second=%.0f%s",
+                    seconds, sent, withCookie, sendErrors, timeouts, responses, cookies, cookiesRefused, unmatched, other,
+                    meanOutstanding, responses / seconds, cpu);
         }
     }
 
@@ -141,17 +163,22 @@ public final class HandshakeFlood {
     /** The counters both threads add to, read at the windows' ends. */
     private static final class Counts {
         final LongAdder sent = new LongAdder(), withCookie = new LongAdder(), sendErrors = new LongAdder();
+        final LongAdder timeouts = new LongAdder();
+        /** The integral of the outstanding initiations over time (count x nanoseconds). */
+        final AtomicLong outstandingNanos = new AtomicLong();
+        /** Keys whose initiations were answered at least once (so under load they hold a cookie). */
+        final java.util.concurrent.atomic.AtomicInteger keysAnswered = new java.util.concurrent.atomic.AtomicInteger();
         final LongAdder responses = new LongAdder(), cookies = new LongAdder(), cookiesRefused = new LongAdder();
         final LongAdder unmatched = new LongAdder(), other = new LongAdder();
 
         long[] snapshot() {
-            return new long[] {sent.sum(), withCookie.sum(), sendErrors.sum(), responses.sum(), cookies.sum(),
-                    cookiesRefused.sum(), unmatched.sum(), other.sum()};
+            return new long[] {sent.sum(), withCookie.sum(), sendErrors.sum(), timeouts.sum(), responses.sum(),
+                    cookies.sum(), cookiesRefused.sum(), unmatched.sum(), other.sum(), outstandingNanos.get()};
         }
 
         static Window between(long[] a, long[] b, double seconds, double cpu) {
             return new Window(seconds, b[0] - a[0], b[1] - a[1], b[2] - a[2], b[3] - a[3], b[4] - a[4], b[5] - a[5],
-                    b[6] - a[6], b[7] - a[7], cpu);
+                    b[6] - a[6], b[7] - a[7], b[8] - a[8], (b[9] - a[9]) / (seconds * 1e9), cpu);
         }
 
         void count(KnownPeers.Reply r) {
@@ -187,14 +214,22 @@ public final class HandshakeFlood {
                 ch.register(selector, SelectionKey.OP_READ);
             }
             Counts counts = new Counts();
-            Thread reader = Thread.ofPlatform().name("replies").daemon().start(() -> readReplies(selector, peers, counts));
             Sender sender = new Sender(plan, peers, channels, counts);
-            Thread sending = Thread.ofPlatform().name("initiations").daemon().start(sender);
+            Thread sending = Thread.ofPlatform().name("initiations").daemon().unstarted(sender);
+            sender.thread = sending;
+            Thread reader = Thread.ofPlatform().name("replies").daemon().start(() -> readReplies(selector, peers, counts, sender));
+            sending.start();
 
             long t0 = System.nanoTime();
             double cpu0 = cpuSeconds(plan);
             long[] c0 = counts.snapshot();
             sleepUntil(t0 + plan.warmUp().toNanos());
+            // The warm-up lasts until every key was answered once (under load: has its cookie),
+            // so that the measurement does not count the cookie round; at most a minute more.
+            long cap = System.nanoTime() + WARM_UP_EXTENSION.toNanos();
+            while (counts.keysAnswered.get() < peers.size() && System.nanoTime() - cap < 0 && sending.isAlive()) {
+                Thread.sleep(10);
+            }
             long t1 = System.nanoTime();
             double cpu1 = cpuSeconds(plan);
             long[] c1 = counts.snapshot();
@@ -222,20 +257,35 @@ public final class HandshakeFlood {
         }
     }
 
-    /** Round-robin over the keys, each on its source, paced by the plan and by {@link #KEY_GAP}. */
+    /**
+     * Sends the initiations: the keys whose last initiation was answered or timed out, in the order
+     * they became free, each {@link #KEY_GAP} after its last, at most {@code window} outstanding,
+     * paced by the plan's rate if it has one.
+     */
     private static final class Sender implements Runnable {
         private final Plan plan;
         private final KnownPeers peers;
         private final List<DatagramChannel> channels;
         private final Counts counts;
+        /** Answers from the reader: key in the high half, the answered sender index in the low. */
+        private final ConcurrentLinkedQueue<Long> answers = new ConcurrentLinkedQueue<>();
+        volatile Thread thread;
         volatile boolean stop;
         volatile Exception failure;
+
+        private record Sent(int key, int index, long at) {}
 
         Sender(Plan plan, KnownPeers peers, List<DatagramChannel> channels, Counts counts) {
             this.plan = plan;
             this.peers = peers;
             this.channels = channels;
             this.counts = counts;
+        }
+
+        /** The reader's news: key {@code k}'s initiation {@code index} was answered. */
+        void answered(int k, int index) {
+            answers.add((long) k << 32 | (index & 0xffff_ffffL));
+            LockSupport.unpark(thread);
         }
 
         @Override
@@ -250,46 +300,99 @@ public final class HandshakeFlood {
         private void send() throws IOException {
             int n = peers.size();
             long[] last = new long[n];
-            boolean[] sent = new boolean[n];
-            long gap = KEY_GAP.toNanos();
+            boolean[] open = new boolean[n];
+            boolean[] everSent = new boolean[n];
+            boolean[] everAnswered = new boolean[n];
+            ArrayDeque<Integer> free = new ArrayDeque<>(n);
+            for (int k = 0; k < n; k++) {
+                free.add(k);
+            }
+            ArrayDeque<Sent> inOrder = new ArrayDeque<>();
+            int outstanding = 0;
+            long gap = KEY_GAP.toNanos(), timeout = TIMEOUT.toNanos();
             long interval = plan.perSecond() == 0 ? 0 : 1_000_000_000L / plan.perSecond();
+            long nextDue = System.nanoTime();
             ByteBuffer buf = ByteBuffer.allocateDirect(Protocol.INITIATION_SIZE);
-            long start = System.nanoTime();
-            for (long i = 0; !stop; i++) {
-                int k = (int) (i % n);
-                long due = start + i * interval;
-                if (sent[k] && last[k] + gap - due > 0) {
-                    due = last[k] + gap;
-                }
-                long now;
-                while ((now = System.nanoTime()) - due < 0 && !stop) {
-                    LockSupport.parkNanos(Math.min(due - now, 10_000_000L));
-                }
-                if (stop) {
-                    return;
-                }
-                buf.clear();
-                boolean mac2 = peers.initiation(k, buf, now, epochNanos());
-                last[k] = now;
-                sent[k] = true;
-                buf.limit(Protocol.INITIATION_SIZE);
-                try {
-                    if (channels.get(k % channels.size()).write(buf) == Protocol.INITIATION_SIZE) {
-                        counts.sent.increment();
-                        if (mac2) {
-                            counts.withCookie.increment();
+            long counted = System.nanoTime();
+            while (!stop) {
+                long now = System.nanoTime();
+                counts.outstandingNanos.addAndGet(outstanding * (now - counted));
+                counted = now;
+                for (Long a; (a = answers.poll()) != null; ) {
+                    int k = (int) (a >>> 32);
+                    if (open[k] && peers.newest(k) == (int) (long) a) {
+                        open[k] = false;
+                        outstanding--;
+                        free.add(k);
+                        if (!everAnswered[k]) {
+                            everAnswered[k] = true;
+                            counts.keysAnswered.incrementAndGet();
                         }
-                    } else {
-                        counts.sendErrors.increment(); // the socket's send queue is full
                     }
-                } catch (PortUnreachableException e) {
-                    counts.sendErrors.increment(); // an ICMP error for an earlier datagram
+                }
+                // The oldest initiations: answered ones are forgotten, those past the timeout given up.
+                for (Sent head; (head = inOrder.peekFirst()) != null; inOrder.pollFirst()) {
+                    boolean current = open[head.key()] && peers.newest(head.key()) == head.index();
+                    if (current && now - head.at() < timeout) {
+                        break;
+                    }
+                    if (current) {
+                        open[head.key()] = false;
+                        outstanding--;
+                        counts.timeouts.increment();
+                        free.add(head.key());
+                    }
+                }
+                long wake = now + 10_000_000L;
+                if (!inOrder.isEmpty()) {
+                    wake = Math.min(wake, inOrder.peekFirst().at() + timeout);
+                }
+                if (outstanding < plan.window() && !free.isEmpty()) {
+                    int k = free.peekFirst();
+                    long due = interval == 0 ? now : nextDue;
+                    if (everSent[k] && last[k] + gap - due > 0) {
+                        due = last[k] + gap;
+                    }
+                    if (due - now <= 0) {
+                        free.pollFirst();
+                        buf.clear();
+                        boolean mac2 = peers.initiation(k, buf, now, epochNanos());
+                        last[k] = now;
+                        everSent[k] = true;
+                        open[k] = true;
+                        outstanding++;
+                        inOrder.add(new Sent(k, peers.newest(k), now));
+                        // Behind the rate by at most 10 ms: a late wake-up is caught up, a stall is not.
+                        nextDue = Math.max(nextDue + interval, now - 10_000_000L);
+                        buf.limit(Protocol.INITIATION_SIZE);
+                        write(channels.get(k % channels.size()), buf, mac2);
+                        continue;
+                    }
+                    wake = Math.min(wake, due);
+                }
+                if (wake - now > 0) {
+                    LockSupport.parkNanos(wake - now);
                 }
             }
         }
+
+        private void write(DatagramChannel ch, ByteBuffer buf, boolean mac2) throws IOException {
+            try {
+                if (ch.write(buf) == Protocol.INITIATION_SIZE) {
+                    counts.sent.increment();
+                    if (mac2) {
+                        counts.withCookie.increment();
+                    }
+                    return;
+                }
+            } catch (PortUnreachableException e) {
+                // An ICMP error for an earlier datagram: this one is lost too.
+            }
+            counts.sendErrors.increment(); // (or the socket's send queue was full); it times out
+        }
     }
 
-    private static void readReplies(Selector selector, KnownPeers peers, Counts counts) {
+    private static void readReplies(Selector selector, KnownPeers peers, Counts counts, Sender sender) {
         ByteBuffer in = ByteBuffer.allocateDirect(2048);
         try {
             while (!Thread.currentThread().isInterrupted()) {
@@ -307,7 +410,11 @@ public final class HandshakeFlood {
                         if (n <= 0) {
                             break;
                         }
-                        counts.count(peers.reply(in, n, System.nanoTime(), epochNanos()));
+                        KnownPeers.Answer a = peers.reply(in, n, System.nanoTime(), epochNanos());
+                        counts.count(a.reply());
+                        if (a.key() >= 0) {
+                            sender.answered(a.key(), a.index());
+                        }
                     }
                 }
                 selector.selectedKeys().clear();

@@ -66,7 +66,11 @@ class HandshakeFloodTest {
         }
 
         KnownPeers.Reply back(byte[] reply) {
-            return peers.reply(ByteBuffer.wrap(reply), reply.length, now, EPOCH + now);
+            KnownPeers.Answer a = peers.reply(ByteBuffer.wrap(reply), reply.length, now, EPOCH + now);
+            if (a.key() >= 0) {
+                assertThat(a.index()).as("the answered initiation is the key's newest").isEqualTo(peers.newest(a.key()));
+            }
+            return a.reply();
         }
     }
 
@@ -144,6 +148,67 @@ class HandshakeFloodTest {
         assertThat(s.back(shortResponse)).isEqualTo(KnownPeers.Reply.OTHER);
     }
 
+    /**
+     * The whole flood on loopback against a core responder that is always under load: every key
+     * gets its cookie once, then each initiation carries MAC2 and is answered.
+     */
+    @Test
+    void aFloodOnLoopbackGetsItsCookiesAndThenResponses() throws Exception {
+        SplittableRandom rng = new SplittableRandom(11);
+        List<byte[]> keys = PeerKeys.generate(20, rng);
+        byte[] responderKey = X25519.generatePrivate(rng);
+        Node responder = new Node(responderKey, new java.security.SecureRandom(), new Counters(), 0);
+        for (byte[] k : keys) {
+            responder.addPeer(X25519.publicKey(k), null);
+        }
+        try (java.nio.channels.DatagramChannel ch = java.nio.channels.DatagramChannel.open(java.net.StandardProtocolFamily.INET)) {
+            ch.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            Thread serving = Thread.ofPlatform().daemon().start(() -> serve(responder, ch));
+            HandshakeFlood.Plan plan = new HandshakeFlood.Plan((InetSocketAddress) ch.getLocalAddress(),
+                    X25519.publicKey(responderKey), keys, InetAddress.getByName("127.0.0.1"), 20, 0, 8,
+                    Duration.ofMillis(800), Duration.ofMillis(1000), ProcessHandle.current().pid(), 100);
+            HandshakeFlood.Report r = HandshakeFlood.run(plan);
+            ch.close();
+            serving.join(2000);
+
+            HandshakeFlood.Window w = r.warmUp(), m = r.measured();
+            assertThat(w.cookies() + m.cookies()).as("%s / %s", w, m).isEqualTo(20);
+            // (The counters are read one after another while the flood goes on: one apart at most.)
+            assertThat(m.sent()).isGreaterThan(0);
+            assertThat(m.withCookie()).as("all with MAC2").isBetween(m.sent() - 1, m.sent() + 1);
+            assertThat(m.responses()).isBetween(m.sent() - 9, m.sent() + 9);
+            assertThat(w.timeouts() + m.timeouts() + w.cookiesRefused() + m.cookiesRefused() + m.unmatched() + m.other())
+                    .isZero();
+            // Each key at most every 100 ms: 20 keys, at most 200 a second.
+            assertThat(m.sent() / m.seconds()).isLessThanOrEqualTo(210);
+            assertThat(m.responderCpuSeconds()).isGreaterThanOrEqualTo(0);
+            // Sampled by the sending thread as it wakes, so a little off at the window's ends.
+            assertThat(m.meanOutstanding()).isBetween(0.0, 8.8);
+            assertThat(responder.counters().dropped(Drop.RATE_LIMITED)).isZero();
+        }
+    }
+
+    /** Answers every datagram on {@code ch} as the responder node would, until the channel closes. */
+    private static void serve(Node responder, java.nio.channels.DatagramChannel ch) {
+        ByteBuffer in = ByteBuffer.allocate(2048);
+        Outcome out = new Outcome();
+        dev.patchcord.core.wg.DataCipher cipher = new dev.patchcord.core.wg.DataCipher();
+        try {
+            while (true) {
+                in.clear();
+                InetSocketAddress from = (InetSocketAddress) ch.receive(in);
+                byte[] source = from.getAddress().getAddress();
+                responder.receive(in, 0, in.position(), () -> source, System.nanoTime(), System.currentTimeMillis() * MS,
+                        cipher, out);
+                if (out.kind() == Outcome.Kind.REPLY) {
+                    ch.send(ByteBuffer.wrap(out.reply()), from);
+                }
+            }
+        } catch (java.io.IOException e) {
+            // closed
+        }
+    }
+
     @Test
     void thePeerSectionsAreAConfigurationWithEveryPublicKey() throws Exception {
         List<byte[]> keys = PeerKeys.generate(3, new SplittableRandom(1));
@@ -180,16 +245,18 @@ class HandshakeFloodTest {
         byte[] pub = new byte[32];
         InetAddress first = InetAddress.getByName("198.19.0.1");
         Duration d = Duration.ofSeconds(1);
-        assertThat(new HandshakeFlood.Plan(target, pub, keys, first, 1000, 0, d, d, 0, 100).limitation()).isNull();
-        assertThat(new HandshakeFlood.Plan(target, pub, keys, first, 1000, 20_000, d, d, 0, 100).limitation())
+        assertThat(new HandshakeFlood.Plan(target, pub, keys, first, 1000, 0, 128, d, d, 0, 100).limitation()).isNull();
+        assertThat(new HandshakeFlood.Plan(target, pub, keys, first, 1000, 20_000, 128, d, d, 0, 100).limitation())
                 .contains("at most 10000 a second");
-        assertThat(new HandshakeFlood.Plan(target, pub, keys, null, 1, 0, d, d, 0, 100).limitation())
+        assertThat(new HandshakeFlood.Plan(target, pub, keys, null, 1, 0, 128, d, d, 0, 100).limitation())
                 .contains("rate limiter");
-        assertThat(new HandshakeFlood.Plan(target, pub, keys, null, 1, 10, d, d, 0, 100).limitation())
+        assertThat(new HandshakeFlood.Plan(target, pub, keys, null, 1, 10, 128, d, d, 0, 100).limitation())
                 .as("10 a second from one address is within the limit").isNull();
-        assertThatThrownBy(() -> new HandshakeFlood.Plan(target, pub, keys, null, 2, 0, d, d, 0, 100))
+        assertThatThrownBy(() -> new HandshakeFlood.Plan(target, pub, keys, null, 2, 0, 128, d, d, 0, 100))
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> new HandshakeFlood.Plan(target, pub, keys, InetAddress.getByName("fd00::1"), 1, 0, d, d, 0, 100))
+        assertThatThrownBy(() -> new HandshakeFlood.Plan(target, pub, keys, first, 1000, 0, 1001, d, d, 0, 100))
+                .as("a window larger than the keys").isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new HandshakeFlood.Plan(target, pub, keys, InetAddress.getByName("fd00::1"), 1, 0, 128, d, d, 0, 100))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 }

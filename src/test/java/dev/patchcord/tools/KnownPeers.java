@@ -120,29 +120,45 @@ final class KnownPeers {
         return false;
     }
 
+    /**
+     * What a datagram was, and for a response or cookie reply to an outstanding initiation, the
+     * key that sent it and the initiation's sender index; else key -1.
+     */
+    record Answer(Reply reply, int key, int index) {
+        static final Answer OTHER = new Answer(Reply.OTHER, -1, 0);
+        static final Answer UNMATCHED = new Answer(Reply.UNMATCHED, -1, 0);
+    }
+
     /** Classifies the {@code len}-byte datagram at {@code buf[0]}; a cookie reply is consumed. */
-    Reply reply(ByteBuffer buf, int len, long now, long epochNanos) {
+    Answer reply(ByteBuffer buf, int len, long now, long epochNanos) {
         if (len < 12) {
-            return Reply.OTHER;
+            return Answer.OTHER;
         }
         int type = u32(buf, 0);
         if (type == Protocol.MESSAGE_RESPONSE && len == Protocol.RESPONSE_SIZE) {
             // A response counts once: a duplicate (or one for an initiation since replaced) does not.
-            Integer k = outstanding.remove(u32(buf, Protocol.RESP_RECEIVER));
-            return k == null ? Reply.UNMATCHED : Reply.RESPONSE;
+            int index = u32(buf, Protocol.RESP_RECEIVER);
+            Integer k = outstanding.remove(index);
+            return k == null ? Answer.UNMATCHED : new Answer(Reply.RESPONSE, k, index);
         }
         if (type == Protocol.MESSAGE_COOKIE_REPLY && len == Protocol.COOKIE_REPLY_SIZE) {
-            Integer k = outstanding.get(u32(buf, Protocol.COOKIE_RECEIVER));
+            int index = u32(buf, Protocol.COOKIE_RECEIVER);
+            Integer k = outstanding.get(index);
             if (k == null) {
-                return Reply.UNMATCHED;
+                return Answer.UNMATCHED;
             }
             synchronized (replyCopy) {
                 replyCopy.clear().put(0, buf, 0, len);
                 nodes[k].receive(replyCopy, 0, len, () -> new byte[0], now, epochNanos, replyCipher, out);
-                return out.kind() == Outcome.Kind.DROP ? Reply.COOKIE_REFUSED : Reply.COOKIE;
+                return new Answer(out.kind() == Outcome.Kind.DROP ? Reply.COOKIE_REFUSED : Reply.COOKIE, k, index);
             }
         }
-        return Reply.OTHER;
+        return Answer.OTHER;
+    }
+
+    /** The sender index of key {@code k}'s newest initiation (for the sending thread). */
+    int newest(int k) {
+        return newest[k];
     }
 
     /** Initiations sent that neither a response nor a newer initiation of their key has closed. */

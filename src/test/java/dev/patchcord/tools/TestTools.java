@@ -84,9 +84,9 @@ public final class TestTools {
     }
 
     @Command(name = "handshakes", mixinStandardHelpOptions = true, description = "Send valid handshake initiations from "
-            + "many keys the responder knows (see peer-keys), each source address at most at half the responder's "
-            + "per-source limit, keeping the cookies it gives; after a warm-up, print the responses a second and "
-            + "(with --responder-pid) the responder's CPU time over the measurement.")
+            + "many keys the responder knows (see peer-keys), one outstanding a key, each source address at most at "
+            + "half the responder's per-source limit, keeping the cookies it gives; after a warm-up, print the "
+            + "responses a second and (with --responder-pid) the responder's CPU time over the measurement.")
     static final class HandshakesTool implements Callable<Integer> {
         @Option(names = "--host", required = true)
         String host;
@@ -103,8 +103,11 @@ public final class TestTools {
         @Option(names = "--sources", description = "Source addresses (default: one a key with --source, else one).")
         Integer sources;
         @Option(names = "--rate", defaultValue = "0", description = "Initiations a second, all keys together; 0 for "
-                + "as fast as they are made.")
+                + "as fast as they are answered.")
         int rate;
+        @Option(names = "--window", description = "The most initiations outstanding at once (default 128, at most the "
+                + "number of keys).")
+        Integer window;
         @Option(names = "--warm-up", defaultValue = "2", description = "Seconds of flood before the measurement.")
         double warmUp;
         @Option(names = "--seconds", defaultValue = "5", description = "Seconds measured.")
@@ -126,7 +129,8 @@ public final class TestTools {
             InetAddress first = source == null ? null : InetAddress.getByName(source);
             int n = sources != null ? sources : first == null ? 1 : privateKeys.size();
             HandshakeFlood.Plan plan = new HandshakeFlood.Plan(socket(new Endpoint(host, port)), Keys.fromBase64(publicKey),
-                    privateKeys, first, n, rate, Duration.ofMillis((long) (warmUp * 1000)),
+                    privateKeys, first, n, rate, window != null ? window : Math.min(128, privateKeys.size()),
+                    Duration.ofMillis((long) (warmUp * 1000)),
                     Duration.ofMillis((long) (seconds * 1000)), responderPid, clockTicks);
             String limitation = plan.limitation();
             if (limitation != null) {
