@@ -24,6 +24,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
@@ -52,7 +53,7 @@ import java.util.concurrent.locks.LockSupport;
  * overflows is lost until its timeout). The responses a second are then the responder's
  * capacity, and this side makes only the initiations that are answered (two X25519 operations
  * each, half the responder's). Counting runs in two windows, a warm-up (the responder's JIT
- * compiles; prolonged until every key was answered once, so has its cookie) and the measurement,
+ * compiles; prolonged until every key was answered and holds its cookie) and the measurement,
  * at whose two ends the responder's CPU time is read from {@code /proc/PID/stat}.
  */
 public final class HandshakeFlood {
@@ -61,7 +62,7 @@ public final class HandshakeFlood {
     /** How long an initiation waits for its answer before its key sends again (REKEY_TIMEOUT). */
     static final Duration TIMEOUT = Duration.ofSeconds(5);
     /** The most the warm-up is prolonged for keys that have not been answered yet. */
-    static final Duration WARM_UP_EXTENSION = Duration.ofMinutes(1);
+    static final Duration WARM_UP_EXTENSION = Duration.ofSeconds(30);
     /** The responder's per-source rate under load (the core's RateLimiter, as the kernel's). */
     static final int LIMITER_PER_SECOND = 20;
     private static final int MAX_SOURCES = 65_536;
@@ -167,7 +168,9 @@ public final class HandshakeFlood {
         /** The integral of the outstanding initiations over time (count x nanoseconds). */
         final AtomicLong outstandingNanos = new AtomicLong();
         /** Keys whose initiations were answered at least once (so under load they hold a cookie). */
-        final java.util.concurrent.atomic.AtomicInteger keysAnswered = new java.util.concurrent.atomic.AtomicInteger();
+        final AtomicInteger keysAnswered = new AtomicInteger();
+        /** Keys that sent an initiation with MAC2 (they hold a cookie). */
+        final AtomicInteger keysWithCookie = new AtomicInteger();
         final LongAdder responses = new LongAdder(), cookies = new LongAdder(), cookiesRefused = new LongAdder();
         final LongAdder unmatched = new LongAdder(), other = new LongAdder();
 
@@ -224,10 +227,12 @@ public final class HandshakeFlood {
             double cpu0 = cpuSeconds(plan);
             long[] c0 = counts.snapshot();
             sleepUntil(t0 + plan.warmUp().toNanos());
-            // The warm-up lasts until every key was answered once (under load: has its cookie),
-            // so that the measurement does not count the cookie round; at most a minute more.
+            // The warm-up lasts until every key was answered once and, if the responder gave any
+            // cookies, every key holds one, so that the measurement does not count the cookie round
+            // (the first 100 initiations of a second are answered before the responder is under
+            // load; their keys get their cookies a round later). At most WARM_UP_EXTENSION more.
             long cap = System.nanoTime() + WARM_UP_EXTENSION.toNanos();
-            while (counts.keysAnswered.get() < peers.size() && System.nanoTime() - cap < 0 && sending.isAlive()) {
+            while (!settled(counts, peers.size()) && System.nanoTime() - cap < 0 && sending.isAlive()) {
                 Thread.sleep(10);
             }
             long t1 = System.nanoTime();
@@ -255,6 +260,11 @@ public final class HandshakeFlood {
                 ch.close();
             }
         }
+    }
+
+    private static boolean settled(Counts counts, int keys) {
+        int withCookie = counts.keysWithCookie.get();
+        return counts.keysAnswered.get() == keys && (withCookie == 0 || withCookie == keys);
     }
 
     /**
@@ -303,6 +313,7 @@ public final class HandshakeFlood {
             boolean[] open = new boolean[n];
             boolean[] everSent = new boolean[n];
             boolean[] everAnswered = new boolean[n];
+            boolean[] everCookie = new boolean[n];
             ArrayDeque<Integer> free = new ArrayDeque<>(n);
             for (int k = 0; k < n; k++) {
                 free.add(k);
@@ -357,6 +368,10 @@ public final class HandshakeFlood {
                         free.pollFirst();
                         buf.clear();
                         boolean mac2 = peers.initiation(k, buf, now, epochNanos());
+                        if (mac2 && !everCookie[k]) {
+                            everCookie[k] = true;
+                            counts.keysWithCookie.incrementAndGet();
+                        }
                         last[k] = now;
                         everSent[k] = true;
                         open[k] = true;
