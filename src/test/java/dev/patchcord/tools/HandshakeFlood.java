@@ -262,9 +262,9 @@ public final class HandshakeFlood {
         }
     }
 
+    /** Every key was answered, and if the responder gives cookies, every key sent one in MAC2. */
     private static boolean settled(Counts counts, int keys) {
-        int withCookie = counts.keysWithCookie.get();
-        return counts.keysAnswered.get() == keys && (withCookie == 0 || withCookie == keys);
+        return counts.keysAnswered.get() == keys && (counts.cookies.sum() == 0 || counts.keysWithCookie.get() == keys);
     }
 
     /**
