@@ -18,12 +18,13 @@ import java.util.concurrent.Callable;
 
 /**
  * The hostile-traffic and bad-underlay tools of the end-to-end tests and benchmarks, as a command
- * of their own that ships with nothing: {@code flood} ({@link Flood}) and {@code impair}
- * ({@link Impair}). The tests start it with {@link #command}; the benchmark scripts with
+ * of their own that ships with nothing: {@code flood} ({@link Flood}), {@code handshakes}
+ * ({@link HandshakeFlood}) with the keys {@code peer-keys} makes, and {@code impair} ({@link Impair}). The tests start it with {@link #command}; the benchmark scripts with
  * {@code bench/lib/test-tools.sh}, which builds the test classes first.
  */
 @Command(name = "test-tools", mixinStandardHelpOptions = true, description = "Traffic tools for tests and benchmarks.",
-        subcommands = {TestTools.FloodTool.class, TestTools.ImpairTool.class})
+        subcommands = {TestTools.FloodTool.class, TestTools.HandshakesTool.class, TestTools.PeerKeysTool.class,
+                TestTools.ImpairTool.class})
 public final class TestTools {
     public static void main(String[] args) {
         CommandLine cli = new CommandLine(new TestTools());
@@ -78,6 +79,89 @@ public final class TestTools {
             Flood.Plan plan = new Flood.Plan(socket(new Endpoint(host, port)), Keys.fromBase64(publicKey),
                     initiations, transports, forged, known, rate, Duration.ofMillis((long) (seconds * 1000)));
             System.out.println("flood: " + Flood.run(plan));
+            return 0;
+        }
+    }
+
+    @Command(name = "handshakes", mixinStandardHelpOptions = true, description = "Send valid handshake initiations from "
+            + "many keys the responder knows (see peer-keys), one outstanding a key, each source address at most at "
+            + "half the responder's per-source limit, keeping the cookies it gives; after a warm-up, print the "
+            + "responses a second and (with --responder-pid) the responder's CPU time over the measurement.")
+    static final class HandshakesTool implements Callable<Integer> {
+        @Option(names = "--host", required = true)
+        String host;
+        @Option(names = "--port", required = true)
+        int port;
+        @Option(names = "--public-key", required = true, description = "The responder's public key (base64).")
+        String publicKey;
+        @Option(names = "--keys", required = true, description = "A file of private keys (base64), one a line: "
+                + "the peers the responder knows.")
+        Path keys;
+        @Option(names = "--source", description = "The first source address; the others follow it. The attacker "
+                + "must be able to bind them (e.g. ip route add local PREFIX dev lo).")
+        String source;
+        @Option(names = "--sources", description = "Source addresses (default: one a key with --source, else one).")
+        Integer sources;
+        @Option(names = "--rate", defaultValue = "0", description = "Initiations a second, all keys together; 0 for "
+                + "as fast as they are answered.")
+        int rate;
+        @Option(names = "--window", description = "The most initiations outstanding at once (default 128, at most the "
+                + "number of keys).")
+        Integer window;
+        @Option(names = "--warm-up", defaultValue = "2", description = "Seconds of flood before the measurement.")
+        double warmUp;
+        @Option(names = "--seconds", defaultValue = "5", description = "Seconds measured.")
+        double seconds;
+        @Option(names = "--responder-pid", defaultValue = "0", description = "The responder's process id, whose CPU "
+                + "time /proc/PID/stat gives.")
+        long responderPid;
+        @Option(names = "--clock-ticks", defaultValue = "100", description = "The unit of /proc's times (getconf CLK_TCK).")
+        int clockTicks;
+
+        @Override
+        public Integer call() throws IOException, InterruptedException {
+            List<byte[]> privateKeys = new ArrayList<>();
+            for (String line : Files.readAllLines(keys)) {
+                if (!line.isBlank()) {
+                    privateKeys.add(Keys.fromBase64(line.strip()));
+                }
+            }
+            InetAddress first = source == null ? null : InetAddress.getByName(source);
+            int n = sources != null ? sources : first == null ? 1 : privateKeys.size();
+            HandshakeFlood.Plan plan = new HandshakeFlood.Plan(socket(new Endpoint(host, port)), Keys.fromBase64(publicKey),
+                    privateKeys, first, n, rate, window != null ? window : Math.min(128, privateKeys.size()),
+                    Duration.ofMillis((long) (warmUp * 1000)),
+                    Duration.ofMillis((long) (seconds * 1000)), responderPid, clockTicks);
+            String limitation = plan.limitation();
+            if (limitation != null) {
+                System.err.println("handshakes: warning: " + limitation);
+            }
+            HandshakeFlood.Report r = HandshakeFlood.run(plan);
+            System.out.println("handshakes: keys=" + r.keys() + " sources=" + r.sources() + " (initiators' X25519: "
+                    + r.initiatorCurve() + ")");
+            System.out.println("handshakes warm-up: " + r.warmUp());
+            System.out.println("handshakes: " + r.measured());
+            return 0;
+        }
+    }
+
+    @Command(name = "peer-keys", mixinStandardHelpOptions = true, description = "Make key pairs for the handshakes tool: "
+            + "the private keys, one a line, and a [Peer] section for each public key to append to the responder's "
+            + "configuration.")
+    static final class PeerKeysTool implements Callable<Integer> {
+        @Option(names = "--count", required = true)
+        int count;
+        @Option(names = "--private", required = true, description = "File to write the private keys to (mode 600).")
+        Path privateFile;
+        @Option(names = "--peers", required = true, description = "File to write the [Peer] sections to.")
+        Path peersFile;
+
+        @Override
+        public Integer call() throws IOException {
+            if (count < 1 || count > 100_000) {
+                throw new IllegalArgumentException("count must be 1 to 100000");
+            }
+            PeerKeys.write(PeerKeys.generate(count, new java.security.SecureRandom()), privateFile, peersFile);
             return 0;
         }
     }
