@@ -30,5 +30,6 @@ else
   set -- -jar "$JAR" "$@"
 fi
 # shellcheck disable=SC2086 # PATCHCORD_JAVA_OPTS is a list of JVM options
-exec "$JAVA" -XX:+UseSerialGC -Djava.awt.headless=true -Dpatchcord.launcher="$ROOT/bin/patchcord" \
-  ${PATCHCORD_JAVA_OPTS:-} "$@"
+# The compile thresholds of patchcord's own methods: as bin/patchcord says.
+exec "$JAVA" -XX:+UseSerialGC -XX:CompileCommand=quiet -XX:CompileCommand=CompileThresholdScaling,dev.patchcord.*::*,0.05 \
+  -Djava.awt.headless=true -Dpatchcord.launcher="$ROOT/bin/patchcord" ${PATCHCORD_JAVA_OPTS:-} "$@"

@@ -15,8 +15,12 @@ import java.util.function.Supplier;
  * protocol's own state changes stay with the caller ({@link CryptoJob}).
  *
  * <p>Nothing is allocated per batch: the tasks are preallocated and handed over through a bounded
- * array queue, one hand-over per share rather than per packet. Small batches run on the caller
- * alone, where waking a worker would cost more than the work.
+ * array queue, one hand-over per share rather than per packet. Small batches (fewer than
+ * {@code 2 * MIN_SHARE} jobs, so a lone packet always) run on the caller alone, with no wake-up of
+ * any worker: waking one costs more than the work, and on a busy machine the worker may not get a
+ * core for a while. For the same reason no batch waits for a worker that has not started its
+ * share: once the caller is done with its own, it takes back every share still queued and runs
+ * it itself, and waits only for shares already being worked on.
  */
 final class CryptoPool implements AutoCloseable {
     /** Jobs per share below which a batch is not split: about 5 µs of cipher work. */
@@ -28,6 +32,8 @@ final class CryptoPool implements AutoCloseable {
     private final AtomicInteger pending = new AtomicInteger();
     private volatile Thread waiter;
     private volatile boolean closed;
+    /** Shares handed to the queue so far (the caller's thread only): tells the tests who did the work. */
+    private long handedOver;
 
     /** One contiguous range of a batch's jobs. */
     private static final class Share {
@@ -70,13 +76,20 @@ final class CryptoPool implements AutoCloseable {
      * @param ciphers makes each worker's cipher
      */
     CryptoPool(int threads, String name, Supplier<DataCipher> ciphers) {
+        this(threads, name, ciphers, true);
+    }
+
+    /** As above; {@code start} false leaves the workers unstarted (tests: a share nobody takes). */
+    CryptoPool(int threads, String name, Supplier<DataCipher> ciphers, boolean start) {
         workers = new Worker[threads];
         queue = new ArrayBlockingQueue<>(Math.max(1, threads + 1));
         shares = new Share[threads];
         for (int i = 0; i < threads; i++) {
             shares[i] = new Share();
             workers[i] = new Worker(ciphers.get());
-            Thread.ofPlatform().name(name + "-" + i).daemon().start(workers[i]);
+            if (start) {
+                Thread.ofPlatform().name(name + "-" + i).daemon().start(workers[i]);
+            }
         }
     }
 
@@ -85,12 +98,26 @@ final class CryptoPool implements AutoCloseable {
     }
 
     /**
+     * Into how many shares a batch of {@code n} jobs is cut with {@code workers} worker threads: 1
+     * (the caller alone) below {@code 2 * MIN_SHARE} jobs, so a lone packet, or a few, is sealed or
+     * opened on the thread that read it.
+     */
+    static int parts(int n, int workers) {
+        return Math.max(1, Math.min(workers + 1, n / MIN_SHARE));
+    }
+
+    /** Shares handed over to the workers' queue so far (read on the caller's thread). */
+    long handedOver() {
+        return handedOver;
+    }
+
+    /**
      * Runs {@code jobs[0..n)}; the caller's own share uses {@code cipher}. One caller at a time
      * per pool (each direction of a tunnel has its own).
      */
     void runAll(CryptoJob[] jobs, int n, DataCipher cipher) {
-        int parts = Math.min(workers.length + 1, n / MIN_SHARE);
-        if (parts <= 1 || closed) {
+        int parts = parts(n, workers.length);
+        if (parts == 1 || closed) {
             for (int i = 0; i < n; i++) {
                 jobs[i].run(cipher);
             }
@@ -105,16 +132,20 @@ final class CryptoPool implements AutoCloseable {
             s.jobs = jobs;
             s.from = p * per;
             s.to = Math.min(n, (p + 1) * per);
-            if (!queue.offer(s)) {
+            if (queue.offer(s)) {
+                handedOver++;
+            } else {
                 // Cannot happen with one caller (the queue holds every share), but never lose work.
-                for (int i = s.from; i < s.to; i++) {
-                    jobs[i].run(cipher);
-                }
-                pending.decrementAndGet();
+                runShare(s, cipher);
             }
         }
         for (int i = 0; i < Math.min(n, per); i++) {
             jobs[i].run(cipher);
+        }
+        // A share no worker has taken yet (its thread not woken, or waiting for a core) is done
+        // here rather than waited for; only this caller's shares are ever in the queue.
+        for (Share s; (s = queue.poll()) != null; ) {
+            runShare(s, cipher);
         }
         // The workers' shares are about as long as ours: spin briefly, then park until the last one unparks us.
         for (int spins = 0; pending.get() > 0; spins++) {
@@ -124,6 +155,13 @@ final class CryptoPool implements AutoCloseable {
                 LockSupport.parkNanos(this, 100_000);
             }
         }
+    }
+
+    private void runShare(Share s, DataCipher cipher) {
+        for (int i = s.from; i < s.to; i++) {
+            s.jobs[i].run(cipher);
+        }
+        pending.decrementAndGet();
     }
 
     @Override

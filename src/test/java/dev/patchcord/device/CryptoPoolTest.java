@@ -13,7 +13,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The cipher work of a batch shared with worker threads: every job runs exactly once, the batch
- * is done when the call returns, and sealing with a pool gives the same bytes as without one.
+ * is done when the call returns, and sealing with a pool gives the same bytes as without one. A
+ * lone packet, or a few, never leaves the calling thread, and no batch waits for a worker that has
+ * not started its share.
  */
 @Timeout(60)
 class CryptoPoolTest {
@@ -41,8 +43,46 @@ class CryptoPoolTest {
         }
     }
 
+    @Test
+    void aLonePacketOrAFewAreSealedOnTheCallingThreadWithNoWorkerWoken() {
+        for (int n = 0; n < 2 * CryptoPool.MIN_SHARE; n++) {
+            assertThat(CryptoPool.parts(n, 3)).as("batch of %d", n).isEqualTo(1);
+            try (CryptoPool pool = new CryptoPool(3, "test", DataCipher::new)) {
+                byte[][] shared = sealBatch(pool, n);
+                assertThat(pool.handedOver()).as("shares handed over for a batch of %d", n).isZero();
+                assertThat(shared).isDeepEqualTo(sealBatch(0, n));
+            }
+        }
+        // The counter does count: a batch large enough is shared.
+        try (CryptoPool pool = new CryptoPool(3, "test", DataCipher::new)) {
+            sealBatch(pool, 2 * CryptoPool.MIN_SHARE);
+            assertThat(pool.handedOver()).isEqualTo(1);
+        }
+        assertThat(CryptoPool.parts(100, 0)).isEqualTo(1);
+        assertThat(CryptoPool.parts(100, 3)).isEqualTo(4);
+    }
+
+    @Test
+    void aShareNoWorkerHasTakenIsDoneByTheCallerRatherThanWaitedFor() {
+        // Workers that never run: without taking shares back, the call would never return.
+        try (CryptoPool pool = new CryptoPool(2, "test", DataCipher::new, false)) {
+            for (int round = 0; round < 3; round++) {
+                byte[][] shared = sealBatch(pool, 100);
+                assertThat(pool.handedOver()).isEqualTo(2L * (round + 1));
+                assertThat(shared).isDeepEqualTo(sealBatch(0, 100));
+            }
+        }
+    }
+
     /** Seals {@code n} packets to one peer with a pool of {@code threads}; same keys and counters every time. */
     private static byte[][] sealBatch(int threads, int n) {
+        try (CryptoPool pool = new CryptoPool(threads, "test", DataCipher::new)) {
+            return sealBatch(pool, n);
+        }
+    }
+
+    /** As above, with {@code pool}. */
+    private static byte[][] sealBatch(CryptoPool pool, int n) {
         Pair p = new Pair(null, Node.DEFAULT_LOAD_THRESHOLD, 1);
         p.handshake();
         ByteBuffer buf = ByteBuffer.allocateDirect(2048 * Math.max(1, n));
@@ -54,9 +94,7 @@ class CryptoPoolTest {
             lens[i] = p.bAtA.prepareSeal(buf, i * 2048, 20, p.now, jobs[i]);
             assertThat(lens[i]).isPositive();
         }
-        try (CryptoPool pool = new CryptoPool(threads, "test", DataCipher::new)) {
-            pool.runAll(jobs, n, new DataCipher());
-        }
+        pool.runAll(jobs, n, new DataCipher());
         byte[][] out = new byte[n][];
         for (int i = 0; i < n; i++) {
             out[i] = new byte[lens[i]];
