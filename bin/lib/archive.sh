@@ -13,7 +13,7 @@
 # The JVM checks a cache against the jar (path, size, date), the runtime and the options; one that
 # does not match, or is missing or damaged, is ignored and the JVM starts as it would without one
 # (-XX:AOTMode is left at its default, auto; AOT_QUIET keeps the notice off the output).
-AOT_QUIET=(-Xlog:aot*=off,cds*=off)
+AOT_QUIET=('-Xlog:aot*=off,cds*=off')
 
 # make_cache JAVA JAR CACHE [JVM OPTIONS...]
 #   Writes CACHE (atomically) from a training run of JAR on JAVA with the given options, which
