@@ -9,10 +9,11 @@
 #
 # Two private network namespaces joined by a veth pair; `patchcord up --foreground` in each (the
 # jar run by java directly, with the launcher's options plus the mode's). Per start it records the
-# time from exec to each side's ready line (as bench/startup.sh does); then, in a fresh start,
-# 200 pings 10 ms apart sent right after both sides are ready (the first includes the handshake);
-# then, in another fresh start, iperf3 -t 5 -i 1 right after ready (one TCP stream, Gbit/s per
-# second). The modes take turns, ROUNDS times, so that a change in the machine's load falls on all.
+# time from exec to each side's ready line (as bench/startup.sh does) and the CPU time used by
+# then; 200 pings 10 ms apart are sent right after both sides are ready (the first includes the
+# handshake); then, in another fresh start, iperf3 -t 5 -i 1 right after ready (one TCP stream,
+# Gbit/s per second). The modes take turns, ROUNDS times, so that a change in the machine's load
+# falls on all.
 #
 #   sudo bench/warmup.sh [ROUNDS]        (default 3)
 #
@@ -104,7 +105,9 @@ conf() { # file key address peer-key peer-address peer-endpoint
 conf "$WORK/a/pcwt$TAG.conf" "$KA" 10.99.0.1 "$PB" 10.99.0.2 198.18.0.2
 conf "$WORK/b/pcwt$TAG.conf" "$KB" 10.99.0.2 "$PA" 10.99.0.1 198.18.0.1
 
-# start NS SIDE MODE: starts one side; appends the milliseconds from exec to its ready line to MODE.ready.
+# start NS SIDE MODE: starts one side; appends the milliseconds from exec to its ready line to
+# MODE.ready, and the CPU time the JVM had used by then (user and system, all its threads, the JIT
+# compiler's included: less at the mercy of other load than the wall-clock time) to MODE.cpu.
 start() {
   local ns=$1 side=$2 mode=$3 fifo="$WORK/$2.fifo" begin end="" line
   rm -f "$fifo"; mkfifo "$fifo"
@@ -121,6 +124,9 @@ start() {
   cat <&"$fd" >/dev/null &
   exec {fd}<&-
   [ -n "$end" ] || die "no ready line from side $side ($mode)"
+  local stat
+  read -r -a stat <"/proc/${PIDS[-1]}/stat"   # ip netns exec execs the JVM: same process
+  echo $(( (stat[13] + stat[14]) * 1000 / $(getconf CLK_TCK) )) >>"$WORK/$mode.cpu"
   echo $(( (end - begin) / 1000000 )) >>"$WORK/$mode.ready"
 }
 
@@ -163,19 +169,20 @@ for round in $(seq "$ROUNDS"); do
       >>"$WORK/$mode.iperf" || true
     wait "$iperf_pid" 2>/dev/null || true
     stop_all
-    say "round $round $mode: ready $(tail -n 2 "$WORK/$mode.ready" | tr '\n' ' ')ms; iperf3 per second: $(tail -n 1 "$WORK/$mode.iperf")"
+    say "round $round $mode: ready $(tail -n 2 "$WORK/$mode.ready" | tr '\n' ' ')ms, CPU $(tail -n 2 "$WORK/$mode.cpu" | tr '\n' ' ')ms; iperf3 per second: $(tail -n 1 "$WORK/$mode.iperf")"
   done
 done
 
 echo "- command: \`bench/warmup.sh $ROUNDS\`; date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; load average $(cut -d ' ' -f 1-3 /proc/loadavg) at the end"
 echo
-echo "| start-up | ready median (ms) | ready p90 (ms) | cold ping avg (ms) | p99 (ms) | max (ms) | replies | iperf3 Gbit/s, seconds 1-$SECONDS_IPERF (mean of rounds) |"
-echo "|---|---:|---:|---:|---:|---:|---:|---|"
+echo "| start-up | ready median (ms) | ready p90 (ms) | CPU to ready median (ms) | cold ping avg (ms) | p99 (ms) | max (ms) | replies | iperf3 Gbit/s, seconds 1-$SECONDS_IPERF (mean of rounds) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
 for mode in $MODES; do
   read -r med p90 <<<"$(mstats <"$WORK/$mode.ready")"
+  read -r cpu _ <<<"$(mstats <"$WORK/$mode.cpu")"
   read -r avg p99 max <<<"$(pstats <"$WORK/$mode.ping")"
   replies="$(wc -l <"$WORK/$mode.ping")/$((PINGS * ROUNDS))"
   per_second=$(awk '{ for (i = 1; i <= NF; i++) { s[i] += $i; n[i]++ } if (NF > w) w = NF }
     END { for (i = 1; i <= w; i++) printf "%s%.2f", (i > 1 ? ", " : ""), s[i] / n[i] }' "$WORK/$mode.iperf")
-  echo "| $mode | $med | $p90 | $avg | $p99 | $max | $replies | $per_second |"
+  echo "| $mode | $med | $p90 | $cpu | $avg | $p99 | $max | $replies | $per_second |"
 done
