@@ -7,8 +7,9 @@
 #   sudo bench/startup.sh [RUNS]        (default 20)
 #
 # Prints, per tunnel, the median, the 90th percentile (nearest rank), the minimum and the maximum in
-# milliseconds, and whether the launcher's class-data-sharing archive (target/patchcord.jsa) was in
-# place. Environment: PATCHCORD (default bin/patchcord: the launcher of this tree, or the installed
+# milliseconds, and whether the launcher's AOT cache (target/patchcord.aot) was in place (or, where
+# no training run could make one, its fallback class-data-sharing archive, target/patchcord.jsa).
+# Environment: PATCHCORD (default bin/patchcord: the launcher of this tree, or the installed
 # /usr/bin/patchcord), PATCHCORD_JAVA_OPTS (passed on). Needs root and iproute2.
 set -euo pipefail
 
@@ -41,8 +42,8 @@ done
 [ -n "$NS" ] || die "could not create a namespace"
 ip -n "$NS" link set lo up
 
-# The launcher builds the jar if needed and, on its first run, writes the class-data-sharing
-# archive; neither belongs in the figures, so one unmeasured run comes first.
+# The launcher builds the jar if needed and, on its first run, makes the AOT cache; neither
+# belongs in the figures, so one unmeasured run comes first.
 "$PATCHCORD" --version >/dev/null
 
 KEY=$("$PATCHCORD" genkey)
@@ -91,6 +92,7 @@ stats() {
     printf "%d %d %d %d\n", m, t[k], t[1], t[NR] }'
 }
 
+CACHE="$ROOT/target/patchcord.aot"
 ARCHIVE="$ROOT/target/patchcord.jsa"
 say "$RUNS runs each in namespace $NS, $(nproc) cores, load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
 declare -A RESULT=()
@@ -109,7 +111,9 @@ done
 echo "- command: \`bench/startup.sh $RUNS\` ($PATCHCORD)"
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; load average $(cut -d ' ' -f 1-3 /proc/loadavg) at the end"
 if [ "$PATCHCORD" = "$ROOT/bin/patchcord" ]; then
-  if [ -f "$ARCHIVE" ]; then echo "- class-data-sharing archive: $ARCHIVE"; else echo "- no class-data-sharing archive"; fi
+  if [ -f "$CACHE" ]; then echo "- AOT cache: $CACHE"
+  elif [ -f "$ARCHIVE" ]; then echo "- class-data-sharing archive: $ARCHIVE"
+  else echo "- no AOT cache or class-data-sharing archive"; fi
 fi
 echo
 echo "| tunnel | median (ms) | p90 (ms) | min (ms) | max (ms) |"

@@ -78,20 +78,24 @@ normalize() {
   find "$1" -type f ! -perm /111 -exec chmod 0644 {} +
 }
 
-# The class-data-sharing archive of patchcord's own classes, made now by a training run of the
-# tree's runtime and jar (bin/lib/archive.sh), so that the first start of an installed patchcord
-# is as quick as every later one and nothing needs writing at run time. The JVM checks the jar's
-# size and date against the archive, so this runs after normalize() has dated the jar, and the
-# packages keep the dates. The options are the launcher's (dist/launcher.sh). Where no training can
-# run (no network namespaces for the build), the package goes without and says why.
-tree_archive() { # tree
-  if make_archive "$1/runtime/bin/java" "$1/lib/patchcord.jar" "$1/lib/patchcord.jsa" -XX:+UseSerialGC \
+# The AOT cache of patchcord's start-up and packet path, made now by a training run of the tree's
+# own runtime and jar (bin/lib/archive.sh), so that the first start of an installed patchcord is as
+# quick as every later one and nothing needs writing at run time. Build time rather than postinst:
+# the package carries its own runtime, so the JVM that reads the cache is the one that made it
+# (the target's installed JDK plays no part), and the installing machine needs no namespaces, no
+# training run and no 25 MB written under /var. The JVM checks the jar's size and date against the
+# cache, so this runs after normalize() has dated the jar, and the packages keep the dates. The
+# options are the launcher's (dist/launcher.sh). Where no training can run (no network namespaces
+# for the build), the package goes without and says why; the launcher then falls back to a
+# class-data-sharing archive written by the first run.
+tree_cache() { # tree
+  if make_cache "$1/runtime/bin/java" "$1/lib/patchcord.jar" "$1/lib/patchcord.aot" -XX:+UseSerialGC \
       -Djava.awt.headless=true; then
-    chmod 0644 "$1/lib/patchcord.jsa"
-    touch -h -d "@$SOURCE_DATE_EPOCH" "$1/lib/patchcord.jsa" "$1/lib"
+    chmod 0644 "$1/lib/patchcord.aot"
+    touch -h -d "@$SOURCE_DATE_EPOCH" "$1/lib/patchcord.aot" "$1/lib"
   else
-    echo "dist/build.sh: no start-up archive in $1 (the training run failed: $(tr '\n' ' ' <"$1/lib/patchcord.jsa.log"))" >&2
-    rm -f "$1/lib/patchcord.jsa.log"
+    echo "dist/build.sh: no AOT cache in $1 (the training run failed: $(tr '\n' ' ' <"$1/lib/patchcord.aot.log"))" >&2
+    rm -f "$1/lib/patchcord.aot.log"
   fi
 }
 
@@ -104,7 +108,7 @@ gzip -9n < "$MAN" > "$TREE/share/man/man8/patchcord.8.gz"
 cp "$COMPLETION" "$TREE/share/bash-completion/completions/patchcord"
 cp "$ROOT/dist/systemd/patchcord@.service" "$ROOT/dist/systemd/patchcord.sysusers" "$TREE/systemd/"
 normalize "$TREE"
-tree_archive "$TREE"
+tree_cache "$TREE"
 TARBALL="$OUT/$NAME-linux-$(uname -m).tar.gz"
 tar -C "$WORK/tar" --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
   -cf - "$NAME" | gzip -9n > "$TARBALL"
@@ -129,7 +133,7 @@ for script in postinst prerm postrm; do
   install -m 0755 "$ROOT/dist/deb/$script" "$DEB/DEBIAN/$script"
 done
 normalize "$DEB"
-tree_archive "$DEB/usr/lib/patchcord"
+tree_cache "$DEB/usr/lib/patchcord"
 chmod 0700 "$DEB/etc/patchcord"   # keys live here: root's alone
 
 # Debian orders 0.1.0~SNAPSHOT before 0.1.0; '-' would mean a Debian revision.

@@ -7,8 +7,8 @@ set -eu
 ROOT=$(dirname "$(dirname "$(readlink -f "$0")")")
 JAVA="$ROOT/runtime/bin/java"
 JAR="$ROOT/lib/patchcord.jar"
-# Where a class-data-sharing archive written at run time lives, for a tree without the one made
-# at build time; dist/build.sh sets the Debian package's to /var/cache/patchcord.
+# Where a class-data-sharing archive written at run time lives, for a tree without the AOT cache
+# made at build time; dist/build.sh sets the Debian package's to /var/cache/patchcord.
 ARCHIVE_DIR="$ROOT/lib"
 
 if [ ! -x "$JAVA" ] || [ ! -f "$JAR" ]; then
@@ -16,16 +16,18 @@ if [ ! -x "$JAVA" ] || [ ! -f "$JAR" ]; then
   exit 1
 fi
 
-# The runtime's own archive covers the JDK's classes; lib/patchcord.jsa, made by dist/build.sh
-# with a training run, covers patchcord's start-up and is only read. Without it, the first run that
-# may write ARCHIVE_DIR (root, for the package) archives what it loaded, and later runs read that.
+# lib/patchcord.aot, the AOT cache made by dist/build.sh with a training run (bin/lib/archive.sh),
+# holds patchcord's start-up classes and the method profiles of its packet path, and is only read;
+# a cache the JVM finds does not match (another runtime, a replaced jar) is ignored, and patchcord
+# starts without it. Without one, the first run that may write ARCHIVE_DIR (root, for the package)
+# archives the classes it loaded, and later runs read that.
 # Native access: the jar's manifest grants it (Enable-Native-Access).
 # (Options are put in front of the arguments with `set --`: the path may hold spaces, sh has no arrays.)
-if [ -r "$ROOT/lib/patchcord.jsa" ]; then
-  set -- -XX:SharedArchiveFile="$ROOT/lib/patchcord.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off -jar "$JAR" "$@"
+QUIET='-Xlog:aot*=off,cds*=off'
+if [ -r "$ROOT/lib/patchcord.aot" ]; then
+  set -- -XX:AOTCache="$ROOT/lib/patchcord.aot" "$QUIET" -jar "$JAR" "$@"
 elif [ -w "$ARCHIVE_DIR" ] || [ -r "$ARCHIVE_DIR/patchcord.jsa" ]; then
-  set -- -XX:SharedArchiveFile="$ARCHIVE_DIR/patchcord.jsa" -XX:+AutoCreateSharedArchive -Xlog:cds=off \
-    -Xlog:cds+dynamic=off -jar "$JAR" "$@"
+  set -- -XX:SharedArchiveFile="$ARCHIVE_DIR/patchcord.jsa" -XX:+AutoCreateSharedArchive "$QUIET" -jar "$JAR" "$@"
 else
   set -- -jar "$JAR" "$@"
 fi

@@ -52,14 +52,17 @@ grep -q '^ExecStart=/usr/bin/patchcord up --foreground ' /lib/systemd/system/pat
   || fail "the unit does not run /usr/bin/patchcord"
 [ -f /usr/lib/sysusers.d/patchcord.conf ] || fail "sysusers file missing"
 /usr/bin/patchcord --version | grep -q '^patchcord ' || fail "patchcord --version"
-# The start-up archive made at package time: the JVM accepts it for the installed jar, and it holds
-# the classes of the tunnels' start-up.
-archive=$(/usr/lib/patchcord/runtime/bin/java -XX:+UseSerialGC -XX:SharedArchiveFile=/usr/lib/patchcord/lib/patchcord.jsa \
+# The AOT cache made at package time: the JVM accepts it for the installed jar and runtime, it holds
+# the classes of the tunnels' start-up and the training's method profiles, and a launch uses it.
+cache=$(/usr/lib/patchcord/runtime/bin/java -XX:+UseSerialGC -XX:AOTCache=/usr/lib/patchcord/lib/patchcord.aot \
   -XX:+PrintSharedArchiveAndExit -jar /usr/lib/patchcord/lib/patchcord.jar 2>&1) || true
-grep -q '^archive is valid' <<<"$archive" || { tail -n 5 <<<"$archive" >&2; fail "lib/patchcord.jsa is not valid for the installed jar"; }
+grep -q '^archive is valid' <<<"$cache" || { tail -n 5 <<<"$cache" >&2; fail "lib/patchcord.aot is not valid for the installed jar"; }
 for c in dev.patchcord.cli.UpCommand dev.patchcord.cli.TinyvpnCommand dev.patchcord.tun.TunDevice; do
-  grep -q " $c " <<<"$archive" || fail "lib/patchcord.jsa lacks $c"
+  grep -q " $c " <<<"$cache" || fail "lib/patchcord.aot lacks $c"
 done
+grep -q 'TrainingData' <<<"$cache" || fail "lib/patchcord.aot holds no method profiles"
+PATCHCORD_JAVA_OPTS=-Xlog:class+load=info /usr/bin/patchcord --version | grep -q "dev.patchcord.cli.Main source: shared objects file" \
+  || fail "the launcher does not use lib/patchcord.aot"
 
 # The test tools (the flood and the impaired relay) are test code and ship with nothing.
 # (The package's runtime has no jar tool; the JDK that built the package has.)

@@ -2,6 +2,7 @@ package dev.patchcord.cli;
 
 import dev.patchcord.core.wg.Keys;
 import dev.patchcord.core.wg.X25519;
+import dev.patchcord.lab.Self;
 import dev.patchcord.tun.Link;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -21,24 +22,30 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * {@code patchcord lab train DIR}: the training run for the start-up archive. It starts a real
- * {@code up} tunnel and a real {@code tinyvpn} tunnel in this process, one after the other, waits
- * for each to say it is ready, asks {@code show} about the first, and stops each with SIGTERM, as
- * an operator would. A JVM started with {@code -XX:ArchiveClassesAtExit} on this command therefore
- * archives the classes of the start-up paths people wait for, whatever command happens to run
- * first on a machine (an archive made by the first run of {@code genkey} would hold little else).
+ * {@code patchcord lab train DIR}: the training run for the AOT cache ({@code bin/lib/archive.sh}).
+ * It starts a real {@code up} tunnel in this process and its peer, another {@code up}, in a child
+ * process; once both say they are ready it asks {@code show} about the first and sends TCP and UDP
+ * traffic through the pair in both directions ({@link TrainTraffic}), then stops the tunnel with
+ * SIGTERM, as an operator would, and the peer likewise; then the same for a {@code tinyvpn} tunnel.
+ * A JVM started with {@code -XX:AOTCacheOutput} on this command therefore caches the classes of the
+ * start-up paths people wait for and the method profiles of the packet path (read and write on the
+ * TUN interface and the UDP socket, batches, segmentation, the cipher), whatever command happens to
+ * run first on a machine.
  *
- * <p>It creates interfaces, so it runs only in a network namespace of its own that holds nothing
- * but {@code lo} ({@code unshare --net}, or {@code unshare --user --map-root-user --net} without
- * root); anywhere else it refuses. {@code PATCHCORD_RUN_DIR} and {@code PATCHCORD_SOCKET_DIR} should
- * point into DIR, where the process may write. {@code bin/lib/archive.sh} runs it.
+ * <p>It creates interfaces and changes routing rules, so it runs only in a network namespace of its
+ * own that holds nothing but {@code lo} ({@code unshare --net}, or {@code unshare --user
+ * --map-root-user --net} without root); anywhere else it refuses. {@code PATCHCORD_RUN_DIR} and
+ * {@code PATCHCORD_SOCKET_DIR} should point into DIR, where the process may write. Without the
+ * {@code ip} command the traffic is left out (start and stop only) and stderr says so.
  */
-@Command(name = "train", description = "Start and stop an 'up' and a 'tinyvpn' tunnel in this private network "
-        + "namespace, so that a class-data-sharing archive made from this run covers their start-up.")
+@Command(name = "train", description = "Start an 'up' tunnel and its peer in this private network namespace, "
+        + "send traffic through them, stop them, then start and stop a 'tinyvpn' tunnel, so that an AOT cache "
+        + "made from this run covers their start-up and their packet path.")
 final class TrainCommand implements java.util.concurrent.Callable<Integer> {
     private static final long READY_SECONDS = 60;
+    private static final long TRAFFIC_SECONDS = 60;
 
-    @Parameters(paramLabel = "DIR", description = "A writable directory for the configuration file.")
+    @Parameters(paramLabel = "DIR", description = "A writable directory for the configuration files.")
     Path dir;
 
     @Override
@@ -53,33 +60,102 @@ final class TrainCommand implements java.util.concurrent.Callable<Integer> {
                     + "not beside " + links);
         }
         Link.setUp("lo");
+        String noTraffic = TrainTraffic.route();
         SecureRandom random = new SecureRandom();
         byte[] key = X25519.generatePrivate(random);
-        byte[] peer = X25519.publicKey(X25519.generatePrivate(random));
-        Path conf = dir.resolve("pctrain0.conf");
-        Files.writeString(conf, """
-                [Interface]
-                PrivateKey = %s
-                Address = 10.250.0.1/24
-                [Peer]
-                PublicKey = %s
-                AllowedIPs = 10.250.0.2/32
-                Endpoint = 127.0.0.1:9
-                PersistentKeepalive = 1
-                """.formatted(Keys.toBase64(key), Keys.toBase64(peer)));
-        Files.setPosixFilePermissions(conf, PosixFilePermissions.fromString("rw-------"));
+        byte[] peerKey = X25519.generatePrivate(random);
+        Path conf = writeConf("pctrain0", key, TrainTraffic.LEFT, 51820, X25519.publicKey(peerKey), "10.250.1.0/24", 51821);
+        Path peerConf = writeConf("pctrain1", peerKey, TrainTraffic.RIGHT, 51821, X25519.publicKey(key), "10.250.0.0/24", 51820);
 
         // What the commands print is of no interest here; failures say what went wrong.
         PrintStream out = System.out;
+        PrintStream err = System.err;
         System.setOut(new PrintStream(OutputStream.nullOutputStream()));
         try {
             Main.run("genkey");
-            runUntilReady(List.of("up", "--foreground", conf.toString()), () -> Main.run("show", "pctrain0"));
-            runUntilReady(List.of("tinyvpn", "pctrain1", "127.0.0.1", "9"), () -> { });
+            if (noTraffic != null) {
+                err.println("patchcord: lab train: no traffic through the tunnels: " + noTraffic);
+                runUntilReady(List.of("up", "--foreground", conf.toString()), () -> Main.run("show", "pctrain0"));
+            } else {
+                try (Peer peer = new Peer(peerConf)) {
+                    runUntilReady(List.of("up", "--foreground", conf.toString()), () -> {
+                        Main.run("show", "pctrain0");
+                        peer.awaitReady();
+                        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TRAFFIC_SECONDS);
+                        try {
+                            err.println("patchcord: lab train: " + TrainTraffic.run(deadline));
+                        } catch (IOException e) {
+                            throw new UserError("traffic through the training tunnels failed: " + e);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            throw new UserError("interrupted");
+                        }
+                    });
+                }
+            }
+            runUntilReady(List.of("tinyvpn", "pctrain2", "127.0.0.1", "9"), () -> { });
         } finally {
             System.setOut(out);
         }
         return 0;
+    }
+
+    private Path writeConf(String name, byte[] key, String address, int port, byte[] peer, String allowed, int peerPort)
+            throws IOException {
+        Path conf = dir.resolve(name + ".conf");
+        Files.writeString(conf, """
+                [Interface]
+                PrivateKey = %s
+                Address = %s/32
+                ListenPort = %d
+                [Peer]
+                PublicKey = %s
+                AllowedIPs = %s
+                Endpoint = 127.0.0.1:%d
+                """.formatted(Keys.toBase64(key), address, port, Keys.toBase64(peer), allowed, peerPort));
+        Files.setPosixFilePermissions(conf, PosixFilePermissions.fromString("rw-------"));
+        return conf;
+    }
+
+    /** The peer tunnel: {@code up --foreground} in a child process, stopped with SIGTERM and waited for. */
+    private static final class Peer implements AutoCloseable {
+        private final Process process;
+        private final ByteArrayOutputStream output = new ByteArrayOutputStream();
+        private final CountDownLatch ready = new CountDownLatch(1);
+
+        Peer(Path conf) throws IOException {
+            process = new ProcessBuilder(Self.command("up", "--foreground", conf.toString()))
+                    .redirectErrorStream(true).start();
+            process.getOutputStream().close();
+            ReadyWatch watch = new ReadyWatch(output, ready);
+            Thread.ofPlatform().daemon().name("train-peer-output").start(() -> {
+                try {
+                    process.getInputStream().transferTo(watch);
+                } catch (IOException e) {
+                    // the process ended; its exit says the rest
+                }
+            });
+        }
+
+        void awaitReady() {
+            try {
+                if (!ready.await(READY_SECONDS, TimeUnit.SECONDS)) {
+                    throw new UserError("the training peer did not become ready: " + output);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new UserError("interrupted");
+            }
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            process.destroy();
+            if (!process.waitFor(READY_SECONDS, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(READY_SECONDS, TimeUnit.SECONDS);
+                throw new UserError("the training peer did not stop: " + output);
+            }
+        }
     }
 
     /**
@@ -99,9 +175,12 @@ final class TrainCommand implements java.util.concurrent.Callable<Integer> {
             if (!ready.await(READY_SECONDS, TimeUnit.SECONDS)) {
                 throw new UserError(String.join(" ", args) + " did not become ready: " + output);
             }
-            meanwhile.run();
-            Signals.raise("TERM");
-            tunnel.join(TimeUnit.SECONDS.toMillis(READY_SECONDS));
+            try {
+                meanwhile.run();
+            } finally {
+                Signals.raise("TERM");
+                tunnel.join(TimeUnit.SECONDS.toMillis(READY_SECONDS));
+            }
         } finally {
             System.setErr(original);
         }

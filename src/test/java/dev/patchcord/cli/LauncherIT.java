@@ -26,11 +26,17 @@ class LauncherIT {
     }
 
     private static Run launch(Path launcher, String javaHome, Path jvmDir, String... args) throws Exception {
+        return launch(launcher, javaHome, jvmDir, java.util.Map.of(), args);
+    }
+
+    private static Run launch(Path launcher, String javaHome, Path jvmDir, java.util.Map<String, String> env,
+                              String... args) throws Exception {
         var cmd = new java.util.ArrayList<>(java.util.List.of(launcher.toString()));
         cmd.addAll(java.util.List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("JAVA_HOME", javaHome);
         pb.environment().put("PATCHCORD_JVM_DIR", jvmDir.toString());
+        pb.environment().putAll(env);
         Process p = pb.start();
         p.getOutputStream().close();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -90,25 +96,57 @@ class LauncherIT {
         Run again = launch(launcher, System.getProperty("java.home"), tree, "--version");
         assertThat(again.output()).isEqualTo(versionLine());
 
-        // The new jar got a new start-up archive from the training run (it needs network
-        // namespaces: root, or user namespaces), and the JVM accepts it for this jar.
-        Path archive = tree.resolve("target/patchcord.jsa");
+        // The new jar got a new AOT cache from the training run (it needs network namespaces:
+        // root, or user namespaces); the JVM accepts it for this jar, it holds the tunnels' classes
+        // and the training's method profiles, and the launcher runs with it.
+        Path cache = tree.resolve("target/patchcord.aot");
         if (dev.patchcord.sys.Libc.geteuid() == 0) {
-            assertThat(archive).as(log(tree)).exists();
+            assertThat(cache).as(log(tree)).exists();
         }
-        if (Files.exists(archive)) {
-            String listing = archiveListing(archive, jar);
+        if (Files.exists(cache)) {
+            String listing = cacheListing(cache, jar);
             assertThat(listing).contains("archive is valid")
                     .contains("dev.patchcord.cli.UpCommand ").contains("dev.patchcord.cli.TinyvpnCommand ")
-                    .contains("dev.patchcord.tun.TunDevice ").contains("dev.patchcord.transport.UdpSocket ");
-            assertThat(Files.getLastModifiedTime(archive).toInstant()).isAfter(Files.getLastModifiedTime(jar).toInstant());
+                    .contains("dev.patchcord.tun.TunDevice ").contains("dev.patchcord.transport.UdpSocket ")
+                    .contains("dev.patchcord.tun.BatchReader ").contains("TrainingData");
+            assertThat(Files.getLastModifiedTime(cache).toInstant()).isAfter(Files.getLastModifiedTime(jar).toInstant());
+            Run traced = launch(launcher, System.getProperty("java.home"), tree,
+                    java.util.Map.of("PATCHCORD_JAVA_OPTS", "-Xlog:class+load=info"), "--version");
+            assertThat(traced.output()).contains("dev.patchcord.cli.Main source: shared objects file");
         }
     }
 
-    /** What the JVM says of a class-data-sharing archive for {@code jar}: its classes, and whether it is valid. */
-    static String archiveListing(Path archive, Path jar) throws Exception {
+    /**
+     * A cache that does not fit (damaged, or made for another jar) is newer than the jar, so the
+     * launcher does not remake it: the JVM must ignore it, say nothing and run patchcord as usual.
+     */
+    @Test
+    void aDamagedOrMismatchedCacheDoesNotStopPatchcord(@TempDir Path tree) throws Exception {
+        Path launcher = copyTree(tree);
+        Path cache = tree.resolve("target/patchcord.aot");
+        byte[] junk = new byte[1 << 20];
+        new java.util.Random(17).nextBytes(junk);
+        Files.write(cache, junk);
+        Files.setLastModifiedTime(cache, FileTime.from(Instant.now().plusSeconds(60)));
+        Run damaged = launch(launcher, System.getProperty("java.home"), tree, "--version");
+        assertThat(damaged.code()).as(damaged.output()).isZero();
+        assertThat(damaged.output()).isEqualTo(versionLine());
+
+        // A cache of this tree's jar made elsewhere: same classes, but the copy's date differs.
+        Path made = LAUNCHER.getParent().getParent().resolve("target/patchcord.aot");
+        if (Files.exists(made)) {
+            Files.copy(made, cache, StandardCopyOption.REPLACE_EXISTING);
+            Files.setLastModifiedTime(cache, FileTime.from(Instant.now().plusSeconds(60)));
+            Run mismatched = launch(launcher, System.getProperty("java.home"), tree, "--version");
+            assertThat(mismatched.code()).as(mismatched.output()).isZero();
+            assertThat(mismatched.output()).isEqualTo(versionLine());
+        }
+    }
+
+    /** What the JVM says of an AOT cache for {@code jar}: its classes, its profiles, and whether it is valid. */
+    static String cacheListing(Path cache, Path jar) throws Exception {
         Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:+UseSerialGC", "-XX:SharedArchiveFile=" + archive, "-XX:+PrintSharedArchiveAndExit",
+                "-XX:+UseSerialGC", "-XX:AOTCache=" + cache, "-XX:+PrintSharedArchiveAndExit",
                 "-jar", jar.toString()).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -116,7 +154,7 @@ class LauncherIT {
     }
 
     private static String log(Path tree) throws IOException {
-        Path log = tree.resolve("target/patchcord.jsa.log");
+        Path log = tree.resolve("target/patchcord.aot.log");
         return Files.exists(log) ? Files.readString(log) : "(no log)";
     }
 
