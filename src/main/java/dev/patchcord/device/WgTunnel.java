@@ -282,8 +282,20 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
         }
     }
 
-    /** Sends everything the peer has queued (handshake, staged packets, keepalive). */
+    /**
+     * Sends everything the peer has queued (handshake, staged packets, keepalive). Several threads
+     * drain a peer (the receiver once a handshake releases its staged packets, the timers every
+     * tick, the outbound loop after staging): each message is taken and sent under the peer's
+     * {@link Peer#sendOrder() send-order lock}, or two threads could take packets 1 and 2 and send
+     * 2 first. Only this path takes it, and it is rare, so the wait is short and never on the batch path.
+     */
     void drain(Peer peer, MemorySegment seg, ByteBuffer view, DataCipher cipher) {
+        synchronized (peer.sendOrder()) {
+            drainInOrder(peer, seg, view, cipher);
+        }
+    }
+
+    private void drainInOrder(Peer peer, MemorySegment seg, ByteBuffer view, DataCipher cipher) {
         for (int i = 0; i < 1024; i++) {
             int n = peer.poll(view, System.nanoTime(), epochNanos(), cipher);
             if (n <= 0) {

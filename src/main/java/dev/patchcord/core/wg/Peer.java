@@ -26,6 +26,8 @@ public final class Peer {
     final PeerStats stats = new PeerStats();
     final PeerTransport transport = new PeerTransport(this);
     private final Staging staged;
+    /** See {@link #sendOrder()}. */
+    private final Object sendOrder = new Object();
 
     // What poll() should send next; guarded by this.
     private boolean wantInitiation;
@@ -247,6 +249,15 @@ public final class Peer {
     void requestInitiation(boolean retry) {
         wantInitiation = true;
         initiationRetry |= retry;
+    }
+
+    /**
+     * The lock the shell holds from {@link #poll} to the send of what it returned, so that messages
+     * taken in order leave in order when several threads drain this peer. Separate from this
+     * object's own lock, which the packet path takes and which must not wait for a system call.
+     */
+    public Object sendOrder() {
+        return sendOrder;
     }
 
     /**
