@@ -266,6 +266,9 @@ final class BatchOutbound extends BatchReader {
     private void tookFrames(int first, int count, long now) {
         var all = node.peers();
         Peer only = all.size() == 1 ? all.iterator().next() : null;
+        // Frames to one address come in runs: one table look-up (a lock) per run of the batch.
+        long lastMac = -1;
+        Peer lastPeer = null;
         for (int k = first; k < count; k++) {
             int n = lengths[k];
             sealed[k] = 0;
@@ -275,8 +278,13 @@ final class BatchOutbound extends BatchReader {
                 continue;
             }
             TapFrames.writePrefix(views[k], WgTunnel.HEADROOM, n);
-            Peer peer = only != null ? only
-                    : tunnel.forwarding().macs().lookup(MacTable.mac(views[k], WgTunnel.HEADROOM + TapFrames.PREFIX), now);
+            Peer peer = only;
+            if (peer == null) {
+                long mac = MacTable.mac(views[k], WgTunnel.HEADROOM + TapFrames.PREFIX);
+                peer = mac == lastMac ? lastPeer : tunnel.forwarding().macs().lookup(mac, now);
+                lastMac = mac;
+                lastPeer = peer;
+            }
             if (peer == null) {
                 flood[k] = true;
                 floods++;

@@ -37,6 +37,15 @@ final class Receiver implements TcpTransport.Inbound {
     private final Node.Source source;
     private Origin origin;
     private Delivery delivery = this::write;
+    /**
+     * TAP mode: the source address last learned, from which peer, and when. A bulk transfer brings
+     * frames of one source from one peer back to back; learning it again for each would cost a
+     * lock and a table entry per frame, so it is learned again only after {@link #RELEARN}.
+     */
+    private long learnedMac = -1;
+    private Peer learnedFrom;
+    private long learnedAt;
+    private static final long RELEARN = 1_000_000_000L;
 
     Receiver(WgTunnel tunnel, Buffers buffers, PrintStream verbose) {
         this.tunnel = tunnel;
@@ -138,7 +147,13 @@ final class Receiver implements TcpTransport.Inbound {
     private void frame(Peer from, MemorySegment seg, ByteBuffer view, int base, int off, int len) {
         long now = System.nanoTime();
         MacTable<Peer> macs = forwarding.macs();
-        macs.learn(MacTable.mac(view, off + 6), from, now);
+        long source = MacTable.mac(view, off + 6);
+        if (source != learnedMac || from != learnedFrom || now - learnedAt >= RELEARN) {
+            macs.learn(source, from, now);
+            learnedMac = source;
+            learnedFrom = from;
+            learnedAt = now;
+        }
         boolean switching = forwarding.hub() || forwarding.isolate();
         Peer to = switching ? macs.lookup(MacTable.mac(view, off), now) : null;
         if (to != null && to != from) {
