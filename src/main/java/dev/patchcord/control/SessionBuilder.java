@@ -52,9 +52,9 @@ public final class SessionBuilder {
 
     /** The kernel's TUN or TAP interface. */
     public static final Devices TUN = (ifname, tap, offloads, wakeup) ->
-            // Virtio-net headers (TSO, coalescing) are for IP packets; a TAP interface keeps one frame per read.
-            !tap && offloads.vnet()
-                    ? TunDevice.openWithVnetHeader(TunDevice.Kind.TUN, ifname, wakeup,
+            // Virtio-net headers (TSO, coalescing): IP super-packets on a TUN, Ethernet super-frames on a TAP.
+            offloads.vnet()
+                    ? TunDevice.openWithVnetHeader(tap ? TunDevice.Kind.TAP : TunDevice.Kind.TUN, ifname, wakeup,
                             offloads.tso() ? TunDevice.OFFLOAD_ALL : 0)
                     : TunDevice.open(tap ? TunDevice.Kind.TAP : TunDevice.Kind.TUN, ifname, wakeup);
 

@@ -15,7 +15,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Network to interface in batches (TUN mode): the {@link BatchReceiver} fills up to
+ * Network to interface in batches (TUN and TAP mode): the {@link BatchReceiver} fills up to
  * {@link #SLOTS} buffers, each holding one datagram or (with UDP GRO) several of one peer.
  * Transport messages are
  * prepared in arrival order ({@link Node#prepareOpen}), decrypted in place with the
@@ -66,7 +66,7 @@ final class BatchInbound extends BatchReceiver {
             jobs[i] = new CryptoJob();
         }
         if (coalesce && tun.vnetHeader()) {
-            writer = new CoalescingWriter(tun, node.counters(), arena);
+            writer = new CoalescingWriter(tun, node.counters(), arena, node.layer2());
             receiver.setDelivery((seg, view, off, len) -> writer.add(view, off, len));
         } else {
             writer = null;

@@ -1,6 +1,8 @@
 package dev.patchcord.device;
 
 import dev.patchcord.core.Drop;
+import dev.patchcord.core.l2.MacTable;
+import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.CryptoJob;
 import dev.patchcord.core.wg.DataCipher;
 import dev.patchcord.core.wg.Node;
@@ -27,6 +29,11 @@ import java.nio.ByteBuffer;
  * the interface's MTU, which may change while the tunnel runs: when it grows past what the slots
  * hold they are made anew (between batches, never per packet); when it shrinks they stay, so
  * packets queued before the change still fit.
+ *
+ * <p>TAP mode: the slots hold frames behind their {@link TapFrames} length prefix, cut from
+ * Ethernet super-frames the same way; each goes to the peer its destination MAC address is behind
+ * (the only peer, if there is one), and one with no such peer (broadcast, multicast, unknown) is
+ * flooded to every peer after the batch, as {@link OutboundLoop} does it one frame at a time.
  */
 final class BatchOutbound extends BatchReader {
     /** Segments per batch: two super-packets at the usual MSS. */
@@ -56,9 +63,20 @@ final class BatchOutbound extends BatchReader {
     private final UdpBatch batch;
     private final LoopGuard loopGuard;
     private final Unreachables unreachables;
+    /** TAP mode: frames (behind their length prefix) instead of IP packets. */
+    private final boolean layer2;
+    /** Where a read lands in a slot's plaintext: after the length prefix in TAP mode. */
+    private final int prefix;
+    /** TAP mode: each slot's memory (for flooding), and which slots of the batch are floods. */
+    private final MemorySegment[] slotSegs = new MemorySegment[MAX_SEGMENTS];
+    private final boolean[] flood = new boolean[MAX_SEGMENTS];
+    private int floods;
 
     BatchOutbound(WgTunnel tunnel, PacketDevice tun, CryptoPool pool, Arena arena) {
-        super(tun, MAX_SEGMENTS, WgTunnel.HEADROOM, tunnel.node().counters(), arena);
+        super(tun, MAX_SEGMENTS, WgTunnel.HEADROOM + prefix(tunnel), tunnel.node().counters(), arena,
+                tunnel.node().layer2());
+        this.layer2 = tunnel.node().layer2();
+        this.prefix = prefix(tunnel);
         this.tunnel = tunnel;
         this.cipher = tunnel.newCipher();
         this.loopGuard = new LoopGuard(tunnel.node(), tunnel.endpoints(), () -> tunnel.socket().port());
@@ -70,7 +88,19 @@ final class BatchOutbound extends BatchReader {
             jobs[k] = new CryptoJob();
         }
         this.batch = new UdpBatch(MAX_SEGMENTS, 16);
-        layOut(node.mtu());
+        layOut(largest());
+    }
+
+    private static int prefix(WgTunnel tunnel) {
+        return tunnel.node().layer2() ? TapFrames.PREFIX : 0;
+    }
+
+    /**
+     * The longest plaintext a slot must hold: the MTU's; in TAP mode with room for a VLAN tag, as
+     * a frame of a VLAN on the TAP carries one beyond the MTU.
+     */
+    private int largest() {
+        return layer2 ? node.mtu() + TapFrames.VLAN_TAG : node.mtu();
     }
 
     /**
@@ -87,7 +117,9 @@ final class BatchOutbound extends BatchReader {
         for (int k = 0; k < MAX_SEGMENTS; k++) {
             long at = (long) k * newStride;
             views[k] = o.asSlice(at, newStride).asByteBuffer();
-            slot(k, o.asSlice(at, newStride - WgTunnel.TAIL).asByteBuffer(), o.asSlice(at + WgTunnel.HEADROOM, room));
+            slot(k, o.asSlice(at, newStride - WgTunnel.TAIL).asByteBuffer(),
+                    o.asSlice(at + WgTunnel.HEADROOM + prefix, room - prefix));
+            slotSegs[k] = o.asSlice(at, newStride);
             batch.attach(k, o);
         }
         Arena old = slotArena;
@@ -102,8 +134,8 @@ final class BatchOutbound extends BatchReader {
 
     @Override
     protected void beforeBatch() {
-        if (node.mtu() > capacity) {
-            layOut(node.mtu());
+        if (largest() > capacity) {
+            layOut(largest());
         }
     }
 
@@ -115,19 +147,19 @@ final class BatchOutbound extends BatchReader {
     /** Whether the interface's MTU (as last told, or as read now) has grown past the slots; if so they grow. */
     @Override
     protected boolean grow() {
-        if (node.mtu() <= capacity && !tunnel.refreshMtu()) {
+        if (largest() <= capacity && !tunnel.refreshMtu()) {
             return false;
         }
-        if (node.mtu() <= capacity) {
+        if (largest() <= capacity) {
             return false;
         }
-        layOut(node.mtu());
+        layOut(largest());
         return true;
     }
 
     @Override
     protected boolean accept(int n) {
-        if (n > capacity) {
+        if (n > capacity - prefix) {
             // The read was cut to the slot (a TUN read tells the whole length): the packet is lost,
             // and the MTU may have been raised a moment ago, so the next batch gets larger slots.
             node.counters().drop(Drop.OVERSIZE);
@@ -141,6 +173,10 @@ final class BatchOutbound extends BatchReader {
     @Override
     protected void took(int first, int count) {
         long now = System.nanoTime();
+        if (layer2) {
+            tookFrames(first, count, now);
+            return;
+        }
         for (int k = first; k < count; k++) {
             Peer peer = node.allowedIps().forDestination(views[k], WgTunnel.HEADROOM, lengths[k]);
             if (loopGuard.looped(views[k], WgTunnel.HEADROOM, lengths[k], peer)) {
@@ -217,6 +253,61 @@ final class BatchOutbound extends BatchReader {
             tunnel.drain(waiting[i], control.seg, control.view, control.cipher);
             waiting[i] = null;
         }
+        if (floods > 0) {
+            floodFrames(count);
+        }
+    }
+
+    /**
+     * TAP mode: gives each new frame its length prefix and its peer, as {@link OutboundLoop} does:
+     * the only peer, else the one its destination MAC address is behind; a frame with neither is
+     * marked to be flooded.
+     */
+    private void tookFrames(int first, int count, long now) {
+        var all = node.peers();
+        Peer only = all.size() == 1 ? all.iterator().next() : null;
+        // Frames to one address come in runs: one table look-up (a lock) per run of the batch.
+        long lastMac = -1;
+        Peer lastPeer = null;
+        for (int k = first; k < count; k++) {
+            int n = lengths[k];
+            sealed[k] = 0;
+            peers[k] = null;
+            if (n < TapFrames.ETHERNET_HEADER) {
+                node.counters().drop(Drop.RUNT);
+                continue;
+            }
+            TapFrames.writePrefix(views[k], WgTunnel.HEADROOM, n);
+            Peer peer = only;
+            if (peer == null) {
+                long mac = MacTable.mac(views[k], WgTunnel.HEADROOM + TapFrames.PREFIX);
+                peer = mac == lastMac ? lastPeer : tunnel.forwarding().macs().lookup(mac, now);
+                lastMac = mac;
+                lastPeer = peer;
+            }
+            if (peer == null) {
+                flood[k] = true;
+                floods++;
+                continue;
+            }
+            peers[k] = peer;
+            sealed[k] = peer.prepareSeal(views[k], 0, n + TapFrames.PREFIX, now, jobs[k]);
+        }
+    }
+
+    /**
+     * TAP mode: sends the batch's frames that go to every peer, in their order, after the rest of
+     * the batch (their slots were left alone by the packing of the others).
+     */
+    private void floodFrames(int count) {
+        for (int k = 0; k < count; k++) {
+            if (flood[k]) {
+                flood[k] = false;
+                tunnel.forwarding().flood(null, lengths[k] + TapFrames.PREFIX, slotSegs[k], views[k],
+                        control.cipher, control.scratch);
+            }
+        }
+        floods = 0;
     }
 
     private static boolean contains(Peer[] list, int n, Peer p) {

@@ -20,6 +20,9 @@ import java.nio.ByteBuffer;
  * <p>A merged flow grows in a buffer of its own: each packet is first copied to a staging slot
  * with 64 KiB of room, because received datagrams lie too close together to grow in place. The
  * owner adds the packets of a batch with {@link #add} and ends the batch with {@link #flush}.
+ *
+ * <p>On a TAP the same is done with Ethernet frames ({@link GroCoalescer#addFrame}): frames that
+ * are not IP go through whole, in order.
  */
 final class CoalescingWriter {
     /** Packets staged per batch, and so per flush at most. */
@@ -31,17 +34,25 @@ final class CoalescingWriter {
     private final PacketDevice tun;
     private final Counters counters;
     private final GroCoalescer coalescer;
+    /** Whether what is added are Ethernet frames (a TAP) rather than IP packets. */
+    private final boolean frames;
     private final MemorySegment stage;
     private final ByteBuffer[] stageViews = new ByteBuffer[SLOTS];
     private int staged;
 
     CoalescingWriter(PacketDevice tun, Counters counters, Arena arena) {
+        this(tun, counters, arena, false);
+    }
+
+    /** @param frames whether the device is a TAP: what is added are Ethernet frames */
+    CoalescingWriter(PacketDevice tun, Counters counters, Arena arena, boolean frames) {
         if (!tun.vnetHeader()) {
             throw new IllegalArgumentException("coalesced writes need a TUN with virtio-net headers");
         }
         assert HEADROOM >= VirtioNetHdr.SIZE;
         this.tun = tun;
         this.counters = counters;
+        this.frames = frames;
         // UDP super-datagrams only where the kernel cuts them (it took USO, Linux 6.2 on); an
         // older kernel refuses a GSO_UDP_L4 write.
         int uso = Linux.TUN_F_USO4 | Linux.TUN_F_USO6;
@@ -52,7 +63,7 @@ final class CoalescingWriter {
         }
     }
 
-    /** Stages one IP packet (counted as received) for the next {@link #flush}; a full stage is flushed first. */
+    /** Stages one IP packet or frame (counted as received) for the next {@link #flush}; a full stage is flushed first. */
     void add(ByteBuffer view, int off, int len) {
         if (staged == SLOTS) {
             flush();
@@ -61,7 +72,7 @@ final class CoalescingWriter {
         to.put(HEADROOM, view, off, len);
         // Each staged packet makes at most one output and the coalescer has one per staging slot,
         // so with the flush above it always has room.
-        if (!coalescer.add(to, HEADROOM, len)) {
+        if (!(frames ? coalescer.addFrame(to, HEADROOM, len) : coalescer.add(to, HEADROOM, len))) {
             throw new IllegalStateException("the coalescer has fewer outputs than staging slots");
         }
         counters.received(len);

@@ -11,8 +11,8 @@ import dev.patchcord.tun.PacketDevice;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The loop of the {@code device-to-net} thread without batches ({@code Offloads = none}, or TAP
- * mode): one packet or frame at a time is read, routed, sealed and sent.
+ * The loop of the {@code device-to-net} thread without batches ({@code Offloads = none}): one
+ * packet or frame at a time is read, routed, sealed and sent.
  */
 final class OutboundLoop implements Loops.Loop {
     private final WgTunnel tunnel;

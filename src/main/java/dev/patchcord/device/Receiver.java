@@ -24,7 +24,7 @@ import java.time.Instant;
 final class Receiver implements TcpTransport.Inbound {
     /** Where packets for the interface go: written at once, or gathered for one batched write. */
     interface Delivery {
-        /** Takes the IP packet at {@code view[off, off + len)} (the same bytes as {@code seg}'s). */
+        /** Takes the IP packet or Ethernet frame at {@code view[off, off + len)} (the same bytes as {@code seg}'s). */
         void deliver(MemorySegment seg, ByteBuffer view, int off, int len);
     }
 
@@ -37,6 +37,15 @@ final class Receiver implements TcpTransport.Inbound {
     private final Node.Source source;
     private Origin origin;
     private Delivery delivery = this::write;
+    /**
+     * TAP mode: the source address last learned, from which peer, and when. A bulk transfer brings
+     * frames of one source from one peer back to back; learning it again for each would cost a
+     * lock and a table entry per frame, so it is learned again only after {@link #RELEARN}.
+     */
+    private long learnedMac = -1;
+    private Peer learnedFrom;
+    private long learnedAt;
+    private static final long RELEARN = 1_000_000_000L;
 
     Receiver(WgTunnel tunnel, Buffers buffers, PrintStream verbose) {
         this.tunnel = tunnel;
@@ -47,7 +56,7 @@ final class Receiver implements TcpTransport.Inbound {
         this.source = () -> origin.sourceBytes();
     }
 
-    /** Sends delivered IP packets to {@code d} instead of writing each to the interface. */
+    /** Sends delivered IP packets (or frames) to {@code d} instead of writing each to the interface. */
     void setDelivery(Delivery d) {
         this.delivery = d;
     }
@@ -86,7 +95,7 @@ final class Receiver implements TcpTransport.Inbound {
         switch (out.kind()) {
             case DELIVER -> {
                 if (node.layer2()) {
-                    frame(peer, out.offset(), out.length());
+                    frame(peer, seg, view, base, out.offset(), out.length());
                 } else {
                     packet(peer, seg, view, base, out.offset(), out.length());
                 }
@@ -135,18 +144,28 @@ final class Receiver implements TcpTransport.Inbound {
      * An Ethernet frame (TAP mode): learn where its source is, then deliver it to the TAP, to
      * another peer (hub), or to both (a flooded frame in hub mode).
      */
-    private void frame(Peer from, int off, int len) {
+    private void frame(Peer from, MemorySegment seg, ByteBuffer view, int base, int off, int len) {
         long now = System.nanoTime();
         MacTable<Peer> macs = forwarding.macs();
-        macs.learn(MacTable.mac(b.view, off + 6), from, now);
+        long source = MacTable.mac(view, off + 6);
+        if (source != learnedMac || from != learnedFrom || now - learnedAt >= RELEARN) {
+            macs.learn(source, from, now);
+            learnedMac = source;
+            learnedFrom = from;
+            learnedAt = now;
+        }
         boolean switching = forwarding.hub() || forwarding.isolate();
-        Peer to = switching ? macs.lookup(MacTable.mac(b.view, off), now) : null;
+        Peer to = switching ? macs.lookup(MacTable.mac(view, off), now) : null;
         if (to != null && to != from) {
-            forwarding.forward(to, len + TapFrames.PREFIX, b.seg, b.view, 0, b);
+            forwarding.forward(to, len + TapFrames.PREFIX, seg, view, base, b);
             return;
         }
-        write(b.seg, b.view, off, len);
+        delivery.deliver(seg, view, off, len);
         if (forwarding.hub() && !forwarding.isolate() && to == null) {
+            if (seg != b.seg) {
+                // Decrypted in a batch's buffer: flooding works at the headroom of this thread's own.
+                MemorySegment.copy(seg, off - TapFrames.PREFIX, b.seg, WgTunnel.HEADROOM, len + TapFrames.PREFIX);
+            }
             forwarding.flood(from, len + TapFrames.PREFIX, b.seg, b.view, b.cipher, b.scratch);
         }
     }

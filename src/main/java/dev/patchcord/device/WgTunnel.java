@@ -72,7 +72,7 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
      * @param wakeup    the signal that stops all three loops
      * @param verbose   where to print handshake and drop events, or null
      * @param offloads  how the packet path moves batches ({@link Offloads#NONE}: one packet per
-     *                  system call, as before batching); batches need a TUN device (not TAP)
+     *                  system call, as before batching); batches need a TUN or TAP device
      */
     public WgTunnel(PacketDevice device, UdpSocket socket, Node node, PeerEndpoints endpoints, Wakeup wakeup,
             PrintStream verbose, Offloads offloads) {
@@ -90,7 +90,7 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
         node.setControlMessages(AddressMessages.CONTROL);
         node.setPeerRemovedListener(endpoints::remove);
         this.nativeAead = offloads.nativeCipher() ? NativePacketAead.best().orElse(null) : null;
-        if (offloads.batching() && device.batches() && !node.layer2()) {
+        if (offloads.batching() && device.batches()) {
             udp.enable(offloads.udp());
             loop("device-to-net", new BatchOutbound.Runner(this, device, offloads.cryptoThreads()));
             loop("net-to-device", new BatchInbound.Runner(this, device, offloads.cryptoThreads(), offloads.coalesce()));

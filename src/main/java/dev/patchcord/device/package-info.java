@@ -53,7 +53,7 @@
  *
  * <h2>The other paths</h2>
  *
- * Without batches (offloads off, TAP mode) {@link dev.patchcord.device.OutboundLoop} and
+ * Without batches ({@code Offloads = none}) {@link dev.patchcord.device.OutboundLoop} and
  * {@link dev.patchcord.device.InboundLoop} do the same one packet at a time. Over TCP
  * ({@code transport/TcpTransport}) each connection's reader hands messages to a {@code Receiver}
  * of its own, and {@code TcpTransport}, standing in front of the socket as the tunnel's

@@ -16,7 +16,9 @@ import java.nio.ByteBuffer;
  * paths alike: the first packet is waited for, the rest of the batch is whatever else the device
  * already holds (so a lone packet is never held back). On a device with virtio-net headers each
  * read may be a TCP or UDP super-packet of up to 64 KiB, cut here into MTU-sized segments
- * ({@link TsoSplitter}), each into a slot of its own at the subclass's headroom.
+ * ({@link TsoSplitter}), each into a slot of its own at the subclass's headroom. A TAP's reads are
+ * Ethernet frames, cut the same way with the link header copied onto every segment
+ * ({@link TsoSplitter#splitFrame}).
  *
  * <p>The subclass says what a batch's new packets are ({@link #took}) and sends the batch
  * ({@link #flush}); everything is done on the one thread that calls {@link #run}.
@@ -28,6 +30,8 @@ public abstract class BatchReader {
     private final PacketDevice device;
     private final Counters counters;
     private final boolean vnet;
+    /** Whether reads are Ethernet frames (a TAP) rather than IP packets. */
+    private final boolean frames;
     private final int max;
     private final int headroom;
     /** Where a read with a virtio-net header lands before it is cut into slots. */
@@ -50,7 +54,13 @@ public abstract class BatchReader {
      * @param counters where read errors and packets that cannot be cut are counted
      */
     protected BatchReader(PacketDevice device, int max, int headroom, Counters counters, Arena arena) {
+        this(device, max, headroom, counters, arena, false);
+    }
+
+    /** @param frames whether the device is a TAP, whose reads are Ethernet frames */
+    protected BatchReader(PacketDevice device, int max, int headroom, Counters counters, Arena arena, boolean frames) {
         this.device = device;
+        this.frames = frames;
         this.counters = counters;
         this.vnet = device.vnetHeader();
         this.max = max;
@@ -173,6 +183,8 @@ public abstract class BatchReader {
     }
 
     private int split(int n, int from) {
-        return TsoSplitter.split(inView, 0, n, viewsFrom[from], headroom, lengthsFrom[from]);
+        return frames
+                ? TsoSplitter.splitFrame(inView, 0, n, viewsFrom[from], headroom, lengthsFrom[from])
+                : TsoSplitter.split(inView, 0, n, viewsFrom[from], headroom, lengthsFrom[from]);
     }
 }

@@ -3,6 +3,7 @@ package dev.patchcord.fuzz;
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.patchcord.core.IpPackets;
+import dev.patchcord.core.offload.EthernetHeader;
 import dev.patchcord.core.offload.GroCoalescer;
 import dev.patchcord.core.offload.TsoSplitter;
 import dev.patchcord.core.offload.VirtioNetHdr;
@@ -205,6 +206,65 @@ class OffloadFuzzTest {
 
     private static List<String> hex(List<byte[]> packets) {
         return packets.stream().map(HexFormat.of()::formatHex).toList();
+    }
+
+    /**
+     * Whatever a TAP read holds: a documented error, the frame whole (no segmentation), or frames
+     * that each start with the read's own link header and carry a whole IP packet with valid
+     * checksums.
+     */
+    @FuzzTest
+    void splitFrame(byte[] read) {
+        int slots = 1 + read.length % 8;
+        ByteBuffer[] out = Arrays.copyOf(cleared(OUT), slots);
+        int n = TsoSplitter.splitFrame(ByteBuffer.wrap(read), 0, read.length, out, OFF, LENGTHS);
+        if (n < 0) {
+            assertThat(n).isIn(TsoSplitter.MALFORMED, TsoSplitter.UNSUPPORTED, TsoSplitter.TOO_MANY_SEGMENTS,
+                    TsoSplitter.NO_ROOM);
+            return;
+        }
+        assertThat(n).isBetween(1, slots);
+        if (VirtioNetHdr.gsoType(ByteBuffer.wrap(read), 0) == VirtioNetHdr.GSO_NONE) {
+            assertThat(n).isEqualTo(1);
+            assertThat(LENGTHS[0]).isEqualTo(read.length - OFF);
+            return;
+        }
+        int link = EthernetHeader.ipOffset(ByteBuffer.wrap(read), OFF, read.length - OFF);
+        assertThat(link).isIn(EthernetHeader.UNTAGGED, EthernetHeader.TAGGED);
+        for (int i = 0; i < n; i++) {
+            byte[] f = bytes(out[i], OFF, LENGTHS[i]);
+            assertThat(Arrays.copyOf(f, link)).isEqualTo(Arrays.copyOfRange(read, OFF, OFF + link));
+            byte[] p = Arrays.copyOfRange(f, link, f.length);
+            int version = (p[0] & 0xff) >> 4;
+            int claimed = version == 4 ? TestPackets.get16(p, 2) : 40 + TestPackets.get16(p, 4);
+            assertThat(claimed).as("segment %d's IP length", i).isEqualTo(p.length);
+            assertThat(TestPackets.checksumsValid(p)).as("segment %d of %d: checksums", i, n).isTrue();
+        }
+    }
+
+    /** Any frames to a TAP: none lost or invented, and whatever is not merged goes through unchanged. */
+    @FuzzTest
+    void coalesceFrames(FuzzedDataProvider data) {
+        int count = data.consumeInt(1, SLOTS);
+        List<byte[]> frames = new ArrayList<>();
+        ByteBuffer[] in = cleared(IN);
+        for (int i = 0; i < count && data.remainingBytes() > 0; i++) {
+            byte[] f = data.consumeBytes(data.consumeInt(0, 3000));
+            frames.add(f);
+            in[i].put(OFF, f);
+            assertThat(GRO.addFrame(in[i], OFF, f.length)).isTrue();
+        }
+        int outputs = GRO.flush();
+        int segments = 0;
+        for (int i = 0; i < outputs; i++) {
+            segments += GRO.segments(i);
+            if (GRO.segments(i) == 1) {
+                byte[] all = bytes(GRO.buffer(i), GRO.offset(i) + VirtioNetHdr.SIZE, GRO.length(i) - VirtioNetHdr.SIZE);
+                assertThat(frames).anySatisfy(f -> assertThat(f).isEqualTo(all));
+            }
+        }
+        assertThat(segments).isEqualTo(frames.size());
+        GRO.clear();
     }
 
     private static byte[] bytes(ByteBuffer b, int off, int len) {

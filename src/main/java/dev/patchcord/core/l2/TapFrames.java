@@ -18,6 +18,8 @@ public final class TapFrames {
     public static final int PREFIX = 2;
     /** Destination and source MAC addresses and the EtherType. */
     public static final int ETHERNET_HEADER = 14;
+    /** An 802.1Q tag, which a frame of a VLAN on the TAP carries beyond the MTU. */
+    public static final int VLAN_TAG = 4;
 
     /** Writes the length of the frame that follows {@code buf[off + PREFIX]}. */
     public static void writePrefix(ByteBuffer buf, int off, int frameLength) {

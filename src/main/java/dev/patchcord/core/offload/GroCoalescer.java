@@ -106,10 +106,39 @@ public final class GroCoalescer {
      *         packet is not inside the buffer's limit (a caller's bug, not bad packet data)
      */
     public boolean add(ByteBuffer buf, int off, int len) {
+        requireRoom(buf, off, len);
+        return add(buf, off, len, 0);
+    }
+
+    /**
+     * As {@link #add} for an Ethernet frame at {@code buf[off, off + len)}, to be written to a
+     * TAP device with {@code IFF_VNET_HDR}. A frame that carries IPv4 or IPv6 behind an untagged
+     * or singly tagged header ({@link EthernetHeader}) is merged by the same rules as an IP packet,
+     * with frames of its flow that have the very same link header; the merged frame keeps the
+     * first frame's link header, and its virtio header's offsets count from the frame's start.
+     * Any other frame goes through whole.
+     */
+    public boolean addFrame(ByteBuffer buf, int off, int len) {
+        requireRoom(buf, off, len);
+        int link = EthernetHeader.ipOffset(buf, off, len);
+        if (link < 0 || version(buf, off + link) != EthernetHeader.etherVersion(buf, off + link)) {
+            if (flushed) {
+                clear();
+            }
+            return plain(buf, off, len, 0);
+        }
+        return add(buf, off + link, len - link, link);
+    }
+
+    private static void requireRoom(ByteBuffer buf, int off, int len) {
         if (off < VirtioNetHdr.SIZE || !inside(buf, off, len)) {
             throw new IllegalArgumentException("packet at " + off + "+" + len + " needs "
                     + VirtioNetHdr.SIZE + " bytes of headroom within limit " + buf.limit());
         }
+    }
+
+    /** Adds the IP packet at {@code off}, behind a link header of {@code link} bytes (0 on a TUN). */
+    private boolean add(ByteBuffer buf, int off, int len, int link) {
         if (flushed) {
             clear();
         }
@@ -123,13 +152,13 @@ public final class GroCoalescer {
             if (hides != 0) {
                 s.close(hides);
             }
-            return plain(buf, off, len);
+            return plain(buf, off, len, link);
         }
         boolean isUdp = FlowKind.isUdp(k);
         int ih = k == FlowKind.TCP4 || k == FlowKind.UDP4 ? ipv4HeaderLength(buf, off) : IPV6_HEADER;
         int th = isUdp ? UDP_HEADER : tcpHeaderLength(buf, off + ih);
         int bucket = s.bucket(buf, off, k, ih);
-        int h = s.newestOfFlow(bucket, buf, off, k, ih);
+        int h = s.newestOfFlow(bucket, buf, off, link, k, ih);
         boolean candidate = isUdp ? FlowKind.udpCandidate(buf, off, len, k, ih)
                 : FlowKind.tcpCandidate(buf, off, len, k, ih, th);
         if (h != FlowKind.NONE && s.open[h]) {
@@ -146,12 +175,12 @@ public final class GroCoalescer {
             s.open[h] = false;
         }
         if (!candidate) {
-            return plain(buf, off, len);
+            return plain(buf, off, len, link);
         }
         if (s.full()) {
             return false;
         }
-        s.startFlow(bucket, buf, off, len, k, ih, th);
+        s.startFlow(bucket, buf, off, len, link, k, ih, th);
         return true;
     }
 
@@ -180,12 +209,12 @@ public final class GroCoalescer {
 
     /** Where output {@code i} starts in its buffer: at its virtio header. */
     public int offset(int i) {
-        return out.ipOff[i] - VirtioNetHdr.SIZE;
+        return out.ipOff[i] - out.link[i] - VirtioNetHdr.SIZE;
     }
 
-    /** The length of output {@code i}, virtio header included. */
+    /** The length of output {@code i}, virtio header (and a frame's link header) included. */
     public int length(int i) {
-        return VirtioNetHdr.SIZE + out.ipLen[i];
+        return VirtioNetHdr.SIZE + out.link[i] + out.ipLen[i];
     }
 
     /** How many received packets output {@code i} carries (1 for one that went through as it was). */
@@ -199,11 +228,11 @@ public final class GroCoalescer {
         flushed = false;
     }
 
-    private boolean plain(ByteBuffer buf, int off, int len) {
+    private boolean plain(ByteBuffer buf, int off, int len, int link) {
         if (out.full()) {
             return false;
         }
-        out.plain(buf, off, len);
+        out.plain(buf, off, len, link);
         return true;
     }
 }

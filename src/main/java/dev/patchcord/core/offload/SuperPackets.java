@@ -20,8 +20,13 @@ import static dev.patchcord.core.offload.FlowKind.UDP_BIT;
 final class SuperPackets {
     final int capacity;
     final ByteBuffer[] bufs;
-    /** Where each output's IP packet starts; its virtio header is just in front. */
+    /**
+     * Where each output's IP packet starts; its link header ({@link #link} bytes, an Ethernet
+     * frame's on a TAP) and its virtio header are just in front.
+     */
     final int[] ipOff;
+    /** Each output's link header length: 0 on a TUN or for a frame that goes through whole. */
+    final byte[] link;
     /** Each output's current IP length. */
     final int[] ipLen;
     /** How far each output may grow: to its buffer's limit. */
@@ -47,6 +52,7 @@ final class SuperPackets {
         bufs = new ByteBuffer[capacity];
         ipOff = new int[capacity];
         ipLen = new int[capacity];
+        link = new byte[capacity];
         room = new int[capacity];
         kind = new byte[capacity];
         ipHdr = new byte[capacity];
@@ -75,10 +81,11 @@ final class SuperPackets {
     }
 
     /** Adds an output that goes through as it is and belongs to no flow; there must be room. */
-    int plain(ByteBuffer buf, int off, int len) {
+    int plain(ByteBuffer buf, int off, int len, int linkLen) {
         int o = count++;
         bufs[o] = buf;
         ipOff[o] = off;
+        link[o] = (byte) linkLen;
         ipLen[o] = len;
         room[o] = buf.limit() - off;
         kind[o] = (byte) PLAIN;
@@ -93,8 +100,8 @@ final class SuperPackets {
      * Adds an output that starts a super-packet of flow kind {@code k} and makes it its flow's
      * newest; there must be room. A TCP one is open unless the segment has PSH.
      */
-    void startFlow(int bucket, ByteBuffer buf, int off, int len, int k, int ih, int th) {
-        int o = plain(buf, off, len);
+    void startFlow(int bucket, ByteBuffer buf, int off, int len, int linkLen, int k, int ih, int th) {
+        int o = plain(buf, off, len, linkLen);
         kind[o] = (byte) k;
         ipHdr[o] = (byte) ih;
         l4Hdr[o] = (byte) th;
@@ -115,9 +122,9 @@ final class SuperPackets {
     }
 
     /** The newest output of the packet's flow in this batch, open or not, or {@code NONE}. */
-    int newestOfFlow(int bucket, ByteBuffer buf, int off, int k, int ih) {
+    int newestOfFlow(int bucket, ByteBuffer buf, int off, int linkLen, int k, int ih) {
         for (int o = buckets[bucket]; o != NONE; o = chain[o]) {
-            if (kind[o] == k && sameFlow(o, buf, off, k, ih)) {
+            if (kind[o] == k && link[o] == linkLen && sameFlow(o, buf, off, k, ih)) {
                 return o;
             }
         }
@@ -130,7 +137,10 @@ final class SuperPackets {
         boolean addresses = FlowKind.ipVersion(k) == TCP4
                 ? sameBytes(hb, ho + V4_ADDRESSES, buf, off + V4_ADDRESSES, V4_ADDRESSES_LENGTH)
                 : sameBytes(hb, ho + V6_ADDRESSES, buf, off + V6_ADDRESSES, V6_ADDRESSES_LENGTH);
-        return addresses && be32(hb, ho + ipHdr[o]) == be32(buf, off + ih);
+        // Frames of one IP flow between other MAC addresses or on another VLAN are another flow.
+        int l = link[o];
+        return addresses && be32(hb, ho + ipHdr[o]) == be32(buf, off + ih)
+                && (l == 0 || sameBytes(hb, ho - l, buf, off - l, l));
     }
 
     /** Closes every open output of the protocols in {@code hides} ({@link FlowKind#mayHide}). */
@@ -146,8 +156,10 @@ final class SuperPackets {
     void finish(int o) {
         ByteBuffer b = bufs[o];
         int ip = ipOff[o];
+        int l = link[o];
+        int vnet = ip - l - VirtioNetHdr.SIZE;
         if (segments[o] == 1) {
-            VirtioNetHdr.writeNone(b, ip - VirtioNetHdr.SIZE);
+            VirtioNetHdr.writeNone(b, vnet);
             return;
         }
         int ih = ipHdr[o];
@@ -163,16 +175,17 @@ final class SuperPackets {
         if ((kind[o] & UDP_BIT) != 0) {
             putBe16(b, t + UDP_LENGTH, total - ih);
             putBe16(b, t + UDP_CHECKSUM, Checksum.pseudoHeader(b, ip, version, PROTO_UDP, total - ih));
-            VirtioNetHdr.write(b, ip - VirtioNetHdr.SIZE, VirtioNetHdr.NEEDS_CSUM, VirtioNetHdr.GSO_UDP_L4,
-                    ih + UDP_HEADER, gsoSize[o], ih, UDP_CHECKSUM);
+            // On a TAP the offsets count from the frame's start.
+            VirtioNetHdr.write(b, vnet, VirtioNetHdr.NEEDS_CSUM, VirtioNetHdr.GSO_UDP_L4,
+                    l + ih + UDP_HEADER, gsoSize[o], l + ih, UDP_CHECKSUM);
             return;
         }
         if (push[o]) {
             b.put(t + TCP_FLAGS, (byte) (u8(b, t + TCP_FLAGS) | PSH));
         }
         putBe16(b, t + TCP_CHECKSUM, Checksum.pseudoHeader(b, ip, kind[o], PROTO_TCP, total - ih));
-        VirtioNetHdr.write(b, ip - VirtioNetHdr.SIZE, VirtioNetHdr.NEEDS_CSUM,
+        VirtioNetHdr.write(b, vnet, VirtioNetHdr.NEEDS_CSUM,
                 kind[o] == TCP4 ? VirtioNetHdr.GSO_TCPV4 : VirtioNetHdr.GSO_TCPV6,
-                ih + l4Hdr[o], gsoSize[o], ih, TCP_CHECKSUM);
+                l + ih + l4Hdr[o], gsoSize[o], l + ih, TCP_CHECKSUM);
     }
 }

@@ -98,10 +98,59 @@ public final class TsoSplitter {
                 // The ECN bit only tells a NIC that CWR is set; CWR is kept on the first segment
                 // and cleared on the others either way, as Linux's own segmentation does.
                 int wantVersion = (type & ~VirtioNetHdr.GSO_ECN) == VirtioNetHdr.GSO_TCPV4 ? 4 : 6;
-                yield segment(in, off, p, ipLen, wantVersion, true, out, outOff, lengths, slots, inPlace);
+                yield segment(in, off, p, ipLen, wantVersion, true, out, outOff, lengths, slots, inPlace, 0);
             }
             case VirtioNetHdr.GSO_UDP_L4 ->
-                    segment(in, off, p, ipLen, version(in, p), false, out, outOff, lengths, slots, inPlace);
+                    segment(in, off, p, ipLen, version(in, p), false, out, outOff, lengths, slots, inPlace, 0);
+            case VirtioNetHdr.GSO_UDP -> UNSUPPORTED;
+            default -> MALFORMED;
+        };
+    }
+
+    /**
+     * As {@link #split} for what one {@code read()} of a TAP device with {@code IFF_VNET_HDR}
+     * returns: a virtio header and an Ethernet frame, whose {@code csum_start} and {@code hdr_len}
+     * count from the frame's first byte. A frame without segmentation goes out whole, as read
+     * (with its checksum completed if it {@code NEEDS_CSUM}), whatever it carries. A super-frame
+     * must carry IPv4 or IPv6 behind an untagged or singly tagged header ({@link EthernetHeader});
+     * it is cut as {@link #split} cuts an IP packet, and every segment gets a copy of the frame's
+     * link header in front of its IP header. A super-frame of anything else is
+     * {@link #UNSUPPORTED}. Lengths in {@code lengths} are whole frames.
+     */
+    public static int splitFrame(ByteBuffer in, int off, int len, ByteBuffer[] out, int outOff, int[] lengths) {
+        if (len < VirtioNetHdr.SIZE + EthernetHeader.UNTAGGED || !inside(in, off, len)) {
+            return MALFORMED;
+        }
+        int slots = Math.min(out.length, lengths.length);
+        if (slots == 0) {
+            return TOO_MANY_SEGMENTS;
+        }
+        int frame = off + VirtioNetHdr.SIZE;
+        int frameLen = len - VirtioNetHdr.SIZE;
+        boolean inPlace = out[0] == in && outOff == frame;
+        int type = VirtioNetHdr.gsoType(in, off);
+        if (type == VirtioNetHdr.GSO_NONE) {
+            // The checksum offsets count from the frame's start, so the frame is the "packet".
+            return single(in, off, frame, frameLen, out[0], outOff, lengths, inPlace);
+        }
+        int link = EthernetHeader.ipOffset(in, frame, frameLen);
+        if (link < 0) {
+            return UNSUPPORTED;
+        }
+        int p = frame + link;
+        int ipLen = IpPackets.length(in, p, frameLen - link);
+        if (ipLen < 0 || version(in, p) != EthernetHeader.etherVersion(in, p)) {
+            return MALFORMED;
+        }
+        return switch (type) {
+            case VirtioNetHdr.GSO_TCPV4, VirtioNetHdr.GSO_TCPV6,
+                 VirtioNetHdr.GSO_TCPV4 | VirtioNetHdr.GSO_ECN,
+                 VirtioNetHdr.GSO_TCPV6 | VirtioNetHdr.GSO_ECN -> {
+                int wantVersion = (type & ~VirtioNetHdr.GSO_ECN) == VirtioNetHdr.GSO_TCPV4 ? 4 : 6;
+                yield segment(in, off, p, ipLen, wantVersion, true, out, outOff, lengths, slots, inPlace, link);
+            }
+            case VirtioNetHdr.GSO_UDP_L4 ->
+                    segment(in, off, p, ipLen, version(in, p), false, out, outOff, lengths, slots, inPlace, link);
             case VirtioNetHdr.GSO_UDP -> UNSUPPORTED;
             default -> MALFORMED;
         };
@@ -132,7 +181,8 @@ public final class TsoSplitter {
     }
 
     private static int segment(ByteBuffer in, int off, int p, int ipLen, int version, boolean tcp,
-                               ByteBuffer[] out, int outOff, int[] lengths, int slots, boolean inPlace) {
+                               ByteBuffer[] out, int outOff, int[] lengths, int slots, boolean inPlace,
+                               int link) {
         if (version(in, p) != version) {
             return MALFORMED;
         }
@@ -158,9 +208,9 @@ public final class TsoSplitter {
         }
         int hdrs = ipHdr + l4Hdr;
         int csumOffset = tcp ? TCP_CSUM_OFFSET : UDP_CHECKSUM;
-        if (VirtioNetHdr.hdrLen(in, off) > ipLen
+        if (VirtioNetHdr.hdrLen(in, off) > link + ipLen
                 || (VirtioNetHdr.flags(in, off) & VirtioNetHdr.NEEDS_CSUM) != 0
-                && (VirtioNetHdr.csumStart(in, off) != ipHdr || VirtioNetHdr.csumOffset(in, off) != csumOffset)) {
+                && (VirtioNetHdr.csumStart(in, off) != link + ipHdr || VirtioNetHdr.csumOffset(in, off) != csumOffset)) {
             return MALFORMED;
         }
         int gso = VirtioNetHdr.gsoSize(in, off);
@@ -178,7 +228,7 @@ public final class TsoSplitter {
         }
         for (int i = 0; i < n; i++) {
             int segLen = hdrs + Math.min(gso, payload - i * gso);
-            if (out[i] == null || !inside(out[i], outOff, segLen)) {
+            if (out[i] == null || !inside(out[i], outOff, link + segLen)) {
                 return NO_ROOM;
             }
         }
@@ -198,8 +248,11 @@ public final class TsoSplitter {
             int chunk = Math.min(gso, payload - at);
             int segLen = hdrs + chunk;
             ByteBuffer o = out[i];
-            int q = outOff;
+            int q = outOff + link;
             if (i != 0 || !inPlace) {
+                if (link > 0) {
+                    o.put(outOff, in, p - link, link);
+                }
                 o.put(q, in, p, hdrs);
                 o.put(q + hdrs, in, p + hdrs + at, chunk);
             }
@@ -231,7 +284,7 @@ public final class TsoSplitter {
                 int s = Checksum.sum(o, t, l4Len, addressSum + PROTO_UDP + l4Len);
                 putBe16(o, t + UDP_CHECKSUM, Checksum.finishNonZero(s));
             }
-            lengths[i] = segLen;
+            lengths[i] = link + segLen;
         }
         return n;
     }
