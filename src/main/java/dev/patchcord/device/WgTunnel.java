@@ -97,13 +97,14 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
             loop("device-to-net", new BatchOutbound.Runner(this, device, offloads.cryptoThreads()));
             loop("net-to-device", new BatchInbound.Runner(this, device, offloads.cryptoThreads(), offloads.coalesce()));
             batched = offloads;
-            tcpOpeners = new TcpOpeners(this, device, offloads.coalesce(), arena);
         } else {
             loop("device-to-net", new OutboundLoop(this));
             loop("net-to-device", new InboundLoop(this));
             batched = Offloads.NONE;
-            tcpOpeners = null;
         }
+        // Messages over TCP are opened a read at a time where datagrams are opened in batches (TUN
+        // mode only: a TAP frame is handled in the receiver's own buffer).
+        tcpOpeners = batched.batching() && !node.layer2() ? new TcpOpeners(this, device, batched.coalesce(), arena) : null;
         loop("timers", new Timers(this));
     }
 
