@@ -39,12 +39,12 @@ public final class TcpLink implements AutoCloseable {
 
     private final SocketChannel channel;
     private final String peerName;
-    /** The ring: bytes [head, tail) (positions that only grow; the index is modulo its size) wait to be written. */
-    private final MemorySegment ring;
-    /** The ring twice as buffers, for a write that wraps around its end. */
-    private final ByteBuffer first;
-    private final ByteBuffer second;
-    private final ByteBuffer[] both;
+    /**
+     * The ring: bytes [head, tail) (positions that only grow; the index is modulo its size) wait to
+     * be written. Made by the first message out, so that a connection that never gets one (not
+     * authenticated) holds none; published to the writer by the move of {@link #tail}.
+     */
+    private MemorySegment ring;
     /** Serialises senders: each copies a whole frame and moves the tail. */
     private final Object sending = new Object();
     /** Written up to here; moved by the writer only. */
@@ -63,11 +63,6 @@ public final class TcpLink implements AutoCloseable {
         channel.configureBlocking(true);
         channel.socket().setTcpNoDelay(true);
         this.peerName = String.valueOf(channel.getRemoteAddress());
-        // Freed when the link is unreachable: a sender that raced with close() may still copy into it.
-        this.ring = Arena.ofAuto().allocate(QUEUE_BYTES, 64);
-        this.first = ring.asByteBuffer();
-        this.second = ring.asByteBuffer();
-        this.both = new ByteBuffer[] {first, second};
         this.writer = Thread.ofVirtual().name("tcp-writer " + peerName).start(this::writeLoop);
     }
 
@@ -115,6 +110,10 @@ public final class TcpLink implements AutoCloseable {
             long t = tail;
             if (closed || t + TcpFrames.HEADER + len - head > QUEUE_BYTES) {
                 return false;
+            }
+            if (ring == null) {
+                // Freed once the link is unreachable: a sender that raced with close() may still copy into it.
+                ring = Arena.ofAuto().allocate(QUEUE_BYTES, 64);
             }
             int at = index(t);
             if (at + TcpFrames.HEADER <= QUEUE_BYTES) {
@@ -170,6 +169,10 @@ public final class TcpLink implements AutoCloseable {
     }
 
     private void writeLoop() {
+        // The ring twice as buffers, for a write that wraps around its end; made with the ring.
+        ByteBuffer first = null;
+        ByteBuffer second = null;
+        ByteBuffer[] both = null;
         try {
             while (!closed) {
                 long h = head;
@@ -181,6 +184,11 @@ public final class TcpLink implements AutoCloseable {
                     }
                     idle = false;
                     continue;
+                }
+                if (first == null) {
+                    first = ring.asByteBuffer(); // the ring exists: a sender moved the tail after making it
+                    second = ring.asByteBuffer();
+                    both = new ByteBuffer[] {first, second};
                 }
                 int from = index(h);
                 int n = (int) (t - h);
