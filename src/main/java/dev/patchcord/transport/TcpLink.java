@@ -74,11 +74,6 @@ public final class TcpLink implements AutoCloseable {
         return !closed;
     }
 
-    /** Queues {@code len} bytes at the start of {@code seg}; false if the link is closed or its queue is full. */
-    public boolean send(MemorySegment seg, int len) {
-        return send(seg, 0, len, false);
-    }
-
     /**
      * Queues the message at {@code seg[off, off + len)}.
      *

@@ -27,8 +27,8 @@ import java.util.function.Supplier;
  * (a server), and per peer a dialer that keeps a connection to the peer's endpoint (a client),
  * reconnecting with backoff from 1 s to 30 s. A dialer either always uses TCP, or falls back to
  * it only after two handshakes over UDP went unanswered. Every connection has its own reader,
- * which reads up to 64 KiB and more at a time and hands every whole message of it to the tunnel
- * at once ({@link Host#inbound}), as the UDP loop hands over a batch; a peer's endpoint then moves
+ * which reads as much as has arrived (up to {@link #CHUNK}, so 64 KiB or more) and hands every
+ * whole message of it to the tunnel at once ({@link Host#inbound}), as the UDP loop hands over a batch; a peer's endpoint then moves
  * to whichever transport its last authenticated message came over. Bytes that are not WireGuard
  * framing ({@link TcpFrames}) are counted and close the connection.
  *
