@@ -222,7 +222,9 @@ final class BatchOutbound extends BatchReader {
             PeerAddress endpoint = tunnel.endpoint(peer);
             MemorySegment to = transport.batchAddress(endpoint);
             if (to == null) {
-                tunnel.sendTo(peer, endpoint, out, k * stride, sealed[k]); // alone (a TCP connection), or nowhere (counted there)
+                // Over a TCP connection (queued together: one write per run), or nowhere (counted there).
+                boolean more = k + 1 < count && peers[k + 1] == peer && sealed[k + 1] > 0;
+                tunnel.sendTo(peer, endpoint, out, k * stride, sealed[k], more);
                 k++;
                 continue;
             }

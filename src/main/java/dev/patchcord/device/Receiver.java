@@ -8,7 +8,6 @@ import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Outcome;
 import dev.patchcord.core.wg.Peer;
 import dev.patchcord.transport.Origin;
-import dev.patchcord.transport.TcpTransport;
 
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
@@ -21,7 +20,7 @@ import java.time.Instant;
  * handshakes over the transport the message came on, and records where an authenticated peer is
  * now (roaming, UDP or TCP). One Receiver per receiving thread, with that thread's buffers.
  */
-final class Receiver implements TcpTransport.Inbound {
+final class Receiver {
     /** Where packets for the interface go: written at once, or gathered for one batched write. */
     interface Delivery {
         /** Takes the IP packet or Ethernet frame at {@code view[off, off + len)} (the same bytes as {@code seg}'s). */
@@ -70,14 +69,8 @@ final class Receiver implements TcpTransport.Inbound {
         return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
-    @Override
-    public ByteBuffer buffer() {
-        return b.view;
-    }
-
     /** Handles the {@code n}-byte message at the start of this receiver's buffer. */
-    @Override
-    public void handle(int n, Origin from) {
+    void handle(int n, Origin from) {
         origin = from;
         node.receive(b.view, 0, n, source, System.nanoTime(), epochNanos(), b.cipher, out);
         act(n, from, b.seg, b.view, 0);

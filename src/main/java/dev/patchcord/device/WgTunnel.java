@@ -61,6 +61,8 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
     /** Makes the native engine for each thread's cipher, or null: the JDK's cipher. */
     private final Supplier<PacketAead> nativeAead;
     private final Offloads batched;
+    /** The batch openers for messages over TCP, or null: one at a time. */
+    private final TcpOpeners tcpOpeners;
 
     /** Acts on one decoded control message from an authenticated peer. */
     public interface ControlHandler {
@@ -100,6 +102,9 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
             loop("net-to-device", new InboundLoop(this));
             batched = Offloads.NONE;
         }
+        // Messages over TCP are opened a read at a time where datagrams are opened in batches (TUN
+        // mode only: a TAP frame is handled in the receiver's own buffer).
+        tcpOpeners = batched.batching() && !node.layer2() ? new TcpOpeners(this, device, batched.coalesce(), arena) : null;
         loop("timers", new Timers(this));
     }
 
@@ -167,7 +172,7 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
 
     @Override
     public TcpTransport.Inbound inbound(Arena arena) {
-        return new Receiver(this, new Buffers(arena, newCipher()), verbose);
+        return new TcpInbound(this, tcpOpeners, new Buffers(arena, newCipher()));
     }
 
     /** Sets who handles control messages; without one they are counted as unexpected. */
@@ -273,7 +278,16 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
 
     /** As {@link #sendTo(Peer, MemorySegment, int, int)} with the peer's endpoint already looked up. */
     void sendTo(Peer peer, PeerAddress endpoint, MemorySegment seg, int off, int len) {
-        int r = transport().send(endpoint, seg, off, len);
+        sendTo(peer, endpoint, seg, off, len, false);
+    }
+
+    /**
+     * As {@link #sendTo(Peer, PeerAddress, MemorySegment, int, int)}, one of a run of messages to
+     * the peer: with {@code more}, the transport may hold it for the rest of the run
+     * ({@link Transport#send(dev.patchcord.transport.PeerEndpoint, MemorySegment, long, int, boolean)}).
+     */
+    void sendTo(Peer peer, PeerAddress endpoint, MemorySegment seg, int off, int len, boolean more) {
+        int r = transport().send(endpoint, seg, off, len, more);
         if (r >= 0) {
             node.counters().sent(len);
         } else {

@@ -55,9 +55,13 @@
  *
  * Without batches ({@code Offloads = none}) {@link dev.patchcord.device.OutboundLoop} and
  * {@link dev.patchcord.device.InboundLoop} do the same one packet at a time. Over TCP
- * ({@code transport/TcpTransport}) each connection's reader hands messages to a {@code Receiver}
- * of its own, and {@code TcpTransport}, standing in front of the socket as the tunnel's
- * {@code Transport}, sends to a peer over its connection. The {@link dev.patchcord.device.Timers}
+ * ({@code transport/TcpTransport}) each connection's reader reads up to 128 KiB at a time and
+ * hands every whole message of it to a {@link dev.patchcord.device.TcpInbound} of its own, which
+ * opens them together with one of the tunnel's few {@code TcpOpeners} (as {@code BatchInbound}
+ * opens a batch; in TAP mode, or with none free, one by one through a {@code Receiver}); and
+ * {@code TcpTransport}, standing in front of the socket as the tunnel's {@code Transport}, sends
+ * to a peer over its connection: the batched outbound path queues a batch's messages to one
+ * connection together, and the connection's writer sends them in one write. The {@link dev.patchcord.device.Timers}
  * thread ticks the node (retries, keepalives, expiry) and sends what the peers queued. The plain
  * modes ({@link dev.patchcord.device.PlainTunnel}) read with the same {@code tun/BatchReader}
  * ({@code PlainBatchOutbound}) and receive with the same {@code transport/BatchReceiver}

@@ -27,13 +27,17 @@ import java.util.function.Supplier;
  * (a server), and per peer a dialer that keeps a connection to the peer's endpoint (a client),
  * reconnecting with backoff from 1 s to 30 s. A dialer either always uses TCP, or falls back to
  * it only after two handshakes over UDP went unanswered. Every connection has its own reader,
- * which hands messages to the tunnel ({@link Host#inbound}) exactly as the UDP loop does; a peer's
- * endpoint then moves to whichever transport its last authenticated message came over.
+ * which reads as much as has arrived (up to {@link #CHUNK}, so 64 KiB or more) and hands every
+ * whole message of it to the tunnel at once ({@link Host#inbound}), as the UDP loop hands over a batch; a peer's endpoint then moves
+ * to whichever transport its last authenticated message came over. Bytes that are not WireGuard
+ * framing ({@link TcpFrames}) are counted and close the connection.
  *
  * <p>As a {@link Transport} it stands in front of the tunnel's UDP socket: a message to a peer
  * with an open connection goes over it, anything else over UDP (in {@link Mode#TCP} nothing goes
  * to peers over UDP, though the socket still answers anyone who uses it). Batches are received
- * and sent by the UDP socket; connections hand in their messages on their own threads.
+ * and sent by the UDP socket; connections hand in their messages on their own threads. A batch's
+ * messages to a peer with a connection are queued on it together ({@code more}) and leave in one
+ * write ({@link TcpLink}).
  *
  * <p>Accepted connections are admitted by a {@link TcpAdmission}: few and short-lived until they
  * carry an authenticated message, closed once their peer stops using them. Refusals and closings
@@ -60,14 +64,23 @@ public final class TcpTransport implements Transport {
         Inbound inbound(Arena arena);
     }
 
-    /** Hands the messages of one connection to the tunnel. */
+    /** Hands the messages of one connection to the tunnel, a read's worth at a time. */
     public interface Inbound {
-        /** Where the next message is read to. */
-        ByteBuffer buffer();
+        /**
+         * Handles the messages {@code frames} found in {@code chunk} (whose view is {@code view}), in
+         * order. They may be decrypted where they lie; the bytes around them are not to be touched.
+         */
+        void handle(MemorySegment chunk, ByteBuffer view, TcpFrames frames, Origin from);
 
-        /** Handles the {@code n}-byte message at the start of {@link #buffer()}. */
-        void handle(int n, Origin from);
+        /** The connection's bytes were not WireGuard framing (it is closed): counts the drop. */
+        void malformed();
     }
+
+    /**
+     * Bytes a connection's reader holds: room for the rest of a partial frame of the longest kind
+     * and another 64 KiB read after it, so every read is a large one.
+     */
+    static final int CHUNK = 2 * (TcpFrames.HEADER + TcpLink.MAX_MESSAGE);
 
     private static final long MAX_BACKOFF_MILLIS = 30_000;
     /** A connection open this long was a working one: when it ends, redial at once. */
@@ -327,9 +340,28 @@ public final class TcpTransport implements Transport {
         };
         try (Arena arena = Arena.ofConfined()) {
             Inbound inbound = tunnel.inbound(arena);
-            ByteBuffer buffer = inbound.buffer();
+            MemorySegment chunk = arena.allocate(CHUNK, 64);
+            ByteBuffer view = chunk.asByteBuffer();
+            TcpFrames frames = new TcpFrames(TcpLink.MAX_MESSAGE);
+            int filled = 0;
             while (!closed) {
-                inbound.handle(link.read(buffer), origin);
+                filled += link.readInto(view.limit(CHUNK), filled);
+                int start = 0;
+                while (true) {
+                    int next = frames.scan(chunk, start, filled);
+                    if (next == TcpFrames.BAD) {
+                        inbound.malformed();
+                        return;
+                    }
+                    if (frames.count() == 0) {
+                        break;
+                    }
+                    inbound.handle(chunk, view, frames, origin);
+                    start = next;
+                }
+                // What is left is part of a frame (under 64 KiB): to the front, to be completed.
+                MemorySegment.copy(chunk, start, chunk, 0, filled - start);
+                filled -= start;
             }
         } catch (IOException e) {
             // The connection ended: the peer goes back to UDP, or its dialer reconnects.
@@ -367,9 +399,14 @@ public final class TcpTransport implements Transport {
 
     @Override
     public int send(PeerEndpoint to, MemorySegment buf, long off, int len) {
+        return send(to, buf, off, len, false);
+    }
+
+    @Override
+    public int send(PeerEndpoint to, MemorySegment buf, long off, int len, boolean more) {
         TcpLink link = to.tcp();
         if (link != null) {
-            return link.send(off == 0 ? buf : buf.asSlice(off), len) ? 0 : -Linux.EIO;
+            return link.send(buf, off, len, more) ? 0 : -Linux.EIO;
         }
         return mode == Mode.TCP ? NO_ENDPOINT : udp.get().send(to, buf, off, len);
     }

@@ -55,6 +55,17 @@ public interface Transport extends AutoCloseable {
     }
 
     /**
+     * As {@link #send(PeerEndpoint, MemorySegment, long, int)}, as one of several messages to the
+     * peer sent one after the other (a batch's messages to a peer that {@link #batchAddress} has no
+     * address for): with {@code more}, the transport may hold the message until the last one
+     * ({@code more} false) and send them all at once (WireGuard over TCP: one write). The last
+     * message of such a run must come with {@code more} false.
+     */
+    default int send(PeerEndpoint to, MemorySegment buf, long off, int len, boolean more) {
+        return send(to, buf, off, len);
+    }
+
+    /**
      * Where a message to this peer may go as part of a batch ({@link #send(UdpBatch, int)}), or
      * null: it must go alone, through {@link #send(PeerEndpoint, MemorySegment, long, int)}.
      */

@@ -6,6 +6,7 @@ import dev.patchcord.core.wg.Peer;
 import dev.patchcord.core.wg.X25519;
 import dev.patchcord.transport.Origin;
 import dev.patchcord.transport.PeerEndpoint;
+import dev.patchcord.transport.TcpFrames;
 import dev.patchcord.transport.TcpTransport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -17,6 +18,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Collection;
@@ -157,15 +159,13 @@ class TcpRedialTest {
 
             @Override
             public TcpTransport.Inbound inbound(Arena arena) {
-                ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
                 return new TcpTransport.Inbound() {
                     @Override
-                    public ByteBuffer buffer() {
-                        return buffer;
+                    public void handle(MemorySegment chunk, ByteBuffer view, TcpFrames frames, Origin from) {
                     }
 
                     @Override
-                    public void handle(int n, Origin from) {
+                    public void malformed() {
                     }
                 };
             }

@@ -116,6 +116,24 @@ class TcpIT {
         assertThat(lab.log("client")).doesNotContain("TCP connection closed");
     }
 
+    @Test
+    void bytesThatAreNotWireGuardFramingAreCountedAndCloseOnlyTheirConnection(Lab lab) throws Exception {
+        Ends e = start(lab, "tcp", false);
+        awaitPing(lab, e.a(), "10.95.0.2", Duration.ofSeconds(20));
+        // An HTTP request on the tunnel's port: its first two bytes make a length of 18245 ("GE"),
+        // and what follows is no WireGuard message type. The server closes the connection (cat
+        // ends at once, long before its 10 s: at the end of the stream, or at the reset that closing
+        // with bytes unread sends, which may also come before the request is all written).
+        String out = lab.sh(e.a(), "bash", "-c", "trap '' PIPE; exec 3<>/dev/tcp/" + B4 + "/51820; "
+                + "printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3 2>/dev/null; "
+                + "timeout 10 cat <&3 >/dev/null 2>&1; echo \"cat: $?\"");
+        assertThat(out).as("the server closed the connection").containsPattern("cat: [01]\\b");
+        Tunnels.transfer(lab, e.a(), e.b(), "10.95.0.2", 10_000_000);
+        assertThat(lab.log("client")).doesNotContain("TCP connection closed");
+        String counters = Tunnels.stop(lab, "server");
+        assertThat(Tunnels.dropped(counters, "malformed")).as(counters).isEqualTo(1);
+    }
+
     private static long rx(Lab lab, String ns, String ifname) {
         return Long.parseLong(lab.sh(ns, "cat", "/sys/class/net/" + ifname + "/statistics/rx_bytes").strip());
     }
