@@ -252,7 +252,9 @@ public final class Libc {
 
     /**
      * unshare(2). With {@code CLONE_NEWNET} only the calling thread moves to the new network
-     * namespace, which is how a test gets a private network of its own inside one JVM.
+     * namespace, which is how a test gets a private network of its own inside one JVM. Threads it
+     * creates afterwards are born there too; a virtual thread it starts may make the JVM's shared
+     * carrier threads there, for good, so such a thread starts only platform threads of its own.
      */
     public static int unshare(int flags) {
         try {

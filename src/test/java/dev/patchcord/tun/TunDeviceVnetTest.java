@@ -12,14 +12,19 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteOrder;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -33,6 +38,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * The TUN device with a virtio-net header, in a private network namespace: each test runs on a
  * thread of its own that unshares its network namespace (only that thread moves), so the interface,
  * its address and route exist only there and vanish with the thread and the descriptor. Needs root.
+ *
+ * <p>Every thread created from that thread is born in its namespace too, and so it must start only
+ * platform threads it ends itself: a virtual thread started there may make the virtual-thread
+ * scheduler's carriers (and its sleep timer) there, and they outlive the test. Every later virtual
+ * thread that lands on such a carrier opens its sockets in a namespace whose loopback is down, so
+ * that a connect to 127.0.0.1 fails with "Network is unreachable" (it made TcpRedialTest fail in
+ * the full suite). After each test, every thread of the JVM is checked to be back in its namespace.
  */
 @Timeout(60)
 class TunDeviceVnetTest {
@@ -51,10 +63,13 @@ class TunDeviceVnetTest {
         void run(Wakeup wakeup) throws Exception;
     }
 
-    /** Runs {@code body} on a new thread inside a new, empty network namespace; bounded to 30 s. */
+    /**
+     * Runs {@code body} on a new thread inside a new, empty network namespace; bounded to 30 s.
+     * Then checks that no thread of the JVM stayed in that namespace.
+     */
     private static void inPrivateNetns(NetnsBody body) throws Exception {
         CompletableFuture<Void> done = new CompletableFuture<>();
-        Thread.ofPlatform().name("tun-netns-test").daemon(true).start(() -> {
+        Thread inside = Thread.ofPlatform().name("tun-netns-test").daemon(true).start(() -> {
             try (Wakeup wakeup = new Wakeup()) {
                 int r = Libc.unshare(Linux.CLONE_NEWNET);
                 if (r < 0) {
@@ -62,7 +77,8 @@ class TunDeviceVnetTest {
                             "cannot unshare the network namespace: " + Libc.strerror(-r)));
                     return;
                 }
-                Thread stopper = Thread.ofVirtual().start(() -> {
+                // A platform thread, ended before this one ends: not a virtual thread (see above).
+                Thread stopper = Thread.ofPlatform().name("tun-netns-stopper").daemon(true).start(() -> {
                     try {
                         Thread.sleep(20_000);
                         wakeup.signal(); // a read waiting for a packet that never comes ends here
@@ -74,6 +90,7 @@ class TunDeviceVnetTest {
                     body.run(wakeup);
                 } finally {
                     stopper.interrupt();
+                    stopper.join();
                 }
                 done.complete(null);
             } catch (Throwable t) {
@@ -88,6 +105,41 @@ class TunDeviceVnetTest {
             }
             throw e;
         }
+        inside.join(5_000);
+        assertNoThreadInAnotherNetns();
+    }
+
+    /**
+     * Every thread of the JVM is in the JVM's network namespace. A thread that has just ended may
+     * still be listed for a moment, so this waits up to 2 s for the list to clear; one that stays
+     * (a carrier of virtual threads) fails the test that left it there.
+     */
+    private static void assertNoThreadInAnotherNetns() throws Exception {
+        Path own = Files.readSymbolicLink(Path.of("/proc/self/ns/net"));
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        List<String> elsewhere = threadsInOtherNetns(own);
+        while (!elsewhere.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+            elsewhere = threadsInOtherNetns(own);
+        }
+        assertThat(elsewhere).as("threads left in the test's private network namespace").isEmpty();
+    }
+
+    private static List<String> threadsInOtherNetns(Path own) throws IOException {
+        List<String> elsewhere = new ArrayList<>();
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path task : tasks) {
+                try {
+                    Path netns = Files.readSymbolicLink(task.resolve("ns/net"));
+                    if (!netns.equals(own)) {
+                        elsewhere.add(Files.readString(task.resolve("comm")).strip() + " (" + netns + ")");
+                    }
+                } catch (NoSuchFileException ended) {
+                    // the thread ended while the list was read
+                }
+            }
+        }
+        return elsewhere;
     }
 
     @Test
