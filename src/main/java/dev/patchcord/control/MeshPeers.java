@@ -113,8 +113,7 @@ public final class MeshPeers {
         for (String key : List.copyOf(managed.keySet())) {
             if (!desired.containsKey(key)) {
                 Managed m = managed.remove(key);
-                node.removePeer(m.peer);
-                endpoints.remove(m.peer);
+                node.removePeer(m.peer); // its endpoint goes too: the tunnel's peer-removed listener
                 removed++;
                 event("peer " + m.spec.label() + " removed");
             }
