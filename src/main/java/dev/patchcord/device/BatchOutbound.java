@@ -96,11 +96,12 @@ final class BatchOutbound extends BatchReader {
     }
 
     /**
-     * The longest plaintext a slot must hold: the MTU's; in TAP mode with room for a VLAN tag, as
-     * a frame of a VLAN on the TAP carries one beyond the MTU.
+     * The longest plaintext a slot must hold: the MTU's; in TAP mode with room for two VLAN tags,
+     * as a frame of a VLAN on the TAP carries its tag beyond the MTU, and a frame of an 802.1ad
+     * service VLAN two (the one-frame path took such frames; the batch path must not drop them).
      */
     private int largest() {
-        return layer2 ? node.mtu() + TapFrames.VLAN_TAG : node.mtu();
+        return layer2 ? node.mtu() + 2 * TapFrames.VLAN_TAG : node.mtu();
     }
 
     /**
@@ -221,16 +222,18 @@ final class BatchOutbound extends BatchReader {
             }
             PeerAddress endpoint = tunnel.endpoint(peer);
             MemorySegment to = transport.batchAddress(endpoint);
-            if (to == null) {
-                // Over a TCP connection (queued together: one write per run), or nowhere (counted there).
-                boolean more = k + 1 < count && peers[k + 1] == peer && sealed[k + 1] > 0;
-                tunnel.sendTo(peer, endpoint, out, k * stride, sealed[k], more);
-                k++;
-                continue;
-            }
             int limit = k + 1;
             while (limit < count && peers[limit] == peer && sealed[limit] > 0) {
                 limit++;
+            }
+            if (to == null) {
+                // Over a TCP connection, or nowhere (counted there): the run goes to the endpoint
+                // looked up once, queued together and written at its last message (more = false).
+                for (int j = k; j < limit; j++) {
+                    tunnel.sendTo(peer, endpoint, out, j * stride, sealed[j], j + 1 < limit);
+                }
+                k = limit;
+                continue;
             }
             int next = GsoMessages.pack(out, stride, sealed, k, limit, batch, slots);
             batch.setEndpoint(slots, to);

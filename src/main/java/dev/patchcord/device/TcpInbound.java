@@ -31,10 +31,18 @@ final class TcpInbound implements TcpTransport.Inbound {
     public void handle(MemorySegment chunk, ByteBuffer view, TcpFrames frames, Origin from) {
         TcpOpeners.Opener opener = openers != null ? openers.borrow() : null;
         if (opener != null) {
+            boolean done = false;
             try {
                 opener.open(chunk, view, frames, from);
+                done = true;
             } finally {
-                openers.giveBack(opener);
+                // An opener that failed part-way may hold staged packets or jobs of this read:
+                // it is dropped, not lent to the next reader.
+                if (done) {
+                    openers.giveBack(opener);
+                } else {
+                    openers.discard(opener);
+                }
             }
             return;
         }

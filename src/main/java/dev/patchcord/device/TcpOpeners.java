@@ -65,6 +65,14 @@ final class TcpOpeners {
         free.offer(o);
     }
 
+    /**
+     * Forgets an opener that must not be used again (its read failed part-way, which only a fault
+     * does); another may be made. Its memory stays with the tunnel's arena.
+     */
+    void discard(Opener o) {
+        made.decrementAndGet();
+    }
+
     /** One batch opener: jobs, a cipher, a receiver that delivers into a coalescing writer (or writes each packet). */
     final class Opener {
         private final Node node = tunnel.node();

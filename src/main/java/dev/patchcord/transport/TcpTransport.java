@@ -360,8 +360,10 @@ public final class TcpTransport implements Transport {
                     start = next;
                 }
                 // What is left is part of a frame (under 64 KiB): to the front, to be completed.
-                MemorySegment.copy(chunk, start, chunk, 0, filled - start);
-                filled -= start;
+                if (start > 0) {
+                    MemorySegment.copy(chunk, start, chunk, 0, filled - start);
+                    filled -= start;
+                }
             }
         } catch (IOException e) {
             // The connection ended: the peer goes back to UDP, or its dialer reconnects.
