@@ -21,7 +21,6 @@ import java.net.InetSocketAddress;
 import java.nio.ByteOrder;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -134,8 +133,9 @@ class TunDeviceVnetTest {
                     if (!netns.equals(own)) {
                         elsewhere.add(Files.readString(task.resolve("comm")).strip() + " (" + netns + ")");
                     }
-                } catch (NoSuchFileException ended) {
-                    // the thread ended while the list was read
+                } catch (IOException ended) {
+                    // The thread ended while the list was read: its entry is gone (ENOENT), or
+                    // is going and its files answer ESRCH ("No such process").
                 }
             }
         }
