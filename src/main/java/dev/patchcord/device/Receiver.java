@@ -39,11 +39,14 @@ final class Receiver {
     /**
      * TAP mode: the source address last learned, from which peer, and when. A bulk transfer brings
      * frames of one source from one peer back to back; learning it again for each would cost a
-     * lock and a table entry per frame, so it is learned again only after {@link #RELEARN}.
+     * lock and a table entry per frame, so it is learned again only after {@link #RELEARN}, or
+     * at once when the table says an address moved since (another thread may have learned this
+     * one behind another peer, and it must come back as soon as its frames do).
      */
     private long learnedMac = -1;
     private Peer learnedFrom;
     private long learnedAt;
+    private long learnedMoves = -1;
     private static final long RELEARN = 1_000_000_000L;
 
     Receiver(WgTunnel tunnel, Buffers buffers, PrintStream verbose) {
@@ -141,11 +144,13 @@ final class Receiver {
         long now = System.nanoTime();
         MacTable<Peer> macs = forwarding.macs();
         long source = MacTable.mac(view, off + 6);
-        if (source != learnedMac || from != learnedFrom || now - learnedAt >= RELEARN) {
+        long moves = macs.moves();
+        if (source != learnedMac || from != learnedFrom || now - learnedAt >= RELEARN || moves != learnedMoves) {
             macs.learn(source, from, now);
             learnedMac = source;
             learnedFrom = from;
             learnedAt = now;
+            learnedMoves = macs.moves();
         }
         boolean switching = forwarding.hub() || forwarding.isolate();
         Peer to = switching ? macs.lookup(MacTable.mac(view, off), now) : null;

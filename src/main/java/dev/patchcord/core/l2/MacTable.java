@@ -28,6 +28,12 @@ public final class MacTable<P> {
     private final LinkedHashMap<Long, Entry<P>> table = new LinkedHashMap<>(64, 0.75f, true);
     /** Entries pushed out by a full table: many means more stations than the table holds, or a flood. */
     private long evictions;
+    /**
+     * How many times an address moved to another port (or was pushed out). A learner that skips
+     * re-learning a (address, port) it learned a moment ago reads this, without the lock, to know
+     * whether another thread has moved an address since.
+     */
+    private volatile long moves;
 
     public MacTable(int capacity, long ageing) {
         this.capacity = capacity;
@@ -49,13 +55,22 @@ public final class MacTable<P> {
         if (isGroup(mac)) {
             return;
         }
-        table.put(mac, new Entry<>(port, now));
+        Entry<P> before = table.put(mac, new Entry<>(port, now));
+        if (before != null && before.port() != port) {
+            moves++;
+        }
         if (table.size() > capacity) {
             Iterator<Map.Entry<Long, Entry<P>>> eldest = table.entrySet().iterator();
             eldest.next();
             eldest.remove();
             evictions++;
+            moves++;
         }
+    }
+
+    /** Changes a cached learning must not outlive: see {@link #moves}. Any thread, no lock. */
+    public long moves() {
+        return moves;
     }
 
     /** The port {@code mac} is behind, or null if unknown, aged out, or a group address (flood). */

@@ -33,6 +33,19 @@ class MacTableTest {
     }
 
     @Test
+    void movesCountAnAddressThatChangedPortOrWasPushedOutAndNothingElse() {
+        MacTable<String> t = new MacTable<>(2, 300 * S);
+        t.learn(0xa, "p1", 0);
+        t.learn(0xa, "p1", S);
+        t.learn(0xb, "p2", S);
+        assertThat(t.moves()).as("new entries and refreshes are not moves").isZero();
+        t.learn(0xa, "p2", 2 * S);
+        assertThat(t.moves()).as("0xa moved to p2").isEqualTo(1);
+        t.learn(0xc, "p1", 3 * S);
+        assertThat(t.moves()).as("a full table pushed the eldest out").isEqualTo(2);
+    }
+
+    @Test
     void entriesAgeOutExactlyAtTheAgeingTime() {
         MacTable<String> t = new MacTable<>(16, 300 * S);
         t.learn(0xa, "p1", 10 * S);
