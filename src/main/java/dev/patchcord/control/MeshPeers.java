@@ -34,8 +34,8 @@ import java.util.function.LongSupplier;
 public final class MeshPeers {
     /** Keepalive for directory peers that the members file gives none: NAT mappings must stay open. */
     public static final int NAT_KEEPALIVE = 25;
-    /** Failed handshake retries after which a session no longer counts as working. */
-    private static final int FAILING_ATTEMPTS = 3;
+    /** Unanswered initiations (the first try and three retries) after which a session no longer counts as working. */
+    private static final int FAILING_INITIATIONS = 4;
 
     private final Node node;
     /** Where each peer is (the tunnel's table): mesh peers get their endpoints here. */
@@ -253,7 +253,7 @@ public final class MeshPeers {
     }
 
     private static boolean working(Peer p, long now) {
-        return p.hasSession(now) && p.handshakeAttempts() < FAILING_ATTEMPTS;
+        return p.hasSession(now) && p.unansweredInitiations() < FAILING_INITIATIONS;
     }
 
     /** Each mesh peer's path, by base64 key: for status output and tests. */

@@ -51,7 +51,7 @@ final class Timers implements Loops.Loop {
         for (Peer p : node.peers()) {
             PeerAddress endpoint = tunnel.endpoint(p);
             if (endpoint.host() == null
-                    || !Reresolve.due(p.handshakeAttempts(), p.sessionAge(now), endpoint.sinceLookup(now))) {
+                    || !Reresolve.due(p.unansweredInitiations(), p.sessionAge(now), endpoint.sinceLookup(now))) {
                 continue;
             }
             endpoint.lookupStarting(now);

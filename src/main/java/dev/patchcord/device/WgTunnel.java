@@ -316,7 +316,7 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
                 return;
             }
             if (n == Protocol.INITIATION_SIZE && view.get(0) == Protocol.MESSAGE_INITIATION
-                    && peer.handshakeAttempts() > 0) {
+                    && peer.unansweredInitiations() > 1) {
                 // A retried handshake: the source address may be why the last one got no answer,
                 // so this one, and what follows until the peer is heard, leaves as routing picks
                 // (as Linux's WireGuard does on every retry).

@@ -214,7 +214,9 @@ public final class TcpTransport implements Transport {
     private boolean wanted(Peer peer) {
         return switch (mode) {
             case TCP -> true;
-            case UDP_THEN_TCP -> !peer.hasSession(System.nanoTime()) && peer.handshakeAttempts() >= 2;
+            // Two initiations have gone unanswered once the third is out. Counted across attempts:
+            // packets waiting to be sent start the attempt afresh, so its retry count may stay at 0.
+            case UDP_THEN_TCP -> !peer.hasSession(System.nanoTime()) && peer.unansweredInitiations() >= 3;
             case UDP -> false;
         };
     }

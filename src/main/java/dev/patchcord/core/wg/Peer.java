@@ -159,9 +159,12 @@ public final class Peer {
         return stats.lastHandshakeEpochNanos();
     }
 
-    /** Retries this handshake attempt has had so far (0 while the first try is pending or after success). */
-    public synchronized int handshakeAttempts() {
-        return timers.handshakeInProgress ? timers.attempts : 0;
+    /**
+     * Initiations sent since a handshake last completed: how long the path has gone unanswered.
+     * The retry count cannot say that: every packet sent without a session starts the attempt afresh.
+     */
+    public synchronized int unansweredInitiations() {
+        return timers.unanswered;
     }
 
     /**

@@ -102,6 +102,9 @@ final class PeerHandshake {
         }
         peer.macs.sign(msg, INIT_MAC1, now);
         timers.attempts = retry ? timers.attempts + 1 : 0;
+        if (timers.unanswered < Integer.MAX_VALUE) {
+            timers.unanswered++;
+        }
         timers.lastInitiation = now;
         timers.handshakeInProgress = true;
         timers.jitter = node.rng.nextLong(REKEY_TIMEOUT_JITTER_MAX + 1);
@@ -189,6 +192,7 @@ final class PeerHandshake {
 
     private void sessionDerived(long now, long epochNanos) {
         peer.timers.sessionDerived = now;
+        peer.timers.unanswered = 0;
         peer.timers.lastMinuteHandshakeSent = false;
         peer.stats.handshakeCompleted(epochNanos);
     }

@@ -24,6 +24,12 @@ final class PeerTimers {
     long lastInitiation = NEVER;
     int attempts;
     boolean handshakeInProgress;
+    /**
+     * Initiations sent since a handshake last completed. Unlike {@link #attempts}, new traffic does
+     * not reset it (a packet to send starts the attempt afresh, as in the kernel and wireguard-go),
+     * so it says how long the path has gone unanswered even while packets keep coming.
+     */
+    int unanswered;
     /** Random extra wait before the next retransmission (0-334 ms), so peers do not march in step. */
     long jitter;
     /** Set once the initiator has asked for its last-minute rekey on receive, reset per session. */

@@ -20,13 +20,13 @@ public final class Reresolve {
     public static final long STALE_INTERVAL = 60_000_000_000L;
 
     /**
-     * @param handshakeAttempts retries of the handshake now in progress ({@link Peer#handshakeAttempts()})
+     * @param unanswered initiations sent since a handshake last completed ({@link Peer#unansweredInitiations()})
      * @param sessionAge nanoseconds since the current session was made, or -1 if there is none
      * @param sinceLastLookup nanoseconds since this peer's name was last looked up, or -1 for never
      */
-    public static boolean due(int handshakeAttempts, long sessionAge, long sinceLastLookup) {
+    public static boolean due(int unanswered, long sessionAge, long sinceLastLookup) {
         boolean never = sinceLastLookup < 0;
-        if (handshakeAttempts >= 1) {
+        if (unanswered >= 2) { // the first try went unanswered and a retry is out
             return never || sinceLastLookup >= FAILING_INTERVAL;
         }
         boolean stale = sessionAge < 0 || sessionAge >= STALE_HANDSHAKE;

@@ -107,6 +107,29 @@ class TimersTest {
     }
 
     @Test
+    void trafficStartsTheAttemptAfreshButUnansweredInitiationsAddUp() {
+        Pair p = new Pair();
+        p.seal(p.bAtA, ipv4(1, 2, 8));
+        assertThat(p.poll(p.bAtA)).hasSize(INITIATION_SIZE);
+        assertThat(p.bAtA.unansweredInitiations()).isEqualTo(1);
+        // A packet to send the moment REKEY_TIMEOUT is up, before the jittered retry: a new attempt
+        // (retry count 0), as in the kernel and wireguard-go; the path is still unanswered.
+        byte[] last = null;
+        for (int i = 2; i <= 4; i++) {
+            p.now += REKEY_TIMEOUT;
+            p.seal(p.bAtA, ipv4(1, 2, 8));
+            last = p.poll(p.bAtA);
+            assertThat(last).hasSize(INITIATION_SIZE);
+            assertThat(p.bAtA.timers.attempts).isZero();
+            assertThat(p.bAtA.unansweredInitiations()).isEqualTo(i);
+        }
+        p.offer(p.b, last);
+        p.offer(p.a, p.reply());
+        assertThat(p.bAtA.hasSession(p.now)).isTrue();
+        assertThat(p.bAtA.unansweredInitiations()).as("answered").isZero();
+    }
+
+    @Test
     void passiveKeepaliveAfterKeepaliveTimeout() {
         Pair p = new Pair();
         p.handshake();
