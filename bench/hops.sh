@@ -15,6 +15,11 @@
 #
 # Environment:
 #   WARM_UP=3              seconds of iperf3 TCP between the cold and the warm pings (0: none)
+#   PRIME=0                pings 2 ms apart sent right after the first answer, before the cold
+#                          pings: how much traffic the packet path needs before it runs at speed
+#   JIT=0                  1: also count each end's compilations (C1 and C2, patchcord's methods
+#                          and the JDK's) made while each set of pings ran; 2: and name patchcord's
+#                          methods that C2 compiled then
 #   PATCHCORD_JAVA_OPTS    JVM options for both ends (read by bin/patchcord)
 #
 # Needs root, iproute2, ping, perf (with the sched and syscalls tracepoints), iperf3 for WARM_UP,
@@ -24,12 +29,16 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 PINGS=${1:-200}
 WARM_UP=${WARM_UP:-3}
+PRIME=${PRIME:-0}
+JIT=${JIT:-0}
+[[ $JIT =~ ^[012]$ ]] || { echo "hops: JIT must be 0, 1 or 2" >&2; exit 1; }
 PATCHCORD="$ROOT/bin/patchcord"
 
 say() { echo "hops: $*" >&2; }
 die() { say "$*"; exit 1; }
 [[ $PINGS =~ ^[1-9][0-9]*$ ]] || die "PINGS must be a whole number, not '$PINGS'"
 [[ $WARM_UP =~ ^[0-9]+$ ]] || die "WARM_UP must be a whole number of seconds, not '$WARM_UP'"
+[[ $PRIME =~ ^[0-9]+$ ]] || die "PRIME must be a whole number of pings, not '$PRIME'"
 [ "$(id -u)" = 0 ] || die "needs root (it creates network namespaces)"
 for c in ip ping perf timeout; do command -v $c >/dev/null || die "needs $c"; done
 [ "$WARM_UP" = 0 ] || command -v iperf3 >/dev/null || die "needs iperf3 (or WARM_UP=0)"
@@ -92,6 +101,9 @@ IA="ph${TAG}a" IB="ph${TAG}b"   # the interface is named after the file
 conf "$WORK/$IA.conf" "$KA" 10.97.0.1 "$PB" 10.97.0.2 198.18.0.2
 conf "$WORK/$IB.conf" "$KB" 10.97.0.2 "$PA" 10.97.0.1 198.18.0.1
 # `ip netns exec` and bin/patchcord exec, so each PID is the JVM's own.
+if [ "$JIT" -ge 1 ]; then
+  export PATCHCORD_JAVA_OPTS="${PATCHCORD_JAVA_OPTS:-} -Xlog:jit+compilation=debug:file=$WORK/jit-%p.log::filecount=0"
+fi
 ip netns exec "$NA" "$PATCHCORD" up --foreground "$WORK/$IA.conf" >"$WORK/a.log" 2>&1 & PIDS+=($!); JA=$!
 ip netns exec "$NB" "$PATCHCORD" up --foreground "$WORK/$IB.conf" >"$WORK/b.log" 2>&1 & PIDS+=($!); JB=$!
 
@@ -108,6 +120,7 @@ for _ in $(seq 30); do
   sleep 0.2
 done
 [ "$answered" = 1 ] || die "no answer through the tunnel"
+for end in a b; do say "$end: $(grep -m1 'ready ' "$WORK/$end.log" | sed 's/^patchcord: [^:]*: //')"; done
 
 # The packet threads, by name, and what to call them in the report.
 THREADS="" NAMES="$WORK/names"
@@ -124,8 +137,25 @@ done
 THREADS=${THREADS#,}
 [ "$(wc -l <"$NAMES")" = 4 ] || die "did not find the four packet threads (batching off?)"
 
+jit_lines() { # end: lines in its compilation log so far
+  local pid; pid=$([ "$1" = a ] && echo "$JA" || echo "$JB")
+  cat "$WORK/jit-$pid.log" 2>/dev/null | wc -l
+}
+jit_report() { # end first-line: the compilations logged since that line, by tier and by whose
+  local pid; pid=$([ "$1" = a ] && echo "$JA" || echo "$JB")
+  tail -n +"$(($2 + 1))" "$WORK/jit-$pid.log" 2>/dev/null | awk -v end="$1" '
+    # -Xlog:jit+compilation=debug lines: "[...] <id> <flags> <tier> <class::method> (<n> bytes)"
+    { for (i = 1; i <= NF; i++) if ($i ~ /::/) { tier = $(i - 1); own = ($i ~ /^dev\.patchcord\./); break }
+      if (tier !~ /^[1-4]$/) next
+      n++; c2 += (tier == 4); ownc2 += (tier == 4 && own); ownc1 += (tier != 4 && own)
+      if (names && tier == 4 && own) { m = $i; sub(/^dev\.patchcord\./, "", m); list = list " " m } }
+    END { printf "  %s: %d compilations (%d by C2, of which %d patchcord methods; %d patchcord methods by C1)\n", end, n, c2, ownc2, ownc1
+          if (names && list != "") print "    by C2:" list }' names=$((JIT > 1))
+}
+
 measure() { # label
-  local data="$WORK/perf.data" pings="$WORK/ping.txt" rec
+  local data="$WORK/perf.data" pings="$WORK/ping.txt" rec ja jb
+  if [ "$JIT" -ge 1 ]; then ja=$(jit_lines a); jb=$(jit_lines b); fi
   perf record -q -t "$THREADS" -o "$data" -e sched:sched_switch -e syscalls:sys_exit_poll \
     -e syscalls:sys_enter_write -e syscalls:sys_enter_sendmmsg \
     -- sleep $((PINGS / 100 + 3)) >/dev/null 2>&1 &
@@ -153,10 +183,19 @@ measure() { # label
       if (NR == 0) { print "  ping: no answers"; exit }
       k = int(0.99 * NR); if (k < 0.99 * NR) k++
       printf "  ping: %d answered, median %.3f ms, average %.3f, p99 %.3f, max %.3f\n", NR, t[int(NR / 2) + 1], s / NR, t[k], t[NR] }'
+  # Which pings were slowest, by sequence number: the first ones, or spread through the run.
+  sed -n 's/.*icmp_seq=\([0-9]*\) .* time=\([0-9.]*\) ms.*/\2 \1/p' "$pings" | sort -rn | head -5 |
+    awk '{ s = s sprintf(" #%d %.2f ms,", $2, $1) } END { sub(/,$/, "", s); if (s != "") print "  slowest pings:" s }'
   rm -f "$data"
+  if [ "$JIT" -ge 1 ]; then jit_report a "$ja"; jit_report b "$jb"; fi
 }
 
-measure "cold ($PINGS pings right after the first answer)"
+if [ "$PRIME" -gt 0 ]; then
+  ip netns exec "$NA" ping -n -q -c "$PRIME" -i 0.002 -W 1 10.97.0.2 >/dev/null 2>&1 || true
+  measure "cold, after $PRIME pings 2 ms apart"
+else
+  measure "cold ($PINGS pings right after the first answer)"
+fi
 if [ "$WARM_UP" -gt 0 ]; then
   ip netns exec "$NB" timeout -k 2 $((WARM_UP + 30)) iperf3 -s -1 -B 10.97.0.2 -p 5299 >/dev/null 2>&1 &
   server=$!; PIDS+=("$server")

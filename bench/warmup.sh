@@ -4,8 +4,12 @@
 #   none   no archive or cache (only the JDK's own class-data-sharing archive)
 #   cds    a class-data-sharing archive of patchcord's classes (-XX:ArchiveClassesAtExit of a
 #          training run): what bin/patchcord used before the AOT cache
-#   aot    the AOT cache with method profiles (-XX:AOTCacheOutput of the same training run,
-#          bin/lib/archive.sh): what bin/patchcord and the packages use now
+#   aot-cold  the AOT cache with method profiles (-XX:AOTCacheOutput of the same training run,
+#          bin/lib/archive.sh), started with --no-warm-up
+#   aot    the AOT cache, and the packet path warmed up by synthetic round trips before the ready
+#          line (device/Warmup): what bin/patchcord and the packages do now
+#
+# The none and cds modes start with --no-warm-up too, as they were measured before the warm-up.
 #
 # Two private network namespaces joined by a veth pair; `patchcord up --foreground` in each (the
 # jar run by java directly, with the launcher's options plus the mode's). Per start it records the
@@ -17,14 +21,14 @@
 #
 #   sudo bench/warmup.sh [ROUNDS]        (default 3)
 #
-# Environment: MODES (default "none cds aot"), PINGS (200), SECONDS_IPERF (5).
+# Environment: MODES (default "aot-cold aot"), PINGS (200), SECONDS_IPERF (5).
 # Prints a markdown table on stdout and progress on stderr. Needs root, iproute2, iperf3, ping,
 # unshare and a built target/patchcord.jar.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 ROUNDS=${1:-3}
-MODES=${MODES:-none cds aot}
+MODES=${MODES:-aot-cold aot}
 PINGS=${PINGS:-200}
 SECONDS_IPERF=${SECONDS_IPERF:-5}
 # shellcheck source=../bin/lib/jdk.sh
@@ -85,11 +89,13 @@ scratch=$(mktemp -d "$WORK/train.XXXXXX")
 PATCHCORD_RUN_DIR="$scratch" PATCHCORD_SOCKET_DIR="$scratch" timeout -k 5 180 unshare --net "$JAVA" "${OPTS[@]}" \
   -XX:ArchiveClassesAtExit="$WORK/patchcord.jsa" "${AOT_QUIET[@]}" -jar "$JAR" lab train "$scratch" >"$WORK/jsa.log" 2>&1 \
   || die "training for the archive failed: $(cat "$WORK/jsa.log")"
-mode_opts() { # mode: sets MODE_OPTS
+mode_opts() { # mode: sets MODE_OPTS (the JVM's) and MODE_ARGS (up's)
+  MODE_ARGS=(--no-warm-up)
   case $1 in
     none) MODE_OPTS=() ;;
     cds) MODE_OPTS=(-XX:SharedArchiveFile="$WORK/patchcord.jsa" "${AOT_QUIET[@]}") ;;
-    aot) MODE_OPTS=(-XX:AOTCache="$WORK/patchcord.aot" "${AOT_QUIET[@]}") ;;
+    aot-cold) MODE_OPTS=(-XX:AOTCache="$WORK/patchcord.aot" "${AOT_QUIET[@]}") ;;
+    aot) MODE_OPTS=(-XX:AOTCache="$WORK/patchcord.aot" "${AOT_QUIET[@]}"); MODE_ARGS=() ;;
     *) die "unknown mode $1" ;;
   esac
 }
@@ -114,7 +120,7 @@ start() {
   mode_opts "$mode"
   begin=$(date +%s%N)
   PATCHCORD_RUN_DIR="$WORK/$side" PATCHCORD_SOCKET_DIR="$WORK/$side" ip netns exec "$ns" "$JAVA" "${OPTS[@]}" \
-    "${MODE_OPTS[@]}" -jar "$JAR" up --foreground "$WORK/$side/pcwt$TAG.conf" 2>"$fifo" >/dev/null &
+    "${MODE_OPTS[@]}" -jar "$JAR" up --foreground "${MODE_ARGS[@]}" "$WORK/$side/pcwt$TAG.conf" 2>"$fifo" >/dev/null &
   PIDS+=($!)
   exec {fd}<"$fifo"
   while IFS= read -r -t 60 line <&"$fd"; do

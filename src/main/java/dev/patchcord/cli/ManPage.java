@@ -64,6 +64,11 @@ final class ManPage {
             (1 to 256; default: the cores the process may run on). Only with \\fBparallel\\fR in \
             \\fBOffloads\\fR; for measuring how the cipher scales (\\fIbench/scaling.sh\\fR).
             .TP
+            .B PATCHCORD_WARM_UP
+            Synthetic round trips through throwaway tunnels before \\fBup\\fR says it is ready, so that \
+            the first real packets find the packet path compiled (default 600; \\fB0\\fR for none, as \
+            \\fB\\-\\-no\\-warm\\-up\\fR).
+            .TP
             .B PATCHCORD_TRACE
             When set, an unexpected error prints its stack trace as well.
             .TP

@@ -7,6 +7,7 @@ import dev.patchcord.control.WgConfig;
 import dev.patchcord.lab.Self;
 import dev.patchcord.sys.SysException;
 import picocli.CommandLine.Command;
+import dev.patchcord.device.Warmup;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -39,6 +40,14 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = {"-d", "--verbose"}, description = "Print each handshake step (initiation and response sent and received, "
             + "session established, rekey), roaming and drops on standard error.")
     boolean verbose;
+
+    @Option(names = "--no-warm-up", description = "Start without running the packet path on synthetic round trips "
+            + "first (they make the first real packets as fast as later ones, and take a few hundred ms of the start; "
+            + "PATCHCORD_WARM_UP=0 does the same).")
+    boolean noWarmUp;
+
+    /** The environment variable that sets the warm-up's round trips (0: none) where no option says. */
+    static final String WARM_UP_VARIABLE = "PATCHCORD_WARM_UP";
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
@@ -83,6 +92,9 @@ final class UpCommand implements Callable<Integer> {
         if (verbose) {
             cmd.add("--verbose");
         }
+        if (noWarmUp) {
+            cmd.add("--no-warm-up");
+        }
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
@@ -102,6 +114,23 @@ final class UpCommand implements Callable<Integer> {
         throw new UserError(ifname + " did not come up within 30 s; see " + log);
     }
 
+    /** The warm-up's round trips: {@code PATCHCORD_WARM_UP} if set (0 to 100000), else the default. */
+    static int warmUpRoundTrips(String setting) {
+        if (setting == null || setting.isBlank()) {
+            return Warmup.ROUND_TRIPS;
+        }
+        try {
+            int n = Integer.parseInt(setting.strip());
+            if (n >= 0 && n <= 100_000) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new UserError(WARM_UP_VARIABLE + " must be a number of round trips from 0 (none) to 100000, not '"
+                + setting + "'");
+    }
+
     private int runForeground(WgConfig config, Path file, String ifname) throws SysException {
         // The JVM would keep a host name's address for 30 s; re-resolution wants a fresher answer.
         java.security.Security.setProperty("networkaddress.cache.ttl", "5");
@@ -112,6 +141,7 @@ final class UpCommand implements Callable<Integer> {
         try {
             built = new SessionBuilder(config, file, ifname, err)
                     .debug(verbose ? Journal.debug(err) : null)
+                    .warmUp(noWarmUp ? 0 : warmUpRoundTrips(System.getenv(WARM_UP_VARIABLE)))
                     .socketDir(RunDir.socketDir())
                     .beforePreDown(() -> RunDir.removePid(ifname))
                     .build(session);

@@ -9,6 +9,7 @@ import dev.patchcord.core.wg.Peer;
 import dev.patchcord.device.Offloads;
 import dev.patchcord.device.PeerAddress;
 import dev.patchcord.device.PeerEndpoints;
+import dev.patchcord.device.Warmup;
 import dev.patchcord.device.WgTunnel;
 import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
@@ -27,6 +28,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Builds an encrypted interface from a wg-quick file, in wg-quick's order: the node and its peers,
@@ -58,6 +60,9 @@ public final class SessionBuilder {
                             offloads.tso() ? TunDevice.OFFLOAD_ALL : 0)
                     : TunDevice.open(tap ? TunDevice.Kind.TAP : TunDevice.Kind.TUN, ifname, wakeup);
 
+    /** How long the warm-up may take at most (a busy machine): it stops there, and the tunnel starts anyway. */
+    static final long WARM_UP_MILLIS = 2_000;
+
     /** A socket on every address. */
     public static final Sockets UDP = (port, wakeup) -> UdpSocket.bind(null, port, wakeup);
 
@@ -72,6 +77,9 @@ public final class SessionBuilder {
     private HostNetwork network = HostNetwork.LINUX;
     private Path socketDir = UapiServer.DEFAULT_DIRECTORY;
     private Runnable beforePreDown = () -> { };
+    private int warmUpRoundTrips;
+    /** The warm-up running beside the build, joined before the session is handed over. */
+    private CompletableFuture<Warmup.Result> warmUp;
     /**
      * What {@link #assemble} has opened so far, each with how to undo it: a failed build undoes
      * them last first (the device closed, and a persistent interface given back what it had), so
@@ -120,6 +128,16 @@ public final class SessionBuilder {
     }
 
     /**
+     * Runs {@code roundTrips} synthetic round trips through two throwaway tunnels shaped like this
+     * one while the interface is built ({@link Warmup}), so that its first packets find the packet
+     * path compiled; 0 (the default) for none. TUN mode only.
+     */
+    public SessionBuilder warmUp(int roundTrips) {
+        this.warmUpRoundTrips = roundTrips;
+        return this;
+    }
+
+    /**
      * Brings the interface up as far as everything but the tunnel's loops.
      *
      * @param stop how the session asks to be stopped
@@ -134,7 +152,37 @@ public final class SessionBuilder {
         } catch (Throwable e) {
             releaseAfterFailure();
             throw e;
+        } finally {
+            awaitWarmUp(); // on a failure too: its threads end before the caller goes on
         }
+    }
+
+    private void startWarmUp(Offloads offloads) {
+        if (warmUpRoundTrips <= 0 || iface.tap() || !offloads.batching()) {
+            return; // TAP frames and the one-packet path are not warmed up
+        }
+        // The device is not open yet; the stand-ins get what it is asked for (the kernel may grant
+        // less, which changes no branch a lone packet takes).
+        boolean vnet = offloads.vnet();
+        int deviceOffloads = offloads.tso() ? TunDevice.OFFLOAD_ALL : 0;
+        int mtu = iface.mtuOrDefault();
+        int roundTrips = warmUpRoundTrips;
+        warmUp = new CompletableFuture<>();
+        Thread.ofPlatform().name("warm-up").daemon().start(() ->
+                warmUp.complete(Warmup.run(vnet, deviceOffloads, offloads, mtu, roundTrips, WARM_UP_MILLIS)));
+    }
+
+    /** Waits for the warm-up (bounded by its own deadline); what it did, for the ready line, or "". */
+    private String awaitWarmUp() {
+        CompletableFuture<Warmup.Result> running = warmUp;
+        warmUp = null;
+        if (running == null) {
+            return "";
+        }
+        Warmup.Result r = running.join();
+        return r.stoppedEarly() == null
+                ? "; packet path warmed up by " + r.roundTrips() + " round trips in " + r.millis() + " ms"
+                : "; warm-up stopped after " + r.roundTrips() + " round trips (" + r.stoppedEarly() + ")";
     }
 
     private void releaseAfterFailure() {
@@ -161,6 +209,7 @@ public final class SessionBuilder {
         } catch (IllegalArgumentException e) {
             throw new InterfaceSession.Failure(e.getMessage());
         }
+        startWarmUp(offloads);
         Node node = new Node(iface.privateKey(), new SecureRandom(), new Counters(), Node.DEFAULT_LOAD_THRESHOLD,
                 offloads.curve25519());
         node.setMtu(iface.mtuOrDefault());
@@ -325,7 +374,8 @@ public final class SessionBuilder {
                 + "), public key "
                 + Keys.toBase64(node.publicKey()) + ", UDP port " + socket.port() + ", " + config.peers().size()
                 + (config.peers().size() == 1 ? " peer" : " peers")
-                + (mesh == null ? "" : " and " + mesh.size() + " mesh peers") + "; " + tunnel.describeOffloads();
+                + (mesh == null ? "" : " and " + mesh.size() + " mesh peers") + "; " + tunnel.describeOffloads()
+                + awaitWarmUp();
         return session;
     }
 

@@ -223,6 +223,15 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
         return arena;
     }
 
+    /**
+     * Frees the tunnel's off-heap buffers. Only once every loop has ended ({@link #awaitStopped}
+     * returned true) and no TCP connection hands in messages any more: a loop still running would
+     * fail on its next access.
+     */
+    public void release() {
+        arena.close();
+    }
+
     public UdpSocket socket() {
         return udp.socket();
     }

@@ -87,6 +87,8 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle SOCKET = withErrno("socket",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle SOCKETPAIR = withErrno("socketpair",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
     private static final MethodHandle SETSOCKOPT = withErrno("setsockopt",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle GETSOCKOPT = withErrno("getsockopt",
@@ -267,6 +269,14 @@ public final class Libc {
         try {
             MemorySegment c = captured();
             return (int) result((int) SOCKET.invokeExact(c, domain, type, protocol), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    /** Two connected sockets; their descriptors go to {@code fds[0]} and {@code fds[1]} (two ints). */
+    public static int socketpair(int domain, int type, int protocol, MemorySegment fds) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) SOCKETPAIR.invokeExact(c, domain, type, protocol, fds), c);
         } catch (Throwable t) { throw unexpected(t); }
     }
 

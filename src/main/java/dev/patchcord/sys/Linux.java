@@ -31,11 +31,14 @@ public final class Linux {
     public static final int O_CLOEXEC = 0x80000;
 
     // socket(2)
+    public static final int AF_UNIX = 1;
     public static final int AF_INET = 2;
     public static final int AF_INET6 = 10;
     public static final int SOCK_DGRAM = 2;
     public static final int SOCK_CLOEXEC = 0x80000;
     public static final int SOCK_RAW = 3;
+    /** Reliable, ordered and message-bounded, as a TUN's reads and writes are. */
+    public static final int SOCK_SEQPACKET = 5;
     public static final int SOCK_NONBLOCK = 0x800;
     public static final int SOL_SOCKET = 1;
     public static final int SO_REUSEADDR = 2;

@@ -110,6 +110,35 @@ public final class TunDevice implements PacketDevice {
         return open(kind, requestedName, wakeup, true, wantedOffloads);
     }
 
+    /**
+     * A device that stands in for an interface, over one end of a socket pair that keeps packet
+     * boundaries ({@code SOCK_SEQPACKET}): what is written to {@link StandIn#kernelSide} it reads,
+     * whole, and what it writes arrives there. The start-up warm-up runs the packet path on it
+     * before the real interface carries anything; being this same class, with the interface's
+     * virtio-net header and offloads, it gives the compiler the profile the interface will.
+     */
+    public static StandIn standIn(Kind kind, Wakeup wakeup, boolean vnet, int offloads) throws SysException {
+        int[] fds = new int[2];
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment pair = tmp.allocate(JAVA_INT, 2);
+            int r = Libc.socketpair(Linux.AF_UNIX, Linux.SOCK_SEQPACKET | Linux.SOCK_NONBLOCK | Linux.SOCK_CLOEXEC, 0,
+                    pair);
+            SysException.check(r, "socketpair");
+            fds[0] = pair.getAtIndex(JAVA_INT, 0);
+            fds[1] = pair.getAtIndex(JAVA_INT, 1);
+        }
+        return new StandIn(new TunDevice(fds[0], "stand-in", kind, wakeup, vnet, vnet ? offloads : 0, false), fds[1]);
+    }
+
+    /** A {@link #standIn} device and the descriptor of the pair's other end, where the caller plays the kernel. */
+    public record StandIn(TunDevice device, int kernelSide) implements AutoCloseable {
+        @Override
+        public void close() {
+            device.close();
+            Libc.close(kernelSide);
+        }
+    }
+
     private static TunDevice open(Kind kind, String requestedName, Wakeup wakeup, boolean vnet, int wantedOffloads)
             throws SysException {
         String pattern = requestedName == null ? kind.name().toLowerCase() + "%d" : requestedName;

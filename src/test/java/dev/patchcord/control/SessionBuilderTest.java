@@ -186,6 +186,18 @@ class SessionBuilderTest {
     }
 
     @Test
+    void aWarmUpRunsBesideTheBuildAndTheReadyLineSaysSo() throws Exception {
+        String text = "[Interface]\nPrivateKey = " + PRIVATE + "\nAddress = 10.9.0.2/32\n"
+                + "[Peer]\nPublicKey = " + PEER_A + "\nAllowedIPs = 10.9.0.0/24\n";
+        InterfaceSession s = builder(text).warmUp(40).build(new StopFlag());
+        assertThat(s.readyMessage()).containsPattern("; packet path warmed up by 40 round trips in \\d+ ms$");
+        s.close();
+        InterfaceSession cold = builder(text).build(new StopFlag());
+        assertThat(cold.readyMessage()).as("none by default").doesNotContain("warm");
+        cold.close();
+    }
+
+    @Test
     void aDefaultRouteNeedsATable() throws Exception {
         String text = "[Interface]\nPrivateKey = " + PRIVATE + "\nAddress = 10.9.0.2/32\n"
                 + "[Peer]\nPublicKey = " + PEER_A + "\nAllowedIPs = 0.0.0.0/0, 10.9.0.0/24\n";
