@@ -286,9 +286,12 @@ setup_fastd_method() { # letter method subnet
   if [ -z "$pa" ] || [ -z "$pb" ]; then say "fastd did not generate keys"; return 1; fi
   fastd_conf "$WORK/$fa.conf" "$fa" "$2" "$sa" 198.18.0.1 "$pb" 198.18.0.2
   fastd_conf "$WORK/$fb.conf" "$fb" "$2" "$sb" 198.18.0.2 "$pa" 198.18.0.1
-  spawn_tunnel "$NA" "$fa" fastd -c "$WORK/$fa.conf"
+  # B first, so that A's first handshake finds B listening (started together, the row failed to
+  # answer within wait_for_path's 20 s in full runs).
   spawn_tunnel "$NB" "$fb" fastd -c "$WORK/$fb.conf"
-  wait_for_link "$NA" "$fa" && wait_for_link "$NB" "$fb" || return 1
+  wait_for_link "$NB" "$fb" || return 1
+  spawn_tunnel "$NA" "$fa" fastd -c "$WORK/$fa.conf"
+  wait_for_link "$NA" "$fa" || return 1
   ip -n "$NA" addr add "$3.1/24" dev "$fa" && ip -n "$NB" addr add "$3.2/24" dev "$fb" || return 1
   ip -n "$NA" link set "$fa" up && ip -n "$NB" link set "$fb" up || return 1
   ADDR=$3.2
