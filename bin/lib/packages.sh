@@ -6,15 +6,16 @@
 # command -> Debian package
 declare -A DEBIAN_PACKAGE=([ip]=iproute2 [ping]=iputils-ping [iperf3]=iperf3 [setpriv]=util-linux
                            [mvn]=maven [wg]=wireguard-tools [wireguard-go]=wireguard-go [nft]=nftables
-                           [openssl]=openssl)
+                           [openssl]=openssl [etcd]=etcd-server [etcdctl]=etcd-client)
 
 # The demo needs only ip besides the JDK; it uses ping and iperf3 when present and otherwise
 # patchcord's own UDP echo and TCP transfer (src/main/java/dev/patchcord/cli/DemoCommand.java).
 DEMO_COMMANDS=(ip)
 DEMO_EXTRAS=(ping iperf3)
-# The tests use all of these.
+# The tests use all of these; etcd and etcdctl for the store of the hubs' cluster mode
+# (src/main/java/dev/patchcord/lab/EtcdCluster.java).
 # shellcheck disable=SC2034 # read by bin/test
-TEST_COMMANDS=("${DEMO_COMMANDS[@]}" "${DEMO_EXTRAS[@]}" setpriv mvn wg wireguard-go nft openssl)
+TEST_COMMANDS=("${DEMO_COMMANDS[@]}" "${DEMO_EXTRAS[@]}" setpriv mvn wg wireguard-go nft openssl etcd etcdctl)
 
 PACKAGE_LISTS_UPDATED=
 
