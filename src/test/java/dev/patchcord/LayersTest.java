@@ -15,7 +15,8 @@ import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.sli
  * {@code core} (the sans-IO protocol and framing, kept so by {@code SansIoTest}) below them all.
  * A layer may use any layer below it and none above; {@code transport} and {@code tun} do not
  * know each other; {@code lab} (the demo's namespaces and traffic) is reachable only from the
- * command line. No two packages depend on each other, directly or around a cycle, and the
+ * command line. {@code cluster} (the hubs' shared store) sits beside {@code control}: the command
+ * line and {@code control} may use it, and it uses nothing of patchcord but {@code core}. No two packages depend on each other, directly or around a cycle, and the
  * WireGuard core does not know address assignment.
  */
 class LayersTest {
@@ -34,6 +35,7 @@ class LayersTest {
                 .layer("cli").definedBy("dev.patchcord.cli..")
                 .layer("lab").definedBy("dev.patchcord.lab..")
                 .layer("control").definedBy("dev.patchcord.control..")
+                .layer("cluster").definedBy("dev.patchcord.cluster..")
                 .layer("device").definedBy("dev.patchcord.device..")
                 .layer("transport").definedBy("dev.patchcord.transport..")
                 .layer("tun").definedBy("dev.patchcord.tun..")
@@ -42,6 +44,7 @@ class LayersTest {
                 .whereLayer("cli").mayNotBeAccessedByAnyLayer()
                 .whereLayer("lab").mayOnlyBeAccessedByLayers("cli")
                 .whereLayer("control").mayOnlyBeAccessedByLayers("cli", "lab")
+                .whereLayer("cluster").mayOnlyBeAccessedByLayers("cli", "lab", "control")
                 .whereLayer("device").mayOnlyBeAccessedByLayers("cli", "lab", "control")
                 .whereLayer("transport").mayOnlyBeAccessedByLayers("cli", "lab", "control", "device")
                 .whereLayer("tun").mayOnlyBeAccessedByLayers("cli", "lab", "control", "device")
@@ -54,6 +57,28 @@ class LayersTest {
     void theProtocolCoreKnowsNoAddressAssignment() {
         noClasses().that().resideInAPackage("dev.patchcord.core.wg..")
                 .should().dependOnClassesThat().resideInAPackage("dev.patchcord.core.assign..")
+                .check(classes);
+    }
+
+    /** The store knows configuration values and core types only, never the packet path. */
+    @Test
+    void theClusterStoreUsesOnlyTheCore() {
+        noClasses().that().resideInAPackage("dev.patchcord.cluster..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.patchcord.cli..", "dev.patchcord.lab..",
+                        "dev.patchcord.control..", "dev.patchcord.device..", "dev.patchcord.transport..",
+                        "dev.patchcord.tun..", "dev.patchcord.sys..")
+                .check(classes);
+    }
+
+    /**
+     * The etcd client (and gRPC, Netty, Vert.x under it) is named by the etcd store alone, so a
+     * process without a configured store never loads it.
+     */
+    @Test
+    void onlyTheEtcdStoreNamesTheEtcdClient() {
+        noClasses().that().resideInAPackage("dev.patchcord..")
+                .and().haveNameNotMatching("dev\\.patchcord\\.cluster\\.EtcdClusterStore(\\$.*)?")
+                .should().dependOnClassesThat().resideInAnyPackage("io.etcd..", "io.grpc..", "io.vertx..", "io.netty..")
                 .check(classes);
     }
 

@@ -146,6 +146,7 @@ public record ConfigSync(String body, int added, int removed, int changed) {
         check(out, "[Pool]", before.pool(), after.pool());
         check(out, "Offloads", before.offloads(), after.offloads());
         check(out, "Metrics", before.metrics(), after.metrics());
+        check(out, "Store/Cluster/StoreCA/StoreCert/StoreKey", before.store(), after.store());
         return out;
     }
 

@@ -1,5 +1,6 @@
 package dev.patchcord.control;
 
+import dev.patchcord.cluster.StoreSettings;
 import dev.patchcord.core.Cidr;
 
 import java.util.ArrayList;
@@ -31,7 +32,7 @@ final class WgConfigParser {
             // patchcord's own keys: a file using them is for patchcord only (wg-quick rejects them).
             "hub", "clientisolation", "mode", "transport",
             "peersfile", "directory", "directorykey", "directoryinterval", "directoryca", "offloads",
-            "publicendpoint", "metrics");
+            "publicendpoint", "metrics", "store", "cluster", "storeca", "storecert", "storekey");
     /** patchcord's [Pool] section: an address server for clients with {@code Address = auto}. */
     private static final Set<String> POOL_KEYS = Set.of("range", "leasetime", "deadpeertimeout", "routes", "leasefile");
     private static final Set<String> PEER_KEYS = Set.of("publickey", "presharedkey", "allowedips", "endpoint",
@@ -160,6 +161,11 @@ final class WgConfigParser {
             case "directoryinterval" -> iface.directoryInterval = (int) seconds("DirectoryInterval", value, 1);
             case "directoryca" -> iface.directoryCa = nonEmpty("DirectoryCA", value);
             case "transport" -> iface.transport = TransportMode.parse(value);
+            case "store" -> iface.storeEndpoints = StoreSettings.parseEndpoints(nonEmpty("Store", wgValue));
+            case "cluster" -> iface.cluster = StoreSettings.checkClusterName(nonEmpty("Cluster", value));
+            case "storeca" -> iface.storeCa = nonEmpty("StoreCA", value);
+            case "storecert" -> iface.storeCert = nonEmpty("StoreCert", value);
+            case "storekey" -> iface.storeKey = nonEmpty("StoreKey", value);
             case "mode" -> iface.tap = switch (value.toLowerCase(java.util.Locale.ROOT)) {
                 case "tap" -> true;
                 case "tun" -> false;
@@ -327,7 +333,7 @@ final class WgConfigParser {
                 iface.transport, poolSection,
                 poolSection != null ? AddressMode.POOL : iface.autoAddress ? AddressMode.AUTO : AddressMode.STATIC,
                 iface.requested, mesh(), iface.offloads,
-                iface.publicEndpoint, iface.metrics);
+                iface.publicEndpoint, iface.metrics, store());
         return new WgConfig(source, section, done);
     }
 
@@ -341,6 +347,23 @@ final class WgConfigParser {
             return new MeshSettings(iface.peersFile, iface.directory, iface.directoryKey,
                     iface.directoryInterval == null ? MeshSettings.DEFAULT_INTERVAL : iface.directoryInterval,
                     iface.directoryCa);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(source, iface.line, e.getMessage());
+        }
+    }
+
+    /** The store keys as one settings record, or null when none is given. */
+    private StoreSettings store() throws ConfigException {
+        if (iface.storeEndpoints == null) {
+            String lone = iface.cluster != null ? "Cluster" : iface.storeCa != null ? "StoreCA"
+                    : iface.storeCert != null ? "StoreCert" : iface.storeKey != null ? "StoreKey" : null;
+            if (lone != null) {
+                throw new ConfigException(source, iface.line, lone + " needs Store (etcd://HOST:PORT)");
+            }
+            return null;
+        }
+        try {
+            return new StoreSettings(iface.storeEndpoints, iface.cluster, iface.storeCa, iface.storeCert, iface.storeKey);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(source, iface.line, e.getMessage());
         }
@@ -412,6 +435,11 @@ final class WgConfigParser {
         byte[] directoryKey;
         Integer directoryInterval;
         String directoryCa;
+        List<String> storeEndpoints;
+        String cluster;
+        String storeCa;
+        String storeCert;
+        String storeKey;
         final List<java.net.InetAddress> requested = new ArrayList<>();
         final Map<String, List<String>> hooks = new HashMap<>();
 

@@ -56,6 +56,14 @@ public final class WgConfigWriter {
         if (iface.publicEndpoint() != null) {
             line(sb, "PublicEndpoint", iface.publicEndpoint());
         }
+        dev.patchcord.cluster.StoreSettings store = iface.store();
+        if (store != null) {
+            line(sb, "Store", "etcd://" + String.join(",", store.endpoints()));
+            line(sb, "Cluster", store.cluster());
+            line(sb, "StoreCA", store.caFile() == null ? "" : store.caFile());
+            line(sb, "StoreCert", store.certFile() == null ? "" : store.certFile());
+            line(sb, "StoreKey", store.keyFile() == null ? "" : store.keyFile());
+        }
         MeshSettings mesh = iface.mesh();
         if (mesh != null) {
             line(sb, "PeersFile", mesh.peersFile() == null ? "" : mesh.peersFile());

@@ -1,5 +1,6 @@
 package dev.patchcord.control;
 
+import dev.patchcord.cluster.StoreSettings;
 import dev.patchcord.core.Cidr;
 
 import java.net.InetAddress;
@@ -43,12 +44,15 @@ import java.util.Objects;
  *                       makes; or null
  * @param metrics patchcord's {@code Metrics}: where the Prometheus endpoint listens (HOST:PORT,
  *                localhost unless a host is given); or null for none
+ * @param store patchcord's {@code Store}, {@code Cluster} and {@code StoreCA}/{@code StoreCert}/{@code StoreKey}:
+ *              the etcd cluster shared by the hubs of one network; or null. Read and checked,
+ *              not used by hubs yet (see docs/cluster-store.md)
  */
 public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cidr> addresses, Integer mtu,
         List<String> dns, RouteTable table, List<String> preUp, List<String> postUp, List<String> preDown,
         List<String> postDown, Integer fwMark, boolean saveConfig, boolean hub, boolean clientIsolation,
         boolean tap, TransportMode transport, PoolSection pool, AddressMode addressMode, List<InetAddress> requestedAddresses,
-        MeshSettings mesh, String offloads, String publicEndpoint, String metrics) {
+        MeshSettings mesh, String offloads, String publicEndpoint, String metrics, StoreSettings store) {
 
     /**
      * The MTU when the file gives none. wg-quick derives it from the route to the endpoints minus
@@ -126,7 +130,8 @@ public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cid
                 && postDown.equals(s.postDown) && Objects.equals(fwMark, s.fwMark) && saveConfig == s.saveConfig
                 && Objects.equals(pool, s.pool) && addressMode == s.addressMode
                 && requestedAddresses.equals(s.requestedAddresses) && Objects.equals(mesh, s.mesh) && Objects.equals(offloads, s.offloads)
-                && Objects.equals(publicEndpoint, s.publicEndpoint) && Objects.equals(metrics, s.metrics);
+                && Objects.equals(publicEndpoint, s.publicEndpoint) && Objects.equals(metrics, s.metrics)
+                && Objects.equals(store, s.store);
     }
 
     @Override
@@ -148,6 +153,7 @@ public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cid
                 + ", PreUp=" + preUp + ", PostUp=" + postUp + ", PreDown=" + preDown + ", PostDown=" + postDown
                 + ", SaveConfig=" + saveConfig
                 + (addressMode == AddressMode.AUTO ? ", Address=auto" + requestedAddresses.stream().map(a -> " " + Cidr.format(a)).toList() : "")
-                + (pool != null ? ", Pool=" + pool : "");
+                + (pool != null ? ", Pool=" + pool : "")
+                + (store != null ? ", Store=" + store.endpoints() + " Cluster=" + store.cluster() : "");
     }
 }
