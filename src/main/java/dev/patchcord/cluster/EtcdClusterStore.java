@@ -185,11 +185,16 @@ public final class EtcdClusterStore implements ClusterStore {
 
     @Override
     public boolean release(byte[] publicKey, InetAddress address) throws StoreException {
-        ByteSequence k = bytes(keys.lease(address));
+        return deleteIfValue(keys.lease(address), StoreValues.lease(publicKey), "an address release");
+    }
+
+    /** Deletes {@code key} in one transaction if it still holds {@code value}; whether it did. */
+    private boolean deleteIfValue(String key, byte[] value, String what) throws StoreException {
+        ByteSequence k = bytes(key);
         return await(kv.txn()
-                .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.value(ByteSequence.from(StoreValues.lease(publicKey)))))
+                .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.value(ByteSequence.from(value))))
                 .Then(Op.delete(k, DeleteOption.DEFAULT))
-                .commit(), "an address release").isSucceeded();
+                .commit(), what).isSucceeded();
     }
 
     @Override
@@ -225,11 +230,7 @@ public final class EtcdClusterStore implements ClusterStore {
 
     @Override
     public boolean detach(byte[] clientKey, String hubId) throws StoreException {
-        ByteSequence k = bytes(keys.attach(clientKey));
-        return await(kv.txn()
-                .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.value(ByteSequence.from(StoreValues.attach(hubId)))))
-                .Then(Op.delete(k, DeleteOption.DEFAULT))
-                .commit(), "a detachment").isSucceeded();
+        return deleteIfValue(keys.attach(clientKey), StoreValues.attach(hubId), "a detachment");
     }
 
     @Override
