@@ -48,4 +48,9 @@ ensure_packages() {
   for cmd in "${commands[@]}"; do
     command -v "$cmd" >/dev/null 2>&1 || { echo "$who: installed ${missing[*]}, yet $cmd is still not on PATH" >&2; return 2; }
   done
+  # Where systemd runs, Debian's etcd-server starts a machine-wide etcd on 127.0.0.1:2379. The
+  # tests start etcds of their own, so one installed here is stopped and left disabled.
+  if [[ " ${missing[*]} " == *" etcd-server "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now etcd >/dev/null 2>&1 || true
+  fi
 }
