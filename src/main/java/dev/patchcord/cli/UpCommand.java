@@ -4,10 +4,10 @@ import dev.patchcord.control.ConfigException;
 import dev.patchcord.control.InterfaceSession;
 import dev.patchcord.control.SessionBuilder;
 import dev.patchcord.control.WgConfig;
+import dev.patchcord.device.Warmup;
 import dev.patchcord.lab.Self;
 import dev.patchcord.sys.SysException;
 import picocli.CommandLine.Command;
-import dev.patchcord.device.Warmup;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 

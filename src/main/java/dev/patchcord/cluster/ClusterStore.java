@@ -12,9 +12,11 @@ import java.util.Optional;
  * forms: {@link StoreValues}; design notes: docs/cluster-store.md.
  *
  * <p>Concurrency contract: every method may be called from any thread, concurrently with any
- * other, and by any number of instances (hubs) at once against the same cluster. Each call either
- * completes within the store's call timeout or throws {@link StoreException}; none blocks longer,
- * whether the store is slow, unreachable or down. Single-key writes are atomic; no method is
+ * other, and by any number of instances (hubs) at once against the same cluster. Each request a
+ * call makes to etcd either completes within the store's call timeout or makes the call throw
+ * {@link StoreException}, whether the store is slow, unreachable or down; most calls make one
+ * request (a record bound to the lease may need a grant first, and {@link #allocate} one
+ * transaction per candidate it tries). Single-key writes are atomic; no method is
  * atomic across several keys except {@link #allocate} and {@link #release}, which use one etcd
  * transaction per address. Watch callbacks ({@link ClientListener}) arrive on a thread of the
  * store's client, one at a time and in revision order; a callback must return quickly and must

@@ -16,6 +16,7 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.LeaseOption;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.support.CloseableClient;
@@ -344,16 +345,27 @@ public final class EtcdClusterStore implements ClusterStore {
             keepAlive = leases.keepAlive(id, new StreamObserver<>() {
                 @Override
                 public void onNext(LeaseKeepAliveResponse response) {
+                    if (response.getTTL() <= 0) {
+                        lost(id); // etcd no longer knows the lease: it expired
+                    }
                 }
 
                 @Override
                 public void onError(Throwable t) {
-                    lost(id);
+                    // The client reports every break of the keep-alive stream here (a leader
+                    // change, a member restarting) and opens the stream again by itself, so a
+                    // break is not a loss: ask etcd whether the lease still lives. If etcd cannot
+                    // be asked, the stream's next answer or break asks again.
+                    leases.timeToLive(id, LeaseOption.DEFAULT).whenComplete((r, e) -> {
+                        if (e == null && r.getTTL() <= 0) {
+                            lost(id);
+                        }
+                    });
                 }
 
                 @Override
                 public void onCompleted() {
-                    lost(id);
+                    lost(id); // the client gave the lease up
                 }
             });
             return id;

@@ -29,6 +29,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Builds an encrypted interface from a wg-quick file, in wg-quick's order: the node and its peers,
@@ -60,7 +63,7 @@ public final class SessionBuilder {
                             offloads.tso() ? TunDevice.OFFLOAD_ALL : 0)
                     : TunDevice.open(tap ? TunDevice.Kind.TAP : TunDevice.Kind.TUN, ifname, wakeup);
 
-    /** How long the warm-up may take at most (a busy machine): it stops there, and the tunnel starts anyway. */
+    /** How long the warm-up's round trips may take (a busy machine): it stops there, and the tunnel starts anyway. */
     static final long WARM_UP_MILLIS = 2_000;
 
     /** A socket on every address. */
@@ -167,19 +170,34 @@ public final class SessionBuilder {
         int deviceOffloads = offloads.tso() ? TunDevice.OFFLOAD_ALL : 0;
         int mtu = iface.mtuOrDefault();
         int roundTrips = warmUpRoundTrips;
-        warmUp = new CompletableFuture<>();
-        Thread.ofPlatform().name("warm-up").daemon().start(() ->
-                warmUp.complete(Warmup.run(vnet, deviceOffloads, offloads, mtu, roundTrips, WARM_UP_MILLIS)));
+        CompletableFuture<Warmup.Result> result = new CompletableFuture<>();
+        warmUp = result;
+        Thread.ofPlatform().name("warm-up").daemon().start(() -> {
+            try {
+                result.complete(Warmup.run(vnet, deviceOffloads, offloads, mtu, roundTrips, WARM_UP_MILLIS));
+            } catch (Throwable t) { // an Error too: the build waits for this result
+                result.complete(new Warmup.Result(0, 0, t.toString()));
+            }
+        });
     }
 
-    /** Waits for the warm-up (bounded by its own deadline); what it did, for the ready line, or "". */
+    /** Waits for the warm-up (bounded); what it did, for the ready line, or "". */
     private String awaitWarmUp() {
         CompletableFuture<Warmup.Result> running = warmUp;
         warmUp = null;
         if (running == null) {
             return "";
         }
-        Warmup.Result r = running.join();
+        Warmup.Result r;
+        try {
+            // Its own bounds, and a second for a thread that did not get a core in time.
+            r = running.get(WARM_UP_MILLIS + Warmup.STOP_MILLIS + 1_000, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            return "; warm-up not finished in time, left behind";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "; warm-up interrupted";
+        }
         return r.stoppedEarly() == null
                 ? "; packet path warmed up by " + r.roundTrips() + " round trips in " + r.millis() + " ms"
                 : "; warm-up stopped after " + r.roundTrips() + " round trips (" + r.stoppedEarly() + ")";

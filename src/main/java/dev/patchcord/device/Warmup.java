@@ -54,6 +54,8 @@ import java.util.concurrent.TimeUnit;
  * have without it.
  */
 public final class Warmup {
+    /** How long the throwaway tunnels' loops may take to end once told to (they wake at once; a busy machine). */
+    public static final long STOP_MILLIS = 1_000;
     /** Round trips by default: after about 500 real ones a fresh tunnel's round trip is a warm one's (performance.md). */
     public static final int ROUND_TRIPS = 600;
     /** Requests in a burst: more than CryptoPool's inline limit, so the cipher threads run too. */
@@ -73,7 +75,9 @@ public final class Warmup {
     /**
      * Runs up to {@code roundTrips} round trips through two throwaway tunnels shaped like the
      * interface ({@code vnet}, {@code deviceOffloads}: what its device has; {@code offloads}: how
-     * its packet path runs; {@code mtu}: its MTU), for at most {@code deadlineMillis}.
+     * its packet path runs; {@code mtu}: its MTU), for at most {@code deadlineMillis}, and then at
+     * most {@link #STOP_MILLIS} for their loops to end. Never throws for a failure of its own:
+     * the result says why it stopped.
      */
     public static Result run(boolean vnet, int deviceOffloads, Offloads offloads, int mtu, int roundTrips,
             long deadlineMillis) {
@@ -81,51 +85,87 @@ public final class Warmup {
         long deadline = start + TimeUnit.MILLISECONDS.toNanos(deadlineMillis);
         int done = 0;
         String stoppedEarly = null;
-        try (Wakeup wakeup = new Wakeup(); Arena arena = Arena.ofConfined()) {
-            try (End a = new End(wakeup, vnet, deviceOffloads, offloads, mtu, arena);
-                 End b = new End(wakeup, vnet, deviceOffloads, offloads, mtu, arena)) {
+        Wakeup wakeup = null;
+        End a = null;
+        End b = null;
+        try (Arena arena = Arena.ofConfined()) {
+            try {
+                wakeup = new Wakeup();
+                a = new End(wakeup, vnet, deviceOffloads, offloads, mtu, arena);
+                b = new End(wakeup, vnet, deviceOffloads, offloads, mtu, arena);
                 a.peerWith(b, ADDRESS_B);
                 b.peerWith(a, ADDRESS_A);
-                a.tunnel.start();
-                b.tunnel.start();
-                try {
-                    Driver driver = new Driver(a, b, vnet, mtu, deadline, arena);
-                    while (done < roundTrips) {
-                        int n = done % BURST_EVERY == BURST_EVERY - 1 ? Math.min(BURST, roundTrips - done) : 1;
-                        stoppedEarly = driver.roundTrips(done, n);
-                        if (stoppedEarly != null) {
-                            break;
-                        }
+                a.start();
+                b.start();
+                Driver driver = new Driver(a, b, vnet, mtu, deadline, arena);
+                while (done < roundTrips && stoppedEarly == null) {
+                    if (System.nanoTime() - deadline >= 0) {
+                        stoppedEarly = "out of time";
+                        break;
+                    }
+                    int n = done % BURST_EVERY == BURST_EVERY - 1 ? Math.min(BURST, roundTrips - done) : 1;
+                    stoppedEarly = driver.roundTrips(done, n);
+                    if (stoppedEarly == null) {
                         done += n;
                     }
-                } finally {
-                    // The loops end before their device and socket are closed (by the try above).
-                    wakeup.signal();
-                    boolean aStopped = a.tunnel.awaitStopped(2, TimeUnit.SECONDS);
-                    boolean bStopped = b.tunnel.awaitStopped(2, TimeUnit.SECONDS);
-                    if (aStopped && bStopped) {
-                        a.tunnel.release();
-                        b.tunnel.release();
-                    }
+                }
+            } catch (SysException | RuntimeException e) {
+                stoppedEarly = e.getMessage() == null ? e.toString() : e.getMessage();
+            } finally {
+                if (!stop(wakeup, a, b)) {
+                    stoppedEarly = (stoppedEarly == null ? "" : stoppedEarly + "; ")
+                            + "its loops did not end within " + STOP_MILLIS + " ms and were left running";
                 }
             }
-        } catch (SysException | RuntimeException e) {
-            stoppedEarly = e.getMessage() == null ? e.toString() : e.getMessage();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            stoppedEarly = "interrupted";
         }
         return new Result(done, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), stoppedEarly);
     }
 
+    /**
+     * Ends the throwaway tunnels and closes what they used. A loop that has not ended within
+     * {@link #STOP_MILLIS} keeps its descriptors: closed under it, their numbers could be given
+     * to the interface being built at that moment, which the loop would then read and write.
+     *
+     * @return whether everything ended and was closed
+     */
+    private static boolean stop(Wakeup wakeup, End a, End b) {
+        if (wakeup == null) {
+            return true;
+        }
+        wakeup.signal();
+        long stopBy = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STOP_MILLIS);
+        boolean stopped = true;
+        for (End e : new End[]{a, b}) {
+            if (e != null && e.started) {
+                try {
+                    stopped &= e.tunnel.awaitStopped(Math.max(0, stopBy - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    stopped = false;
+                }
+            }
+        }
+        if (!stopped) {
+            return false;
+        }
+        for (End e : new End[]{a, b}) {
+            if (e != null) {
+                e.close();
+            }
+        }
+        wakeup.close();
+        return true;
+    }
+
     /** One throwaway tunnel: its node, its stand-in device and its socket. */
-    private static final class End implements AutoCloseable {
+    private static final class End {
         final Node node;
         final TunDevice.StandIn device;
         final UdpSocket socket;
         final PeerEndpoints endpoints = new PeerEndpoints();
         final WgTunnel tunnel;
         final Poller kernelPoller;
+        boolean started;
 
         End(Wakeup wakeup, boolean vnet, int deviceOffloads, Offloads offloads, int mtu, Arena arena)
                 throws SysException {
@@ -134,16 +174,29 @@ public final class Warmup {
                     offloads.curve25519());
             node.setMtu(mtu);
             device = TunDevice.standIn(TunDevice.Kind.TUN, wakeup, vnet, deviceOffloads);
-            UdpSocket s;
+            UdpSocket s = null;
+            WgTunnel t = null;
             try {
                 s = UdpSocket.bind(InetAddress.getLoopbackAddress(), 0, wakeup);
+                t = new WgTunnel(device.device(), s, node, endpoints, wakeup, null, offloads);
+                kernelPoller = new Poller(device.kernelSide(), wakeup, arena);
             } catch (SysException | RuntimeException e) {
+                if (t != null) {
+                    t.release();
+                }
+                if (s != null) {
+                    s.close();
+                }
                 device.close();
                 throw e;
             }
             socket = s;
-            tunnel = new WgTunnel(device.device(), socket, node, endpoints, wakeup, null, offloads);
-            kernelPoller = new Poller(device.kernelSide(), wakeup, arena);
+            tunnel = t;
+        }
+
+        void start() {
+            started = true; // set first: a start that fails part-way may have started a loop
+            tunnel.start();
         }
 
         void peerWith(End other, byte[] address) {
@@ -161,8 +214,9 @@ public final class Warmup {
             }
         }
 
-        @Override
-        public void close() {
+        /** Once the loops have ended (or never started). */
+        void close() {
+            tunnel.release();
             socket.close();
             device.close();
         }

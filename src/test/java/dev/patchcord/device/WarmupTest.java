@@ -47,7 +47,7 @@ class WarmupTest {
         Warmup.Result r = Warmup.run(true, TunDevice.OFFLOAD_ALL, Offloads.ALL, 1420, Integer.MAX_VALUE, 300);
         assertThat(r.stoppedEarly()).isEqualTo("out of time");
         assertThat(r.roundTrips()).isPositive();
-        assertThat(r.millis()).isLessThan(300 + 4_000); // the deadline, and the loops' bounded stop
+        assertThat(r.millis()).isLessThan(300 + Warmup.STOP_MILLIS + 2_000); // the deadline, the bounded stop, a busy machine
         assertThat(tunnelThreads()).isEqualTo(before);
     }
 }

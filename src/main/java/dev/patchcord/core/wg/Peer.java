@@ -160,11 +160,13 @@ public final class Peer {
     }
 
     /**
-     * Initiations sent since a handshake last completed: how long the path has gone unanswered.
-     * The retry count cannot say that: every packet sent without a session starts the attempt afresh.
+     * Initiations sent since a handshake last completed, while a handshake is in progress (0 once
+     * an attempt has given up, until something new needs sending): how long the path has gone
+     * unanswered. The retry count cannot say that: every packet sent without a session starts the
+     * attempt afresh.
      */
     public synchronized int unansweredInitiations() {
-        return timers.unanswered;
+        return timers.handshakeInProgress ? timers.unanswered : 0;
     }
 
     /**

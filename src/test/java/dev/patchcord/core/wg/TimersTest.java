@@ -102,6 +102,7 @@ class TimersTest {
             }
         }
         assertThat(initiations).as("the first try and MAX_TIMER_HANDSHAKES retries").isEqualTo(1 + MAX_TIMER_HANDSHAKES);
+        assertThat(p.bAtA.unansweredInitiations()).as("given up: no attempt in progress").isZero();
         assertThat(p.now - sent).isBetween(REKEY_ATTEMPT_TIME, REKEY_ATTEMPT_TIME + 20 * SECOND);
         assertThat(p.bAtA.stagedCount()).as("given up: staged packets dropped").isZero();
     }
