@@ -86,6 +86,9 @@ public interface ClusterStore extends AutoCloseable {
     /** The hub a client is connected to, if any. */
     Optional<String> attachedHub(byte[] clientKey) throws StoreException;
 
+    /** Every attachment: the hub id by client public key (base64), in key order. */
+    Map<String, String> attachments() throws StoreException;
+
     /**
      * Calls {@code listener} for every change to the clients from {@code fromRevision} on
      * (inclusive; 0 for changes from now). After {@link #listClients()}, pass its revision + 1 to

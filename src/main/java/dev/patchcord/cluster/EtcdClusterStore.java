@@ -48,6 +48,21 @@ import java.util.concurrent.TimeoutException;
  * would wait for an unreachable cluster to come back (gRPC's wait-for-ready) and retry for long.
  */
 public final class EtcdClusterStore implements ClusterStore {
+    static {
+        // Before the client's libraries initialise (this class is the only way to them): Netty
+        // would use sun.misc.Unsafe, for which JDK 25 prints a warning, and SLF4J finds no logging
+        // backend and says so on standard error. Neither is of use to a control-plane client; a
+        // value given on the command line is kept.
+        setIfAbsent("io.netty.noUnsafe", "true");
+        setIfAbsent("slf4j.internal.verbosity", "ERROR");
+    }
+
+    private static void setIfAbsent(String property, String value) {
+        if (System.getProperty(property) == null) {
+            System.setProperty(property, value);
+        }
+    }
+
     private static final GetOption PREFIX = GetOption.builder().isPrefix(true).build();
 
     private final Client client;
@@ -242,6 +257,18 @@ public final class EtcdClusterStore implements ClusterStore {
             return Optional.empty();
         }
         return Optional.of(decode(() -> StoreValues.readAttach(r.getKvs().getFirst().getValue().getBytes()), key));
+    }
+
+    @Override
+    public Map<String, String> attachments() throws StoreException {
+        Map<String, String> out = new LinkedHashMap<>();
+        String prefix = keys.attachPrefix();
+        for (KeyValue e : await(kv.get(bytes(prefix), PREFIX), "the attachment list").getKvs()) {
+            String key = text(e.getKey());
+            out.put(decode(() -> java.util.Base64.getEncoder().encodeToString(StoreKeys.keyAfter(prefix, key)), key),
+                    decode(() -> StoreValues.readAttach(e.getValue().getBytes()), key));
+        }
+        return out;
     }
 
     @Override
