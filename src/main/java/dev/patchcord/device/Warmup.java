@@ -253,30 +253,38 @@ public final class Warmup {
             }
             for (int i = 0; i < n; i++) {
                 int got = read(b);
-                if (got < 0) {
-                    return "out of time";
-                }
-                if (got < prefix + HEADER) {
-                    return "a packet arrived cut short";
+                String wrong = unlessWhole(got);
+                if (wrong != null) {
+                    return wrong;
                 }
                 swapAddresses(); // B's kernel answers: the reply goes back the same way
-                for (int k = 0; k < prefix; k++) {
-                    view.put(k, (byte) 0); // as the kernel hands a lone packet over: GSO none, no flags
-                }
+                clearVnetHeader();
                 if (!write(b, got)) {
                     return "a stand-in device refused a packet";
                 }
             }
             for (int i = 0; i < n; i++) {
-                int got = read(a);
-                if (got < 0) {
-                    return "out of time";
-                }
-                if (got < prefix + HEADER) {
-                    return "a packet arrived cut short";
+                String wrong = unlessWhole(read(a));
+                if (wrong != null) {
+                    return wrong;
                 }
             }
             return null;
+        }
+
+        /** Why a read of {@code got} bytes is no packet, or null if it is one. */
+        private String unlessWhole(int got) {
+            if (got < 0) {
+                return "out of time";
+            }
+            return got < prefix + HEADER ? "a packet arrived cut short" : null;
+        }
+
+        /** A zero virtio-net header, as the kernel hands a lone packet over: GSO none, no flags. */
+        private void clearVnetHeader() {
+            for (int k = 0; k < prefix; k++) {
+                view.put(k, (byte) 0);
+            }
         }
 
         /** Payload sizes from a ping's 56 bytes up to what the MTU allows, in 97-byte steps. */
@@ -287,9 +295,7 @@ public final class Warmup {
 
         /** An IPv4 ICMP echo request from A to B, after a zero virtio-net header (GSO none). */
         private void echoRequest(int len, int sequence) {
-            for (int i = 0; i < prefix; i++) {
-                view.put(i, (byte) 0);
-            }
+            clearVnetHeader();
             int ip = prefix;
             view.put(ip, (byte) 0x45);
             view.put(ip + 1, (byte) 0);
@@ -298,10 +304,9 @@ public final class Warmup {
             view.putShort(ip + 6, (short) 0x4000); // don't fragment
             view.put(ip + 8, (byte) 64);
             view.put(ip + 9, (byte) 1); // ICMP
-            view.putShort(ip + 10, (short) 0);
             view.put(ip + 12, ADDRESS_A);
             view.put(ip + 16, ADDRESS_B);
-            view.putShort(ip + 10, (short) ~Checksum.sum(view, ip, HEADER, 0));
+            Checksum.writeIpv4Header(view, ip);
             int icmp = ip + HEADER;
             view.put(icmp, (byte) 8);
             view.put(icmp + 1, (byte) 0);
@@ -310,7 +315,7 @@ public final class Warmup {
             for (int i = icmp + ICMP_HEADER; i < ip + len; i++) {
                 view.put(i, (byte) i);
             }
-            view.putShort(icmp + 2, (short) ~Checksum.sum(view, icmp, len - HEADER, 0));
+            view.putShort(icmp + 2, (short) Checksum.finish(Checksum.sum(view, icmp, len - HEADER, 0)));
         }
 
         /** Swaps the source and destination addresses; the header checksum stays right. */
