@@ -78,7 +78,16 @@ public interface ClusterStore extends AutoCloseable {
     List<HubRecord> hubs() throws StoreException;
 
     /** Records that a client is connected to {@code hubId}, bound to this instance's lease. */
-    void attach(byte[] clientKey, String hubId) throws StoreException;
+    default void attach(byte[] clientKey, String hubId) throws StoreException {
+        attach(clientKey, new Attachment(hubId, null));
+    }
+
+    /**
+     * Records that a client is connected to a hub, and where it was heard from, bound to this
+     * instance's lease. The last write wins: a client that makes a handshake with another hub is
+     * that hub's from then on, and the hub it left learns so from its watch.
+     */
+    void attach(byte[] clientKey, Attachment attachment) throws StoreException;
 
     /** Removes the attachment if it still names {@code hubId} (another hub may have taken the client over). */
     boolean detach(byte[] clientKey, String hubId) throws StoreException;
@@ -96,6 +105,16 @@ public interface ClusterStore extends AutoCloseable {
      */
     Subscription watchClients(long fromRevision, ClientListener listener) throws StoreException;
 
+    /** Clients, live hubs and attachments, read at one revision (one etcd transaction). */
+    Snapshot snapshot() throws StoreException;
+
+    /**
+     * Calls {@code listener} for every change to clients, hubs and attachments from {@code
+     * fromRevision} on (a {@link #snapshot()}'s revision + 1 misses nothing). Address leases are
+     * not reported.
+     */
+    Subscription watch(long fromRevision, ClusterListener listener) throws StoreException;
+
     /** Revokes this instance's lease (its hub records and attachments go at once) and disconnects. */
     @Override
     void close();
@@ -109,6 +128,20 @@ public interface ClusterStore extends AutoCloseable {
     record Clients(List<ClusterClient> clients, long revision) {
         public Clients {
             clients = List.copyOf(clients);
+        }
+    }
+
+    /**
+     * What a hub needs to start from, read at one revision.
+     *
+     * @param attachments by client public key (standard base64)
+     */
+    record Snapshot(List<ClusterClient> clients, List<HubRecord> hubs, Map<String, Attachment> attachments,
+            long revision) {
+        public Snapshot {
+            clients = List.copyOf(clients);
+            hubs = List.copyOf(hubs);
+            attachments = Map.copyOf(attachments);
         }
     }
 

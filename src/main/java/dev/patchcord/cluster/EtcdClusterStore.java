@@ -240,13 +240,28 @@ public final class EtcdClusterStore implements ClusterStore {
     }
 
     @Override
-    public void attach(byte[] clientKey, String hubId) throws StoreException {
-        putWithLease(keys.attach(clientKey), StoreValues.attach(hubId), "an attachment");
+    public void attach(byte[] clientKey, Attachment attachment) throws StoreException {
+        putWithLease(keys.attach(clientKey), StoreValues.attach(attachment), "an attachment");
     }
 
     @Override
     public boolean detach(byte[] clientKey, String hubId) throws StoreException {
-        return deleteIfValue(keys.attach(clientKey), StoreValues.attach(hubId), "a detachment");
+        // The value also holds an endpoint, so it cannot be compared whole: read it, and delete
+        // only if nobody wrote the key since (its mod revision is unchanged).
+        String key = keys.attach(clientKey);
+        ByteSequence k = bytes(key);
+        GetResponse r = await(kv.get(k), "an attachment get");
+        if (r.getKvs().isEmpty()) {
+            return false;
+        }
+        KeyValue e = r.getKvs().getFirst();
+        if (!decode(() -> StoreValues.readAttach(e.getValue().getBytes()), key).equals(hubId)) {
+            return false;
+        }
+        return await(kv.txn()
+                .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(e.getModRevision())))
+                .Then(Op.delete(k, DeleteOption.DEFAULT))
+                .commit(), "a detachment").isSucceeded();
     }
 
     @Override
@@ -312,6 +327,107 @@ public final class EtcdClusterStore implements ClusterStore {
         return () -> {
             stopped.set(true);
             w.close();
+            synchronized (leaseLock) {
+                watchers.remove(w); // a hub that watches again after each outage keeps no dead watchers
+            }
+        };
+    }
+
+    @Override
+    public Snapshot snapshot() throws StoreException {
+        // One transaction with no condition: its three reads see one revision.
+        TxnResponse r = await(kv.txn()
+                .Then(Op.get(bytes(keys.clientsPrefix()), PREFIX), Op.get(bytes(keys.hubsPrefix()), PREFIX),
+                        Op.get(bytes(keys.attachPrefix()), PREFIX))
+                .commit(), "the cluster snapshot");
+        List<GetResponse> gets = r.getGetResponses();
+        List<ClusterClient> clients = new ArrayList<>();
+        for (KeyValue e : gets.get(0).getKvs()) {
+            String key = text(e.getKey());
+            clients.add(decode(() -> StoreValues.readClient(StoreKeys.keyAfter(keys.clientsPrefix(), key),
+                    e.getValue().getBytes()), key));
+        }
+        List<HubRecord> hubs = new ArrayList<>();
+        for (KeyValue e : gets.get(1).getKvs()) {
+            String key = text(e.getKey());
+            hubs.add(decode(() -> StoreValues.readHub(key.substring(keys.hubsPrefix().length()), e.getValue().getBytes()), key));
+        }
+        Map<String, Attachment> attachments = new LinkedHashMap<>();
+        for (KeyValue e : gets.get(2).getKvs()) {
+            String key = text(e.getKey());
+            attachments.put(decode(() -> java.util.Base64.getEncoder().encodeToString(StoreKeys.keyAfter(keys.attachPrefix(), key)), key),
+                    decode(() -> StoreValues.readAttachment(e.getValue().getBytes()), key));
+        }
+        return new Snapshot(clients, hubs, attachments, r.getHeader().getRevision());
+    }
+
+    @Override
+    public Subscription watch(long fromRevision, ClusterListener listener) throws StoreException {
+        if (fromRevision < 0) {
+            throw new IllegalArgumentException("revision " + fromRevision + " is negative");
+        }
+        String clients = keys.clientsPrefix();
+        String hubs = keys.hubsPrefix();
+        String attach = keys.attachPrefix();
+        var stopped = new java.util.concurrent.atomic.AtomicBoolean();
+        WatchOption option = WatchOption.builder().isPrefix(true).withRevision(fromRevision).build();
+        Watch.Watcher w = watch.watch(bytes(keys.prefix()), option, Watch.listener(response -> {
+            for (WatchEvent ev : response.getEvents()) {
+                if (stopped.get()) {
+                    return;
+                }
+                KeyValue e = ev.getKeyValue();
+                String key = text(e.getKey());
+                boolean put = ev.getEventType() == WatchEvent.EventType.PUT;
+                if (!put && ev.getEventType() != WatchEvent.EventType.DELETE) {
+                    continue; // UNRECOGNIZED: nothing a client of this version understands
+                }
+                long rev = e.getModRevision();
+                try {
+                    if (key.startsWith(clients)) {
+                        byte[] k = StoreKeys.keyAfter(clients, key);
+                        if (put) {
+                            listener.clientChanged(StoreValues.readClient(k, e.getValue().getBytes()), rev);
+                        } else {
+                            listener.clientRemoved(k, rev);
+                        }
+                    } else if (key.startsWith(hubs)) {
+                        String id = key.substring(hubs.length());
+                        if (put) {
+                            listener.hubUp(StoreValues.readHub(id, e.getValue().getBytes()), rev);
+                        } else {
+                            listener.hubGone(StoreKeys.checkHubId(id), rev);
+                        }
+                    } else if (key.startsWith(attach)) {
+                        byte[] k = StoreKeys.keyAfter(attach, key);
+                        if (put) {
+                            listener.attached(k, StoreValues.readAttachment(e.getValue().getBytes()), rev);
+                        } else {
+                            listener.detached(k, rev);
+                        }
+                    } // address leases and keys of later versions: not this listener's business
+                } catch (IllegalArgumentException x) {
+                    listener.unreadable(key, x.getMessage());
+                }
+            }
+        }, error -> {
+            if (!stopped.get()) {
+                listener.failed(new StoreException("watch on " + keys.prefix() + " at " + where + " ended: " + oneLine(error), error));
+            }
+        }));
+        synchronized (leaseLock) {
+            if (closed) {
+                w.close();
+                throw new StoreException("the store is closed");
+            }
+            watchers.add(w);
+        }
+        return () -> {
+            stopped.set(true);
+            w.close();
+            synchronized (leaseLock) {
+                watchers.remove(w); // a hub that watches again after each outage keeps no dead watchers
+            }
         };
     }
 

@@ -19,8 +19,14 @@ import java.util.Objects;
  *               TLS (https) to etcd; or null for plain http
  * @param certFile a PEM client certificate for etcd's client certificate authentication, or null
  * @param keyFile the PEM private key of {@code certFile} (PKCS#8), present exactly when it is
+ * @param hubId patchcord's {@code HubId}: this hub's name in the cluster (1-63 of a-z, 0-9, '-'), or
+ *              null for the host's name
+ * @param backplane patchcord's {@code Backplane}: {@code HOST:PORT} where the other hubs reach this
+ *                  one's backplane (it listens on that UDP port), or null on a machine that only
+ *                  administers the cluster
  */
-public record StoreSettings(List<String> endpoints, String cluster, String caFile, String certFile, String keyFile) {
+public record StoreSettings(List<String> endpoints, String cluster, String caFile, String certFile, String keyFile,
+        String hubId, String backplane) {
 
     /** The longest cluster name: one DNS label, so that it can also name things elsewhere. */
     public static final int MAX_CLUSTER_NAME = 63;
@@ -40,6 +46,18 @@ public record StoreSettings(List<String> endpoints, String cluster, String caFil
         if (certFile != null && caFile == null) {
             throw new IllegalArgumentException("StoreCert needs StoreCA (a client certificate is only sent over TLS)");
         }
+        if (hubId != null) {
+            try {
+                StoreKeys.checkHubId(hubId);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("HubId '" + hubId + "' is not 1-63 of a-z, 0-9 and '-'");
+            }
+        }
+    }
+
+    /** Settings for a store client that is not a hub ({@code cluster status}, {@code peer add}). */
+    public StoreSettings(List<String> endpoints, String cluster, String caFile, String certFile, String keyFile) {
+        this(endpoints, cluster, caFile, certFile, keyFile, null, null);
     }
 
     /** Whether the client speaks TLS to etcd (a CA is given). */

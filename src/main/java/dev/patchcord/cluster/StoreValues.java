@@ -21,6 +21,7 @@ import java.util.Map;
  *   hubs/&lt;id&gt;       endpoint=HOST:PORT
  *                    public-key=&lt;standard base64&gt;
  *   attach/&lt;key&gt;    hub=&lt;hub id&gt;
+ *                    endpoint=IP:PORT                           (line absent when unknown)
  * </pre>
  *
  * A reader ignores names it does not know, so a later version can add lines; a name given twice,
@@ -79,9 +80,22 @@ public final class StoreValues {
     }
 
     public static byte[] attach(String hubId) {
+        return attach(new Attachment(hubId, null));
+    }
+
+    public static byte[] attach(Attachment a) {
         StringBuilder sb = new StringBuilder();
-        line(sb, "hub", StoreKeys.checkHubId(hubId));
+        line(sb, "hub", a.hubId());
+        if (a.endpoint() != null) {
+            line(sb, "endpoint", a.endpoint());
+        }
         return bytes(sb);
+    }
+
+    /** An attachment value, with its endpoint if it has one. */
+    public static Attachment readAttachment(byte[] value) {
+        Map<String, String> m = read(value);
+        return new Attachment(required(m, "hub"), m.get("endpoint"));
     }
 
     /** The hub id an attachment value names. */

@@ -42,6 +42,7 @@ public final class InterfaceSession {
     WgUapiDevice control;
     UapiServer uapi;
     MeshPeers mesh;
+    ClusterHub cluster;
     Runnable meshReload;
     String readyMessage;
 
@@ -94,6 +95,11 @@ public final class InterfaceSession {
     /** The peers from a peers file or a directory, or null without either. */
     public MeshPeers mesh() {
         return mesh;
+    }
+
+    /** The cluster hub this interface is, or null without a {@code Store}. */
+    public ClusterHub cluster() {
+        return cluster;
     }
 
     /** Reads the mesh's peers file again (SIGHUP), or null without a mesh. */

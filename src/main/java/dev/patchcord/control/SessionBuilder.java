@@ -1,5 +1,8 @@
 package dev.patchcord.control;
 
+import dev.patchcord.cluster.ClusterStore;
+import dev.patchcord.cluster.StoreException;
+import dev.patchcord.cluster.StoreSettings;
 import dev.patchcord.core.Cidr;
 import dev.patchcord.core.Counters;
 import dev.patchcord.core.l2.TapFrames;
@@ -370,6 +373,9 @@ public final class SessionBuilder {
         if (iface.mesh() != null) {
             startMesh(session, tunnel);
         }
+        if (iface.store() != null) {
+            startClusterHub(session, tunnel, node, offloads);
+        }
         session.onStop(() -> tunnel.socket().close());
         WgUapiDevice control = new WgUapiDevice(node, tunnel, file);
         session.control = control;
@@ -392,7 +398,8 @@ public final class SessionBuilder {
                 + "), public key "
                 + Keys.toBase64(node.publicKey()) + ", UDP port " + socket.port() + ", " + config.peers().size()
                 + (config.peers().size() == 1 ? " peer" : " peers")
-                + (mesh == null ? "" : " and " + mesh.size() + " mesh peers") + "; " + tunnel.describeOffloads()
+                + (mesh == null ? "" : " and " + mesh.size() + " mesh peers")
+                + (session.cluster == null ? "" : "; " + session.cluster.describe()) + "; " + tunnel.describeOffloads()
                 + awaitWarmUp();
         return session;
     }
@@ -460,6 +467,58 @@ public final class SessionBuilder {
             }
         });
         session.mesh = mesh;
+    }
+
+    /**
+     * {@code Store}: this interface is one hub of a cluster. Its clients come from the store, its
+     * backplane carries their traffic to and from the other hubs, and the kernel forwards between
+     * the two interfaces (patchcord's own forwarding would not know which hub a client is on).
+     */
+    private void startClusterHub(InterfaceSession session, WgTunnel tunnel, Node node, Offloads offloads)
+            throws SysException {
+        StoreSettings st = iface.store();
+        if (st.backplane() == null) {
+            throw new InterfaceSession.Failure("Store needs Backplane = HOST:PORT: where the other hubs of cluster "
+                    + st.cluster() + " reach this one");
+        }
+        if (iface.tap() || iface.mesh() != null || iface.addressMode() != AddressMode.STATIC) {
+            throw new InterfaceSession.Failure("Store (a cluster hub) works with a TUN interface and static addresses; "
+                    + "not with TAP, a mesh, [Pool] or Address = auto");
+        }
+        String hubId = st.hubId() != null ? st.hubId() : ClusterHub.defaultHubId();
+        int port = Endpoint.parse(st.backplane()).port();
+        Backplane backplane;
+        try {
+            backplane = Backplane.open(ifname, port, iface.mtuOrDefault(), devices, sockets, network, offloads,
+                    session.wakeup(), debug, err);
+        } catch (SysException e) {
+            throw new InterfaceSession.Failure("cannot open the backplane on UDP port " + port + ": " + e.getMessage());
+        }
+        opened.add(backplane);
+        session.onStop(backplane::close);
+        if (iface.hub()) {
+            err.println("patchcord: " + ifname + ": Hub = true does not apply to a cluster hub: the kernel forwards "
+                    + "between clients, here and through the backplane");
+        }
+        tunnel.setForwarding(false, iface.clientIsolation());
+        if (iface.addresses().stream().anyMatch(a -> a.address() instanceof java.net.Inet6Address)
+                && !Backplane.ipv6Forwarding()) {
+            err.println("patchcord: " + ifname + ": IPv6 between the hubs' clients needs net.ipv6.conf.all.forwarding=1");
+        }
+        ClusterStore store;
+        try {
+            store = ClusterStore.open(st);
+        } catch (StoreException e) {
+            throw new InterfaceSession.Failure(e.getMessage());
+        }
+        Set<String> fileKeys = new HashSet<>();
+        config.peers().forEach(p -> fileKeys.add(Keys.toBase64(p.publicKey())));
+        ClusterHub hub = new ClusterHub(store, hubId, st.backplane(), node, tunnel, backplane,
+                new ClusterRoutes(ifname, backplane.ifname(), network, err), fileKeys, err, ifname, System::nanoTime);
+        opened.add(hub);
+        hub.start();
+        session.onStop(hub::close);
+        session.cluster = hub;
     }
 
     /** A peer's Endpoint as a socket address; a host name is looked up now. */

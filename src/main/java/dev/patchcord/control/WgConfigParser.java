@@ -32,7 +32,7 @@ final class WgConfigParser {
             // patchcord's own keys: a file using them is for patchcord only (wg-quick rejects them).
             "hub", "clientisolation", "mode", "transport",
             "peersfile", "directory", "directorykey", "directoryinterval", "directoryca", "offloads",
-            "publicendpoint", "metrics", "store", "cluster", "storeca", "storecert", "storekey");
+            "publicendpoint", "metrics", "store", "cluster", "storeca", "storecert", "storekey", "hubid", "backplane");
     /** patchcord's [Pool] section: an address server for clients with {@code Address = auto}. */
     private static final Set<String> POOL_KEYS = Set.of("range", "leasetime", "deadpeertimeout", "routes", "leasefile");
     private static final Set<String> PEER_KEYS = Set.of("publickey", "presharedkey", "allowedips", "endpoint",
@@ -166,6 +166,8 @@ final class WgConfigParser {
             case "storeca" -> iface.storeCa = nonEmpty("StoreCA", value);
             case "storecert" -> iface.storeCert = nonEmpty("StoreCert", value);
             case "storekey" -> iface.storeKey = nonEmpty("StoreKey", value);
+            case "hubid" -> iface.hubId = nonEmpty("HubId", value);
+            case "backplane" -> iface.backplane = Endpoint.parse(nonEmpty("Backplane", wgValue)).toString();
             case "mode" -> iface.tap = switch (value.toLowerCase(java.util.Locale.ROOT)) {
                 case "tap" -> true;
                 case "tun" -> false;
@@ -356,14 +358,16 @@ final class WgConfigParser {
     private StoreSettings store() throws ConfigException {
         if (iface.storeEndpoints == null) {
             String lone = iface.cluster != null ? "Cluster" : iface.storeCa != null ? "StoreCA"
-                    : iface.storeCert != null ? "StoreCert" : iface.storeKey != null ? "StoreKey" : null;
+                    : iface.storeCert != null ? "StoreCert" : iface.storeKey != null ? "StoreKey"
+                    : iface.hubId != null ? "HubId" : iface.backplane != null ? "Backplane" : null;
             if (lone != null) {
                 throw new ConfigException(source, iface.line, lone + " needs Store (etcd://HOST:PORT)");
             }
             return null;
         }
         try {
-            return new StoreSettings(iface.storeEndpoints, iface.cluster, iface.storeCa, iface.storeCert, iface.storeKey);
+            return new StoreSettings(iface.storeEndpoints, iface.cluster, iface.storeCa, iface.storeCert, iface.storeKey,
+                    iface.hubId, iface.backplane);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(source, iface.line, e.getMessage());
         }
@@ -440,6 +444,8 @@ final class WgConfigParser {
         String storeCa;
         String storeCert;
         String storeKey;
+        String hubId;
+        String backplane;
         final List<java.net.InetAddress> requested = new ArrayList<>();
         final Map<String, List<String>> hooks = new HashMap<>();
 

@@ -63,6 +63,8 @@ public final class WgConfigWriter {
             line(sb, "StoreCA", store.caFile() == null ? "" : store.caFile());
             line(sb, "StoreCert", store.certFile() == null ? "" : store.certFile());
             line(sb, "StoreKey", store.keyFile() == null ? "" : store.keyFile());
+            line(sb, "HubId", store.hubId() == null ? "" : store.hubId());
+            line(sb, "Backplane", store.backplane() == null ? "" : store.backplane());
         }
         MeshSettings mesh = iface.mesh();
         if (mesh != null) {

@@ -5,6 +5,7 @@ import dev.patchcord.core.assign.AddressMessage;
 import dev.patchcord.core.assign.AddressMessages;
 import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.DataCipher;
+import dev.patchcord.core.wg.HandshakeEvents;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.PacketAead;
 import dev.patchcord.core.wg.Peer;
@@ -56,6 +57,8 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
     private final Arena arena = Arena.ofShared();
     /** Who acts on address-assignment control messages (AddressService or AddressClient), or null. */
     private volatile ControlHandler controlHandler;
+    /** Who hears of handshake steps: the {@code -d} log, and whatever {@link #addHandshakeEvents} added. */
+    private HandshakeEvents handshakeEvents;
     /** Run on every timer tick (ten times a second), or null. */
     private volatile Runnable tickHook;
     /** Makes the native engine for each thread's cipher, or null: the JDK's cipher. */
@@ -86,9 +89,8 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
         this.verbose = verbose;
         this.forwarding = new Forwarding(this);
         this.control = new ControlSender(this);
-        if (verbose != null) {
-            node.setHandshakeEvents(new HandshakeLog(verbose));
-        }
+        this.handshakeEvents = verbose != null ? new HandshakeLog(verbose) : HandshakeEvents.NONE;
+        node.setHandshakeEvents(handshakeEvents);
         node.setControlMessages(AddressMessages.CONTROL);
         node.setPeerRemovedListener(endpoints::remove);
         this.nativeAead = offloads.nativeCipher() ? NativePacketAead.best().orElse(null) : null;
@@ -182,6 +184,15 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
 
     ControlHandler controlHandler() {
         return controlHandler;
+    }
+
+    /**
+     * Tells {@code events} of every handshake step as well (a cluster hub records where its
+     * clients are once their sessions are made). Call before the loops start.
+     */
+    public void addHandshakeEvents(HandshakeEvents events) {
+        handshakeEvents = HandshakeEvents.both(handshakeEvents, events);
+        node.setHandshakeEvents(handshakeEvents);
     }
 
     /** Sets something to run on every timer tick (it must not throw or block for long). */

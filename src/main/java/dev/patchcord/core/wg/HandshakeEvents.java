@@ -65,4 +65,45 @@ public interface HandshakeEvents {
      * whichever comes first, and once for {@link Rekey#EXPIRING}.
      */
     default void rekey(Peer peer, Rekey why) {}
+
+    /** Tells {@code first}, then {@code second}, of every event. */
+    static HandshakeEvents both(HandshakeEvents first, HandshakeEvents second) {
+        return new HandshakeEvents() {
+            @Override
+            public void initiationSent(Peer peer, Initiation why, int retries) {
+                first.initiationSent(peer, why, retries);
+                second.initiationSent(peer, why, retries);
+            }
+
+            @Override
+            public void initiationReceived(Peer peer) {
+                first.initiationReceived(peer);
+                second.initiationReceived(peer);
+            }
+
+            @Override
+            public void responseSent(Peer peer) {
+                first.responseSent(peer);
+                second.responseSent(peer);
+            }
+
+            @Override
+            public void responseReceived(Peer peer) {
+                first.responseReceived(peer);
+                second.responseReceived(peer);
+            }
+
+            @Override
+            public void sessionEstablished(Peer peer, boolean initiator) {
+                first.sessionEstablished(peer, initiator);
+                second.sessionEstablished(peer, initiator);
+            }
+
+            @Override
+            public void rekey(Peer peer, Rekey why) {
+                first.rekey(peer, why);
+                second.rekey(peer, why);
+            }
+        };
+    }
 }

@@ -1,0 +1,533 @@
+package dev.patchcord.control;
+
+import dev.patchcord.cluster.Attachment;
+import dev.patchcord.cluster.ClusterClient;
+import dev.patchcord.cluster.ClusterListener;
+import dev.patchcord.cluster.ClusterStore;
+import dev.patchcord.cluster.HubRecord;
+import dev.patchcord.cluster.StoreException;
+import dev.patchcord.core.Cidr;
+import dev.patchcord.core.wg.HandshakeEvents;
+import dev.patchcord.core.wg.Keys;
+import dev.patchcord.core.wg.Node;
+import dev.patchcord.core.wg.Peer;
+import dev.patchcord.device.WgTunnel;
+
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+
+/**
+ * One hub of a cluster: the clients in the store become peers of this interface, changes arrive
+ * by a watch and are applied without touching other sessions, each client's handshake with this
+ * hub is recorded as its attachment, and clients attached elsewhere are routed over the
+ * {@link Backplane}. When a hub dies, its attachments expire with its lease, and one surviving hub
+ * (the same for everyone: the highest of a hash of client and hub) calls each orphaned client
+ * back at its last endpoint, so a stock client moves over without waiting for its own timers.
+ *
+ * <p>Concurrency contract: everything that changes the node's peers, the routes or this class's
+ * maps happens on one thread, {@code cluster}; the store's watch callbacks and the packet threads'
+ * handshake events only queue work for it ({@link #events}). Store writes that may wait (an
+ * attachment when etcd is slow or gone) are made by a second thread, {@link AttachmentWriter}, so
+ * the hub keeps forwarding and applying what it knows while the store is away.
+ */
+public final class ClusterHub implements AutoCloseable {
+    /** How long an orphan waits for its dead hub's record to go too (they go in one revision). */
+    private static final long ORPHAN_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(3);
+    /** How often a hub that lost the store tries to read it again. */
+    private static final long RESYNC_EVERY_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    private final ClusterStore store;
+    private final String hubId;
+    private final String backplaneEndpoint;
+    private final Node node;
+    private final WgTunnel tunnel;
+    private final Backplane backplane;
+    private final ClusterRoutes routes;
+    private final Set<String> fileKeys;
+    private final PrintStream err;
+    private final String label;
+    private final LongSupplier clock;
+    private final AttachmentWriter writer;
+    private final LinkedBlockingQueue<Runnable> events = new LinkedBlockingQueue<>();
+    private final ClusterStats stats = new ClusterStats();
+
+    // ---- the cluster thread's state -----------------------------------------------------------
+    private final Map<String, Member> members = new HashMap<>();
+    private final Map<String, HubRecord> hubs = new HashMap<>();
+    private final Map<String, Orphan> orphans = new HashMap<>();
+    private ClusterStore.Subscription watch;
+    private boolean resyncNeeded = true;
+    private long lastResyncAttempt = Long.MIN_VALUE / 2;
+    private volatile boolean closed;
+    private Thread thread;
+
+    /** A client of the store, as this hub holds it. */
+    private static final class Member {
+        ClusterClient client;
+        Peer peer;
+        Attachment attachment;
+    }
+
+    private record Orphan(String oldHub, String endpoint, long since) {}
+
+    ClusterHub(ClusterStore store, String hubId, String backplaneEndpoint, Node node, WgTunnel tunnel, Backplane backplane,
+            ClusterRoutes routes, Set<String> fileKeys, PrintStream err, String label, LongSupplier clock) {
+        this.store = store;
+        this.hubId = hubId;
+        this.backplaneEndpoint = backplaneEndpoint;
+        this.node = node;
+        this.tunnel = tunnel;
+        this.backplane = backplane;
+        this.routes = routes;
+        this.fileKeys = Set.copyOf(fileKeys);
+        this.err = err;
+        this.label = label;
+        this.clock = clock;
+        this.writer = new AttachmentWriter(store, stats, err, label);
+    }
+
+    public String hubId() {
+        return hubId;
+    }
+
+    /** Counters for the metrics and the ready line. */
+    public ClusterStats stats() {
+        return stats;
+    }
+
+    /**
+     * Announces the hub, reads the store and starts the hub's threads. A store that cannot be
+     * reached now is said in one line and tried again every second: the interface comes up with
+     * the peers of its file meanwhile.
+     */
+    void start() {
+        tunnel.addHandshakeEvents(new HandshakeEvents() {
+            @Override
+            public void sessionEstablished(Peer peer, boolean initiator) {
+                events.add(() -> established(peer));
+            }
+        });
+        resync();
+        if (resyncNeeded) {
+            err.println("patchcord: " + label + ": the cluster store cannot be read now; trying again every second");
+        }
+        writer.start();
+        thread = Thread.ofPlatform().name("cluster").daemon().start(this::run);
+    }
+
+    /** How many clients the store gave this hub, and how many are attached here. */
+    String describe() {
+        return "cluster hub " + hubId + " (" + stats.clients() + " clients in the store, backplane " + backplane.ifname()
+                + " on UDP port " + backplane.port() + ")";
+    }
+
+    private void run() {
+        while (!closed) {
+            try {
+                Runnable r = events.poll(100, TimeUnit.MILLISECONDS);
+                while (r != null && !closed) {
+                    r.run();
+                    r = events.poll();
+                }
+                if (closed) {
+                    return;
+                }
+                long now = clock.getAsLong();
+                if (resyncNeeded && now - lastResyncAttempt >= RESYNC_EVERY_NANOS) {
+                    resync();
+                }
+                takeOverOrphans(now);
+                routes.flush();
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                err.println("patchcord: " + label + ": cluster: " + e);
+            }
+        }
+    }
+
+    // ---- reading the store --------------------------------------------------------------------
+
+    /** Reads everything again and watches from there: at start, and after the watch failed. */
+    private void resync() {
+        lastResyncAttempt = clock.getAsLong();
+        long t0 = System.nanoTime();
+        ClusterStore.Snapshot s;
+        try {
+            if (watch != null) {
+                watch.close();
+                watch = null;
+            }
+            s = store.snapshot();
+            stats.storeAnswered(System.nanoTime() - t0);
+        } catch (StoreException e) {
+            stats.storeFailed();
+            return;
+        }
+        Set<String> seen = new HashSet<>();
+        for (ClusterClient c : s.clients()) {
+            seen.add(Keys.toBase64(c.publicKey()));
+            clientChanged(c);
+        }
+        for (String key : new ArrayList<>(members.keySet())) {
+            if (!seen.contains(key)) {
+                clientRemoved(key);
+            }
+        }
+        Set<String> live = new HashSet<>();
+        for (HubRecord h : s.hubs()) {
+            live.add(h.id());
+            hubUp(h);
+        }
+        for (String id : new ArrayList<>(hubs.keySet())) {
+            if (!live.contains(id)) {
+                hubGone(id);
+            }
+        }
+        for (Map.Entry<String, Member> e : members.entrySet()) {
+            Attachment a = s.attachments().get(e.getKey());
+            if (a == null && e.getValue().attachment != null && !hubId.equals(e.getValue().attachment.hubId())) {
+                detached(e.getKey());
+            } else if (a != null) {
+                attached(e.getKey(), a);
+            }
+        }
+        try {
+            watch = store.watch(s.revision() + 1, new Listener());
+            resyncNeeded = false;
+        } catch (StoreException e) {
+            stats.storeFailed();
+            return;
+        }
+        if (!live.contains(hubId)) {
+            announce(); // at start, or the lease was lost while the store was away
+        }
+        routes.flush();
+    }
+
+    /** Puts this hub's record, and the attachments of the clients it has sessions with, back. */
+    private void announce() {
+        try {
+            long t0 = System.nanoTime();
+            store.registerHub(new HubRecord(hubId, backplaneEndpoint, backplane.publicKey()));
+            stats.storeAnswered(System.nanoTime() - t0);
+        } catch (StoreException e) {
+            stats.storeFailed();
+            resyncNeeded = true;
+            return;
+        }
+        long now = System.nanoTime();
+        for (Map.Entry<String, Member> e : members.entrySet()) {
+            Member m = e.getValue();
+            if (m.peer.hasSession(now)) {
+                Attachment a = new Attachment(hubId, endpointOf(m.peer));
+                m.attachment = null; // written again even if the value is the same: the old one went with the lease
+                setAttachment(e.getKey(), m, a);
+                writer.write(m.client.publicKey(), a);
+            }
+        }
+    }
+
+    /** Turns watch callbacks into work for the cluster thread. */
+    private final class Listener implements ClusterListener {
+        @Override
+        public void clientChanged(ClusterClient client, long revision) {
+            events.add(() -> ClusterHub.this.clientChanged(client));
+        }
+
+        @Override
+        public void clientRemoved(byte[] publicKey, long revision) {
+            events.add(() -> ClusterHub.this.clientRemoved(Keys.toBase64(publicKey)));
+        }
+
+        @Override
+        public void hubUp(HubRecord hub, long revision) {
+            events.add(() -> ClusterHub.this.hubUp(hub));
+        }
+
+        @Override
+        public void hubGone(String id, long revision) {
+            events.add(() -> ClusterHub.this.hubGone(id));
+        }
+
+        @Override
+        public void attached(byte[] clientKey, Attachment attachment, long revision) {
+            events.add(() -> ClusterHub.this.attached(Keys.toBase64(clientKey), attachment));
+        }
+
+        @Override
+        public void detached(byte[] clientKey, long revision) {
+            events.add(() -> ClusterHub.this.detached(Keys.toBase64(clientKey)));
+        }
+
+        @Override
+        public void failed(StoreException problem) {
+            events.add(() -> {
+                if (!resyncNeeded) {
+                    err.println("patchcord: " + label + ": " + problem.getMessage() + "; reading the store again");
+                }
+                resyncNeeded = true;
+            });
+        }
+
+        @Override
+        public void unreadable(String key, String problem) {
+            events.add(() -> err.println("patchcord: " + label + ": skipped " + key + ": " + problem));
+        }
+    }
+
+    // ---- applying changes (cluster thread) ----------------------------------------------------
+
+    private void clientChanged(ClusterClient c) {
+        String key = Keys.toBase64(c.publicKey());
+        if (fileKeys.contains(key) || node.isOwnKey(c.publicKey())) {
+            return; // the file's own peer of that key, or this interface's key, wins
+        }
+        Member m = members.get(key);
+        if (m == null) {
+            m = new Member();
+            m.client = c;
+            m.peer = node.addPeer(c.publicKey(), c.presharedKey());
+            node.allowedIps().replacePeer(m.peer, c.allowedIps());
+            members.put(key, m);
+            routes.toMain(c.allowedIps());
+            stats.clients(members.size());
+            return;
+        }
+        ClusterClient before = m.client;
+        m.client = c;
+        m.peer.setPresharedKey(c.presharedKey());
+        if (!before.allowedIps().equals(c.allowedIps())) {
+            node.allowedIps().replacePeer(m.peer, c.allowedIps());
+            String at = m.attachment == null ? null : m.attachment.hubId();
+            List<Cidr> gone = new ArrayList<>(before.allowedIps());
+            gone.removeAll(c.allowedIps());
+            if (at != null && !at.equals(hubId)) {
+                backplane.unroute(before.allowedIps(), at);
+                backplane.route(c.allowedIps(), at);
+                routes.toBackplane(c.allowedIps());
+            } else {
+                routes.toMain(c.allowedIps());
+            }
+            routes.remove(gone);
+        }
+    }
+
+    private void clientRemoved(String key) {
+        Member m = members.remove(key);
+        if (m == null) {
+            return;
+        }
+        if (m.attachment != null && !m.attachment.hubId().equals(hubId)) {
+            backplane.unroute(m.client.allowedIps(), m.attachment.hubId());
+        }
+        routes.remove(m.client.allowedIps());
+        node.removePeer(m.peer);
+        orphans.remove(key);
+        stats.clients(members.size());
+    }
+
+    private void hubUp(HubRecord h) {
+        hubs.put(h.id(), h);
+        if (!h.id().equals(hubId)) {
+            backplane.hubUp(h);
+        }
+        stats.hubs(hubs.size());
+    }
+
+    private void hubGone(String id) {
+        if (hubs.remove(id) == null) {
+            return;
+        }
+        stats.hubs(hubs.size());
+        if (id.equals(hubId)) {
+            // Our lease went (the store was away for longer than its time to live): say so and
+            // put the record and our attachments back.
+            err.println("patchcord: " + label + ": this hub's record expired in the store; announcing it again");
+            announce();
+            return;
+        }
+        backplane.hubGone(id);
+    }
+
+    private void attached(String key, Attachment a) {
+        Member m = members.get(key);
+        if (m == null) {
+            return;
+        }
+        orphans.remove(key);
+        setAttachment(key, m, a);
+    }
+
+    private void detached(String key) {
+        Member m = members.get(key);
+        if (m == null || m.attachment == null) {
+            return;
+        }
+        Attachment old = m.attachment;
+        setAttachment(key, m, null);
+        if (!old.hubId().equals(hubId)) {
+            orphans.put(key, new Orphan(old.hubId(), old.endpoint(), clock.getAsLong()));
+        } else if (!closed && m.peer.hasSession(System.nanoTime())) {
+            writer.write(m.client.publicKey(), old); // ours, removed by someone else: still ours
+            setAttachment(key, m, old);
+        }
+    }
+
+    /** Moves a client's routes and session to match where it is attached now. */
+    private void setAttachment(String key, Member m, Attachment a) {
+        Attachment old = m.attachment;
+        m.attachment = a;
+        String was = old == null ? null : old.hubId();
+        String now = a == null ? null : a.hubId();
+        if (was != null && was.equals(now)) {
+            return;
+        }
+        if (was != null && !was.equals(hubId)) {
+            backplane.unroute(m.client.allowedIps(), was);
+        }
+        if (now != null && !now.equals(hubId)) {
+            backplane.route(m.client.allowedIps(), now);
+            routes.toBackplane(m.client.allowedIps());
+            if (m.peer.hasSession(System.nanoTime()) || m.peer.lastHandshakeEpochNanos() != 0) {
+                // The client made a handshake with another hub after ours: the store says it is
+                // there now, so this hub's session goes. Left alone, a packet sent on it would
+                // pull the client's endpoint back here.
+                dropSession(key, m);
+            }
+        } else {
+            routes.toMain(m.client.allowedIps());
+        }
+        stats.attachedHere(countHere());
+    }
+
+    private void dropSession(String key, Member m) {
+        node.removePeer(m.peer);
+        m.peer = node.addPeer(m.client.publicKey(), m.client.presharedKey());
+        node.allowedIps().replacePeer(m.peer, m.client.allowedIps());
+        stats.sessionDropped();
+    }
+
+    private int countHere() {
+        int n = 0;
+        for (Member m : members.values()) {
+            if (m.attachment != null && m.attachment.hubId().equals(hubId)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** A session with one of the store's clients is in use here: the client is attached to this hub. */
+    private void established(Peer peer) {
+        String key = Keys.toBase64(peer.publicKey());
+        Member m = members.get(key);
+        if (m == null || m.peer != peer) {
+            return; // a peer of the file, or one replaced since
+        }
+        orphans.remove(key);
+        Attachment a = new Attachment(hubId, endpointOf(peer));
+        if (a.same(m.attachment)) {
+            return;
+        }
+        setAttachment(key, m, a);
+        writer.write(m.client.publicKey(), a);
+    }
+
+    private String endpointOf(Peer peer) {
+        var address = tunnel.endpoints().find(peer);
+        InetSocketAddress at = address == null ? null : address.describe();
+        if (at == null) {
+            return null;
+        }
+        String host = at.getAddress().getHostAddress();
+        int pct = host.indexOf('%');
+        host = pct < 0 ? host : host.substring(0, pct);
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + at.getPort();
+    }
+
+    /**
+     * Clients whose hub died: the one surviving hub that the hash picks initiates a handshake to
+     * each at its last endpoint. A client whose hub is still alive was detached on purpose and is
+     * left alone.
+     */
+    private void takeOverOrphans(long now) {
+        if (orphans.isEmpty()) {
+            return;
+        }
+        var it = orphans.entrySet().iterator();
+        while (it.hasNext()) {
+            var e = it.next();
+            Orphan o = e.getValue();
+            Member m = members.get(e.getKey());
+            if (m == null || m.attachment != null || now - o.since() > ORPHAN_WINDOW_NANOS) {
+                it.remove();
+                continue;
+            }
+            if (hubs.containsKey(o.oldHub())) {
+                continue; // its record may still be on its way out; decided when it goes, or never
+            }
+            it.remove();
+            if (o.endpoint() == null || !hubId.equals(HubChoice.successor(e.getKey(), hubs.keySet(), hubId))) {
+                continue;
+            }
+            try {
+                Endpoint ep = Endpoint.parse(o.endpoint());
+                InetSocketAddress at = new InetSocketAddress(java.net.InetAddress.ofLiteral(ep.host()), ep.port());
+                tunnel.endpoint(m.peer).set(at);
+                m.peer.kick();
+                stats.takeover();
+            } catch (IllegalArgumentException x) {
+                err.println("patchcord: " + label + ": client " + e.getKey() + " left an endpoint that cannot be used: "
+                        + o.endpoint());
+            }
+        }
+    }
+
+    /**
+     * Stops the threads and closes the store, which revokes the hub's lease: its record and
+     * attachments go at once, and the other hubs call its clients back.
+     */
+    @Override
+    public void close() {
+        closed = true;
+        if (thread != null) {
+            thread.interrupt();
+            try {
+                thread.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        writer.close();
+        if (watch != null) {
+            watch.close();
+        }
+        store.close();
+    }
+
+    /** The host's name as a hub id: lower case, anything but a-z, 0-9 and '-' made '-', at most 63. */
+    static String defaultHubId() {
+        String host;
+        try {
+            host = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/kernel/hostname")).strip();
+        } catch (java.io.IOException e) {
+            host = "hub";
+        }
+        StringBuilder sb = new StringBuilder();
+        for (char c : host.toLowerCase(java.util.Locale.ROOT).toCharArray()) {
+            sb.append(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' ? c : '-');
+        }
+        String id = sb.length() > 63 ? sb.substring(0, 63) : sb.toString();
+        return id.isEmpty() ? "hub" : id;
+    }
+}
