@@ -86,7 +86,11 @@ public record ConfigSync(String body, int added, int removed, int changed) {
         if (now == null ? p.presharedKey() != null : !Arrays.equals(psk, nowPsk)) {
             sb.append("preshared_key=").append(Keys.toHex(psk)).append('\n');
         }
-        if (p.endpoint() != null) {
+        boolean sameList = p.endpoints().size() > 1 && now != null
+                && p.endpointsText().equals(now.extensions().get(WgUapiDevice.ENDPOINTS));
+        // A list the interface already has stays, on whichever entry it is using. A new list cannot
+        // go through the UAPI, which carries one endpoint: the peer is pointed at its first entry.
+        if (p.endpoint() != null && !sameList) {
             InetSocketAddress want = resolve(source, p.endpoint());
             if (now == null || !want.equals(now.endpoint())) {
                 sb.append("endpoint=").append(UapiProtocol.formatEndpoint(want)).append('\n');

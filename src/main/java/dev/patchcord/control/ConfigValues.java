@@ -156,6 +156,30 @@ final class ConfigValues {
     }
 
     /**
+     * A peer's {@code Endpoint}: one endpoint, or patchcord's list of them separated by commas
+     * ({@code a:51820,b:51820}, white space already removed). Each entry is read as a lone endpoint,
+     * and a bad one is named in the message; an empty entry or one given twice is refused, since
+     * either is a slip that would otherwise change how long a dead hub is tried.
+     */
+    static List<Endpoint> endpoints(String value) {
+        if (value.indexOf(',') < 0) {
+            return List.of(endpoint(value));
+        }
+        List<Endpoint> out = new ArrayList<>();
+        for (String entry : value.split(",", -1)) {
+            if (entry.isEmpty()) {
+                throw new IllegalArgumentException("Endpoint " + quote(value) + " has an empty entry (expected HOST:PORT, HOST:PORT, ...)");
+            }
+            Endpoint e = endpoint(entry);
+            if (out.contains(e)) {
+                throw new IllegalArgumentException("Endpoint " + quote(entry) + " is listed twice");
+            }
+            out.add(e);
+        }
+        return List.copyOf(out);
+    }
+
+    /**
      * patchcord's {@code Metrics = [HOST:]PORT}: a bare port listens on localhost (the metrics name
      * every peer's key and traffic); a host must be an IP address, since it is bound, not looked up.
      *

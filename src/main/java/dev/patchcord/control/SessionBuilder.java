@@ -9,6 +9,7 @@ import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.Keys;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
+import dev.patchcord.device.EndpointList;
 import dev.patchcord.device.Offloads;
 import dev.patchcord.device.PeerAddress;
 import dev.patchcord.device.PeerEndpoints;
@@ -243,13 +244,7 @@ public final class SessionBuilder {
         for (WgPeerSection ps : config.peers()) {
             Peer peer = node.addPeer(ps.publicKey(), ps.presharedKey());
             peer.setPersistentKeepalive(ps.persistentKeepalive());
-            InetSocketAddress endpoint = ps.endpoint() == null ? null : socketAddress(ps.endpoint());
-            PeerAddress address = new PeerAddress(endpoint, true);
-            if (ps.endpoint() != null && ps.endpoint().literal().isEmpty()) {
-                // A host name: looked up again when handshakes to it fail (the host may have moved).
-                address.setHost(ps.endpoint().host(), ps.endpoint().port());
-            }
-            endpoints.put(peer, address);
+            endpoints.put(peer, ps.endpoints().size() > 1 ? endpointList(ps.endpoints()) : peerAddress(ps.endpoint()));
             for (Cidr c : ps.allowedIps()) {
                 node.allowedIps().add(c, peer);
             }
@@ -519,6 +514,49 @@ public final class SessionBuilder {
         hub.start();
         session.onStop(hub::close);
         session.cluster = hub;
+    }
+
+    /** A peer with one Endpoint (or none). */
+    private static PeerAddress peerAddress(Endpoint endpoint) {
+        PeerAddress address = new PeerAddress(endpoint == null ? null : socketAddress(endpoint), true);
+        if (endpoint != null && endpoint.literal().isEmpty()) {
+            // A host name: looked up again when handshakes to it fail (the host may have moved).
+            address.setHost(endpoint.host(), endpoint.port());
+        }
+        return address;
+    }
+
+    /**
+     * A peer with a list of endpoints. Every host name is looked up now, as a lone one is; one that
+     * cannot be is only a warning, since the others are there to stand in for it, and it is looked
+     * up again when its turn comes. The peer starts on the first entry with an address.
+     */
+    private PeerAddress endpointList(List<Endpoint> list) {
+        List<EndpointList.Entry> entries = new ArrayList<>();
+        List<InetSocketAddress> addresses = new ArrayList<>();
+        int start = -1;
+        InterfaceSession.Failure first = null;
+        for (Endpoint e : list) {
+            entries.add(new EndpointList.Entry(e.toString(), e.literal().isEmpty() ? e.host() : null, e.port()));
+            InetSocketAddress a = null;
+            try {
+                a = socketAddress(e);
+            } catch (InterfaceSession.Failure f) {
+                first = first == null ? f : first;
+                err.println("patchcord: " + ifname + ": Endpoint " + e + ": " + f.getMessage()
+                        + "; trying it again when its turn comes");
+            }
+            addresses.add(a);
+            if (a != null && start < 0) {
+                start = addresses.size() - 1;
+            }
+        }
+        if (start < 0) {
+            throw first; // not one of them: as for a lone endpoint, the tunnel cannot start
+        }
+        PeerAddress address = new PeerAddress(null, true);
+        address.setList(new EndpointList(entries, addresses, start));
+        return address;
     }
 
     /** A peer's Endpoint as a socket address; a host name is looked up now. */

@@ -81,6 +81,8 @@ public final class UapiGetReply {
         long tx;
         int keepalive;
         final List<Cidr> allowed = new ArrayList<>();
+        /** A list of endpoints (patchcord's extension), kept so that syncconf leaves an unchanged one alone. */
+        String endpoints;
 
         Peer(byte[] publicKey) {
             this.publicKey = publicKey;
@@ -99,13 +101,15 @@ public final class UapiGetReply {
                 case "tx_bytes" -> tx = Long.parseUnsignedLong(value);
                 case "persistent_keepalive_interval" -> keepalive = Integer.parseInt(value);
                 case "allowed_ip" -> allowed.add(Cidr.parse(value));
+                case UapiProtocol.EXTENSION_PREFIX + WgUapiDevice.ENDPOINTS -> endpoints = value;
                 default -> { } // protocol_version, patchcord's extensions, future keys
             }
         }
 
         UapiDevice.PeerState state() {
             return new UapiDevice.PeerState(publicKey, presharedKey, endpoint,
-                    handshakeSec * 1_000_000_000L + handshakeNsec, rx, tx, keepalive, allowed);
+                    handshakeSec * 1_000_000_000L + handshakeNsec, rx, tx, keepalive, allowed,
+                    endpoints == null ? java.util.Map.of() : java.util.Map.of(WgUapiDevice.ENDPOINTS, endpoints));
         }
 
         /** {@code 1.2.3.4:51820} or {@code [fd00::1]:51820} (a zone, if any, is dropped). */

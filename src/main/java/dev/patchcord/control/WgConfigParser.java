@@ -19,6 +19,8 @@ import java.util.Set;
  *       hands those to bash with everything after the first '=', so a '#' inside quotes survives.
  *   <li>Section names and keys are case-insensitive; white space around them is ignored, and wg's
  *       own values (keys, ports, AllowedIPs, Endpoint) lose all white space, as in wg.
+ *   <li>Endpoint may list several endpoints, split at commas (patchcord's extension; a second
+ *       Endpoint line replaces the list, as it replaces the one endpoint in wg).
  *   <li>Address, AllowedIPs and DNS add to their lists, split at commas and white space; each hook
  *       line adds one command. Any other key given twice keeps its last value, as in wg.
  * </ul>
@@ -287,7 +289,7 @@ final class WgConfigParser {
             }
             case "presharedkey" -> peer.presharedKey = ConfigValues.key("PresharedKey", nonEmpty("PresharedKey", wgValue));
             case "allowedips" -> peer.allowedIps.addAll(ConfigValues.cidrs("AllowedIPs", value));
-            case "endpoint" -> peer.endpoint = ConfigValues.endpoint(nonEmpty("Endpoint", wgValue));
+            case "endpoint" -> peer.endpoints = ConfigValues.endpoints(nonEmpty("Endpoint", wgValue));
             case "persistentkeepalive" -> peer.persistentKeepalive =
                     ConfigValues.persistentKeepalive(nonEmpty("PersistentKeepalive", wgValue));
             default -> throw new IllegalStateException("no handler for peer key " + key);
@@ -327,7 +329,7 @@ final class WgConfigParser {
                 throw new ConfigException(source, p.publicKeyLine,
                         "PublicKey is the same as that of the [Peer] on line " + first.line);
             }
-            done.add(new WgPeerSection(p.publicKey, p.presharedKey, p.allowedIps, p.endpoint, p.persistentKeepalive));
+            done.add(new WgPeerSection(p.publicKey, p.presharedKey, p.allowedIps, p.endpoints, p.persistentKeepalive));
         }
         WgInterfaceSection section = new WgInterfaceSection(iface.privateKey, iface.listenPort, iface.addresses,
                 iface.mtu, iface.dns, iface.table, iface.hook("preup"), iface.hook("postup"), iface.hook("predown"),
@@ -479,7 +481,7 @@ final class WgConfigParser {
         int publicKeyLine;
         byte[] publicKey;
         byte[] presharedKey;
-        Endpoint endpoint;
+        List<Endpoint> endpoints = List.of();
         int persistentKeepalive;
         final List<Cidr> allowedIps = new ArrayList<>();
 

@@ -14,8 +14,9 @@ import java.util.stream.Collectors;
 /**
  * {@code SaveConfig = true}: at shutdown the running state (keys, port, peers with their current
  * endpoints and allowed IPs, including those changed with {@code wg set}) is written back into the
- * configuration file, with the file's own [Interface] settings kept, as wg-quick does. The file is
- * replaced atomically and stays readable by its owner only.
+ * configuration file, with the file's own [Interface] settings kept, as wg-quick does. A peer's
+ * list of endpoints is written as configured, not as the one in use. The file is replaced
+ * atomically and stays readable by its owner only.
  */
 public final class WgConfigWriter {
     private WgConfigWriter() {}
@@ -98,7 +99,9 @@ public final class WgConfigWriter {
                 line(sb, "PresharedKey", b64.encodeToString(p.presharedKey()));
             }
             line(sb, "AllowedIPs", join(p.allowedIps()));
-            line(sb, "Endpoint", p.endpoint() == null ? "" : UapiProtocol.formatEndpoint(p.endpoint()));
+            // A list of endpoints is written as configured, host names and all; one endpoint as it is now.
+            String list = p.extensions().get(WgUapiDevice.ENDPOINTS);
+            line(sb, "Endpoint", list != null ? list : p.endpoint() == null ? "" : UapiProtocol.formatEndpoint(p.endpoint()));
             line(sb, "PersistentKeepalive", p.persistentKeepalive() == 0 ? "" : Integer.toString(p.persistentKeepalive()));
         }
         return sb.toString();

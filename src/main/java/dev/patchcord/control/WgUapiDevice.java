@@ -4,6 +4,8 @@ import dev.patchcord.core.Counters;
 import dev.patchcord.core.Drop;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
+import dev.patchcord.device.EndpointList;
+import dev.patchcord.device.PeerAddress;
 import dev.patchcord.device.WgTunnel;
 import dev.patchcord.sys.Linux;
 import dev.patchcord.sys.SysException;
@@ -20,6 +22,12 @@ import java.util.Map;
  * peers not named in a request keep their sessions.
  */
 public final class WgUapiDevice implements UapiDevice {
+    /**
+     * The peer extension that lists a peer's endpoints when it has several ({@code a:51820, b:51820});
+     * absent for one endpoint or none.
+     */
+    public static final String ENDPOINTS = "endpoints";
+
     private final Node node;
     private final WgTunnel tunnel;
     /** The encoded path of the configuration file, or null when it cannot be reported. */
@@ -46,10 +54,18 @@ public final class WgUapiDevice implements UapiDevice {
     public DeviceState get() {
         List<PeerState> peers = new ArrayList<>();
         for (Peer p : node.peers()) {
-            peers.add(new PeerState(p.publicKey(), p.presharedKey(), tunnel.endpoint(p).describe(),
+            PeerAddress endpoint = tunnel.endpoint(p);
+            Map<String, String> ext = new LinkedHashMap<>();
+            ext.put("rx_packets", Long.toString(p.rxPackets()));
+            ext.put("tx_packets", Long.toString(p.txPackets()));
+            EndpointList list = endpoint.list();
+            if (list != null) {
+                // The configured list, for SaveConfig and reloads; endpoint= stays the one in use.
+                ext.put(ENDPOINTS, list.text());
+            }
+            peers.add(new PeerState(p.publicKey(), p.presharedKey(), endpoint.describe(),
                     p.lastHandshakeEpochNanos(), p.rxBytes(), p.txBytes(), p.persistentKeepalive(),
-                    node.allowedIps().of(p), java.util.Map.of("rx_packets", Long.toString(p.rxPackets()),
-                            "tx_packets", Long.toString(p.txPackets()))));
+                    node.allowedIps().of(p), ext));
         }
         return new DeviceState(node.privateKey(), tunnel.socket().port(), tunnel.fwmark(), peers, extensions());
     }
@@ -127,7 +143,7 @@ public final class WgUapiDevice implements UapiDevice {
         }
         Peer p = peer;
         change.presharedKey().ifPresent(k -> p.setPresharedKey(change.clearsPresharedKey() ? null : k));
-        change.endpoint().ifPresent(e -> tunnel.endpoint(p).set(e));
+        change.endpoint().ifPresent(e -> tunnel.endpoint(p).replace(e));
         if (change.replaceAllowedIps()) {
             node.allowedIps().removePeer(p);
         }

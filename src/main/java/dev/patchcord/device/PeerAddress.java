@@ -71,24 +71,114 @@ public final class PeerAddress implements PeerEndpoint {
 
     /**
      * Looks the host name up again; if it now names another address, sends there from now on.
+     * If the peer moved to another entry of its {@link EndpointList} while the lookup ran, the
+     * answer is for an entry no longer in use and is dropped.
      *
      * @return the new address if it changed, null otherwise (also when the lookup failed)
      */
     public InetSocketAddress reresolve() {
-        String h = host;
+        String h;
+        int port;
+        synchronized (this) {
+            h = host;
+            port = hostPort;
+        }
         if (h == null) {
             return null;
         }
+        InetSocketAddress fresh;
         try {
-            InetSocketAddress fresh = new InetSocketAddress(java.net.InetAddress.getByName(h), hostPort);
-            if (fresh.equals(describe())) {
-                return null;
-            }
-            set(fresh);
-            return fresh;
+            fresh = new InetSocketAddress(java.net.InetAddress.getByName(h), port);
         } catch (java.net.UnknownHostException e) {
             return null;
         }
+        synchronized (this) {
+            if (host != h) {
+                return null; // moved on (or replaced) meanwhile
+            }
+            EndpointList l = list;
+            if (l != null) {
+                l.resolved(l.index(), fresh);
+            }
+            if (fresh.equals(describe())) {
+                return null;
+            }
+            current = encode(fresh);
+            return fresh;
+        }
+    }
+
+    /** patchcord's list of endpoints, or null for one endpoint (or none). */
+    private volatile EndpointList list;
+
+    /**
+     * Gives the peer a list of endpoints and starts it on the list's current entry: its address if
+     * one is known, and its host name to look up again as for a lone endpoint.
+     */
+    public synchronized void setList(EndpointList endpoints) {
+        list = endpoints;
+        moveTo(endpoints, endpoints.index());
+    }
+
+    /** The list of endpoints, or null when there is one endpoint or none. */
+    public EndpointList list() {
+        return list;
+    }
+
+    /**
+     * Told of each handshake initiation as it goes out (under the peer's send-order lock): with a
+     * list of endpoints, moves to the next entry once the current one has left enough initiations
+     * unanswered, so that this one already goes there. Without a list this reads one field and
+     * returns; neither way allocates unless it moves.
+     *
+     * @param unanswered the peer's {@code unansweredInitiations()}, counting this initiation
+     * @return the entry moved to, or null if the peer stays where it is
+     */
+    public EndpointList.Entry initiation(int unanswered) {
+        EndpointList l = list;
+        if (l == null) {
+            return null;
+        }
+        synchronized (this) {
+            if (list != l) {
+                return null; // replaced meanwhile
+            }
+            int next = l.initiation(unanswered);
+            if (next < 0) {
+                return null;
+            }
+            moveTo(l, next);
+            return l.entry(next);
+        }
+    }
+
+    /**
+     * Points the peer at entry {@code i}: its last known address (if none is known yet, the old
+     * address stays until the lookup, due at once, finds one), and its host name for lookups.
+     */
+    private void moveTo(EndpointList l, int i) {
+        EndpointList.Entry e = l.entry(i);
+        InetSocketAddress a = l.address(i);
+        if (a != null) {
+            current = encode(a);
+        }
+        tcp = null; // a connection to the entry given up on is no way to the next one
+        host = e.host();
+        hostPort = e.port();
+        lastLookup = Long.MIN_VALUE; // a name is looked up when its turn comes, not from a minute ago
+    }
+
+    /**
+     * Sets the endpoint as {@code wg set ... endpoint} does: a list of endpoints is replaced by this
+     * one (with its host names: there is nothing left to look up). A peer without a list keeps its
+     * host name, as before lists existed.
+     */
+    public synchronized void replace(InetSocketAddress address) {
+        if (list != null) {
+            list = null;
+            host = null;
+        }
+        current = encode(address);
     }
 
     private static MemorySegment encode(InetSocketAddress address) {

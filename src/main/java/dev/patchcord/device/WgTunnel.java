@@ -335,14 +335,29 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
             if (n <= 0) {
                 return;
             }
-            if (n == Protocol.INITIATION_SIZE && view.get(0) == Protocol.MESSAGE_INITIATION
-                    && peer.unansweredInitiations() > 1) {
-                // A retried handshake: the source address may be why the last one got no answer,
-                // so this one, and what follows until the peer is heard, leaves as routing picks
-                // (as Linux's WireGuard does on every retry).
-                endpoint(peer).forgetSource();
+            if (n == Protocol.INITIATION_SIZE && view.get(0) == Protocol.MESSAGE_INITIATION) {
+                initiationGoingOut(peer);
             }
             sendTo(peer, seg, n);
+        }
+    }
+
+    /**
+     * Before an initiation is sent: a peer with a list of endpoints moves on from one that has left
+     * enough of them unanswered ({@link EndpointList}); a retried handshake leaves as routing picks,
+     * since the source address may be why the last one got no answer (as Linux's WireGuard does
+     * on every retry), and so does what follows until the peer is heard.
+     */
+    private void initiationGoingOut(Peer peer) {
+        int unanswered = peer.unansweredInitiations();
+        PeerAddress to = endpoint(peer);
+        EndpointList.Entry moved = to.initiation(unanswered);
+        if (moved != null && verbose != null) {
+            verbose.println("peer " + shortKey(peer) + ": no answer to the last "
+                    + EndpointList.UNANSWERED_BEFORE_MOVING + " handshakes; trying endpoint " + moved.text());
+        }
+        if (unanswered > 1) {
+            to.forgetSource();
         }
     }
 
