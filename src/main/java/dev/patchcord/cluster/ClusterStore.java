@@ -35,6 +35,18 @@ public interface ClusterStore extends AutoCloseable {
     long DEFAULT_LEASE_TTL_SECONDS = 10;
 
     /**
+     * The time to live of a hub's lease: a hub that dies is gone from the store, and its clients
+     * called back by the others, this long after its last keep-alive. Short, since it is the most
+     * of the failover gap; etcd carries leases over a leader change, so it need not outlast one.
+     */
+    long HUB_LEASE_TTL_SECONDS = 5;
+
+    /** Connects as a hub: as {@link #open(StoreSettings)}, with {@link #HUB_LEASE_TTL_SECONDS}. */
+    static ClusterStore openForHub(StoreSettings settings) throws StoreException {
+        return EtcdClusterStore.connect(settings, DEFAULT_CALL_TIMEOUT, HUB_LEASE_TTL_SECONDS);
+    }
+
+    /**
      * Connects to the store of {@code settings} with the default timeouts. This is the one place
      * that reaches the etcd client library: a process that never calls it never loads it.
      */

@@ -502,7 +502,7 @@ public final class SessionBuilder {
         }
         ClusterStore store;
         try {
-            store = ClusterStore.open(st);
+            store = ClusterStore.openForHub(st);
         } catch (StoreException e) {
             throw new InterfaceSession.Failure(e.getMessage());
         }

@@ -1,0 +1,152 @@
+package dev.patchcord.e2e;
+
+import dev.patchcord.lab.Lab;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Several hubs, one network: three etcd members, three hubs sharing one key, and clients of both
+ * kinds (wireguard-go and patchcord) spread over the hubs. Every client reaches every other, a
+ * transfer between clients of different hubs arrives whole, and a client put into the store
+ * reaches the others through whichever hub it connects to.
+ */
+@ExtendWith(LabExtension.class)
+class ClusterIT {
+
+    @Test
+    void clientsOfThreeHubsReachEachOther(Lab lab) throws Exception {
+        ClusterLab c = new ClusterLab(lab, 3);
+        ClusterLab.Hub h1 = c.startHub("hub1");
+        ClusterLab.Hub h2 = c.startHub("hub2");
+        ClusterLab.Hub h3 = c.startHub("hub3");
+        ClusterLab.Client g1 = c.connect(c.addClient("g1", true), h1, true);
+        ClusterLab.Client p2 = c.connect(c.addClient("p2", false), h2, false);
+        ClusterLab.Client g3 = c.connect(c.addClient("g3", true), h3, true);
+        ClusterLab.Client p4 = c.connect(c.addClient("p4", false), h1, false);
+        c.awaitAttached(g1, "hub1");
+        c.awaitAttached(p2, "hub2");
+        c.awaitAttached(g3, "hub3");
+        c.awaitAttached(p4, "hub1");
+
+        c.pingAll(List.of(g1, p2, g3, p4));
+        // Routed by attachment: on hub 1, hub 2's client is behind the backplane, its own is not.
+        assertThat(lab.ip(h1.ns(), "route", "get", p2.address())).contains("dev " + h1.ifname() + "-bp");
+        assertThat(lab.ip(h1.ns(), "route", "get", p4.address())).contains("dev " + h1.ifname() + " ");
+        // Across the backplane: from hub 1's wireguard-go client to hub 2's patchcord client, and
+        // from hub 3's wireguard-go client to hub 1's patchcord client.
+        Tunnels.transfer(lab, g1.ns(), p2.ns(), p2.address(), 50_000_000, Duration.ofSeconds(120));
+        Tunnels.transfer(lab, g3.ns(), p4.ns(), p4.address(), 10_000_000, Duration.ofSeconds(120));
+
+        // A client added to the store after the hubs started: a live change, applied by every hub.
+        ClusterLab.Client g5 = c.connect(c.addClient("g5", true), h3, true);
+        c.awaitAttached(g5, "hub3");
+        Tunnels.reach(lab, g5.ns(), p2.address());
+        Tunnels.reach(lab, p4.ns(), g5.address());
+        for (ClusterLab.Hub h : List.of(h1, h2, h3)) {
+            assertThat(lab.log(h.process())).as(h.id()).contains("cluster hub " + h.id());
+        }
+    }
+
+    /**
+     * A hub killed (SIGKILL) while its wireguard-go client sends to another hub's client: the
+     * hub's lease expires, one surviving hub calls the client back at its last endpoint, and the
+     * transfer completes intact. The gap is measured with a ping running through it.
+     */
+    @Test
+    void aKilledHubsClientsMoveAndATransferCompletes(Lab lab) throws Exception {
+        ClusterLab c = new ClusterLab(lab, 3);
+        ClusterLab.Hub h1 = c.startHub("hub1");
+        ClusterLab.Hub h2 = c.startHub("hub2");
+        c.startHub("hub3");
+        ClusterLab.Client g1 = c.connect(c.addClient("g1", true), h1, true);
+        ClusterLab.Client p2 = c.connect(c.addClient("p2", false), h2, false);
+        ClusterLab.Client p4 = c.connect(c.addClient("p4", false), h1, false);
+        c.awaitAttached(g1, "hub1");
+        c.awaitAttached(p2, "hub2");
+        c.awaitAttached(p4, "hub1");
+        Tunnels.reach(lab, g1.ns(), p2.address());
+        Tunnels.reach(lab, p4.ns(), p2.address());
+
+        // (No -w: ping ends at the first ICMP error when given a deadline.)
+        // 50 MB at 40 Mbit/s on g1's underlay takes about ten seconds: time to kill its hub midway.
+        String dev = lab.sh(g1.ns(), "sh", "-c", "ip -o -4 addr show to " + g1.underlay() + " | awk '{print $2}'").strip();
+        lab.sh(g1.ns(), "tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", "40mbit", "burst", "64kb", "latency", "200ms");
+        String pinger = "ping-gap";
+        lab.spawn(p2.ns(), pinger, List.of("ping", "-D", "-n", "-i", "0.1", "-W", "1", "-c", "900", g1.address()));
+        var transfer = java.util.concurrent.CompletableFuture.runAsync(
+                () -> Tunnels.transfer(lab, g1.ns(), p2.ns(), p2.address(), 50_000_000, Duration.ofSeconds(150)));
+        assertThat(Lab.await(Duration.ofSeconds(30), () -> WireGuardPeers.wgTransfer(lab, g1.ns(), g1.ifname())[1] > 10_000_000))
+                .as("the transfer is under way").isTrue();
+        double killedAt = System.currentTimeMillis() / 1000.0;
+        lab.processes().get(h1.process()).destroyForcibly();
+
+        transfer.get(200, java.util.concurrent.TimeUnit.SECONDS);
+        String moved = c.attachedHub(g1);
+        assertThat(moved).as("g1 moved to a surviving hub").isIn("hub2", "hub3");
+        c.awaitAttached(p4, c.attachedHub(p4) == null ? "hub2" : c.attachedHub(p4));
+        assertThat(c.attachedHub(p4)).isIn("hub2", "hub3");
+        Tunnels.reach(lab, p4.ns(), p2.address());
+        Tunnels.reach(lab, p2.ns(), g1.address());
+        lab.stop(pinger, Duration.ofSeconds(5));
+
+        double firstAfter = -1;
+        double lastBefore = -1;
+        for (String line : lab.log(pinger).split("\n")) {
+            var m = java.util.regex.Pattern.compile("^\\[(\\d+\\.\\d+)\\] \\d+ bytes from").matcher(line);
+            if (m.find()) {
+                double t = Double.parseDouble(m.group(1));
+                if (t < killedAt) {
+                    lastBefore = t;
+                } else if (firstAfter < 0) {
+                    firstAfter = t;
+                }
+            }
+        }
+        assertThat(firstAfter).as("a reply after the kill:\n" + lab.log(pinger)).isPositive();
+        System.out.printf("failover gap: %.0f ms from the kill to the first reply (last reply %.0f ms before the kill); "
+                + "g1 moved to %s%n", (firstAfter - killedAt) * 1000, (killedAt - lastBefore) * 1000, moved);
+    }
+
+    /**
+     * The store failing under the hubs: one etcd member killed changes nothing; every member
+     * stopped leaves established traffic flowing for a minute; once etcd is back, a client put into
+     * the store then is served by every hub.
+     */
+    @Test
+    void hubsRideOutTheStoreFailing(Lab lab) throws Exception {
+        ClusterLab c = new ClusterLab(lab, 3);
+        ClusterLab.Hub h1 = c.startHub("hub1");
+        ClusterLab.Hub h2 = c.startHub("hub2");
+        ClusterLab.Client g1 = c.connect(c.addClient("g1", true), h1, true);
+        ClusterLab.Client p2 = c.connect(c.addClient("p2", false), h2, false);
+        c.awaitAttached(g1, "hub1");
+        c.awaitAttached(p2, "hub2");
+        Tunnels.reach(lab, g1.ns(), p2.address());
+
+        c.etcd.kill(c.etcd.leader());
+        ClusterLab.Client g3 = c.connect(c.addClient("g3", true), h2, true);
+        c.awaitAttached(g3, "hub2");
+        Tunnels.reach(lab, g3.ns(), g1.address());
+        Tunnels.ping(lab, g1.ns(), p2.address());
+
+        c.etcd.stopAll();
+        Lab.Result minute = lab.run(g1.ns(), Duration.ofSeconds(90), "ping", "-n", "-q", "-c", "300", "-i", "0.2", "-W", "2",
+                p2.address());
+        assertThat(minute.output()).as("a minute without the store").contains("300 packets transmitted, 300 received");
+        for (ClusterLab.Hub h : List.of(h1, h2)) {
+            assertThat(lab.processes().get(h.process()).isAlive()).as(h.id() + " alive:\n" + lab.log(h.process())).isTrue();
+        }
+
+        c.etcd.startAll();
+        ClusterLab.Client g4 = c.connect(c.addClient("g4", true), h1, true);
+        c.awaitAttached(g4, "hub1");
+        Tunnels.reach(lab, g4.ns(), p2.address());
+        Tunnels.reach(lab, p2.ns(), g4.address());
+        Tunnels.ping(lab, g3.ns(), g4.address());
+    }
+}
