@@ -2,6 +2,7 @@ package dev.patchcord.cli;
 
 import dev.patchcord.cluster.ClusterClient;
 import dev.patchcord.cluster.ClusterStore;
+import dev.patchcord.cluster.EtcdClusterStore;
 import dev.patchcord.cluster.StoreException;
 import dev.patchcord.cluster.StoreSettings;
 import dev.patchcord.control.AddressPicker;
@@ -14,6 +15,7 @@ import dev.patchcord.core.wg.X25519;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -36,6 +38,9 @@ final class ClusterPeers {
     /** Fresh reads of the leases before giving up, when racing adds took every candidate. */
     static final int ROUNDS = 4;
 
+    /** The environment variable that sets the store's call timeout of the command line, in milliseconds. */
+    static final String TIMEOUT_ENV = "PATCHCORD_STORE_TIMEOUT_MS";
+
     private final ClusterStore store;
     private final StoreSettings settings;
 
@@ -56,13 +61,35 @@ final class ClusterPeers {
     static <T> T with(StoreSettings settings, Action<T> action) throws IOException {
         ClusterStore store;
         try {
-            store = ClusterStore.open(settings);
+            store = open(settings);
         } catch (StoreException e) {
             throw failed(settings, e);
         }
         try (store) {
             return run(store, settings, action);
         }
+    }
+
+    /**
+     * Opens the store with the default call timeout, or {@value #TIMEOUT_ENV} milliseconds. The
+     * first request of a command also starts the etcd client (its channel, its threads): on a host
+     * busy enough that this takes seconds, the default would call a live store dead.
+     */
+    static ClusterStore open(StoreSettings settings) throws StoreException {
+        String v = System.getenv(TIMEOUT_ENV);
+        if (v == null || v.isBlank()) {
+            return ClusterStore.open(settings);
+        }
+        long ms;
+        try {
+            ms = Long.parseLong(v.strip());
+        } catch (NumberFormatException e) {
+            ms = -1;
+        }
+        if (ms < 1 || ms > 600_000) {
+            throw new UserError(TIMEOUT_ENV + "=" + v + " is not 1-600000 (milliseconds)");
+        }
+        return EtcdClusterStore.connect(settings, Duration.ofMillis(ms), ClusterStore.DEFAULT_LEASE_TTL_SECONDS);
     }
 
     /** Runs {@code action} on an open store, its failure as one line. */
