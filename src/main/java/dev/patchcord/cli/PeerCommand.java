@@ -29,7 +29,8 @@ import java.util.concurrent.Callable;
  * {@code patchcord peer add|remove|list}: clients of a server, managed on the server. A new
  * client gets fresh keys, a free address, a place in the server's file and (if the server runs)
  * in the running interface at once; its configuration is printed with a QR code for the
- * WireGuard phone apps. The client's private key is shown once and kept nowhere.
+ * WireGuard phone apps. The client's private key is shown once and kept nowhere. With
+ * {@code Store} in the server's file, the clients are the cluster's, in its store ({@link ClusterPeers}).
  */
 @Command(name = "peer", description = "Add, remove and list the clients of a server.",
         subcommands = {PeerCommand.Add.class, PeerCommand.Remove.class, PeerCommand.List_.class},
@@ -121,7 +122,8 @@ final class PeerCommand {
 
     @Command(name = "add", sortOptions = false,
             description = {"Make a new client: keys, a free address, a [Peer] in the server's file and in the "
-                    + "running interface; print the client's configuration and its QR code."},
+                    + "running interface (with Store in the file: a client in the cluster's store instead); print "
+                    + "the client's configuration and its QR code."},
             footer = {"", "Examples:",
                     "  patchcord peer add wg0 alice --endpoint vpn.example.com:51820",
                     "  patchcord peer add wg0 phone --allowed-ips 0.0.0.0/0,::/0 --dns 10.8.0.1 \\",
@@ -329,7 +331,8 @@ final class PeerCommand {
         }
     }
 
-    @Command(name = "remove", description = "Remove a client by name from the server's file and the running interface.",
+    @Command(name = "remove", description = "Remove a client by name from the server's file and the running interface "
+            + "(with Store: from the cluster's store, releasing its addresses).",
             footer = {"", "Example:", "  patchcord peer remove wg0 alice"})
     static final class Remove implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "IFNAME|CONFIG", description = SERVER)
@@ -359,7 +362,7 @@ final class PeerCommand {
         }
     }
 
-    @Command(name = "list", description = "List the server's peers: name, public key, allowed IPs.",
+    @Command(name = "list", description = "List the server's peers (with Store: the cluster's clients): name, public key, allowed IPs.",
             footer = {"", "Example:", "  patchcord peer list wg0"})
     static final class List_ implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "IFNAME|CONFIG", description = SERVER)
