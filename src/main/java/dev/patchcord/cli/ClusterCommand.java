@@ -86,7 +86,7 @@ final class ClusterCommand implements Runnable {
     }
 
     static Snapshot read(StoreSettings settings) {
-        try (ClusterStore store = ClusterStore.open(settings)) {
+        try (ClusterStore store = ClusterPeers.open(settings)) {
             List<HubRecord> hubs = store.hubs();
             Map<String, String> attachments = store.attachments();
             int clients = store.listClients().clients().size();

@@ -69,6 +69,10 @@ final class ManPage {
             the first real packets find the packet path compiled (default 600; \\fB0\\fR for none, as \
             \\fB\\-\\-no\\-warm\\-up\\fR).
             .TP
+            .B PATCHCORD_STORE_TIMEOUT_MS
+            How long each request of \\fBpeer\\fR (with \\fBStore\\fR) and \\fBcluster status\\fR to the \
+            cluster's etcd may take, in milliseconds (1 to 600000; default 3000).
+            .TP
             .B PATCHCORD_TRACE
             When set, an unexpected error prints its stack trace as well.
             .TP

@@ -1,5 +1,6 @@
 package dev.patchcord.cli;
 
+import dev.patchcord.cluster.StoreSettings;
 import dev.patchcord.control.AddressPicker;
 import dev.patchcord.control.ClientConfig;
 import dev.patchcord.control.ConfigException;
@@ -28,7 +29,8 @@ import java.util.concurrent.Callable;
  * {@code patchcord peer add|remove|list}: clients of a server, managed on the server. A new
  * client gets fresh keys, a free address, a place in the server's file and (if the server runs)
  * in the running interface at once; its configuration is printed with a QR code for the
- * WireGuard phone apps. The client's private key is shown once and kept nowhere.
+ * WireGuard phone apps. The client's private key is shown once and kept nowhere. With
+ * {@code Store} in the server's file, the clients are the cluster's, in its store ({@link ClusterPeers}).
  */
 @Command(name = "peer", description = "Add, remove and list the clients of a server.",
         subcommands = {PeerCommand.Add.class, PeerCommand.Remove.class, PeerCommand.List_.class},
@@ -40,7 +42,7 @@ final class PeerCommand {
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
-    private static final SecureRandom RANDOM = new SecureRandom();
+    static final SecureRandom RANDOM = new SecureRandom();
 
     /** How the server is named, for every subcommand. */
     static final String SERVER = "The server: its configuration file, or its interface name (the file the running "
@@ -120,7 +122,8 @@ final class PeerCommand {
 
     @Command(name = "add", sortOptions = false,
             description = {"Make a new client: keys, a free address, a [Peer] in the server's file and in the "
-                    + "running interface; print the client's configuration and its QR code."},
+                    + "running interface (with Store in the file: a client in the cluster's store instead); print "
+                    + "the client's configuration and its QR code."},
             footer = {"", "Examples:",
                     "  patchcord peer add wg0 alice --endpoint vpn.example.com:51820",
                     "  patchcord peer add wg0 phone --allowed-ips 0.0.0.0/0,::/0 --dns 10.8.0.1 \\",
@@ -135,8 +138,8 @@ final class PeerCommand {
         @Option(names = "--address", paramLabel = "auto|ADDR[,ADDR]", defaultValue = "auto",
                 description = "The client's address(es): 'auto' picks the lowest free one in each of the server's subnets (default).")
         String address;
-        @Option(names = "--endpoint", paramLabel = "HOST[:PORT]",
-                description = "Where the client reaches the server (default: the server's PublicEndpoint; the port defaults to its ListenPort).")
+        @Option(names = "--endpoint", paramLabel = "HOST[:PORT][,...]",
+                description = "Where the client reaches the server, or a comma-separated list of a cluster's hubs (default: the server's PublicEndpoint; the port defaults to its ListenPort).")
         String endpoint;
         @Option(names = "--allowed-ips", paramLabel = "LIST",
                 description = "What the client sends through the tunnel (default: the server's subnets; 0.0.0.0/0,::/0 for everything).")
@@ -164,6 +167,11 @@ final class PeerCommand {
                 throw new UserError("--keepalive " + keepalive + " is out of range (0-65535)");
             }
             Server s = Server.load(server);
+            StoreSettings store = s.config().interfaceSection().store();
+            if (store != null) {
+                // The hubs of a cluster take their clients from the shared store, not from this file.
+                return ClusterPeers.add(this, s.config(), store);
+            }
             if (PeerBook.find(s.text(), name) != null) {
                 throw new UserError("a peer named '" + name + "' is already in " + s.file());
             }
@@ -171,18 +179,10 @@ final class PeerCommand {
             String serverEndpoint = serverEndpoint(iface.publicEndpoint(), iface.listenPort());
             List<Cidr> subnets = iface.addresses();
             List<Cidr> mine = addresses(subnets, s.taken());
-            List<Cidr> routed = allowedIps != null ? cidrs("--allowed-ips", allowedIps)
-                    : subnets.stream().map(Cidr::network).toList();
-            if (routed.isEmpty()) {
-                throw new UserError("the server has no Address: give the client's --allowed-ips");
-            }
+            List<Cidr> routed = routed(subnets);
             byte[] privateKey = X25519.generatePrivate(RANDOM);
             byte[] publicKey = X25519.publicKey(privateKey);
-            byte[] psk = null;
-            if (!noPsk) {
-                psk = new byte[32];
-                RANDOM.nextBytes(psk);
-            }
+            byte[] psk = newPsk();
             String hosts = String.join(", ", mine.stream().map(Cidr::toString).toList());
             String newText = PeerBook.add(s.text(), name, Keys.toBase64(publicKey), psk == null ? null : Keys.toBase64(psk), hosts);
             if (s.running()) {
@@ -203,15 +203,45 @@ final class PeerCommand {
                 }
                 throw e;
             }
-            String serverKey = Keys.toBase64(X25519.publicKey(iface.privateKey()));
+            print(iface.privateKey(), privateKey, psk, mine, routed, serverEndpoint, "added " + name + " (" + hosts + ") to " + s.file()
+                    + (s.running() ? " and to the running " + s.ifname() : "; " + s.ifname() + " is not running, so it takes effect at the next start"));
+            return 0;
+        }
+
+        /** What the client sends through the tunnel: --allowed-ips, else the server's subnets. */
+        List<Cidr> routed(List<Cidr> subnets) {
+            List<Cidr> routed = allowedIps != null ? cidrs("--allowed-ips", allowedIps)
+                    : subnets.stream().map(Cidr::network).toList();
+            if (routed.isEmpty()) {
+                throw new UserError("the server has no Address: give the client's --allowed-ips");
+            }
+            return routed;
+        }
+
+        /** A fresh preshared key, or null with --no-psk. */
+        byte[] newPsk() {
+            if (noPsk) {
+                return null;
+            }
+            byte[] psk = new byte[32];
+            RANDOM.nextBytes(psk);
+            return psk;
+        }
+
+        /**
+         * Prints the client's configuration (and writes --output and --png), after {@code done} on
+         * standard error; wipes {@code privateKey} once the text holds it.
+         */
+        void print(byte[] serverPrivateKey, byte[] privateKey, byte[] psk, List<Cidr> mine, List<Cidr> routed,
+                   String serverEndpoint, String done) throws IOException {
+            String serverKey = Keys.toBase64(X25519.publicKey(serverPrivateKey));
             List<String> dnsList = dns == null ? List.of() : List.of(dns.split("\\s*,\\s*"));
             ClientConfig client = new ClientConfig(name, Keys.toBase64(privateKey), mine, dnsList, serverKey,
                     psk == null ? null : Keys.toBase64(psk), routed, serverEndpoint, keepalive);
             String text = client.text();
             java.util.Arrays.fill(privateKey, (byte) 0);
             PrintStream err = System.err;
-            err.println("patchcord: added " + name + " (" + hosts + ") to " + s.file()
-                    + (s.running() ? " and to the running " + s.ifname() : "; " + s.ifname() + " is not running, so it takes effect at the next start"));
+            err.println("patchcord: " + done);
             if (output != null) {
                 writePrivate(output, text);
                 err.println("patchcord: wrote " + output);
@@ -227,15 +257,29 @@ final class PeerCommand {
                 System.out.print(qr.terminal());
             }
             err.println("patchcord: the client's private key is shown only now; it is not kept on this server");
-            return 0;
         }
 
-        private String serverEndpoint(String recorded, Integer listenPort) {
+        /**
+         * The client's Endpoint: --endpoint (a comma-separated list names several hubs, kept in
+         * its order) or the server's PublicEndpoint, each with the ListenPort if it has no port.
+         */
+        String serverEndpoint(String recorded, Integer listenPort) {
             String e = endpoint != null ? endpoint : recorded;
             if (e == null) {
                 throw new UserError("where do clients reach this server? Give --endpoint HOST:PORT, or set "
                         + "PublicEndpoint = HOST:PORT in the server's [Interface]");
             }
+            List<String> out = new ArrayList<>();
+            for (String one : e.split(",", -1)) {
+                if (one.isBlank()) {
+                    throw new UserError("--endpoint '" + e + "' has an empty entry");
+                }
+                out.add(withPort(one.strip(), listenPort));
+            }
+            return String.join(", ", out);
+        }
+
+        private static String withPort(String e, Integer listenPort) {
             boolean hasPort = e.startsWith("[") ? e.contains("]:") : e.chars().filter(c -> c == ':').count() == 1;
             if (!hasPort) {
                 if (listenPort == null) {
@@ -246,18 +290,27 @@ final class PeerCommand {
             return e;
         }
 
-        private List<Cidr> addresses(List<Cidr> subnets, List<Cidr> taken) {
-            if (!address.equals("auto")) {
-                List<Cidr> chosen = new ArrayList<>();
-                for (Cidr c : cidrs("--address", address)) {
-                    Cidr host = new Cidr(c.address(), c.bits());
-                    for (Cidr t : taken) {
-                        if (t.contains(host.address())) {
-                            throw new UserError(host + " is taken (" + t + ")");
-                        }
+        /** The hosts of --address, none of them in {@code taken}; null for 'auto'. */
+        List<Cidr> chosenAddresses(List<Cidr> taken) {
+            if (address.equals("auto")) {
+                return null;
+            }
+            List<Cidr> chosen = new ArrayList<>();
+            for (Cidr c : cidrs("--address", address)) {
+                Cidr host = new Cidr(c.address(), c.bits());
+                for (Cidr t : taken) {
+                    if (t.contains(host.address())) {
+                        throw new UserError(host + " is taken (" + t + ")");
                     }
-                    chosen.add(host);
                 }
+                chosen.add(host);
+            }
+            return chosen;
+        }
+
+        private List<Cidr> addresses(List<Cidr> subnets, List<Cidr> taken) {
+            List<Cidr> chosen = chosenAddresses(taken);
+            if (chosen != null) {
                 return chosen;
             }
             if (subnets.isEmpty()) {
@@ -278,7 +331,8 @@ final class PeerCommand {
         }
     }
 
-    @Command(name = "remove", description = "Remove a client by name from the server's file and the running interface.",
+    @Command(name = "remove", description = "Remove a client by name from the server's file and the running interface "
+            + "(with Store: from the cluster's store, releasing its addresses).",
             footer = {"", "Example:", "  patchcord peer remove wg0 alice"})
     static final class Remove implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "IFNAME|CONFIG", description = SERVER)
@@ -289,8 +343,12 @@ final class PeerCommand {
         boolean help;
 
         @Override
-        public Integer call() {
+        public Integer call() throws IOException {
             Server s = Server.load(server);
+            StoreSettings store = s.config().interfaceSection().store();
+            if (store != null) {
+                return ClusterPeers.remove(store, name);
+            }
             PeerBook.Entry e = PeerBook.find(s.text(), name);
             if (e == null) {
                 throw new UserError("no peer named '" + name + "' in " + s.file());
@@ -304,7 +362,7 @@ final class PeerCommand {
         }
     }
 
-    @Command(name = "list", description = "List the server's peers: name, public key, allowed IPs.",
+    @Command(name = "list", description = "List the server's peers (with Store: the cluster's clients): name, public key, allowed IPs.",
             footer = {"", "Example:", "  patchcord peer list wg0"})
     static final class List_ implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "IFNAME|CONFIG", description = SERVER)
@@ -313,8 +371,12 @@ final class PeerCommand {
         boolean help;
 
         @Override
-        public Integer call() {
+        public Integer call() throws IOException {
             Server s = Server.load(server);
+            StoreSettings store = s.config().interfaceSection().store();
+            if (store != null) {
+                return ClusterPeers.list(store);
+            }
             for (PeerBook.Entry e : PeerBook.list(s.text())) {
                 System.out.println((e.name() == null ? "-" : e.name()) + "\t" + e.publicKey() + "\t" + e.allowedIps());
             }

@@ -63,6 +63,60 @@ public final class AddressPicker {
         return Optional.empty();
     }
 
+    /**
+     * The lowest {@code limit} free host addresses of {@code subnet}, in order, by the same rule
+     * as {@link #pick}: the candidates a shared store's allocation tries in turn. The store alone
+     * decides which of them is free; {@code taken} only keeps off what it cannot know (the
+     * server's own addresses, the peers of its file) and what was already leased when it was read.
+     *
+     * @param taken prefixes to skip (any family; others ignored)
+     * @param limit how many at most
+     * @return single-host addresses, ascending; empty if the subnet has no free host
+     */
+    public static List<InetAddress> candidates(Cidr subnet, List<Cidr> taken, int limit) {
+        if (limit < 0) {
+            throw new IllegalArgumentException("limit " + limit + " is negative");
+        }
+        int bits = subnet.bits();
+        BigInteger first = value(subnet.network().address());
+        BigInteger last = first.add(BigInteger.ONE.shiftLeft(bits - subnet.prefix())).subtract(BigInteger.ONE);
+        if (subnet.prefix() < bits - 1) {
+            first = first.add(BigInteger.ONE);
+            if (subnet.isIpv4()) {
+                last = last.subtract(BigInteger.ONE);
+            }
+        }
+        List<BigInteger[]> ranges = new ArrayList<>();
+        for (Cidr c : taken) {
+            if (c.isIpv4() == subnet.isIpv4()) {
+                BigInteger lo = value(c.network().address());
+                ranges.add(new BigInteger[] {lo, lo.add(BigInteger.ONE.shiftLeft(bits - c.prefix())).subtract(BigInteger.ONE)});
+            }
+        }
+        // Sorted by start, the taken ranges are passed once each: the gaps between them are the
+        // free hosts, so a store with thousands of leases costs one sort, not a search per host.
+        ranges.sort((a, b) -> a[0].compareTo(b[0]));
+        List<InetAddress> out = new ArrayList<>();
+        BigInteger cursor = first;
+        for (BigInteger[] r : ranges) {
+            while (out.size() < limit && cursor.compareTo(r[0]) < 0 && cursor.compareTo(last) <= 0) {
+                out.add(address(cursor, bits));
+                cursor = cursor.add(BigInteger.ONE);
+            }
+            if (out.size() == limit || cursor.compareTo(last) > 0) {
+                return out;
+            }
+            if (r[1].compareTo(cursor) >= 0) {
+                cursor = r[1].add(BigInteger.ONE);
+            }
+        }
+        while (out.size() < limit && cursor.compareTo(last) <= 0) {
+            out.add(address(cursor, bits));
+            cursor = cursor.add(BigInteger.ONE);
+        }
+        return out;
+    }
+
     private static BigInteger value(InetAddress a) {
         return new BigInteger(1, a.getAddress());
     }

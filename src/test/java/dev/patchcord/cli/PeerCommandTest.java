@@ -138,4 +138,16 @@ class PeerCommandTest {
         assertThat(dup.status()).isEqualTo(1);
         assertThat(dup.err()).contains("already");
     }
+
+    @Test
+    void anEndpointListKeepsItsOrderAndEachEntryGetsTheListenPort() throws Exception {
+        Path file = server("");
+        CliRun o = CliRun.of("peer", "add", file.toString(), "multi", "--endpoint", "hub1.example.net, [2001:db8::7],hub2.example.net:443",
+                "--no-qr");
+        assertThat(o.status()).as(o.err()).isZero();
+        assertThat(o.out()).contains("Endpoint = hub1.example.net:51820, [2001:db8::7]:51820, hub2.example.net:443\n");
+        CliRun empty = CliRun.of("peer", "add", file.toString(), "other", "--endpoint", "a:1,,b:2");
+        assertThat(empty.status()).isEqualTo(1);
+        assertThat(empty.err()).contains("has an empty entry");
+    }
 }
