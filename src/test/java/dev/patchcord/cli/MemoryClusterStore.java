@@ -112,7 +112,7 @@ final class MemoryClusterStore implements ClusterStore {
     }
 
     @Override
-    public void attach(byte[] clientKey, String hubId) {
+    public void attach(byte[] clientKey, dev.patchcord.cluster.Attachment attachment) {
         throw new UnsupportedOperationException("hubs are not modelled");
     }
 
@@ -133,6 +133,16 @@ final class MemoryClusterStore implements ClusterStore {
 
     @Override
     public Subscription watchClients(long fromRevision, ClientListener listener) {
+        throw new UnsupportedOperationException("watches are not modelled");
+    }
+
+    @Override
+    public Snapshot snapshot() {
+        throw new UnsupportedOperationException("hubs are not modelled");
+    }
+
+    @Override
+    public Subscription watch(long fromRevision, dev.patchcord.cluster.ClusterListener listener) {
         throw new UnsupportedOperationException("watches are not modelled");
     }
 
