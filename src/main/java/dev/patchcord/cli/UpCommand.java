@@ -158,7 +158,7 @@ final class UpCommand implements Callable<Integer> {
             });
         }
         session.onReady(() -> RunDir.writePidOrWarn(ifname, err));
-        ConfigReload reload = new ConfigReload(file, config, built.control(), ifname, err, built.meshReload());
+        ConfigReload reload = new ConfigReload(file, config, built.configDevice(), ifname, err, built.meshReload());
         session.onReload(reload);
         if (built.uapi() != null) {
             reload.exclusive(built.uapi()::exclusive);

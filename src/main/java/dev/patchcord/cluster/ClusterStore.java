@@ -101,6 +101,15 @@ public interface ClusterStore extends AutoCloseable {
      */
     void attach(byte[] clientKey, Attachment attachment) throws StoreException;
 
+    /**
+     * As {@link #attach(byte[], Attachment)}, in one transaction, only if the client has no
+     * attachment: for a hub putting its records back after its lease expired, which must not undo
+     * a newer handshake the client made with another hub meanwhile.
+     *
+     * @return whether it was written
+     */
+    boolean attachIfAbsent(byte[] clientKey, Attachment attachment) throws StoreException;
+
     /** Removes the attachment if it still names {@code hubId} (another hub may have taken the client over). */
     boolean detach(byte[] clientKey, String hubId) throws StoreException;
 

@@ -245,6 +245,16 @@ public final class EtcdClusterStore implements ClusterStore {
     }
 
     @Override
+    public boolean attachIfAbsent(byte[] clientKey, Attachment attachment) throws StoreException {
+        long id = lease();
+        ByteSequence k = bytes(keys.attach(clientKey));
+        return await(kv.txn()
+                .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+                .Then(Op.put(k, ByteSequence.from(StoreValues.attach(attachment)), PutOption.builder().withLeaseId(id).build()))
+                .commit(), "an attachment").isSucceeded();
+    }
+
+    @Override
     public boolean detach(byte[] clientKey, String hubId) throws StoreException {
         // The value also holds an endpoint, so it cannot be compared whole: read it, and delete
         // only if nobody wrote the key since (its mod revision is unchanged).

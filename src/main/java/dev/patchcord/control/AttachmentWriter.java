@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
 final class AttachmentWriter implements AutoCloseable {
     private static final long RETRY_MILLIS = 1000;
 
-    private record Pending(byte[] key, Attachment attachment) {}
+    private record Pending(byte[] key, Attachment attachment, boolean ifAbsent) {}
 
     private final ClusterStore store;
     private final ClusterStats stats;
@@ -44,7 +44,13 @@ final class AttachmentWriter implements AutoCloseable {
 
     /** Records (later, on the writer's thread) that the client is attached as {@code a}. */
     void write(byte[] clientKey, Attachment a) {
-        pending.put(Keys.toBase64(clientKey), new Pending(clientKey.clone(), a));
+        pending.put(Keys.toBase64(clientKey), new Pending(clientKey.clone(), a, false));
+        work.release();
+    }
+
+    /** As {@link #write}, but only if the client has no attachment in the store by then. */
+    void writeIfAbsent(byte[] clientKey, Attachment a) {
+        pending.put(Keys.toBase64(clientKey), new Pending(clientKey.clone(), a, true));
         work.release();
     }
 
@@ -62,7 +68,11 @@ final class AttachmentWriter implements AutoCloseable {
                 for (Map.Entry<String, Pending> e : pending.entrySet()) {
                     Pending p = e.getValue();
                     long t0 = System.nanoTime();
-                    store.attach(p.key(), p.attachment());
+                    if (p.ifAbsent()) {
+                        store.attachIfAbsent(p.key(), p.attachment());
+                    } else {
+                        store.attach(p.key(), p.attachment());
+                    }
                     stats.storeAnswered(System.nanoTime() - t0);
                     pending.remove(e.getKey(), p); // unless a newer one came meanwhile
                 }

@@ -44,8 +44,12 @@ import java.util.concurrent.TimeUnit;
  * for several); the packet path runs on the backplane tunnel's own threads.
  */
 final class Backplane implements AutoCloseable {
-    /** Hubs call one another at least this often, so a hub that dies is noticed by its silence too. */
-    static final int KEEPALIVE_SECONDS = 5;
+    /**
+     * Hubs send one another a keepalive at least this often, so that a hub that still hears from
+     * another knows it is alive even when etcd says otherwise (its lease expired while the store
+     * was away): a second of silence is normal, three are not.
+     */
+    static final int KEEPALIVE_SECONDS = 1;
 
     private final String ifname;
     private final Node node;
@@ -159,6 +163,12 @@ final class Backplane implements AutoCloseable {
             n += p.txBytes();
         }
         return n;
+    }
+
+    /** When (System.nanoTime) the backplane last heard from a hub, or {@link Long#MIN_VALUE} if never. */
+    long lastHeard(String hubId) {
+        Peer peer = hubs.get(hubId);
+        return peer == null ? Long.MIN_VALUE : peer.lastReceivedNanos();
     }
 
     /** Another hub is up (or changed its key or endpoint): its peer, with the clients routed to it. */

@@ -42,6 +42,13 @@ import java.util.function.LongSupplier;
 public final class ClusterHub implements AutoCloseable {
     /** How long an orphan waits for its dead hub's record to go too (they go in one revision). */
     private static final long ORPHAN_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(3);
+    /**
+     * A hub heard on the backplane this recently is alive, whatever the store says (its lease can
+     * expire while etcd restarts): its clients are left to it. Longer than the backplane's
+     * one-second keepalive, shorter than the shortest time from a hub's death to its lease's
+     * expiry (the lease is renewed every third of its 5 s, so at least about 3.3 s).
+     */
+    private static final long ALIVE_NANOS = TimeUnit.MILLISECONDS.toNanos(2500);
     /** How often a hub that lost the store tries to read it again. */
     private static final long RESYNC_EVERY_NANOS = TimeUnit.SECONDS.toNanos(1);
 
@@ -59,11 +66,15 @@ public final class ClusterHub implements AutoCloseable {
     private final AttachmentWriter writer;
     private final LinkedBlockingQueue<Runnable> events = new LinkedBlockingQueue<>();
     private final ClusterStats stats = new ClusterStats();
+    /** The store's clients this hub serves, for other threads (the configuration socket); written by the hub's thread. */
+    private final Map<String, ClusterClient> view = new java.util.concurrent.ConcurrentHashMap<>();
 
     // ---- the cluster thread's state -----------------------------------------------------------
     private final Map<String, Member> members = new HashMap<>();
     private final Map<String, HubRecord> hubs = new HashMap<>();
     private final Map<String, Orphan> orphans = new HashMap<>();
+    /** When the backplane last heard from each hub whose record went, as it was when it went. */
+    private final Map<String, Long> heardAtExit = new HashMap<>();
     private ClusterStore.Subscription watch;
     private boolean resyncNeeded = true;
     private long lastResyncAttempt = Long.MIN_VALUE / 2;
@@ -97,6 +108,59 @@ public final class ClusterHub implements AutoCloseable {
 
     public String hubId() {
         return hubId;
+    }
+
+    /** Bytes received through the backplane from other hubs (what this hub delivers for them). */
+    long backplaneRxBytes() {
+        return backplane.rxBytes();
+    }
+
+    /** Bytes sent through the backplane to other hubs. */
+    long backplaneTxBytes() {
+        return backplane.txBytes();
+    }
+
+    /** The store this hub reads and writes. */
+    public ClusterStore store() {
+        return store;
+    }
+
+    /** The store's client with this key (base64), if this hub serves it; any thread. */
+    public ClusterClient client(String key) {
+        return view.get(key);
+    }
+
+    /** Whether {@code key} (base64) is a peer of the interface's own file, which the store never changes. */
+    boolean filePeer(String key) {
+        return fileKeys.contains(key);
+    }
+
+    /**
+     * Applies a change just written to the store at once, rather than when its watch event comes
+     * (which then finds nothing to do): {@code wg set} returns with the peer in place. Waits for
+     * the hub's thread, at most 2 s.
+     */
+    void applyNow(ClusterClient changed, String removedKey) {
+        var done = new java.util.concurrent.CompletableFuture<Void>();
+        events.add(() -> {
+            try {
+                if (changed != null) {
+                    clientChanged(changed);
+                } else {
+                    clientRemoved(removedKey);
+                }
+                routes.flush();
+            } finally {
+                done.complete(null);
+            }
+        });
+        try {
+            done.get(2, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            // The watch applies it anyway.
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Counters for the metrics and the ready line. */
@@ -226,13 +290,11 @@ public final class ClusterHub implements AutoCloseable {
             return;
         }
         long now = System.nanoTime();
-        for (Map.Entry<String, Member> e : members.entrySet()) {
-            Member m = e.getValue();
-            if (m.peer.hasSession(now)) {
-                Attachment a = new Attachment(hubId, endpointOf(m.peer));
-                m.attachment = null; // written again even if the value is the same: the old one went with the lease
-                setAttachment(e.getKey(), m, a);
-                writer.write(m.client.publicKey(), a);
+        for (Member m : members.values()) {
+            if (m.peer.hasSession(now) && (m.attachment == null || m.attachment.hubId().equals(hubId))) {
+                // Only where nobody else wrote one meanwhile: a handshake with another hub since
+                // is newer news than a session this hub still has.
+                writer.writeIfAbsent(m.client.publicKey(), new Attachment(hubId, endpointOf(m.peer)));
             }
         }
     }
@@ -299,12 +361,14 @@ public final class ClusterHub implements AutoCloseable {
             m.peer = node.addPeer(c.publicKey(), c.presharedKey());
             node.allowedIps().replacePeer(m.peer, c.allowedIps());
             members.put(key, m);
+            view.put(key, c);
             routes.toMain(c.allowedIps());
             stats.clients(members.size());
             return;
         }
         ClusterClient before = m.client;
         m.client = c;
+        view.put(key, c);
         m.peer.setPresharedKey(c.presharedKey());
         if (!before.allowedIps().equals(c.allowedIps())) {
             node.allowedIps().replacePeer(m.peer, c.allowedIps());
@@ -324,6 +388,7 @@ public final class ClusterHub implements AutoCloseable {
 
     private void clientRemoved(String key) {
         Member m = members.remove(key);
+        view.remove(key);
         if (m == null) {
             return;
         }
@@ -356,6 +421,7 @@ public final class ClusterHub implements AutoCloseable {
             announce();
             return;
         }
+        heardAtExit.put(id, backplane.lastHeard(id));
         backplane.hubGone(id);
     }
 
@@ -378,8 +444,8 @@ public final class ClusterHub implements AutoCloseable {
         if (!old.hubId().equals(hubId)) {
             orphans.put(key, new Orphan(old.hubId(), old.endpoint(), clock.getAsLong()));
         } else if (!closed && m.peer.hasSession(System.nanoTime())) {
-            writer.write(m.client.publicKey(), old); // ours, removed by someone else: still ours
-            setAttachment(key, m, old);
+            // Ours, gone with our lease or removed by someone: still ours unless another hub says otherwise.
+            writer.writeIfAbsent(m.client.publicKey(), old);
         }
     }
 
@@ -477,6 +543,14 @@ public final class ClusterHub implements AutoCloseable {
                 continue; // its record may still be on its way out; decided when it goes, or never
             }
             it.remove();
+            Long heard = heardAtExit.get(o.oldHub());
+            if (heard != null && heard != Long.MIN_VALUE && now - heard < ALIVE_NANOS) {
+                // Its lease expired but it still talks on the backplane (the store was away): it
+                // announces itself again and keeps its clients; calling them over would only make
+                // the two hubs take turns.
+                stats.takeoverDeclined();
+                continue;
+            }
             if (o.endpoint() == null || !hubId.equals(HubChoice.successor(e.getKey(), hubs.keySet(), hubId))) {
                 continue;
             }

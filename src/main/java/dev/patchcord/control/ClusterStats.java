@@ -15,6 +15,7 @@ public final class ClusterStats {
     private final LongAdder storeErrors = new LongAdder();
     private final LongAdder takeovers = new LongAdder();
     private final LongAdder sessionsDropped = new LongAdder();
+    private final LongAdder takeoversDeclined = new LongAdder();
 
     void clients(int n) {
         clients = n;
@@ -40,6 +41,10 @@ public final class ClusterStats {
 
     void takeover() {
         takeovers.increment();
+    }
+
+    void takeoverDeclined() {
+        takeoversDeclined.increment();
     }
 
     void sessionDropped() {
@@ -78,6 +83,11 @@ public final class ClusterStats {
     /** Orphaned clients this hub called back after their hub died. */
     public long takeovers() {
         return takeovers.sum();
+    }
+
+    /** Orphans not called back because their hub, its lease expired, was still heard on the backplane. */
+    public long takeoversDeclined() {
+        return takeoversDeclined.sum();
     }
 
     /** Sessions this hub dropped because its client was attached to another hub. */

@@ -56,7 +56,9 @@ public record ConfigSync(String body, int added, int removed, int changed) {
         int removed = 0;
         for (UapiDevice.PeerState p : current.peers()) {
             String key = Keys.toBase64(p.publicKey());
-            if (!wanted.contains(key) && !keep.contains(key)) {
+            // A cluster hub's clients come from the store, not the file: a file without them
+            // must not take them off (nor, through the hub, out of the whole cluster).
+            if (!wanted.contains(key) && !keep.contains(key) && !p.extensions().containsKey(ClusterUapiDevice.CLUSTER)) {
                 sb.append("public_key=").append(Keys.toHex(p.publicKey())).append("\nremove=true\n");
                 removed++;
             }

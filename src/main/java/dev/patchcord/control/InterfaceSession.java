@@ -40,6 +40,7 @@ public final class InterfaceSession {
     UdpSocket socket;
     WgTunnel tunnel;
     WgUapiDevice control;
+    UapiDevice configDevice;
     UapiServer uapi;
     MeshPeers mesh;
     ClusterHub cluster;
@@ -85,6 +86,14 @@ public final class InterfaceSession {
     /** What {@code wg} and the metrics see: the running state as UAPI. */
     public WgUapiDevice control() {
         return control;
+    }
+
+    /**
+     * What the configuration socket and a reload change: {@link #control()}, or for a cluster hub
+     * the device that writes its clients' changes to the store.
+     */
+    public UapiDevice configDevice() {
+        return configDevice;
     }
 
     /** The configuration socket, or null when it could not be made (said on standard error). */

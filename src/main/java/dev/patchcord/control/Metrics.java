@@ -74,8 +74,41 @@ public final class Metrics {
                         .append(Math.max(0, nowEpochNanos - p.lastHandshakeEpochNanos()) / 1e9).append('\n');
             }
         }
+        if (ext.containsKey("cluster_hub")) {
+            cluster(sb, iface + ",hub=\"" + escape(ext.get("cluster_hub")) + "\"", ext);
+        }
         process(sb);
         return sb.toString();
+    }
+
+    /** A cluster hub's own series (docs/cluster.md): what it serves, the store's health, the backplane. */
+    private static void cluster(StringBuilder sb, String labels, Map<String, String> ext) {
+        help(sb, "patchcord_cluster_hubs", "gauge", "Live hubs of the cluster, this one included.");
+        sample(sb, "patchcord_cluster_hubs", labels, number(ext.get("cluster_hubs")));
+        help(sb, "patchcord_cluster_clients", "gauge", "Clients in the cluster store that this hub serves.");
+        sample(sb, "patchcord_cluster_clients", labels, number(ext.get("cluster_clients")));
+        help(sb, "patchcord_cluster_attached_clients", "gauge", "Clients attached to this hub.");
+        sample(sb, "patchcord_cluster_attached_clients", labels, number(ext.get("cluster_attached")));
+        help(sb, "patchcord_cluster_store_up", "gauge", "1 if the last request to the store was answered.");
+        sample(sb, "patchcord_cluster_store_up", labels, number(ext.get("cluster_store_reachable")));
+        help(sb, "patchcord_cluster_store_latency_seconds", "gauge", "How long the last answered store request took.");
+        long ns = number(ext.get("cluster_store_latency_ns"));
+        sb.append("patchcord_cluster_store_latency_seconds{").append(labels).append("} ").append(ns < 0 ? "NaN" : ns / 1e9)
+                .append('\n');
+        help(sb, "patchcord_cluster_store_errors_total", "counter", "Store requests that failed or timed out.");
+        sample(sb, "patchcord_cluster_store_errors_total", labels, number(ext.get("cluster_store_errors")));
+        help(sb, "patchcord_cluster_takeovers_total", "counter", "Clients of a dead hub that this hub called back.");
+        sample(sb, "patchcord_cluster_takeovers_total", labels, number(ext.get("cluster_takeovers")));
+        help(sb, "patchcord_cluster_takeovers_declined_total", "counter",
+                "Clients of a hub whose lease expired that were left to it, since it was still heard on the backplane.");
+        sample(sb, "patchcord_cluster_takeovers_declined_total", labels, number(ext.get("cluster_takeovers_declined")));
+        help(sb, "patchcord_cluster_sessions_dropped_total", "counter",
+                "Sessions dropped here because their client attached to another hub.");
+        sample(sb, "patchcord_cluster_sessions_dropped_total", labels, number(ext.get("cluster_sessions_dropped")));
+        help(sb, "patchcord_cluster_backplane_receive_bytes_total", "counter", "Bytes received from other hubs over the backplane.");
+        sample(sb, "patchcord_cluster_backplane_receive_bytes_total", labels, number(ext.get("cluster_backplane_rx_bytes")));
+        help(sb, "patchcord_cluster_backplane_transmit_bytes_total", "counter", "Bytes sent to other hubs over the backplane.");
+        sample(sb, "patchcord_cluster_backplane_transmit_bytes_total", labels, number(ext.get("cluster_backplane_tx_bytes")));
     }
 
     /** The process's health: the usual {@code process_*} series and the Java heap. */

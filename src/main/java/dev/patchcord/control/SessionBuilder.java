@@ -379,13 +379,16 @@ public final class SessionBuilder {
                     + " (too long, or not UTF-8): give 'patchcord peer' and 'syncconf' the file, not the name");
         }
         if (iface.saveConfig()) {
-            session.onStop(() -> saveConfig(control));
+            session.onStop(() -> saveConfig(session.configDevice()));
         }
         session.onStop(() -> hook("PreDown", iface.preDown()));
         session.onStop(beforePreDown);
-        startConfigSocket(session, control, stop);
+        // A cluster hub's socket writes its clients' changes to the store; metrics and SaveConfig see the interface.
+        UapiDevice device = session.cluster == null ? control : new ClusterUapiDevice(control, session.cluster);
+        session.configDevice = device;
+        startConfigSocket(session, device, stop);
         if (metrics != null) {
-            metrics.serve(control);
+            metrics.serve(session.configDevice());
             err.println("patchcord: " + ifname + ": Prometheus metrics on http://" + iface.metrics() + "/metrics");
         }
         MeshPeers mesh = session.mesh;
@@ -400,7 +403,7 @@ public final class SessionBuilder {
     }
 
     /** The configuration socket for {@code wg}; deleting its file stops the session, as with wireguard-go. */
-    private void startConfigSocket(InterfaceSession session, WgUapiDevice control, InterfaceSession.Stop stop) {
+    private void startConfigSocket(InterfaceSession session, UapiDevice control, InterfaceSession.Stop stop) {
         try {
             UapiServer uapi = new UapiServer(socketDir, ifname, control, debug);
             session.uapi = uapi;
@@ -579,9 +582,14 @@ public final class SessionBuilder {
         tun.close();
     }
 
-    private void saveConfig(WgUapiDevice control) {
+    private void saveConfig(UapiDevice control) {
+        UapiDevice.DeviceState state = control.get();
+        // A cluster hub's clients live in the store: written into the file they would become its own peers.
+        List<UapiDevice.PeerState> own = state.peers().stream()
+                .filter(p -> !p.extensions().containsKey(ClusterUapiDevice.CLUSTER)).toList();
         try {
-            WgConfigWriter.save(file, WgConfigWriter.render(iface, control.get()));
+            WgConfigWriter.save(file, WgConfigWriter.render(iface, new UapiDevice.DeviceState(state.privateKey(),
+                    state.listenPort(), state.fwmark(), own, state.extensions())));
         } catch (IOException e) {
             throw new InterfaceSession.Failure("SaveConfig: cannot write " + file + ": " + e.getMessage());
         }

@@ -83,6 +83,8 @@ public final class UapiGetReply {
         final List<Cidr> allowed = new ArrayList<>();
         /** A list of endpoints (patchcord's extension), kept so that syncconf leaves an unchanged one alone. */
         String endpoints;
+        /** patchcord_cluster: the peer is a client of the cluster store (a hub), which syncconf leaves alone. */
+        String cluster;
 
         Peer(byte[] publicKey) {
             this.publicKey = publicKey;
@@ -102,6 +104,7 @@ public final class UapiGetReply {
                 case "persistent_keepalive_interval" -> keepalive = Integer.parseInt(value);
                 case "allowed_ip" -> allowed.add(Cidr.parse(value));
                 case UapiProtocol.EXTENSION_PREFIX + WgUapiDevice.ENDPOINTS -> endpoints = value;
+                case UapiProtocol.EXTENSION_PREFIX + ClusterUapiDevice.CLUSTER -> cluster = value;
                 default -> { } // protocol_version, patchcord's extensions, future keys
             }
         }
@@ -109,7 +112,18 @@ public final class UapiGetReply {
         UapiDevice.PeerState state() {
             return new UapiDevice.PeerState(publicKey, presharedKey, endpoint,
                     handshakeSec * 1_000_000_000L + handshakeNsec, rx, tx, keepalive, allowed,
-                    endpoints == null ? java.util.Map.of() : java.util.Map.of(WgUapiDevice.ENDPOINTS, endpoints));
+                    extensions());
+        }
+
+        private java.util.Map<String, String> extensions() {
+            java.util.Map<String, String> ext = new java.util.LinkedHashMap<>();
+            if (endpoints != null) {
+                ext.put(WgUapiDevice.ENDPOINTS, endpoints);
+            }
+            if (cluster != null) {
+                ext.put(ClusterUapiDevice.CLUSTER, cluster);
+            }
+            return ext;
         }
 
         /** {@code 1.2.3.4:51820} or {@code [fd00::1]:51820} (a zone, if any, is dropped). */

@@ -45,8 +45,8 @@ import java.util.Objects;
  * @param metrics patchcord's {@code Metrics}: where the Prometheus endpoint listens (HOST:PORT,
  *                localhost unless a host is given); or null for none
  * @param store patchcord's {@code Store}, {@code Cluster} and {@code StoreCA}/{@code StoreCert}/{@code StoreKey}:
- *              the etcd cluster shared by the hubs of one network; or null. Read and checked,
- *              not used by hubs yet (see docs/cluster-store.md)
+ *              the etcd cluster shared by the hubs of one network, with this hub's id and backplane;
+ *              or null (docs/cluster.md)
  */
 public record WgInterfaceSection(byte[] privateKey, Integer listenPort, List<Cidr> addresses, Integer mtu,
         List<String> dns, RouteTable table, List<String> preUp, List<String> postUp, List<String> preDown,

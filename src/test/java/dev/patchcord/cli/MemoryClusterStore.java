@@ -117,6 +117,11 @@ final class MemoryClusterStore implements ClusterStore {
     }
 
     @Override
+    public boolean attachIfAbsent(byte[] clientKey, dev.patchcord.cluster.Attachment attachment) {
+        throw new UnsupportedOperationException("hubs are not modelled");
+    }
+
+    @Override
     public boolean detach(byte[] clientKey, String hubId) {
         return false;
     }

@@ -88,6 +88,23 @@ class StoreValuesTest {
     }
 
     @Test
+    void anAttachmentCarriesTheClientsLastEndpoint() {
+        Attachment a = new Attachment("hub-a", "[2001:db8::7]:40000");
+        assertThat(text(StoreValues.attach(a))).isEqualTo("hub=hub-a\nendpoint=[2001:db8::7]:40000\n");
+        assertThat(StoreValues.readAttachment(StoreValues.attach(a))).isEqualTo(a);
+        // An older reader takes the hub and ignores the endpoint line; an attachment without one reads back without.
+        assertThat(StoreValues.readAttach(StoreValues.attach(a))).isEqualTo("hub-a");
+        assertThat(StoreValues.readAttachment(bytes("hub=hub-b\n"))).isEqualTo(new Attachment("hub-b", null));
+        assertThat(a.same(new Attachment("hub-a", "[2001:db8::7]:40000"))).isTrue();
+        assertThat(a.same(new Attachment("hub-a", "192.0.2.1:1"))).isFalse();
+        assertThatThrownBy(() -> new Attachment("hub-a", "1.2.3.4:5\nhub=x")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> StoreValues.readAttachment(bytes("endpoint=1.2.3.4:5\n")))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> StoreValues.readAttachment(bytes("hub=a\nendpoint=\n")))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void keyLayout() throws Exception {
         StoreKeys k = new StoreKeys("office");
         assertThat(k.client(key(1))).isEqualTo("/patchcord/office/clients/" + StoreKeys.encodeKey(key(1)));

@@ -110,4 +110,14 @@ class ConfigSyncTest {
                 + "Endpoint = 192.0.2.1:51820\nPersistentKeepalive = 25\n[Peer]\nPublicKey = " + B + "\n"), back, Set.of()).body())
                 .isEmpty();
     }
+
+    @Test
+    void aClusterHubsStoreClientsAreLeftAloneThoughTheFileLacksThem() throws Exception {
+        var a = peer(A, null, 0);
+        var stored = new UapiDevice.PeerState(a.publicKey(), null, null, 0, 0, 0, 0, a.allowedIps(),
+                java.util.Map.of(ClusterUapiDevice.CLUSTER, "client"));
+        ConfigSync s = ConfigSync.plan(file(""), device(stored, peer(B, null, 0)), Set.of());
+        assertThat(s.removed()).isEqualTo(1);
+        assertThat(s.body()).doesNotContain(Keys.toHex(Keys.fromBase64(A)));
+    }
 }

@@ -104,4 +104,25 @@ class MetricsTest {
                     HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(405);
         }
     }
+
+    @Test
+    void aClusterHubHasItsOwnSeriesLabelledByHub() {
+        var ext = new java.util.LinkedHashMap<>(state().extensions());
+        ext.putAll(Map.of("cluster_hub", "hub-1", "cluster_hubs", "3", "cluster_clients", "40", "cluster_attached", "12",
+                "cluster_store_reachable", "1", "cluster_store_latency_ns", "2500000", "cluster_store_errors", "2",
+                "cluster_takeovers", "5", "cluster_sessions_dropped", "1", "cluster_backplane_rx_bytes", "1000"));
+        ext.put("cluster_backplane_tx_bytes", "2000");
+        var s = state();
+        String text = Metrics.render("wg0", new UapiDevice.DeviceState(new byte[32], 51820, 0, s.peers(), ext), NOW);
+        String l = "{interface=\"wg0\",hub=\"hub-1\"}";
+        assertThat(text).contains("patchcord_cluster_hubs" + l + " 3\n", "patchcord_cluster_clients" + l + " 40\n",
+                "patchcord_cluster_attached_clients" + l + " 12\n", "patchcord_cluster_store_up" + l + " 1\n",
+                "patchcord_cluster_store_latency_seconds" + l + " 0.0025\n",
+                "patchcord_cluster_store_errors_total" + l + " 2\n", "patchcord_cluster_takeovers_total" + l + " 5\n",
+                "patchcord_cluster_sessions_dropped_total" + l + " 1\n",
+                "patchcord_cluster_backplane_receive_bytes_total" + l + " 1000\n",
+                "patchcord_cluster_backplane_transmit_bytes_total" + l + " 2000\n",
+                "# TYPE patchcord_cluster_takeovers_total counter\n");
+        assertThat(Metrics.render("wg0", state(), NOW)).doesNotContain("patchcord_cluster_");
+    }
 }

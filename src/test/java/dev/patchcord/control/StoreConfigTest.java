@@ -107,4 +107,25 @@ class StoreConfigTest {
                 new UapiDevice.DeviceState(a.interfaceSection().privateKey(), 0, 0, List.of()));
         assertThat(WgConfig.parse(saved, "saved.conf").interfaceSection().store()).isEqualTo(a.interfaceSection().store());
     }
+
+    @Test
+    void aHubsIdAndBackplane() throws ConfigException {
+        StoreSettings s = store("Store = etcd://10.0.0.5:2379", "Cluster = office", "HubId = hub-2",
+                "Backplane = 192.0.2.1:51821");
+        assertThat(s.hubId()).isEqualTo("hub-2");
+        assertThat(s.backplane()).isEqualTo("192.0.2.1:51821");
+        assertThat(store("Store = etcd://a:1", "Cluster = c", "Backplane = [2001:db8::1]:51821").backplane())
+                .isEqualTo("[2001:db8::1]:51821");
+        assertThat(store("Store = etcd://a:1", "Cluster = c").hubId()).isNull();
+        assertThat(error(iface("Store = etcd://a:1", "Cluster = c", "HubId = Hub_2")))
+                .isEqualTo("wg0.conf:1: HubId 'Hub_2' is not 1-63 of a-z, 0-9 and '-'");
+        assertThat(error(iface("HubId = hub-2"))).isEqualTo("wg0.conf:1: HubId needs Store (etcd://HOST:PORT)");
+        assertThat(error(iface("Backplane = 192.0.2.1:51821"))).isEqualTo("wg0.conf:1: Backplane needs Store (etcd://HOST:PORT)");
+        assertThat(error(iface("Store = etcd://a:1", "Cluster = c", "Backplane = 192.0.2.1"))).startsWith("wg0.conf:");
+        WgConfig a = WgConfig.parse(iface("Store = etcd://a:1", "Cluster = c", "HubId = h1", "Backplane = 192.0.2.1:51821"),
+                "a.conf");
+        String saved = WgConfigWriter.render(a.interfaceSection(),
+                new UapiDevice.DeviceState(a.interfaceSection().privateKey(), 0, 0, List.of()));
+        assertThat(WgConfig.parse(saved, "saved.conf").interfaceSection().store()).isEqualTo(a.interfaceSection().store());
+    }
 }

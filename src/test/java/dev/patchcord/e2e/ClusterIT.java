@@ -1,9 +1,11 @@
 package dev.patchcord.e2e;
 
 import dev.patchcord.lab.Lab;
+import dev.patchcord.lab.Self;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
@@ -42,11 +44,36 @@ class ClusterIT {
         Tunnels.transfer(lab, g1.ns(), p2.ns(), p2.address(), 50_000_000, Duration.ofSeconds(120));
         Tunnels.transfer(lab, g3.ns(), p4.ns(), p4.address(), 10_000_000, Duration.ofSeconds(120));
 
-        // A client added to the store after the hubs started: a live change, applied by every hub.
-        ClusterLab.Client g5 = c.connect(c.addClient("g5", true), h3, true);
+        // peer add on hub 1; the printed configuration, pointed at hub 3, reaches hub 2's client.
+        Path g5conf = lab.logDir().resolve("g5.conf");
+        Lab.Result add = c.peerAdd(h1, "g5", h3, g5conf);
+        assertThat(add.code()).as(add.output()).isZero();
+        ClusterLab.Client g5 = c.wireguardGoFromConfig("g5", g5conf);
         c.awaitAttached(g5, "hub3");
         Tunnels.reach(lab, g5.ns(), p2.address());
         Tunnels.reach(lab, p4.ns(), g5.address());
+
+        // wg set on hub 2 adds a client to the whole cluster; it connects through hub 1. wg set
+        // on hub 3 removes it from every hub.
+        WireGuardPeers.KeyPair k6 = ClusterLab.keys();
+        lab.sh(h2.ns(), "wg", "set", h2.ifname(), "peer", k6.publicKey(), "allowed-ips", "10.60.0.66/32");
+        assertThat(lab.run(h2.ns(), Duration.ofSeconds(60), Self.command("peer", "list", h2.config().toString())
+                .toArray(String[]::new)).output()).contains("10.60.0.66/32");
+        c.awaitOnEveryHub(k6.publicKey(), Duration.ofSeconds(10));
+        String ns6 = lab.netns("g6");
+        c.etcd.join(ns6);
+        WireGuardPeers.wireguardGo(lab, ns6, WireGuardPeers.ifname("g"), k6, 0, "10.60.0.66/24",
+                List.of("peer", c.hubKeys.publicKey(), "endpoint", h1.underlay() + ":" + ClusterLab.HUB_PORT,
+                        "allowed-ips", "10.60.0.0/24", "persistent-keepalive", "25"));
+        Tunnels.reach(lab, ns6, p2.address());
+        Lab.Result taken = lab.run(h1.ns(), Duration.ofSeconds(30), "wg", "set", h1.ifname(), "peer",
+                ClusterLab.keys().publicKey(), "allowed-ips", "10.60.0.66/32");
+        assertThat(taken.code()).as("an address another client holds is refused").isNotZero();
+        lab.sh(h3.ns(), "wg", "set", h3.ifname(), "peer", k6.publicKey(), "remove");
+        for (ClusterLab.Hub h : List.of(h1, h2, h3)) {
+            assertThat(Lab.await(Duration.ofSeconds(10), () -> !lab.run(h.ns(), Duration.ofSeconds(10), "wg", "show",
+                    h.ifname(), "peers").output().contains(k6.publicKey()))).as("removed on " + h.id()).isTrue();
+        }
         for (ClusterLab.Hub h : List.of(h1, h2, h3)) {
             assertThat(lab.log(h.process())).as(h.id()).contains("cluster hub " + h.id());
         }
@@ -129,7 +156,10 @@ class ClusterIT {
         Tunnels.reach(lab, g1.ns(), p2.address());
 
         c.etcd.kill(c.etcd.leader());
-        ClusterLab.Client g3 = c.connect(c.addClient("g3", true), h2, true);
+        Path g3conf = lab.logDir().resolve("g3.conf");
+        Lab.Result add3 = c.peerAdd(h1, "g3", h2, g3conf);
+        assertThat(add3.code()).as("peer add with one etcd member down:\n" + add3.output()).isZero();
+        ClusterLab.Client g3 = c.wireguardGoFromConfig("g3", g3conf);
         c.awaitAttached(g3, "hub2");
         Tunnels.reach(lab, g3.ns(), g1.address());
         Tunnels.ping(lab, g1.ns(), p2.address());
@@ -142,11 +172,56 @@ class ClusterIT {
             assertThat(lab.processes().get(h.process()).isAlive()).as(h.id() + " alive:\n" + lab.log(h.process())).isTrue();
         }
 
+        Lab.Result refused = c.peerAdd(h2, "refused", h1, lab.logDir().resolve("refused.conf"));
+        assertThat(refused.code()).as(refused.output()).isEqualTo(1);
+        List<String> said = refused.output().lines().filter(l -> !l.startsWith("WARNING:")).toList();
+        assertThat(said).as("one line").hasSize(1);
+        assertThat(said.getFirst()).startsWith("patchcord: cluster " + c.cluster + ": etcd at ").contains("did not answer");
+
         c.etcd.startAll();
-        ClusterLab.Client g4 = c.connect(c.addClient("g4", true), h1, true);
+        Path g4conf = lab.logDir().resolve("g4.conf");
+        Lab.Result add4 = c.peerAdd(h2, "g4", h1, g4conf);
+        assertThat(add4.code()).as(add4.output()).isZero();
+        ClusterLab.Client g4 = c.wireguardGoFromConfig("g4", g4conf);
         c.awaitAttached(g4, "hub1");
         Tunnels.reach(lab, g4.ns(), p2.address());
         Tunnels.reach(lab, p2.ns(), g4.address());
         Tunnels.ping(lab, g3.ns(), g4.address());
+    }
+
+    /**
+     * Fifty {@code peer add} run at once, spread over the three hubs' files: fifty distinct
+     * addresses, and every hub serves all fifty clients.
+     */
+    @Test
+    void fiftyConcurrentPeerAddsGiveDistinctAddressesOnEveryHub(Lab lab) throws Exception {
+        ClusterLab c = new ClusterLab(lab, 3);
+        List<ClusterLab.Hub> hubs = List.of(c.startHub("hub1"), c.startHub("hub2"), c.startHub("hub3"));
+        List<Process> adds = new java.util.ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            ClusterLab.Hub h = hubs.get(i % 3);
+            List<String> cmd = new java.util.ArrayList<>(List.of("env", "PATCHCORD_STORE_TIMEOUT_MS=120000"));
+            cmd.addAll(Self.command("peer", "add", h.config().toString(), "c" + i, "--endpoint",
+                    h.underlay() + ":" + ClusterLab.HUB_PORT, "--output", lab.logDir().resolve("c" + i + ".conf").toString(),
+                    "--no-qr"));
+            adds.add(lab.spawn(h.ns(), "add-" + i, cmd));
+        }
+        for (int i = 0; i < adds.size(); i++) {
+            Process p = adds.get(i);
+            assertThat(p.waitFor(240, java.util.concurrent.TimeUnit.SECONDS)).as("add " + i + " ended").isTrue();
+            assertThat(p.exitValue()).as("add " + i + ":\n" + lab.log("add-" + i)).isZero();
+        }
+        java.util.Set<String> addresses = new java.util.HashSet<>();
+        for (int i = 0; i < 50; i++) {
+            String conf = java.nio.file.Files.readString(lab.logDir().resolve("c" + i + ".conf"));
+            var m = java.util.regex.Pattern.compile("(?m)^Address = (\\S+)").matcher(conf);
+            assertThat(m.find()).isTrue();
+            addresses.add(m.group(1));
+        }
+        assertThat(addresses).hasSize(50);
+        for (ClusterLab.Hub h : hubs) {
+            assertThat(Lab.await(Duration.ofSeconds(20), () -> lab.run(h.ns(), Duration.ofSeconds(10), "wg", "show",
+                    h.ifname(), "peers").output().lines().count() == 50)).as("50 peers on " + h.id()).isTrue();
+        }
     }
 }

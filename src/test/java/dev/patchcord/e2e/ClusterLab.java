@@ -6,6 +6,7 @@ import dev.patchcord.cluster.StoreValues;
 import dev.patchcord.core.Cidr;
 import dev.patchcord.lab.EtcdCluster;
 import dev.patchcord.lab.Lab;
+import dev.patchcord.lab.Self;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -43,8 +44,14 @@ final class ClusterLab {
         this.lab = lab;
         this.etcd = EtcdCluster.start(lab, etcdMembers);
         this.cluster = "t" + lab.prefix().toLowerCase().replaceAll("[^a-z0-9]", "");
-        String ns = lab.netns("keys");
-        this.hubKeys = WireGuardPeers.keys(lab, ns);
+        this.hubKeys = keys();
+    }
+
+    /** A fresh key pair, made here rather than by a process per key (a busy host takes seconds to start one). */
+    static WireGuardPeers.KeyPair keys() {
+        byte[] priv = dev.patchcord.core.wg.X25519.generatePrivate(new java.security.SecureRandom());
+        return new WireGuardPeers.KeyPair(dev.patchcord.core.wg.Keys.toBase64(priv),
+                dev.patchcord.core.wg.Keys.toBase64(dev.patchcord.core.wg.X25519.publicKey(priv)));
     }
 
     /** Starts hub {@code id} in a namespace of its own and waits until it is ready. */
@@ -73,7 +80,7 @@ final class ClusterLab {
         int n = ++clients;
         String ns = lab.netns(name);
         String underlay = etcd.join(ns);
-        WireGuardPeers.KeyPair keys = WireGuardPeers.keys(lab, ns);
+        WireGuardPeers.KeyPair keys = keys();
         String address = "10.60.0." + (10 + n);
         byte[] pub = Base64.getDecoder().decode(keys.publicKey());
         ClusterClient c = new ClusterClient(pub, name, List.of(Cidr.parse(address + "/32")), null);
@@ -137,6 +144,57 @@ final class ClusterLab {
                     Tunnels.reach(lab, from.ns(), to.address());
                 }
             }
+        }
+    }
+
+    /** Runs {@code patchcord peer add} on a hub's file, in its namespace; returns the result. */
+    Lab.Result peerAdd(Hub on, String name, Hub endpoint, Path output) {
+        return lab.run(on.ns(), Duration.ofSeconds(120), Self.command("peer", "add", on.config().toString(), name,
+                "--endpoint", endpoint.underlay() + ":" + HUB_PORT, "--output", output.toString(), "--no-qr")
+                .toArray(String[]::new));
+    }
+
+    /**
+     * A wireguard-go client set up from a configuration {@code peer add} printed, field by field
+     * (wg-quick's Address and the peer's lines), in a namespace of its own on the store network.
+     */
+    Client wireguardGoFromConfig(String name, Path conf) throws IOException {
+        String text = java.nio.file.Files.readString(conf);
+        String ns = lab.netns(name);
+        String underlay = etcd.join(ns);
+        String privateKey = value(text, "PrivateKey");
+        String address = value(text, "Address").split(",")[0].strip();
+        String ifname = WireGuardPeers.ifname("g");
+        Lab.Result pub = lab.run(ns, Duration.ofSeconds(30), "sh", "-c", "echo " + privateKey + " | wg pubkey");
+        WireGuardPeers.KeyPair keys = new WireGuardPeers.KeyPair(privateKey, pub.output().strip());
+        List<String> peer = new ArrayList<>(List.of("peer", value(text, "PublicKey"), "endpoint", value(text, "Endpoint"),
+                "allowed-ips", value(text, "AllowedIPs").replace(" ", ""), "persistent-keepalive", "25"));
+        if (text.contains("PresharedKey")) {
+            Path psk = lab.logDir().resolve(ifname + ".psk");
+            java.nio.file.Files.writeString(psk, value(text, "PresharedKey"));
+            peer.addAll(List.of("preshared-key", psk.toString()));
+        }
+        String host = address.substring(0, address.indexOf('/'));
+        WireGuardPeers.wireguardGo(lab, ns, ifname, keys, 0, host + "/24", peer);
+        Tunnels.reach(lab, ns, "10.60.0.1");
+        return new Client(name, ns, underlay, host, keys, ifname, "wireguard-go-" + ifname);
+    }
+
+    private static String value(String text, String key) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + key + " = (.+)$").matcher(text);
+        assertThat(m.find()).as(key + " in\n" + text).isTrue();
+        return m.group(1).strip();
+    }
+
+    /** Waits until every running hub's configuration socket lists the key (the change is live there). */
+    void awaitOnEveryHub(String publicKey, Duration timeout) {
+        for (Hub h : hubs) {
+            if (!lab.processes().get(h.process()).isAlive()) {
+                continue;
+            }
+            boolean ok = Lab.await(timeout, () -> lab.run(h.ns(), Duration.ofSeconds(10), "wg", "show", h.ifname(), "peers")
+                    .output().contains(publicKey));
+            assertThat(ok).as(publicKey + " on " + h.id()).isTrue();
         }
     }
 }
