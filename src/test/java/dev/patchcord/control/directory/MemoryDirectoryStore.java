@@ -14,14 +14,19 @@ import java.util.TreeMap;
 /**
  * The directory part of a store in memory, for tests without etcd: values go through their stored
  * form ({@link StoreValues}), every write has a revision, and watches are told of each write on
- * the writing thread. {@link #down} makes every call fail as an unreachable store does, and ends
+ * the writing thread (and of past writes from the revision a watch starts at). {@link #down} makes every call fail as an unreachable store does, and ends
  * the watches, as a store that goes away may.
  */
 final class MemoryDirectoryStore implements DirectoryStore {
     private final StoreKeys keys = new StoreKeys("mesh");
     private final Map<String, byte[]> values = new TreeMap<>();
     private final List<DirectoryListener> watches = new ArrayList<>();
+    /** Every write, for watches that start from a past revision (as etcd replays them). */
+    private final List<Write> history = new ArrayList<>();
     private long revision = 1;
+
+    private record Write(long revision, String key, byte[] value) {
+    }
     private volatile boolean down;
     int puts;
 
@@ -45,8 +50,9 @@ final class MemoryDirectoryStore implements DirectoryStore {
         String key = keys.directory(memberKey);
         values.put(key, value);
         revision++;
+        history.add(new Write(revision, key, value));
         for (DirectoryListener l : List.copyOf(watches)) {
-            deliver(key, value, l);
+            deliver(key, value, revision, l);
         }
     }
 
@@ -66,7 +72,7 @@ final class MemoryDirectoryStore implements DirectoryStore {
     @Override
     public synchronized long readDirectory(DirectoryListener listener) throws StoreException {
         check("the directory entries");
-        values.forEach((k, v) -> deliver(k, v, listener));
+        values.forEach((k, v) -> deliver(k, v, revision, listener));
         return revision;
     }
 
@@ -74,6 +80,7 @@ final class MemoryDirectoryStore implements DirectoryStore {
     public synchronized ClusterStore.Subscription watchDirectory(long fromRevision, DirectoryListener listener)
             throws StoreException {
         check("a watch");
+        history.stream().filter(w -> w.revision() >= fromRevision).forEach(w -> deliver(w.key(), w.value(), w.revision(), listener));
         watches.add(listener);
         return () -> {
             synchronized (MemoryDirectoryStore.this) {
@@ -82,9 +89,9 @@ final class MemoryDirectoryStore implements DirectoryStore {
         };
     }
 
-    private void deliver(String key, byte[] value, DirectoryListener l) {
+    private void deliver(String key, byte[] value, long at, DirectoryListener l) {
         try {
-            l.changed(StoreKeys.keyAfter(keys.directoryPrefix(), key), StoreValues.readDirectoryEntry(value), revision);
+            l.changed(StoreKeys.keyAfter(keys.directoryPrefix(), key), StoreValues.readDirectoryEntry(value), at);
         } catch (IllegalArgumentException e) {
             l.unreadable(key, e.getMessage());
         }
