@@ -4,9 +4,13 @@ import dev.patchcord.control.Endpoint;
 import dev.patchcord.control.MeshPeer;
 import dev.patchcord.control.PeerList.PeerListException;
 import dev.patchcord.control.WgConfig;
+import dev.patchcord.cluster.ClusterStore;
+import dev.patchcord.cluster.StoreException;
+import dev.patchcord.cluster.StoreSettings;
 import dev.patchcord.control.directory.DirectoryServer;
 import dev.patchcord.control.directory.DirectoryState;
 import dev.patchcord.control.directory.MembersFile;
+import dev.patchcord.control.directory.SharedRegistrations;
 import dev.patchcord.control.directory.TlsMaterial;
 import dev.patchcord.core.Cidr;
 import dev.patchcord.core.wg.Keys;
@@ -23,6 +27,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateNotYetValidException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -71,6 +76,9 @@ final class DirectoryCommand implements Runnable {
                     "  patchcord directory serve --listen 203.0.113.5:443 --members members.json \\",
                     "      --private-key directory.key \\",
                     "      --keystore directory.p12 --keystore-password-file directory.pass",
+                    "  patchcord directory serve --members members.json --private-key directory.key \\",
+                    "      --cert fullchain.pem --tls-key privkey.pem \\",
+                    "      --store etcd://10.0.0.5:2379,10.0.0.6:2379 --cluster mesh   # one of several servers",
                     "  openssl pkcs8 -topk8 -nocrypt -in old.key -out tls.key  # to PKCS#8"})
     static final class Serve implements Callable<Integer> {
         @Option(names = "--listen", paramLabel = "[ADDR:]PORT", defaultValue = "" + DEFAULT_PORT,
@@ -100,6 +108,23 @@ final class DirectoryCommand implements Runnable {
                 description = "How long a node's declared and observed endpoints are reported after it last told them "
                         + "(default: ${DEFAULT-VALUE}).")
         long ttl;
+
+        @Option(names = "--store", paramLabel = "etcd://HOST:PORT[,…]",
+                description = "Share what this server records with the other directory servers of --cluster through etcd, "
+                        + "and answer from what all of them recorded (as [Interface] Store).")
+        String store;
+
+        @Option(names = "--cluster", paramLabel = "NAME", description = "The cluster's name in the store (with --store; as Cluster).")
+        String cluster;
+
+        @Option(names = "--store-ca", paramLabel = "FILE", description = "PEM CAs of etcd's server certificate: TLS to etcd (as StoreCA).")
+        String storeCa;
+
+        @Option(names = "--store-cert", paramLabel = "FILE", description = "PEM client certificate for etcd, with --store-key (as StoreCert).")
+        String storeCert;
+
+        @Option(names = "--store-key", paramLabel = "FILE", description = "PEM PKCS#8 key of --store-cert (as StoreKey).")
+        String storeKey;
 
         @Option(names = "--verbose", description = "Print a line for every sync, refusal and new observed endpoint.")
         boolean verbose;
@@ -135,8 +160,13 @@ final class DirectoryCommand implements Runnable {
                 throw new UserError("--ttl must be from 1 to " + MAX_TTL_SECONDS + " seconds");
             }
             InetSocketAddress listenAddress = listenAddress(listen);
+            StoreSettings storeSettings = storeSettings();
 
-            for (Path secret : new LinkedHashSet<>(pem ? List.of(privateKey, tlsKey) : List.of(privateKey, keystorePasswordFile))) {
+            List<Path> secrets = new ArrayList<>(pem ? List.of(privateKey, tlsKey) : List.of(privateKey, keystorePasswordFile));
+            if (storeKey != null) {
+                secrets.add(Path.of(storeKey));
+            }
+            for (Path secret : new LinkedHashSet<>(secrets)) {
                 WgConfig.permissionWarning(secret).ifPresent(w -> err.println("patchcord: " + w));
             }
             byte[] key = readPrivateKey(privateKey);
@@ -168,17 +198,71 @@ final class DirectoryCommand implements Runnable {
                         + tls.certificate().getNotAfter().toInstant() + "; nodes will refuse it");
             }
             limitHttpServer();
+            ClusterStore shared = null;
+            if (storeSettings != null) {
+                try {
+                    shared = ClusterStore.open(storeSettings);
+                } catch (StoreException e) {
+                    throw new UserError("cluster " + storeSettings.cluster() + ": " + e.getMessage());
+                }
+            }
             DirectoryServer server;
             try {
                 server = DirectoryServer.start(new DirectoryServer.Settings(listenAddress, tls.context(), verbose),
                         state, file, err, System::currentTimeMillis);
             } catch (IOException e) {
+                if (shared != null) {
+                    shared.close();
+                }
                 throw new UserError(e.getMessage());
             }
-            return serve(server, err);
+            if (shared == null) {
+                return serve(server, null, err);
+            }
+            try (ClusterStore s = shared) {
+                return serve(server, SharedRegistrations.start(s, state, where(storeSettings), err), err);
+            }
         }
 
-        private int serve(DirectoryServer server, PrintStream err) {
+        /**
+         * The store options as settings, or null without --store; checked as the [Interface] keys
+         * are, with messages that name the options.
+         */
+        StoreSettings storeSettings() {
+            if (store == null) {
+                String lone = cluster != null ? "--cluster" : storeCa != null ? "--store-ca"
+                        : storeCert != null ? "--store-cert" : storeKey != null ? "--store-key" : null;
+                if (lone != null) {
+                    throw new UserError(lone + " needs --store etcd://HOST:PORT");
+                }
+                return null;
+            }
+            if (cluster == null) {
+                throw new UserError("--store needs --cluster NAME (the mesh's name in the store)");
+            }
+            if ((storeCert == null) != (storeKey == null)) {
+                throw new UserError("--store-cert and --store-key go together");
+            }
+            if (storeCert != null && storeCa == null) {
+                throw new UserError("--store-cert needs --store-ca (a client certificate is only sent over TLS)");
+            }
+            for (String f : new String[] {storeCa, storeCert, storeKey}) {
+                if (f != null && f.isBlank()) {
+                    throw new UserError("--store-ca, --store-cert and --store-key need a file name");
+                }
+            }
+            try {
+                return new StoreSettings(StoreSettings.parseEndpoints(store), cluster, storeCa, storeCert, storeKey);
+            } catch (IllegalArgumentException e) {
+                throw new UserError("--store/--cluster: " + e.getMessage());
+            }
+        }
+
+        private static String where(StoreSettings s) {
+            return "cluster " + s.cluster() + " in etcd at " + String.join(", ", s.endpoints());
+        }
+
+        private int serve(DirectoryServer server, SharedRegistrations sharing, PrintStream err) {
             CountDownLatch stop = new CountDownLatch(1);
             for (String name : List.of("INT", "TERM", "HUP")) {
                 Signals.on(name, stop::countDown);
@@ -191,13 +275,17 @@ final class DirectoryCommand implements Runnable {
                     + (at.getAddress().isAnyLocalAddress() ? "port " + at.getPort() + " of all addresses"
                     : new Endpoint(Cidr.format(at.getAddress()), at.getPort()).toString())
                     + ", " + state.memberCount() + (state.memberCount() == 1 ? " member" : " members") + " from " + members
-                    + ", TTL " + ttl + " s (ready " + TunnelSession.sinceStart() + " ms after start)");
+                    + ", TTL " + ttl + " s" + (sharing == null ? "" : ", shared through " + where(storeSettings()))
+                    + " (ready " + TunnelSession.sinceStart() + " ms after start)");
             try {
                 stop.await();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
             server.close();
+            if (sharing != null) {
+                sharing.close();
+            }
             int code = 0;
             if (server.failure() != null) {
                 err.println(LABEL + Main.describe(server.failure()));

@@ -25,8 +25,10 @@ import java.util.Optional;
  * <p>Hub records and attachments are bound to one etcd lease per instance, kept alive while the
  * instance is open: when the hub's process dies, they disappear within the lease's time to live.
  * {@link #close()} revokes the lease, so they go at once.
+ *
+ * <p>Mesh directory servers use the part in {@link DirectoryStore}, whose entries no lease holds.
  */
-public interface ClusterStore extends AutoCloseable {
+public interface ClusterStore extends DirectoryStore, AutoCloseable {
 
     /** How long one call may take before it fails. */
     Duration DEFAULT_CALL_TIMEOUT = Duration.ofSeconds(3);

@@ -327,20 +327,7 @@ public final class EtcdClusterStore implements ClusterStore {
                 listener.failed(new StoreException("watch on " + prefix + " at " + where + " ended: " + oneLine(error), error));
             }
         }));
-        synchronized (leaseLock) {
-            if (closed) {
-                w.close();
-                throw new StoreException("the store is closed");
-            }
-            watchers.add(w);
-        }
-        return () -> {
-            stopped.set(true);
-            w.close();
-            synchronized (leaseLock) {
-                watchers.remove(w); // a hub that watches again after each outage keeps no dead watchers
-            }
-        };
+        return register(w, stopped);
     }
 
     @Override
@@ -425,6 +412,69 @@ public final class EtcdClusterStore implements ClusterStore {
                 listener.failed(new StoreException("watch on " + keys.prefix() + " at " + where + " ended: " + oneLine(error), error));
             }
         }));
+        return register(w, stopped);
+    }
+
+    @Override
+    public void putDirectoryEntry(byte[] memberKey, DirectoryEntry entry) throws StoreException {
+        await(kv.put(bytes(keys.directory(memberKey)), ByteSequence.from(StoreValues.directoryEntry(entry))),
+                "a directory entry put");
+    }
+
+    @Override
+    public long readDirectory(DirectoryListener listener) throws StoreException {
+        String prefix = keys.directoryPrefix();
+        GetResponse r = await(kv.get(bytes(prefix), PREFIX), "the directory entries");
+        for (KeyValue e : r.getKvs()) {
+            directoryEvent(prefix, e, true, listener);
+        }
+        return r.getHeader().getRevision();
+    }
+
+    @Override
+    public Subscription watchDirectory(long fromRevision, DirectoryListener listener) throws StoreException {
+        if (fromRevision < 0) {
+            throw new IllegalArgumentException("revision " + fromRevision + " is negative");
+        }
+        String prefix = keys.directoryPrefix();
+        WatchOption option = WatchOption.builder().isPrefix(true).withRevision(fromRevision).build();
+        var stopped = new java.util.concurrent.atomic.AtomicBoolean();
+        Watch.Watcher w = watch.watch(bytes(prefix), option, Watch.listener(response -> {
+            for (WatchEvent ev : response.getEvents()) {
+                if (stopped.get()) {
+                    return;
+                }
+                switch (ev.getEventType()) {
+                    case PUT -> directoryEvent(prefix, ev.getKeyValue(), true, listener);
+                    case DELETE -> directoryEvent(prefix, ev.getKeyValue(), false, listener);
+                    default -> { } // UNRECOGNIZED: nothing a client of this version understands
+                }
+            }
+        }, error -> {
+            if (!stopped.get()) {
+                listener.failed(new StoreException("watch on " + prefix + " at " + where + " ended: " + oneLine(error), error));
+            }
+        }));
+        return register(w, stopped);
+    }
+
+    /** One entry to the listener; an entry it cannot read is reported, not thrown: the others still count. */
+    private static void directoryEvent(String prefix, KeyValue e, boolean put, DirectoryListener listener) {
+        String key = text(e.getKey());
+        try {
+            byte[] member = StoreKeys.keyAfter(prefix, key);
+            if (put) {
+                listener.changed(member, StoreValues.readDirectoryEntry(e.getValue().getBytes()), e.getModRevision());
+            } else {
+                listener.removed(member, e.getModRevision());
+            }
+        } catch (IllegalArgumentException x) {
+            listener.unreadable(key, x.getMessage());
+        }
+    }
+
+    /** Keeps a new watch for {@link #close()}, or closes it if the store already is. */
+    private Subscription register(Watch.Watcher w, java.util.concurrent.atomic.AtomicBoolean stopped) throws StoreException {
         synchronized (leaseLock) {
             if (closed) {
                 w.close();

@@ -14,9 +14,10 @@ import java.util.Objects;
  *   leases/&lt;address&gt;       an address given to a client (StoreValues.lease)
  *   hubs/&lt;hub id&gt;          a live hub, bound to its etcd lease (StoreValues.hub)
  *   attach/&lt;public key&gt;    the hub a client is connected to, bound to that hub's etcd lease
+ *   directory/&lt;public key&gt; where a mesh member is, as the directory servers recorded it
  * </pre>
  *
- * Public keys are URL-safe base64 with padding (44 characters: '/' of standard base64 would
+ * Public keys (of clients and of mesh members) are URL-safe base64 with padding (44 characters: '/' of standard base64 would
  * read as a path separator); addresses are in their canonical text form ({@link Cidr#format}),
  * so that one address has exactly one key, which the allocation transaction relies on.
  */
@@ -51,6 +52,10 @@ public final class StoreKeys {
         return prefix + "attach/";
     }
 
+    public String directoryPrefix() {
+        return prefix + "directory/";
+    }
+
     public String client(byte[] publicKey) {
         return clientsPrefix() + encodeKey(publicKey);
     }
@@ -67,7 +72,11 @@ public final class StoreKeys {
         return attachPrefix() + encodeKey(publicKey);
     }
 
-    /** The public key at the end of a {@code clients/} or {@code attach/} key. */
+    public String directory(byte[] publicKey) {
+        return directoryPrefix() + encodeKey(publicKey);
+    }
+
+    /** The public key at the end of a {@code clients/}, {@code attach/} or {@code directory/} key. */
     public static byte[] keyAfter(String prefix, String key) {
         if (!key.startsWith(prefix)) {
             throw new IllegalArgumentException("key " + key + " is not under " + prefix);

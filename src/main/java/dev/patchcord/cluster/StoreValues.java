@@ -22,6 +22,10 @@ import java.util.Map;
  *                    public-key=&lt;standard base64&gt;
  *   attach/&lt;key&gt;    hub=&lt;hub id&gt;
  *                    endpoint=IP:PORT                           (line absent when unknown)
+ *   directory/&lt;key&gt; declared=HOST:PORT,[IPV6]:PORT   (empty for none; with declared-at)
+ *                    declared-at=&lt;ms since the epoch&gt;       (both lines absent when not known)
+ *                    observed=IP:PORT                    (with observed-at; both absent when unknown)
+ *                    observed-at=&lt;ms since the epoch&gt;
  * </pre>
  *
  * A reader ignores names it does not know, so a later version can add lines; a name given twice,
@@ -101,6 +105,46 @@ public final class StoreValues {
     /** The hub id an attachment value names. */
     public static String readAttach(byte[] value) {
         return StoreKeys.checkHubId(required(read(value), "hub"));
+    }
+
+    public static byte[] directoryEntry(DirectoryEntry e) {
+        StringBuilder sb = new StringBuilder();
+        if (e.declaredAt() != 0) {
+            line(sb, "declared", String.join(",", e.declared()));
+            line(sb, "declared-at", Long.toString(e.declaredAt()));
+        }
+        if (e.observed() != null) {
+            line(sb, "observed", e.observed());
+            line(sb, "observed-at", Long.toString(e.observedAt()));
+        }
+        return bytes(sb);
+    }
+
+    /** A directory entry value; a half of a pair (an endpoint without its time, or a time alone) is an error. */
+    public static DirectoryEntry readDirectoryEntry(byte[] value) {
+        Map<String, String> m = read(value);
+        List<String> declared = List.of();
+        long declaredAt = 0;
+        if (m.containsKey("declared") || m.containsKey("declared-at")) {
+            String list = required(m, "declared");
+            declaredAt = time(required(m, "declared-at"), "declared-at");
+            declared = list.isEmpty() ? List.of() : List.of(list.split(",", -1));
+        }
+        String observed = null;
+        long observedAt = 0;
+        if (m.containsKey("observed") || m.containsKey("observed-at")) {
+            observed = required(m, "observed");
+            observedAt = time(required(m, "observed-at"), "observed-at");
+        }
+        return new DirectoryEntry(declared, declaredAt, observed, observedAt);
+    }
+
+    /** A positive decimal number of milliseconds, no sign, no spaces. */
+    private static long time(String v, String name) {
+        if (v.isEmpty() || v.length() > 18 || !v.chars().allMatch(c -> c >= '0' && c <= '9') || Long.parseLong(v) == 0) {
+            throw new IllegalArgumentException("stored " + name + " is not a positive number of milliseconds");
+        }
+        return Long.parseLong(v);
     }
 
     /**

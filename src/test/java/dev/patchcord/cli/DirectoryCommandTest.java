@@ -70,6 +70,35 @@ class DirectoryCommandTest {
     }
 
     @Test
+    void storeOptionErrorsAreOneLineAndExit1() throws Exception {
+        Path key = privateKey();
+        Path members = Files.writeString(dir.resolve("members.json"), "{peers: []}");
+        String[] base = {"directory", "serve", "--members", members.toString(), "--private-key", key.toString(),
+                "--cert", "c", "--tls-key", "k"};
+        String[][] extra = {
+                {"--cluster", "mesh"},
+                {"--store-ca", "ca.pem"},
+                {"--store", "etcd://127.0.0.1:2379"},
+                {"--store", "http://127.0.0.1:2379", "--cluster", "mesh"},
+                {"--store", "etcd://127.0.0.1", "--cluster", "mesh"},
+                {"--store", "etcd://127.0.0.1:2379", "--cluster", "Mesh"},
+                {"--store", "etcd://127.0.0.1:2379", "--cluster", "mesh", "--store-cert", "c.pem"},
+                {"--store", "etcd://127.0.0.1:2379", "--cluster", "mesh", "--store-cert", "c.pem", "--store-key", "k.pem"},
+        };
+        String[] expected = {"--cluster needs --store", "--store-ca needs --store", "--store needs --cluster NAME",
+                "--store/--cluster: Store 'http://127.0.0.1:2379' is not etcd://", "--store/--cluster: Store endpoint '127.0.0.1' is not HOST:PORT",
+                "--store/--cluster: Cluster 'Mesh' is not 1-63", "--store-cert and --store-key go together",
+                "--store-cert needs --store-ca"};
+        for (int i = 0; i < extra.length; i++) {
+            String[] args = java.util.stream.Stream.concat(java.util.Arrays.stream(base), java.util.Arrays.stream(extra[i]))
+                    .toArray(String[]::new);
+            CliRun o = CliRun.of(args);
+            assertThat(o.status()).as(String.join(" ", extra[i])).isEqualTo(1);
+            assertThat(o.err()).as(String.join(" ", extra[i])).startsWith("patchcord: " + expected[i]).hasLineCount(1);
+        }
+    }
+
+    @Test
     void helpShowsExamples() throws Exception {
         CliRun o = CliRun.of("directory", "serve", "--help");
         assertThat(o.status()).isZero();

@@ -20,7 +20,7 @@ import java.util.TreeMap;
  * (an address goes to one client; a release only by its holder), for testing what the command
  * line does with a store without an etcd. Every method is synchronized: one lock is the
  * transaction. {@link #down} makes every call fail as an unreachable store does; {@link #failPuts}
- * only client writes. Hubs and watches are not modelled.
+ * only client writes. Hubs, watches and the directory are not modelled.
  */
 final class MemoryClusterStore implements ClusterStore {
     private final Map<String, ClusterClient> clients = new TreeMap<>();
@@ -149,6 +149,21 @@ final class MemoryClusterStore implements ClusterStore {
     @Override
     public Subscription watch(long fromRevision, dev.patchcord.cluster.ClusterListener listener) {
         throw new UnsupportedOperationException("watches are not modelled");
+    }
+
+    @Override
+    public void putDirectoryEntry(byte[] memberKey, dev.patchcord.cluster.DirectoryEntry entry) {
+        throw new UnsupportedOperationException("the directory is not modelled");
+    }
+
+    @Override
+    public long readDirectory(DirectoryListener listener) {
+        throw new UnsupportedOperationException("the directory is not modelled");
+    }
+
+    @Override
+    public Subscription watchDirectory(long fromRevision, DirectoryListener listener) {
+        throw new UnsupportedOperationException("the directory is not modelled");
     }
 
     @Override

@@ -39,18 +39,28 @@ class DirectoryIT {
 
     /** Starts the directory in {@code ns} with {@code members} as its members file; waits until it is ready. */
     static Directory serve(Lab lab, String ns, String listen, String members) throws Exception {
-        Path dir = Files.createDirectories(lab.logDir().resolve("directory"));
+        return serve(lab, ns, "directory", listen, keys(lab, ns), members);
+    }
+
+    /**
+     * Starts a directory server named {@code name} (its log, its files under the lab's log
+     * directory) with the given key; {@code extra} options follow the usual ones.
+     */
+    static Directory serve(Lab lab, String ns, String name, String listen, KeyPair keys, String members, String... extra)
+            throws Exception {
+        Path dir = Files.createDirectories(lab.logDir().resolve(name));
         Pki.certificates(dir, listen);
-        KeyPair keys = keys(lab, ns);
         Path key = dir.resolve("directory.key");
         Files.writeString(key, keys.privateKey() + "\n");
         Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
         Path membersFile = dir.resolve("members.json");
         Files.writeString(membersFile, members);
-        Process p = lab.spawn(ns, "directory", Self.command("directory", "serve", "--listen", listen + ":" + DIRECTORY_PORT,
+        List<String> args = new ArrayList<>(List.of("directory", "serve", "--listen", listen + ":" + DIRECTORY_PORT,
                 "--members", membersFile.toString(), "--private-key", key.toString(), "--cert", dir.resolve("cert.pem").toString(),
                 "--tls-key", dir.resolve("key.pem").toString(), "--verbose"));
-        Tunnels.awaitReady(lab, "directory", p);
+        args.addAll(List.of(extra));
+        Process p = lab.spawn(ns, name, Self.command(args.toArray(String[]::new)));
+        Tunnels.awaitReady(lab, name, p);
         return new Directory(keys, dir.resolve("ca.pem"));
     }
 

@@ -20,10 +20,12 @@ import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
@@ -37,6 +39,11 @@ import java.util.concurrent.atomic.LongAdder;
  * the TTL, so that nodes are not sent to addresses that are gone. Replays are refused per channel:
  * syncs and probes each have their own {@link Freshness}, shared by all members and kept across
  * reloads of the members file, so that a reload does not reopen a window for old requests.
+ *
+ * <p>Several servers can serve one mesh ({@link SharedRegistrations}): each hands what it records
+ * to a {@link Sharing} and is given what the others recorded ({@link #shared}); answers report,
+ * for each member, the newer of what this server recorded and what it was given, each by the
+ * time it was recorded. Freshness stays per server.
  */
 public final class DirectoryState {
     public static final int MAX_BODY = 64 * 1024;
@@ -53,6 +60,28 @@ public final class DirectoryState {
     private final AtomicLongArray droppedDatagrams = new AtomicLongArray(Refusal.values().length);
     /** By canonical base64 key, in the members file's order (the order of every answer). */
     private Map<String, Member> members = Map.of();
+    /** What other servers recorded, by canonical base64 key, members or not (the file may change). */
+    private final Map<String, Registration> shared = new HashMap<>();
+    private Sharing sharing;
+
+    /**
+     * Where a member is, as one server recorded it (the form shared between servers).
+     *
+     * @param declared the endpoints last declared (empty if none, or if {@code declaredAt} is 0)
+     * @param declaredAt when, in milliseconds since the epoch; 0 if not known
+     * @param observed the source of the last probe, or null
+     * @param observedAt when, 0 exactly when {@code observed} is null
+     */
+    public record Registration(List<Endpoint> declared, long declaredAt, Endpoint observed, long observedAt) {
+        public Registration {
+            declared = List.copyOf(declared);
+        }
+    }
+
+    /** Receives what this server records, to pass on to the others; called under the state's lock, so it must not block. */
+    public interface Sharing {
+        void share(String publicKey, Registration registration);
+    }
 
     /** A member as the file gives it, with the pair key and what the node has told us. */
     private static final class Member {
@@ -191,6 +220,7 @@ public final class DirectoryState {
         }
         m.declared = request.endpoints();
         m.declaredAt = nowMillis;
+        offer(m);
         byte[] answer = answer(m, request.time(), nowMillis);
         answered.increment();
         return new SyncResult(200, answer, Base64.getEncoder().encodeToString(DirectoryAuth.mac(m.pairKey, answer)),
@@ -245,6 +275,7 @@ public final class DirectoryState {
         boolean changed = !seen.equals(m.observed) || !fresh(m.observedAt, nowMillis);
         m.observed = seen;
         m.observedAt = nowMillis;
+        offer(m);
         recorded.increment();
         return new ProbeResult(null, m.peer.label(), seen, changed);
     }
@@ -254,13 +285,72 @@ public final class DirectoryState {
         return new ProbeResult(refusal, member, null, false);
     }
 
+    /** Sends every record from now on to {@code sharing} (null: to no one). */
+    public synchronized void shareWith(Sharing sharing) {
+        this.sharing = sharing;
+    }
+
+    /** What another server recorded of {@code publicKey} (canonical base64), or null to forget it. */
+    public synchronized void shared(String publicKey, Registration registration) {
+        if (registration == null) {
+            shared.remove(publicKey);
+        } else {
+            shared.put(publicKey, registration);
+        }
+    }
+
+    /** Replaces everything other servers recorded (after the store was read anew). */
+    public synchronized void replaceShared(Map<String, Registration> all) {
+        shared.clear();
+        shared.putAll(all);
+    }
+
+    /**
+     * Hands the member's newest registration on, if the shared copy lacks it: when an endpoint
+     * differs, or when the shared time has aged by a third of the TTL (so that the other servers
+     * keep reporting a member that keeps telling the same). A node that syncs every 30 s thus costs
+     * a store write about every 40 s with the default TTL, not one per request.
+     */
+    private void offer(Member m) {
+        if (sharing == null) {
+            return;
+        }
+        Registration theirs = shared.get(m.peer.publicKey());
+        Registration mine = newest(m, theirs);
+        if (theirs == null || !mine.declared().equals(theirs.declared()) || !Objects.equals(mine.observed(), theirs.observed())
+                || mine.declaredAt() - theirs.declaredAt() > ttlMillis / 3
+                || mine.observedAt() - theirs.observedAt() > ttlMillis / 3) {
+            sharing.share(m.peer.publicKey(), mine);
+        }
+    }
+
+    /** For each part, declared and observed, the newer of this server's record and the shared one. */
+    private static Registration newest(Member m, Registration theirs) {
+        if (theirs == null) {
+            return new Registration(m.declared, m.declaredAt, m.observed, m.observedAt);
+        }
+        boolean ourDeclared = m.declaredAt >= theirs.declaredAt();
+        boolean ourObserved = m.observedAt >= theirs.observedAt();
+        return new Registration(ourDeclared ? m.declared : theirs.declared(), ourDeclared ? m.declaredAt : theirs.declaredAt(),
+                ourObserved ? m.observed : theirs.observed(), ourObserved ? m.observedAt : theirs.observedAt());
+    }
+
+    /** The member's registration as answers report it: {@link #newest}, with no copy when nothing is shared. */
+    private Registration current(Member m) {
+        Registration theirs = shared.isEmpty() ? null : shared.get(m.peer.publicKey());
+        return theirs == null ? null : newest(m, theirs);
+    }
+
     /** The answer to {@code member}: its own observed endpoint and every other member. */
     private byte[] answer(Member member, long requestTime, long nowMillis) {
         ObjectNode root = PeerList.mapper().createObjectNode();
         root.put("time", nowMillis);
         root.put("request", requestTime);
-        if (member.observed != null && fresh(member.observedAt, nowMillis)) {
-            root.put("observed", member.observed.toString());
+        Registration r = current(member);
+        Endpoint observed = r == null ? member.observed : r.observed();
+        long observedAt = r == null ? member.observedAt : r.observedAt();
+        if (observed != null && fresh(observedAt, nowMillis)) {
+            root.put("observed", observed.toString());
         }
         List<MeshPeer> others = new ArrayList<>(members.size());
         for (Member m : members.values()) {
@@ -280,11 +370,13 @@ public final class DirectoryState {
      */
     private List<Endpoint> endpoints(Member m, long nowMillis) {
         Set<Endpoint> out = new LinkedHashSet<>();
-        if (m.observed != null && fresh(m.observedAt, nowMillis)) {
-            out.add(m.observed);
+        Registration r = current(m);
+        Endpoint observed = r == null ? m.observed : r.observed();
+        if (observed != null && fresh(r == null ? m.observedAt : r.observedAt(), nowMillis)) {
+            out.add(observed);
         }
-        if (fresh(m.declaredAt, nowMillis)) {
-            out.addAll(m.declared);
+        if (fresh(r == null ? m.declaredAt : r.declaredAt(), nowMillis)) {
+            out.addAll(r == null ? m.declared : r.declared());
         }
         out.addAll(m.peer.endpoints());
         return out.stream().limit(PeerList.MAX_ENDPOINTS).toList();
