@@ -78,7 +78,7 @@ final class DirectoryCommand implements Runnable {
                     "      --keystore directory.p12 --keystore-password-file directory.pass",
                     "  patchcord directory serve --members members.json --private-key directory.key \\",
                     "      --cert fullchain.pem --tls-key privkey.pem \\",
-                    "      --store etcd://10.0.0.5:2379,10.0.0.6:2379 --cluster mesh   # one of several servers",
+                    "      --store etcd://10.0.0.5:2379,10.0.0.6:2379 --cluster mesh",
                     "  openssl pkcs8 -topk8 -nocrypt -in old.key -out tls.key  # to PKCS#8"})
     static final class Serve implements Callable<Integer> {
         @Option(names = "--listen", paramLabel = "[ADDR:]PORT", defaultValue = "" + DEFAULT_PORT,
