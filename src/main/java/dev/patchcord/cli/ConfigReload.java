@@ -44,6 +44,13 @@ final class ConfigReload implements Runnable {
         this.also = also;
     }
 
+    private java.util.function.Consumer<WgConfig> onNewFile = c -> { };
+
+    /** Tells {@code listener} of each file read, before it is applied (a cluster hub learns its file's peers). */
+    void onNewFile(java.util.function.Consumer<WgConfig> listener) {
+        this.onNewFile = listener;
+    }
+
     /** Makes the reload exclusive of UAPI requests (the socket's lock). */
     void exclusive(java.util.function.Consumer<Runnable> runner) {
         this.exclusive = runner;
@@ -83,6 +90,7 @@ final class ConfigReload implements Runnable {
                 keep.add(key);
             }
         }
+        onNewFile.accept(next);
         try {
             ConfigSync sync = ConfigSync.plan(next, now, keep);
             if (!sync.body().isEmpty()) {

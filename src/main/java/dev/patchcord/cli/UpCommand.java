@@ -160,6 +160,11 @@ final class UpCommand implements Callable<Integer> {
         session.onReady(() -> RunDir.writePidOrWarn(ifname, err));
         ConfigReload reload = new ConfigReload(file, config, built.configDevice(), ifname, err, built.meshReload());
         session.onReload(reload);
+        if (built.cluster() != null) {
+            // Peers the file gains stay this hub's own; only the others go to the cluster's store.
+            reload.onNewFile(c -> built.cluster().fileKeys(c.peers().stream()
+                    .map(dev.patchcord.control.WgPeerSection::publicKeyBase64).collect(java.util.stream.Collectors.toSet())));
+        }
         if (built.uapi() != null) {
             reload.exclusive(built.uapi()::exclusive);
         }

@@ -158,13 +158,15 @@ public interface ClusterStore extends DirectoryStore, AutoCloseable {
      * What a hub needs to start from, read at one revision.
      *
      * @param attachments by client public key (standard base64)
+     * @param unreadable entries skipped because this version cannot read them, each as "key: reason"
      */
     record Snapshot(List<ClusterClient> clients, List<HubRecord> hubs, Map<String, Attachment> attachments,
-            long revision) {
+            long revision, List<String> unreadable) {
         public Snapshot {
             clients = List.copyOf(clients);
             hubs = List.copyOf(hubs);
             attachments = Map.copyOf(attachments);
+            unreadable = List.copyOf(unreadable);
         }
     }
 

@@ -109,6 +109,8 @@ public final class EtcdClusterStore implements ClusterStore {
                 .connectTimeout(callTimeout)
                 // jetcd retries a failed call by itself; never for longer than a caller waits.
                 .retryMaxDuration(callTimeout)
+                // A hub's snapshot of ten thousands of clients is more than gRPC's 4 MiB default.
+                .maxInboundMessageSize(256 << 20)
                 .keepaliveTime(Duration.ofSeconds(10))
                 .keepaliveTimeout(callTimeout);
         if (settings.tls()) {
@@ -338,24 +340,29 @@ public final class EtcdClusterStore implements ClusterStore {
                         Op.get(bytes(keys.attachPrefix()), PREFIX))
                 .commit(), "the cluster snapshot");
         List<GetResponse> gets = r.getGetResponses();
+        // An entry this version cannot read is skipped and named, as the watch does: one bad
+        // record must not keep every hub from loading all the others.
+        List<String> unreadable = new ArrayList<>();
         List<ClusterClient> clients = new ArrayList<>();
         for (KeyValue e : gets.get(0).getKvs()) {
             String key = text(e.getKey());
-            clients.add(decode(() -> StoreValues.readClient(StoreKeys.keyAfter(keys.clientsPrefix(), key),
-                    e.getValue().getBytes()), key));
+            skipUnreadable(unreadable, key, () -> clients.add(StoreValues.readClient(
+                    StoreKeys.keyAfter(keys.clientsPrefix(), key), e.getValue().getBytes())));
         }
         List<HubRecord> hubs = new ArrayList<>();
         for (KeyValue e : gets.get(1).getKvs()) {
             String key = text(e.getKey());
-            hubs.add(decode(() -> StoreValues.readHub(key.substring(keys.hubsPrefix().length()), e.getValue().getBytes()), key));
+            skipUnreadable(unreadable, key, () -> hubs.add(StoreValues.readHub(key.substring(keys.hubsPrefix().length()),
+                    e.getValue().getBytes())));
         }
         Map<String, Attachment> attachments = new LinkedHashMap<>();
         for (KeyValue e : gets.get(2).getKvs()) {
             String key = text(e.getKey());
-            attachments.put(decode(() -> java.util.Base64.getEncoder().encodeToString(StoreKeys.keyAfter(keys.attachPrefix(), key)), key),
-                    decode(() -> StoreValues.readAttachment(e.getValue().getBytes()), key));
+            skipUnreadable(unreadable, key, () -> attachments.put(
+                    java.util.Base64.getEncoder().encodeToString(StoreKeys.keyAfter(keys.attachPrefix(), key)),
+                    StoreValues.readAttachment(e.getValue().getBytes())));
         }
-        return new Snapshot(clients, hubs, attachments, r.getHeader().getRevision());
+        return new Snapshot(clients, hubs, attachments, r.getHeader().getRevision(), unreadable);
     }
 
     @Override
@@ -604,6 +611,14 @@ public final class EtcdClusterStore implements ClusterStore {
             throw new StoreException(what + " was interrupted", e);
         } catch (ExecutionException e) {
             throw new StoreException("etcd at " + where + " failed " + what + ": " + oneLine(e.getCause()), e.getCause());
+        }
+    }
+
+    private static void skipUnreadable(List<String> unreadable, String key, Runnable read) {
+        try {
+            read.run();
+        } catch (IllegalArgumentException e) {
+            unreadable.add(key + ": " + e.getMessage());
         }
     }
 

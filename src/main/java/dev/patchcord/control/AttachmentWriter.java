@@ -54,6 +54,11 @@ final class AttachmentWriter implements AutoCloseable {
         work.release();
     }
 
+    /** Forgets a write not made yet (another hub has the client now). */
+    void cancel(byte[] clientKey) {
+        pending.remove(Keys.toBase64(clientKey));
+    }
+
     /** Attachments not written yet. */
     int backlog() {
         return pending.size();
@@ -90,6 +95,11 @@ final class AttachmentWriter implements AutoCloseable {
                 sleep();
             } catch (InterruptedException e) {
                 return;
+            } catch (RuntimeException e) {
+                // Not the store's refusal but something unexpected: say it, keep the thread.
+                stats.storeFailed();
+                err.println("patchcord: " + label + ": writing attachments: " + e);
+                sleep();
             }
         }
     }

@@ -49,8 +49,18 @@ public final class ClusterHub implements AutoCloseable {
      * expiry (the lease is renewed every third of its 5 s, so at least about 3.3 s).
      */
     private static final long ALIVE_NANOS = TimeUnit.MILLISECONDS.toNanos(2500);
+    /**
+     * How long after a hub's record went the backplane is listened to before its clients are
+     * called over, when it was heard shortly before: a live hub sends a keepalive a second, one
+     * that stopped cleanly (its lease revoked as it went) sends none. A hub that crashed was
+     * silent for longer than {@link #ALIVE_NANOS} by the time its lease expired, and is decided at once.
+     */
+    private static final long LISTEN_NANOS = TimeUnit.MILLISECONDS.toNanos(1300);
     /** How often a hub that lost the store tries to read it again. */
     private static final long RESYNC_EVERY_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** The longest wait between two reads of a store that does not answer. */
+    private static final long MAX_RESYNC_NANOS = TimeUnit.SECONDS.toNanos(8);
+    private long resyncDelay = RESYNC_EVERY_NANOS;
 
     private final ClusterStore store;
     private final String hubId;
@@ -59,7 +69,11 @@ public final class ClusterHub implements AutoCloseable {
     private final WgTunnel tunnel;
     private final Backplane backplane;
     private final ClusterRoutes routes;
-    private final Set<String> fileKeys;
+    private volatile Set<String> fileKeys;
+    /** The hub's Address subnets: a client's prefixes must lie inside them (they become kernel routes). */
+    private final List<Cidr> subnets;
+    /** The file's peers' allowed IPs, which no store client may take over. */
+    private final List<Cidr> filePrefixes;
     private final PrintStream err;
     private final String label;
     private final LongSupplier clock;
@@ -73,8 +87,12 @@ public final class ClusterHub implements AutoCloseable {
     private final Map<String, Member> members = new HashMap<>();
     private final Map<String, HubRecord> hubs = new HashMap<>();
     private final Map<String, Orphan> orphans = new HashMap<>();
-    /** When the backplane last heard from each hub whose record went, as it was when it went. */
-    private final Map<String, Long> heardAtExit = new HashMap<>();
+    /** Hubs whose record went, by id: when (hub clock), until the backplane says whether they live. */
+    private final Map<String, Long> goneAt = new HashMap<>();
+    /** Hubs whose record went but which still talk on the backplane: alive, their clients left to them. */
+    private final Set<String> silentlyAlive = new HashSet<>();
+    /** Bumped at each resync: callbacks of an earlier watch, still in flight, are dropped. */
+    private long generation;
     private ClusterStore.Subscription watch;
     private boolean resyncNeeded = true;
     private long lastResyncAttempt = Long.MIN_VALUE / 2;
@@ -90,8 +108,14 @@ public final class ClusterHub implements AutoCloseable {
 
     private record Orphan(String oldHub, String endpoint, long since) {}
 
+    /** Attachments to other hubs that went, waiting to see whether their hub's record goes too. */
+    private final Map<String, Orphan> detachedAt = new HashMap<>();
+    /** Events of one etcd revision arrive together; this is ample for the rest of them to be applied. */
+    private static final long SETTLE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+
     ClusterHub(ClusterStore store, String hubId, String backplaneEndpoint, Node node, WgTunnel tunnel, Backplane backplane,
-            ClusterRoutes routes, Set<String> fileKeys, PrintStream err, String label, LongSupplier clock) {
+            ClusterRoutes routes, Set<String> fileKeys, List<Cidr> subnets, List<Cidr> filePrefixes, PrintStream err,
+            String label, LongSupplier clock) {
         this.store = store;
         this.hubId = hubId;
         this.backplaneEndpoint = backplaneEndpoint;
@@ -100,6 +124,8 @@ public final class ClusterHub implements AutoCloseable {
         this.backplane = backplane;
         this.routes = routes;
         this.fileKeys = Set.copyOf(fileKeys);
+        this.subnets = subnets.stream().map(Cidr::network).toList();
+        this.filePrefixes = List.copyOf(filePrefixes);
         this.err = err;
         this.label = label;
         this.clock = clock;
@@ -133,6 +159,47 @@ public final class ClusterHub implements AutoCloseable {
     /** Whether {@code key} (base64) is a peer of the interface's own file, which the store never changes. */
     boolean filePeer(String key) {
         return fileKeys.contains(key);
+    }
+
+    /** The file's peers after a reload: peers it adds stay local, never go to the store. */
+    public void fileKeys(Set<String> keys) {
+        this.fileKeys = Set.copyOf(keys);
+    }
+
+    /**
+     * Whether a store client may have this prefix: inside one of the hub's Address subnets (it
+     * becomes a kernel route on every hub, so 0.0.0.0/0 would take each hub's default route) and
+     * clear of the file's peers' allowed IPs.
+     */
+    boolean usable(Cidr c) {
+        Cidr n = c.network();
+        boolean inside = false;
+        for (Cidr s : subnets) {
+            inside |= s.isIpv4() == n.isIpv4() && n.prefix() >= s.prefix() && s.contains(n.address());
+        }
+        if (!inside) {
+            return false;
+        }
+        for (Cidr f : filePrefixes) {
+            if (f.isIpv4() == n.isIpv4() && (f.contains(n.address()) || n.contains(f.address()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The client with only its usable prefixes (the others said once). */
+    private ClusterClient usableOnly(ClusterClient c) {
+        List<Cidr> ok = new ArrayList<>();
+        for (Cidr p : c.allowedIps()) {
+            if (usable(p)) {
+                ok.add(p.network());
+            } else {
+                err.println("patchcord: " + label + ": client " + c.name() + ": " + p + " is not inside this hub's Address "
+                        + "subnets or overlaps a peer of its file; not routed");
+            }
+        }
+        return ok.size() == c.allowedIps().size() ? c : new ClusterClient(c.publicKey(), c.name(), ok, c.presharedKey());
     }
 
     /**
@@ -206,9 +273,11 @@ public final class ClusterHub implements AutoCloseable {
                     return;
                 }
                 long now = clock.getAsLong();
-                if (resyncNeeded && now - lastResyncAttempt >= RESYNC_EVERY_NANOS) {
+                if (resyncNeeded && now - lastResyncAttempt >= resyncDelay) {
                     resync();
                 }
+                settleDetached(now);
+                decideGoneHubs(now);
                 takeOverOrphans(now);
                 routes.flush();
             } catch (InterruptedException e) {
@@ -235,12 +304,19 @@ public final class ClusterHub implements AutoCloseable {
             stats.storeAnswered(System.nanoTime() - t0);
         } catch (StoreException e) {
             stats.storeFailed();
+            // Every second at first, then less often: each failed read may hold this thread for
+            // the store's call timeout, and the hub has local work to do meanwhile.
+            resyncDelay = Math.min(resyncDelay * 2, MAX_RESYNC_NANOS);
             return;
+        }
+        resyncDelay = RESYNC_EVERY_NANOS;
+        for (String bad : s.unreadable()) {
+            err.println("patchcord: " + label + ": skipped " + bad);
         }
         Set<String> seen = new HashSet<>();
         for (ClusterClient c : s.clients()) {
             seen.add(Keys.toBase64(c.publicKey()));
-            clientChanged(c);
+            safely(() -> clientChanged(c), c.name());
         }
         for (String key : new ArrayList<>(members.keySet())) {
             if (!seen.contains(key)) {
@@ -250,7 +326,7 @@ public final class ClusterHub implements AutoCloseable {
         Set<String> live = new HashSet<>();
         for (HubRecord h : s.hubs()) {
             live.add(h.id());
-            hubUp(h);
+            safely(() -> hubUp(h), "hub " + h.id());
         }
         for (String id : new ArrayList<>(hubs.keySet())) {
             if (!live.contains(id)) {
@@ -266,7 +342,7 @@ public final class ClusterHub implements AutoCloseable {
             }
         }
         try {
-            watch = store.watch(s.revision() + 1, new Listener());
+            watch = store.watch(s.revision() + 1, new Listener(++generation));
             resyncNeeded = false;
         } catch (StoreException e) {
             stats.storeFailed();
@@ -276,6 +352,15 @@ public final class ClusterHub implements AutoCloseable {
             announce(); // at start, or the lease was lost while the store was away
         }
         routes.flush();
+    }
+
+    /** One item of a resync: a failure is said and skipped, and does not stop the others. */
+    private void safely(Runnable apply, String what) {
+        try {
+            apply.run();
+        } catch (RuntimeException e) {
+            err.println("patchcord: " + label + ": cluster: cannot apply " + what + ": " + e.getMessage());
+        }
     }
 
     /** Puts this hub's record, and the attachments of the clients it has sessions with, back. */
@@ -301,39 +386,54 @@ public final class ClusterHub implements AutoCloseable {
 
     /** Turns watch callbacks into work for the cluster thread. */
     private final class Listener implements ClusterListener {
+        private final long gen;
+
+        Listener(long gen) {
+            this.gen = gen;
+        }
+
+        /** Queues work unless a newer watch replaced this one (its late callbacks are stale). */
+        private void queue(Runnable r) {
+            events.add(() -> {
+                if (gen == generation) {
+                    r.run();
+                }
+            });
+        }
+
         @Override
         public void clientChanged(ClusterClient client, long revision) {
-            events.add(() -> ClusterHub.this.clientChanged(client));
+            queue(() -> ClusterHub.this.clientChanged(client));
         }
 
         @Override
         public void clientRemoved(byte[] publicKey, long revision) {
-            events.add(() -> ClusterHub.this.clientRemoved(Keys.toBase64(publicKey)));
+            queue(() -> ClusterHub.this.clientRemoved(Keys.toBase64(publicKey)));
         }
 
         @Override
         public void hubUp(HubRecord hub, long revision) {
-            events.add(() -> ClusterHub.this.hubUp(hub));
+            queue(() -> ClusterHub.this.hubUp(hub));
         }
 
         @Override
         public void hubGone(String id, long revision) {
-            events.add(() -> ClusterHub.this.hubGone(id));
+            queue(() -> ClusterHub.this.hubGone(id));
         }
 
         @Override
         public void attached(byte[] clientKey, Attachment attachment, long revision) {
-            events.add(() -> ClusterHub.this.attached(Keys.toBase64(clientKey), attachment));
+            queue(() -> ClusterHub.this.attached(Keys.toBase64(clientKey), attachment));
         }
 
         @Override
         public void detached(byte[] clientKey, long revision) {
-            events.add(() -> ClusterHub.this.detached(Keys.toBase64(clientKey)));
+            queue(() -> ClusterHub.this.detached(Keys.toBase64(clientKey)));
         }
 
         @Override
         public void failed(StoreException problem) {
-            events.add(() -> {
+            queue(() -> {
                 if (!resyncNeeded) {
                     err.println("patchcord: " + label + ": " + problem.getMessage() + "; reading the store again");
                 }
@@ -343,17 +443,18 @@ public final class ClusterHub implements AutoCloseable {
 
         @Override
         public void unreadable(String key, String problem) {
-            events.add(() -> err.println("patchcord: " + label + ": skipped " + key + ": " + problem));
+            queue(() -> err.println("patchcord: " + label + ": skipped " + key + ": " + problem));
         }
     }
 
     // ---- applying changes (cluster thread) ----------------------------------------------------
 
-    private void clientChanged(ClusterClient c) {
-        String key = Keys.toBase64(c.publicKey());
-        if (fileKeys.contains(key) || node.isOwnKey(c.publicKey())) {
+    private void clientChanged(ClusterClient stored) {
+        String key = Keys.toBase64(stored.publicKey());
+        if (fileKeys.contains(key) || node.isOwnKey(stored.publicKey())) {
             return; // the file's own peer of that key, or this interface's key, wins
         }
+        ClusterClient c = usableOnly(stored);
         Member m = members.get(key);
         if (m == null) {
             m = new Member();
@@ -402,7 +503,16 @@ public final class ClusterHub implements AutoCloseable {
     }
 
     private void hubUp(HubRecord h) {
-        hubs.put(h.id(), h);
+        goneAt.remove(h.id());
+        silentlyAlive.remove(h.id());
+        HubRecord before = hubs.put(h.id(), h);
+        if (h.id().equals(hubId) && !java.util.Arrays.equals(h.backplanePublicKey(), backplane.publicKey())) {
+            err.println("patchcord: " + label + ": another hub announces itself as " + hubId + " (HubId must be unique "
+                    + "in the cluster); announcing this one again");
+            if (before == null || java.util.Arrays.equals(before.backplanePublicKey(), backplane.publicKey())) {
+                announce();
+            }
+        }
         if (!h.id().equals(hubId)) {
             backplane.hubUp(h);
         }
@@ -421,8 +531,68 @@ public final class ClusterHub implements AutoCloseable {
             announce();
             return;
         }
-        heardAtExit.put(id, backplane.lastHeard(id));
-        backplane.hubGone(id);
+        // Its backplane peer and its clients' routes stay until the backplane says whether it
+        // lives (decideGoneHubs): a hub whose lease expired while etcd was away is not dead.
+        goneAt.put(id, clock.getAsLong());
+    }
+
+    private void settleDetached(long now) {
+        var it = detachedAt.entrySet().iterator();
+        while (it.hasNext()) {
+            var e = it.next();
+            if (now - e.getValue().since() < SETTLE_NANOS) {
+                continue;
+            }
+            it.remove();
+            Member m = members.get(e.getKey());
+            String hub = e.getValue().oldHub();
+            if (m != null && m.attachment != null && m.attachment.hubId().equals(hub)
+                    && hubs.containsKey(hub) && !goneAt.containsKey(hub)) {
+                setAttachment(e.getKey(), m, null); // its hub lives and let it go: it is nowhere now
+            }
+        }
+    }
+
+    /**
+     * For each hub whose record went: dead (silent on the backplane since well before, or since
+     * its record went) or alive (heard after its record went). A dead hub's peer goes and its
+     * orphans are called back; a live one keeps its peer and its clients' routes until it
+     * announces itself again.
+     */
+    private void decideGoneHubs(long now) {
+        var it = goneAt.entrySet().iterator();
+        while (it.hasNext()) {
+            var e = it.next();
+            String id = e.getKey();
+            long went = e.getValue();
+            long heard = backplane.lastHeard(id);
+            boolean heardSince = heard != Long.MIN_VALUE && heard - went > 0;
+            boolean silentLong = heard == Long.MIN_VALUE || went - heard >= ALIVE_NANOS;
+            if (heardSince) {
+                if (silentlyAlive.add(id)) {
+                    stats.takeoverDeclined();
+                    err.println("patchcord: " + label + ": hub " + id + "'s record went from the store, but it still "
+                            + "talks on the backplane: its clients stay with it");
+                }
+                continue; // decided again while it stays away from the store
+            }
+            if (!silentLong && now - went < LISTEN_NANOS && !silentlyAlive.contains(id)) {
+                continue; // heard shortly before its record went: listen a little longer
+            }
+            if (silentlyAlive.contains(id) && heard != Long.MIN_VALUE && now - heard < ALIVE_NANOS) {
+                continue; // still alive
+            }
+            it.remove();
+            silentlyAlive.remove(id);
+            backplane.hubGone(id);
+            for (Map.Entry<String, Member> m : members.entrySet()) {
+                Attachment a = m.getValue().attachment;
+                if (a != null && a.hubId().equals(id)) {
+                    setAttachment(m.getKey(), m.getValue(), null);
+                    orphans.put(m.getKey(), new Orphan(id, a.endpoint(), now));
+                }
+            }
+        }
     }
 
     private void attached(String key, Attachment a) {
@@ -431,6 +601,10 @@ public final class ClusterHub implements AutoCloseable {
             return;
         }
         orphans.remove(key);
+        detachedAt.remove(key);
+        if (!a.hubId().equals(hubId)) {
+            writer.cancel(m.client.publicKey()); // a write of ours still queued would undo a newer handshake
+        }
         setAttachment(key, m, a);
     }
 
@@ -440,12 +614,17 @@ public final class ClusterHub implements AutoCloseable {
             return;
         }
         Attachment old = m.attachment;
-        setAttachment(key, m, null);
         if (!old.hubId().equals(hubId)) {
-            orphans.put(key, new Orphan(old.hubId(), old.endpoint(), clock.getAsLong()));
-        } else if (!closed && m.peer.hasSession(System.nanoTime())) {
+            // Decided a moment later (settleDetached): if its hub's record goes too (the same
+            // revision: a lease that expired), the hub's fate decides; if not, it is nowhere now.
+            detachedAt.put(key, new Orphan(old.hubId(), old.endpoint(), clock.getAsLong()));
+            return;
+        }
+        if (!closed && m.peer.hasSession(System.nanoTime())) {
             // Ours, gone with our lease or removed by someone: still ours unless another hub says otherwise.
             writer.writeIfAbsent(m.client.publicKey(), old);
+        } else {
+            setAttachment(key, m, null);
         }
     }
 
@@ -539,18 +718,7 @@ public final class ClusterHub implements AutoCloseable {
                 it.remove();
                 continue;
             }
-            if (hubs.containsKey(o.oldHub())) {
-                continue; // its record may still be on its way out; decided when it goes, or never
-            }
             it.remove();
-            Long heard = heardAtExit.get(o.oldHub());
-            if (heard != null && heard != Long.MIN_VALUE && now - heard < ALIVE_NANOS) {
-                // Its lease expired but it still talks on the backplane (the store was away): it
-                // announces itself again and keeps its clients; calling them over would only make
-                // the two hubs take turns.
-                stats.takeoverDeclined();
-                continue;
-            }
             if (o.endpoint() == null || !hubId.equals(HubChoice.successor(e.getKey(), hubs.keySet(), hubId))) {
                 continue;
             }

@@ -56,16 +56,22 @@ final class ClusterRoutes {
         return n;
     }
 
-    /** Makes the collected changes. A failed {@code ip} is said and not retried: the next change of the prefix tries again. */
+    /**
+     * Makes the collected changes, one batch per interface and verb, each on its own: a batch
+     * that fails (said once per failure) leaves what the kernel has on record as it was, so the
+     * prefix is tried again the next time it is asked for.
+     */
     void flush() {
         if (wanted.isEmpty()) {
             return;
         }
+        Map<Cidr, Where> batch = new LinkedHashMap<>(wanted);
+        wanted.clear();
         List<Cidr> main = new ArrayList<>();
         List<Cidr> back = new ArrayList<>();
         List<Cidr> offMain = new ArrayList<>();
         List<Cidr> offBack = new ArrayList<>();
-        for (Map.Entry<Cidr, Where> e : wanted.entrySet()) {
+        for (Map.Entry<Cidr, Where> e : batch.entrySet()) {
             Where had = installed.get(e.getKey());
             Where want = e.getValue();
             if (had == want) {
@@ -78,21 +84,35 @@ final class ClusterRoutes {
             } else {
                 (had == Where.MAIN ? offMain : offBack).add(e.getKey());
             }
-            if (want == null) {
-                installed.remove(e.getKey());
-            } else {
-                installed.put(e.getKey(), want);
-            }
         }
-        wanted.clear();
+        // "replace" moves a prefix from one interface to the other in one step.
+        apply(main, Where.MAIN, true);
+        apply(back, Where.BACKPLANE, true);
+        apply(offMain, Where.MAIN, false);
+        apply(offBack, Where.BACKPLANE, false);
+    }
+
+    private void apply(List<Cidr> prefixes, Where where, boolean add) {
+        if (prefixes.isEmpty()) {
+            return;
+        }
+        String dev = where == Where.MAIN ? mainIf : backplaneIf;
         try {
-            // "replace" moves a prefix from one interface to the other in one step.
-            network.addRoutes(mainIf, main, null);
-            network.addRoutes(backplaneIf, back, null);
-            network.removeRoutes(mainIf, offMain, null);
-            network.removeRoutes(backplaneIf, offBack, null);
+            if (add) {
+                network.addRoutes(dev, prefixes, null);
+            } else {
+                network.removeRoutes(dev, prefixes, null);
+            }
         } catch (NetConfig.NetConfigException e) {
-            err.println("patchcord: " + mainIf + ": cluster routes: " + e.getMessage());
+            err.println("patchcord: " + mainIf + ": cluster routes via " + dev + ": " + e.getMessage());
+            return;
+        }
+        for (Cidr c : prefixes) {
+            if (add) {
+                installed.put(c, where);
+            } else {
+                installed.remove(c);
+            }
         }
     }
 }

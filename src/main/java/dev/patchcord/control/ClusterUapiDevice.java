@@ -102,8 +102,8 @@ final class ClusterUapiDevice implements UapiDevice {
         ClusterClient current = hub.client(key);
         try {
             if (change.remove()) {
-                if (current == null) {
-                    return;
+                if (current == null && store.getClient(publicKey).isEmpty()) {
+                    return; // not a client of the cluster (nor a peer of the file): nothing to remove
                 }
                 store.removeClient(publicKey);
                 for (Map.Entry<InetAddress, byte[]> lease : store.leases().entrySet()) {
@@ -128,17 +128,43 @@ final class ClusterUapiDevice implements UapiDevice {
                     ? (change.clearsPresharedKey() ? null : change.presharedKey().get())
                     : current == null ? null : current.presharedKey();
             for (Cidr c : allowed) {
-                if (c.prefix() == c.bits() && (current == null || !current.allowedIps().contains(c))) {
-                    // A host address: leased as peer add leases it, or refused if another client holds it.
-                    if (store.allocate(publicKey, List.of(c.address())).isEmpty()) {
-                        throw new UapiException(UapiException.EADDRINUSE, c + " is leased to another client of cluster");
+                if (!hub.usable(c)) {
+                    throw new UapiException(UapiException.EINVAL, c + ": a cluster client's allowed IPs must lie inside "
+                            + "the hubs' Address subnets and clear of the file's peers (they become routes on every hub)");
+                }
+            }
+            List<Cidr> leased = new ArrayList<>();
+            try {
+                for (Cidr c : allowed) {
+                    if (c.prefix() == c.bits() && (current == null || !current.allowedIps().contains(c))) {
+                        // A host address: leased as peer add leases it, or refused if another client holds it.
+                        if (store.allocate(publicKey, List.of(c.address())).isEmpty()) {
+                            throw new UapiException(UapiException.EADDRINUSE, c + " is leased to another client of cluster");
+                        }
+                        leased.add(c);
+                    }
+                }
+                String name = current != null ? current.name() : "wg-" + Keys.toHex(publicKey).substring(0, 8);
+                ClusterClient next = new ClusterClient(publicKey, name, allowed, psk);
+                store.putClient(next);
+                hub.applyNow(next, null);
+                leased.clear();
+            } finally {
+                for (Cidr c : leased) {
+                    try {
+                        store.release(publicKey, c.address()); // the change did not happen: give back what it leased
+                    } catch (StoreException e) {
+                        // The store is failing already; the error that follows says so.
                     }
                 }
             }
-            String name = current != null ? current.name() : "wg-" + Keys.toHex(publicKey).substring(0, 8);
-            ClusterClient next = new ClusterClient(publicKey, name, allowed, psk);
-            store.putClient(next);
-            hub.applyNow(next, null);
+            if (current != null) {
+                for (Cidr c : current.allowedIps()) {
+                    if (c.prefix() == c.bits() && !allowed.contains(c)) {
+                        store.release(publicKey, c.address()); // a host address the client no longer has
+                    }
+                }
+            }
         } catch (StoreException e) {
             throw new UapiException(UapiException.EIO, "the cluster store did not take the change: " + e.getMessage());
         }

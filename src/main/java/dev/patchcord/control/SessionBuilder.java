@@ -511,8 +511,11 @@ public final class SessionBuilder {
         }
         Set<String> fileKeys = new HashSet<>();
         config.peers().forEach(p -> fileKeys.add(Keys.toBase64(p.publicKey())));
+        List<Cidr> filePrefixes = new ArrayList<>();
+        config.peers().forEach(p -> filePrefixes.addAll(p.allowedIps()));
         ClusterHub hub = new ClusterHub(store, hubId, st.backplane(), node, tunnel, backplane,
-                new ClusterRoutes(ifname, backplane.ifname(), network, err), fileKeys, err, ifname, System::nanoTime);
+                new ClusterRoutes(ifname, backplane.ifname(), network, err), fileKeys, iface.addresses(), filePrefixes,
+                err, ifname, System::nanoTime);
         opened.add(hub);
         hub.start();
         session.onStop(hub::close);

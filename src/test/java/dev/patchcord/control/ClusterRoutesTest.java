@@ -127,10 +127,18 @@ class ClusterRoutesTest {
     }
 
     @Test
-    void aFailingIpIsSaidNotThrown() {
-        net.fail = true;
+    void aFailingBatchIsSaidAndTriedAgainNextTimeWhileTheOthersGoThrough() {
         routes.toMain(cidrs("10.8.0.2/32"));
         routes.flush();
-        assertThat(said.toString()).contains("cluster routes:", "Operation not permitted");
+        net.fail = true;
+        routes.toBackplane(cidrs("10.8.0.2/32"));
+        routes.flush();
+        assertThat(said.toString()).contains("cluster routes via wg0-bp:", "Operation not permitted");
+        assertThat(routes.backplaneRoutes()).isZero(); // not on record as made
+        net.fail = false;
+        routes.toBackplane(cidrs("10.8.0.2/32"));
+        routes.flush();
+        assertThat(net.calls).containsExactly("replace wg0 [10.8.0.2/32]", "replace wg0-bp [10.8.0.2/32]");
+        assertThat(routes.backplaneRoutes()).isEqualTo(1);
     }
 }
