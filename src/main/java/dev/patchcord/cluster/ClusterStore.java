@@ -104,9 +104,10 @@ public interface ClusterStore extends DirectoryStore, AutoCloseable {
     void attach(byte[] clientKey, Attachment attachment) throws StoreException;
 
     /**
-     * As {@link #attach(byte[], Attachment)}, in one transaction, only if the client has no
-     * attachment: for a hub putting its records back after its lease expired, which must not undo
-     * a newer handshake the client made with another hub meanwhile.
+     * As {@link #attach(byte[], Attachment)}, only if the client has no attachment, or has this
+     * very one (which is then bound to this instance's current lease): for a hub putting its
+     * records back after its lease was lost, which must not undo a newer handshake the client
+     * made with another hub meanwhile. Each step is one transaction.
      *
      * @return whether it was written
      */
@@ -117,6 +118,14 @@ public interface ClusterStore extends DirectoryStore, AutoCloseable {
 
     /** The hub a client is connected to, if any. */
     Optional<String> attachedHub(byte[] clientKey) throws StoreException;
+
+    /**
+     * Tells {@code listener} (on a thread of the store's client; it must return quickly) when this
+     * instance's lease is lost: its keep-alive ended, so the hub record and attachments bound to
+     * it will expire. Writing them again binds them to a new lease before they do.
+     */
+    default void onLeaseLost(Runnable listener) {
+    }
 
     /** Every attachment: the hub id by client public key (base64), in key order. */
     Map<String, String> attachments() throws StoreException;

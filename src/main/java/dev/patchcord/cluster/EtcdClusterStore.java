@@ -78,6 +78,8 @@ public final class EtcdClusterStore implements ClusterStore {
     /** This instance's etcd lease, 0 before the first record that needs it or after it was lost. */
     private long leaseId;
     private CloseableClient keepAlive;
+    /** Told when the lease is lost, so the owner can put its records back under a new one. */
+    private Runnable leaseLost;
     private final List<Watch.Watcher> watchers = new ArrayList<>();
     private boolean closed;
 
@@ -250,9 +252,24 @@ public final class EtcdClusterStore implements ClusterStore {
     public boolean attachIfAbsent(byte[] clientKey, Attachment attachment) throws StoreException {
         long id = lease();
         ByteSequence k = bytes(keys.attach(clientKey));
-        return await(kv.txn()
+        ByteSequence v = ByteSequence.from(StoreValues.attach(attachment));
+        PutOption withLease = PutOption.builder().withLeaseId(id).build();
+        TxnResponse r = await(kv.txn()
                 .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
-                .Then(Op.put(k, ByteSequence.from(StoreValues.attach(attachment)), PutOption.builder().withLeaseId(id).build()))
+                .Then(Op.put(k, v, withLease))
+                .Else(Op.get(k, GetOption.DEFAULT))
+                .commit(), "an attachment");
+        if (r.isSucceeded()) {
+            return true;
+        }
+        List<KeyValue> held = r.getGetResponses().isEmpty() ? List.of() : r.getGetResponses().getFirst().getKvs();
+        if (held.isEmpty() || !held.getFirst().getValue().equals(v)) {
+            return false; // another hub's (or another endpoint's): theirs stands
+        }
+        // Already this very attachment, under a lease that may be on its way out: bound to ours now.
+        return await(kv.txn()
+                .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.value(v)))
+                .Then(Op.put(k, v, withLease))
                 .commit(), "an attachment").isSucceeded();
     }
 
@@ -588,6 +605,7 @@ public final class EtcdClusterStore implements ClusterStore {
      * hub record and attachments back is the hub's part.
      */
     private void lost(long id) {
+        Runnable tell = null;
         synchronized (leaseLock) {
             if (leaseId == id) {
                 leaseId = 0;
@@ -595,7 +613,18 @@ public final class EtcdClusterStore implements ClusterStore {
                     keepAlive.close();
                     keepAlive = null;
                 }
+                tell = closed ? null : leaseLost;
             }
+        }
+        if (tell != null) {
+            tell.run();
+        }
+    }
+
+    @Override
+    public void onLeaseLost(Runnable listener) {
+        synchronized (leaseLock) {
+            leaseLost = listener;
         }
     }
 

@@ -52,10 +52,11 @@ public final class ClusterHub implements AutoCloseable {
     /**
      * How long after a hub's record went the backplane is listened to before its clients are
      * called over, when it was heard shortly before: a live hub sends a keepalive a second, one
-     * that stopped cleanly (its lease revoked as it went) sends none. A hub that crashed was
+     * that stopped cleanly (its lease revoked as it went) sends none. Two and a half keepalive
+     * intervals, for a busy host's late ones. A hub that crashed was
      * silent for longer than {@link #ALIVE_NANOS} by the time its lease expired, and is decided at once.
      */
-    private static final long LISTEN_NANOS = TimeUnit.MILLISECONDS.toNanos(1300);
+    private static final long LISTEN_NANOS = TimeUnit.MILLISECONDS.toNanos(2500);
     /** How often a hub that lost the store tries to read it again. */
     private static final long RESYNC_EVERY_NANOS = TimeUnit.SECONDS.toNanos(1);
     /** The longest wait between two reads of a store that does not answer. */
@@ -95,6 +96,8 @@ public final class ClusterHub implements AutoCloseable {
     private long generation;
     private ClusterStore.Subscription watch;
     private boolean resyncNeeded = true;
+    /** Whether the store was read once: later reads are said (they follow an outage). */
+    private boolean started;
     private long lastResyncAttempt = Long.MIN_VALUE / 2;
     private volatile boolean closed;
     private Thread thread;
@@ -241,6 +244,12 @@ public final class ClusterHub implements AutoCloseable {
      * the peers of its file meanwhile.
      */
     void start() {
+        // A lost lease takes the hub's record and attachments with it when it expires: put them
+        // back under a new one before that happens, so the other hubs never see this hub go.
+        store.onLeaseLost(() -> events.add(() -> {
+            err.println("patchcord: " + label + ": the store lease was lost; announcing this hub again");
+            announce();
+        }));
         tunnel.addHandshakeEvents(new HandshakeEvents() {
             @Override
             public void sessionEstablished(Peer peer, boolean initiator) {
@@ -348,6 +357,11 @@ public final class ClusterHub implements AutoCloseable {
             stats.storeFailed();
             return;
         }
+        if (started) {
+            err.println("patchcord: " + label + ": read the cluster store again at revision " + s.revision() + ": "
+                    + members.size() + " clients, " + live.size() + " hubs");
+        }
+        started = true;
         if (!live.contains(hubId)) {
             announce(); // at start, or the lease was lost while the store was away
         }
@@ -585,13 +599,18 @@ public final class ClusterHub implements AutoCloseable {
             it.remove();
             silentlyAlive.remove(id);
             backplane.hubGone(id);
+            int n = 0;
             for (Map.Entry<String, Member> m : members.entrySet()) {
                 Attachment a = m.getValue().attachment;
                 if (a != null && a.hubId().equals(id)) {
                     setAttachment(m.getKey(), m.getValue(), null);
                     orphans.put(m.getKey(), new Orphan(id, a.endpoint(), now));
+                    n++;
                 }
             }
+            err.println("patchcord: " + label + ": hub " + id + " is gone (" + (heard == Long.MIN_VALUE ? "never heard"
+                    : "silent on the backplane for " + TimeUnit.NANOSECONDS.toMillis(now - heard) + " ms")
+                    + "); its " + n + " clients go to the surviving hubs");
         }
     }
 

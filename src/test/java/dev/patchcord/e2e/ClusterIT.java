@@ -192,6 +192,10 @@ class ClusterIT {
         Path g4conf = lab.logDir().resolve("g4.conf");
         Lab.Result add4 = c.peerAdd(h2, "g4", h1, g4conf);
         assertThat(add4.code()).as(add4.output()).isZero();
+        String g4key = java.util.regex.Pattern.compile("(?m)^PrivateKey = (\\S+)$").matcher(java.nio.file.Files.readString(g4conf))
+                .results().findFirst().map(m -> dev.patchcord.core.wg.Keys.toBase64(dev.patchcord.core.wg.X25519.publicKey(
+                        dev.patchcord.core.wg.Keys.fromBase64(m.group(1))))).orElseThrow();
+        c.awaitOnEveryHub(g4key, Duration.ofSeconds(30));
         ClusterLab.Client g4 = c.wireguardGoFromConfig("g4", g4conf);
         c.awaitAttached(g4, "hub1");
         Tunnels.reach(lab, g4.ns(), p2.address());
