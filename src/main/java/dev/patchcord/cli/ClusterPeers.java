@@ -17,9 +17,7 @@ import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -271,15 +269,7 @@ final class ClusterPeers {
         }
         List<InetAddress> released = new ArrayList<>();
         for (ClusterClient c : found) {
-            // The record first: a hub drops the client before its address can go to another.
-            store.removeClient(c.publicKey());
-        }
-        for (Map.Entry<InetAddress, byte[]> lease : store.leases().entrySet()) {
-            for (ClusterClient c : found) {
-                if (Arrays.equals(lease.getValue(), c.publicKey()) && store.release(c.publicKey(), lease.getKey())) {
-                    released.add(lease.getKey());
-                }
-            }
+            released.addAll(store.removeClientAndLeases(c.publicKey()));
         }
         return released;
     }

@@ -85,6 +85,24 @@ public interface ClusterStore extends DirectoryStore, AutoCloseable {
     /** Every leased address and the public key of its holder. */
     Map<InetAddress, byte[]> leases() throws StoreException;
 
+    /**
+     * Removes a client and gives back every address it holds: what the lease keys say, not only
+     * its allowed IPs. The record goes first, so the hubs drop the client before an address of
+     * its can go to another. One request per step; not atomic as a whole.
+     *
+     * @return the addresses released
+     */
+    default List<InetAddress> removeClientAndLeases(byte[] publicKey) throws StoreException {
+        removeClient(publicKey);
+        List<InetAddress> released = new java.util.ArrayList<>();
+        for (Map.Entry<InetAddress, byte[]> lease : leases().entrySet()) {
+            if (java.util.Arrays.equals(lease.getValue(), publicKey) && release(publicKey, lease.getKey())) {
+                released.add(lease.getKey());
+            }
+        }
+        return released;
+    }
+
     /** Announces a hub (or updates it), bound to this instance's lease. */
     void registerHub(HubRecord hub) throws StoreException;
 

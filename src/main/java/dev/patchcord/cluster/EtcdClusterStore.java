@@ -317,36 +317,20 @@ public final class EtcdClusterStore implements ClusterStore {
 
     @Override
     public Subscription watchClients(long fromRevision, ClientListener listener) throws StoreException {
-        if (fromRevision < 0) {
-            throw new IllegalArgumentException("revision " + fromRevision + " is negative");
-        }
         String prefix = keys.clientsPrefix();
-        WatchOption option = WatchOption.builder().isPrefix(true).withRevision(fromRevision).build();
-        var stopped = new java.util.concurrent.atomic.AtomicBoolean();
-        Watch.Watcher w = watch.watch(bytes(prefix), option, Watch.listener(response -> {
-            for (WatchEvent ev : response.getEvents()) {
-                if (stopped.get()) {
-                    return;
+        return watchPrefix(prefix, fromRevision, (e, put) -> {
+            String key = text(e.getKey());
+            try {
+                byte[] publicKey = StoreKeys.keyAfter(prefix, key);
+                if (put) {
+                    listener.changed(StoreValues.readClient(publicKey, e.getValue().getBytes()), e.getModRevision());
+                } else {
+                    listener.removed(publicKey, e.getModRevision());
                 }
-                KeyValue e = ev.getKeyValue();
-                String key = text(e.getKey());
-                try {
-                    byte[] publicKey = StoreKeys.keyAfter(prefix, key);
-                    switch (ev.getEventType()) {
-                        case PUT -> listener.changed(StoreValues.readClient(publicKey, e.getValue().getBytes()), e.getModRevision());
-                        case DELETE -> listener.removed(publicKey, e.getModRevision());
-                        default -> { } // UNRECOGNIZED: nothing a client of this version understands
-                    }
-                } catch (IllegalArgumentException x) {
-                    listener.unreadable(key, x.getMessage());
-                }
+            } catch (IllegalArgumentException x) {
+                listener.unreadable(key, x.getMessage());
             }
-        }, error -> {
-            if (!stopped.get()) {
-                listener.failed(new StoreException("watch on " + prefix + " at " + where + " ended: " + oneLine(error), error));
-            }
-        }));
-        return register(w, stopped);
+        }, listener::failed);
     }
 
     @Override
@@ -384,59 +368,39 @@ public final class EtcdClusterStore implements ClusterStore {
 
     @Override
     public Subscription watch(long fromRevision, ClusterListener listener) throws StoreException {
-        if (fromRevision < 0) {
-            throw new IllegalArgumentException("revision " + fromRevision + " is negative");
-        }
         String clients = keys.clientsPrefix();
         String hubs = keys.hubsPrefix();
         String attach = keys.attachPrefix();
-        var stopped = new java.util.concurrent.atomic.AtomicBoolean();
-        WatchOption option = WatchOption.builder().isPrefix(true).withRevision(fromRevision).build();
-        Watch.Watcher w = watch.watch(bytes(keys.prefix()), option, Watch.listener(response -> {
-            for (WatchEvent ev : response.getEvents()) {
-                if (stopped.get()) {
-                    return;
-                }
-                KeyValue e = ev.getKeyValue();
-                String key = text(e.getKey());
-                boolean put = ev.getEventType() == WatchEvent.EventType.PUT;
-                if (!put && ev.getEventType() != WatchEvent.EventType.DELETE) {
-                    continue; // UNRECOGNIZED: nothing a client of this version understands
-                }
-                long rev = e.getModRevision();
-                try {
-                    if (key.startsWith(clients)) {
-                        byte[] k = StoreKeys.keyAfter(clients, key);
-                        if (put) {
-                            listener.clientChanged(StoreValues.readClient(k, e.getValue().getBytes()), rev);
-                        } else {
-                            listener.clientRemoved(k, rev);
-                        }
-                    } else if (key.startsWith(hubs)) {
-                        String id = key.substring(hubs.length());
-                        if (put) {
-                            listener.hubUp(StoreValues.readHub(id, e.getValue().getBytes()), rev);
-                        } else {
-                            listener.hubGone(StoreKeys.checkHubId(id), rev);
-                        }
-                    } else if (key.startsWith(attach)) {
-                        byte[] k = StoreKeys.keyAfter(attach, key);
-                        if (put) {
-                            listener.attached(k, StoreValues.readAttachment(e.getValue().getBytes()), rev);
-                        } else {
-                            listener.detached(k, rev);
-                        }
-                    } // address leases and keys of later versions: not this listener's business
-                } catch (IllegalArgumentException x) {
-                    listener.unreadable(key, x.getMessage());
-                }
+        return watchPrefix(keys.prefix(), fromRevision, (e, put) -> {
+            String key = text(e.getKey());
+            long rev = e.getModRevision();
+            try {
+                if (key.startsWith(clients)) {
+                    byte[] k = StoreKeys.keyAfter(clients, key);
+                    if (put) {
+                        listener.clientChanged(StoreValues.readClient(k, e.getValue().getBytes()), rev);
+                    } else {
+                        listener.clientRemoved(k, rev);
+                    }
+                } else if (key.startsWith(hubs)) {
+                    String id = key.substring(hubs.length());
+                    if (put) {
+                        listener.hubUp(StoreValues.readHub(id, e.getValue().getBytes()), rev);
+                    } else {
+                        listener.hubGone(StoreKeys.checkHubId(id), rev);
+                    }
+                } else if (key.startsWith(attach)) {
+                    byte[] k = StoreKeys.keyAfter(attach, key);
+                    if (put) {
+                        listener.attached(k, StoreValues.readAttachment(e.getValue().getBytes()), rev);
+                    } else {
+                        listener.detached(k, rev);
+                    }
+                } // address leases and keys of later versions: not this listener's business
+            } catch (IllegalArgumentException x) {
+                listener.unreadable(key, x.getMessage());
             }
-        }, error -> {
-            if (!stopped.get()) {
-                listener.failed(new StoreException("watch on " + keys.prefix() + " at " + where + " ended: " + oneLine(error), error));
-            }
-        }));
-        return register(w, stopped);
+        }, listener::failed);
     }
 
     @Override
@@ -457,10 +421,25 @@ public final class EtcdClusterStore implements ClusterStore {
 
     @Override
     public Subscription watchDirectory(long fromRevision, DirectoryListener listener) throws StoreException {
+        String prefix = keys.directoryPrefix();
+        return watchPrefix(prefix, fromRevision, (e, put) -> directoryEvent(prefix, e, put, listener), listener::failed);
+    }
+
+    /** What a watch does with one put ({@code put}) or delete under its prefix. */
+    private interface PrefixEvent {
+        void on(KeyValue e, boolean put);
+    }
+
+    /**
+     * Watches every key under {@code prefix} from {@code fromRevision} on: each put or delete to
+     * {@code events}, in etcd's order, none after the subscription is closed; the watch's end to
+     * {@code failed}, unless the subscription was closed first. The one watch all three kinds share.
+     */
+    private Subscription watchPrefix(String prefix, long fromRevision, PrefixEvent events,
+            java.util.function.Consumer<StoreException> failed) throws StoreException {
         if (fromRevision < 0) {
             throw new IllegalArgumentException("revision " + fromRevision + " is negative");
         }
-        String prefix = keys.directoryPrefix();
         WatchOption option = WatchOption.builder().isPrefix(true).withRevision(fromRevision).build();
         var stopped = new java.util.concurrent.atomic.AtomicBoolean();
         Watch.Watcher w = watch.watch(bytes(prefix), option, Watch.listener(response -> {
@@ -469,14 +448,14 @@ public final class EtcdClusterStore implements ClusterStore {
                     return;
                 }
                 switch (ev.getEventType()) {
-                    case PUT -> directoryEvent(prefix, ev.getKeyValue(), true, listener);
-                    case DELETE -> directoryEvent(prefix, ev.getKeyValue(), false, listener);
+                    case PUT -> events.on(ev.getKeyValue(), true);
+                    case DELETE -> events.on(ev.getKeyValue(), false);
                     default -> { } // UNRECOGNIZED: nothing a client of this version understands
                 }
             }
         }, error -> {
             if (!stopped.get()) {
-                listener.failed(new StoreException("watch on " + prefix + " at " + where + " ended: " + oneLine(error), error));
+                failed.accept(new StoreException("watch on " + prefix + " at " + where + " ended: " + oneLine(error), error));
             }
         }));
         return register(w, stopped);

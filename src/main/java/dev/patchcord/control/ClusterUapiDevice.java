@@ -6,9 +6,7 @@ import dev.patchcord.cluster.StoreException;
 import dev.patchcord.core.Cidr;
 import dev.patchcord.core.wg.Keys;
 
-import java.net.InetAddress;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -105,12 +103,7 @@ final class ClusterUapiDevice implements UapiDevice {
                 if (current == null && store.getClient(publicKey).isEmpty()) {
                     return; // not a client of the cluster (nor a peer of the file): nothing to remove
                 }
-                store.removeClient(publicKey);
-                for (Map.Entry<InetAddress, byte[]> lease : store.leases().entrySet()) {
-                    if (Arrays.equals(lease.getValue(), publicKey)) {
-                        store.release(publicKey, lease.getKey());
-                    }
-                }
+                store.removeClientAndLeases(publicKey);
                 hub.applyNow(null, key);
                 return;
             }
