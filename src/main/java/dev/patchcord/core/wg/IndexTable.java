@@ -63,6 +63,20 @@ final class IndexTable {
         rebuild(index, value, table.size + 1);
     }
 
+    /**
+     * Sets what {@code index} names unless it names something already: for indices chosen
+     * elsewhere (a session taken over from another process), which must not displace ours.
+     *
+     * @return false if the index was taken
+     */
+    synchronized boolean claim(int index, Object value) {
+        if (get(index) != null) {
+            return false;
+        }
+        put(index, value);
+        return true;
+    }
+
     synchronized void remove(int index) {
         if (get(index) != null) {
             rebuild(index, null, table.size - 1);

@@ -78,6 +78,20 @@ final class Keypairs {
         }
     }
 
+    Keypair previous() {
+        return previous;
+    }
+
+    /**
+     * Fills the three slots with sessions taken over from another process, after {@link #zero}.
+     * Their indices are already in the table: the caller claimed them.
+     */
+    void restore(Keypair current, Keypair next, Keypair previous) {
+        this.previous = previous;
+        this.next = next;
+        this.current = current;
+    }
+
     /** Retires all three sessions and empties the slots. */
     void zero() {
         retire(previous);

@@ -5,7 +5,9 @@ import dev.patchcord.core.Drop;
 import dev.patchcord.core.l2.TapFrames;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.List;
 import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 
@@ -71,6 +73,9 @@ public final class Node {
     private final TransportOpen transport = new TransportOpen(this);
     private final AllowedIps allowedIps = new AllowedIps();
     private final PeerSet peers = new PeerSet(this);
+    /** Handed-over sessions of peers not added yet; guarded by this. */
+    final PendingSessions pending = new PendingSessions();
+    private final java.util.concurrent.atomic.AtomicLong sessionsNotImported = new java.util.concurrent.atomic.AtomicLong();
     final Staging.Budget stagedBudget = new Staging.Budget(MAX_STAGED_BYTES);
     private volatile int mtu = 1420;
     private volatile boolean layer2;
@@ -199,6 +204,7 @@ public final class Node {
         peers.checkRoom();
         Peer p = new Peer(this, publicKey, presharedKey);
         peers.add(p);
+        pending.applyTo(p);
         return p;
     }
 
@@ -271,6 +277,79 @@ public final class Node {
             }
         }
         return true;
+    }
+
+    /**
+     * Every peer's sessions ({@link Peer#exportSession}), for a successor process, and the states
+     * still waiting for their peers ({@link #importSessions}), aged to {@code now}. Nothing
+     * changes here: if the hand-over fails, the node goes on as it was. The caller wipes the
+     * states once written.
+     */
+    public List<SessionState> exportSessions(long now) {
+        List<SessionState> out = new ArrayList<>();
+        for (Peer p : peers.snapshot()) {
+            out.add(p.exportSession(now));
+        }
+        synchronized (this) {
+            pending.expire(now);
+            out.addAll(pending.export(now));
+        }
+        return out;
+    }
+
+    /**
+     * Takes over the sessions a predecessor process exported ({@link #exportSessions}): each
+     * state goes to the peer with its key ({@link Peer#importSession}). A state for a peer this
+     * node does not have yet (one a mesh directory or a cluster store adds later) is kept, as a
+     * copy, and applied when {@link #addPeer} adds that key, unless it has waited
+     * {@link Protocol#REJECT_AFTER_TIME} by then (it is wiped and dropped at a {@link #tick}).
+     * The states passed in stay the caller's, who wipes them.
+     *
+     * @return how many peers got their sessions now
+     */
+    public synchronized int importSessions(List<SessionState> states, long now) {
+        int applied = 0;
+        for (SessionState s : states) {
+            Peer p = peers.get(s.publicKey);
+            if (p != null) {
+                p.importSession(s, now);
+                applied++;
+            } else if (!isOwnKey(s.publicKey)) {
+                pending.keep(s.copy(), now);
+            }
+        }
+        return applied;
+    }
+
+    /**
+     * Keypairs that a hand-over brought but could not be put in place, because their local index
+     * named another session here already.
+     */
+    public long sessionsNotImported() {
+        return sessionsNotImported.get();
+    }
+
+    void sessionNotImported() {
+        sessionsNotImported.incrementAndGet();
+    }
+
+    /**
+     * After a hand-over, when the successor carries the sessions: zeroes every keypair, every
+     * handshake's secrets, every preshared key, every staged packet, the states still waiting for
+     * their peers, and our static private key, which goes: the node makes and answers no
+     * handshake afterwards. The peers stay (not marked removed), without sessions.
+     */
+    public synchronized void wipeSecrets() {
+        Identity id = identity;
+        identity = null;
+        handshakes.privateKeyChanged(null);
+        for (Peer p : peers.values()) {
+            p.wipeSecrets();
+        }
+        pending.wipeAll();
+        if (id != null) {
+            java.util.Arrays.fill(id.privateKey, (byte) 0);
+        }
     }
 
     public synchronized void removePeer(Peer peer) {
@@ -376,6 +455,11 @@ public final class Node {
     public void tick(long now) {
         for (Peer p : peers.values()) {
             p.tick(now);
+        }
+        if (!pending.isEmpty()) {
+            synchronized (this) {
+                pending.expire(now);
+            }
         }
     }
 }

@@ -30,8 +30,8 @@ public final class Peer {
     private final Object sendOrder = new Object();
 
     // What poll() should send next; guarded by this.
-    private boolean wantInitiation;
-    private boolean initiationRetry;
+    boolean wantInitiation;
+    boolean initiationRetry;
     boolean wantKeepalive;
 
     private volatile long persistentKeepalive;
@@ -97,6 +97,47 @@ public final class Peer {
         removed = true;
         zeroKeys();
         handshake.forget();
+    }
+
+    /**
+     * This peer's sessions, timers, handshake guard, counters and staged packets, for a successor
+     * process to carry on with ({@link #importSession}); times become ages at {@code now}. The
+     * peer itself is unchanged, so it can go on if the hand-over fails. The caller wipes the
+     * result once written.
+     */
+    public synchronized SessionState exportSession(long now) {
+        return PeerSessions.export(this, now);
+    }
+
+    /**
+     * Replaces this peer's sessions with those exported by the same peer of another process,
+     * re-based on {@code now}. Each keypair's local index is registered in the node's index
+     * table; a keypair whose index is taken already is left out (counted in
+     * {@link Node#sessionsNotImported()}) and the rest imported. If a handshake was in progress,
+     * a new initiation is asked for at once. {@code s} is not changed: the caller wipes it.
+     *
+     * @throws IllegalArgumentException if {@code s} is another peer's
+     */
+    public synchronized void importSession(SessionState s, long now) {
+        PeerSessions.restore(this, s, now);
+    }
+
+    /**
+     * After a hand-over: zeroes every session, the handshake and its long-lived secrets (the
+     * static-static result, the preshared key) and the staged packets, which the successor
+     * carries now. Unlike {@link #forget}, the peer is not marked removed.
+     */
+    synchronized void wipeSecrets() {
+        zeroKeys();
+        handshake.forget();
+        staged.wipeAll();
+        wantInitiation = false;
+        initiationRetry = false;
+        wantKeepalive = false;
+    }
+
+    Staging staged() {
+        return staged;
     }
 
     /** Whether the node has let this peer go (removed, replaced, or its key became our own). */

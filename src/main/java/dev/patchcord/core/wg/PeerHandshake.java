@@ -72,6 +72,25 @@ final class PeerHandshake {
         }
     }
 
+    /** The newest accepted initiation timestamp (a copy), for a hand-over snapshot; caller holds the peer's lock. */
+    byte[] lastTimestamp() {
+        return lastTimestamp.clone();
+    }
+
+    /** When the newest initiation was accepted, or {@link PeerTimers#NEVER}; caller holds the peer's lock. */
+    long lastInitiationConsumed() {
+        return lastInitiationConsumed;
+    }
+
+    /**
+     * Takes over the replay and flood guard of the same peer in another process: without it an
+     * initiation recorded before the hand-over would be answered again after it.
+     */
+    void restoreGuard(byte[] timestamp, long consumed) {
+        lastTimestamp = timestamp.clone();
+        lastInitiationConsumed = consumed;
+    }
+
     /** Forgets the attempt in progress and its index. */
     void abandon() {
         if (noise.state != Handshake.State.NONE) {

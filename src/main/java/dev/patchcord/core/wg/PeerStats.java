@@ -50,6 +50,15 @@ final class PeerStats {
         lastHandshakeEpochNanos = epochNanos;
     }
 
+    /** Takes over the figures of the same peer in another process (a hand-over). */
+    void restore(long rxBytes, long txBytes, long rxPackets, long txPackets, long lastHandshakeEpochNanos) {
+        this.rxBytes.set(rxBytes);
+        this.txBytes.set(txBytes);
+        this.rxPackets.set(rxPackets);
+        this.txPackets.set(txPackets);
+        this.lastHandshakeEpochNanos = lastHandshakeEpochNanos;
+    }
+
     long rxBytes() {
         return rxBytes.get();
     }

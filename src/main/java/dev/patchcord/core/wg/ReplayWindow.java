@@ -46,6 +46,31 @@ public final class ReplayWindow {
         return (old & bit) == 0;
     }
 
+    /** The ring's length in 64-bit blocks: what {@link #ring()} returns and {@link #restore} takes. */
+    static final int RING_LENGTH = RING_BLOCKS;
+
+    /** A copy of the ring, for a hand-over snapshot ({@link SessionState}). */
+    synchronized long[] ring() {
+        return ring.clone();
+    }
+
+    /** The newest counter accepted (0 before any), for a hand-over snapshot. */
+    synchronized long last() {
+        return last;
+    }
+
+    /**
+     * Takes over a window exported by {@link #ring()} and {@link #last()} (by another process):
+     * exactly the counters it had seen are refused here.
+     */
+    synchronized void restore(long[] ring, long last) {
+        if (ring.length != RING_BLOCKS) {
+            throw new IllegalArgumentException("a replay ring is " + RING_BLOCKS + " blocks");
+        }
+        System.arraycopy(ring, 0, this.ring, 0, RING_BLOCKS);
+        this.last = last;
+    }
+
     /** Forgets everything (a fresh keypair starts with an empty window). */
     public synchronized void reset() {
         java.util.Arrays.fill(ring, 0);

@@ -5,6 +5,9 @@ import dev.patchcord.core.Drop;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static dev.patchcord.core.wg.Protocol.MAX_STAGED_PACKETS;
@@ -41,6 +44,41 @@ final class Staging {
         byte[] copy = new byte[len];
         buf.get(off, copy);
         packets.addLast(copy);
+    }
+
+    /**
+     * Keeps {@code packet} itself (no copy), within the same two bounds as {@link #add}: for the
+     * packets a hand-over brings from another process's peer.
+     */
+    void restore(byte[] packet) {
+        if (packets.size() >= MAX_STAGED_PACKETS || !budget.reserve(packet.length)) {
+            counters.drop(Drop.STAGED_OVERFLOW);
+            return;
+        }
+        packets.addLast(packet);
+    }
+
+    /** Copies of the staged packets, oldest first (a hand-over snapshot); they stay staged here. */
+    List<byte[]> copies() {
+        List<byte[]> out = new ArrayList<>(packets.size());
+        for (byte[] p : packets) {
+            out.add(p.clone());
+        }
+        return out;
+    }
+
+    /**
+     * Zeroes and forgets every staged packet, uncounted: after a hand-over they live on in the
+     * process that took over, and their plaintext must not linger in this one.
+     */
+    void wipeAll() {
+        long bytes = 0;
+        for (byte[] p : packets) {
+            bytes += p.length;
+            Arrays.fill(p, (byte) 0);
+        }
+        budget.release(bytes);
+        packets.clear();
     }
 
     /** Stages a keepalive unless something is waiting already (which carries the same news). */
