@@ -123,10 +123,13 @@ ln -s ../lib/patchcord/bin/patchcord "$DEB/usr/bin/patchcord"
 gzip -9n < "$MAN" > "$DEB/usr/share/man/man8/patchcord.8.gz"
 cp "$COMPLETION" "$DEB/usr/share/bash-completion/completions/patchcord"
 # The unit as written runs /usr/local/bin/patchcord (a hand installation); the package's is /usr/bin.
-sed 's|^ExecStart=/usr/local/bin/patchcord |ExecStart=/usr/bin/patchcord |' \
+sed -e 's|^ExecStart=/usr/local/bin/patchcord |ExecStart=/usr/bin/patchcord |' \
+  -e 's|^ExecReload=/usr/local/bin/patchcord |ExecReload=/usr/bin/patchcord |' \
   "$ROOT/dist/systemd/patchcord@.service" > "$DEB/lib/systemd/system/patchcord@.service"
 grep -q '^ExecStart=/usr/bin/patchcord ' "$DEB/lib/systemd/system/patchcord@.service" \
   || die "dist/systemd/patchcord@.service: no ExecStart=/usr/local/bin/patchcord line to point at /usr/bin"
+grep -q '^ExecReload=/usr/bin/patchcord restart ' "$DEB/lib/systemd/system/patchcord@.service" \
+  || die "dist/systemd/patchcord@.service: no ExecReload=/usr/local/bin/patchcord restart line to point at /usr/bin"
 cp "$ROOT/dist/systemd/patchcord.sysusers" "$DEB/usr/lib/sysusers.d/patchcord.conf"
 cp "$ROOT/dist/deb/README.Debian" "$DEB/usr/share/doc/patchcord/README.Debian"
 for script in postinst prerm postrm; do

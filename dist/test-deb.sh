@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Tests the Debian package as a user gets it: installs target/dist/patchcord_*.deb with dpkg,
 # brings an encrypted tunnel up between two private network namespaces with the INSTALLED
-# /usr/bin/patchcord (keys from its genkey/pubkey, background 'up', 'show', a ping, 'down'),
-# checks the manual page, the bash completion and the service files, then purges the package and
-# checks that none of its files is left. Needs root, iproute2 and ping; about a minute.
+# /usr/bin/patchcord (keys from its genkey/pubkey, background 'up', 'show', a ping), installs the
+# package again over the running tunnels (the upgrade path: postinst hands them to the new program
+# while pings flow), brings one down, checks the manual page, the bash completion and the service
+# files, then purges the package and checks that none of its files is left. Needs root, iproute2
+# and ping; about a minute.
 #
 #   dist/test-deb.sh [PACKAGE.deb]
 set -euo pipefail
@@ -23,8 +25,10 @@ WORK=$(mktemp -d)
 fail() { echo "dist/test-deb.sh: FAIL: $*" >&2; exit 1; }
 step() { echo "dist/test-deb.sh: $*" >&2; }
 
+ping_pid=
 cleanup() {
   set +e
+  [ -n "$ping_pid" ] && kill "$ping_pid" 2>/dev/null
   for i in "${TAG}a" "${TAG}b"; do
     [ -x /usr/bin/patchcord ] && /usr/bin/patchcord down "$i" >/dev/null 2>&1
   done
@@ -139,6 +143,34 @@ step "$(grep 'packets transmitted' "$WORK/ping.log")"
 show=$(ip netns exec "$NS_A" /usr/bin/patchcord show "${TAG}a")
 grep -q "latest handshake" <<<"$show" || { echo "$show" >&2; fail "patchcord show: no handshake"; }
 
+# --- the upgrade path: installing the package again hands the running tunnels over ---------------
+step "installing the package again over the running tunnels (the upgrade path)"
+a_pid=$(cat "/run/patchcord/${TAG}a.pid")
+b_before=$(cat "/run/patchcord/${TAG}b.pid")
+# 100 pings a second for as long as the upgrade takes (bounded), counted at the end.
+ip netns exec "$NS_A" ping -i 0.01 -w 120 -W 1 10.91.0.2 >"$WORK/upgrade-ping.log" 2>&1 &
+ping_pid=$!
+# Some answers before the upgrade starts (at most 10 s), so that the count below spans it.
+for _ in $(seq 100); do
+  [ "$(grep -c 'bytes from' "$WORK/upgrade-ping.log")" -ge 50 ] && break
+  sleep 0.1
+done
+dpkg -i "$DEBFILE" >"$WORK/dpkg-again.log" 2>&1 || { cat "$WORK/dpkg-again.log" >&2; fail "dpkg -i over the running tunnels"; }
+grep -q "restart failed\|still runs the previous program" "$WORK/dpkg-again.log" \
+  && { cat "$WORK/dpkg-again.log" >&2; fail "postinst could not hand a tunnel over"; }
+a_after=$(cat "/run/patchcord/${TAG}a.pid")
+b_after=$(cat "/run/patchcord/${TAG}b.pid")
+[ "$a_after" != "$a_pid" ] && [ "$b_after" != "$b_before" ] || fail "the tunnels' processes did not change ($a_pid -> $a_after, $b_before -> $b_after)"
+kill -0 "$a_pid" 2>/dev/null && fail "the old process $a_pid is still running"
+ip netns exec "$NS_A" ping -c 1 -W 5 10.91.0.2 >/dev/null || fail "no ping through the tunnel after the upgrade"
+kill -INT "$ping_pid"; wait "$ping_pid" || true
+stats=$(grep 'packets transmitted' "$WORK/upgrade-ping.log")
+sent=$(awk '{print $1}' <<<"$stats"); got=$(awk '{print $4}' <<<"$stats")
+[ -n "$sent" ] && [ "$sent" -ge 100 ] || fail "too few pings during the upgrade: $stats"
+[ $((sent - got)) -le 5 ] || fail "pings lost during the upgrade: $stats"
+grep -q "handovers" <(ip netns exec "$NS_A" /usr/bin/patchcord show --json "${TAG}a") || fail "show --json has no hand-over count"
+step "upgrade: pids $a_pid -> $a_after and $b_before -> $b_after; $stats"
+
 /usr/bin/patchcord down "${TAG}a" 2>/dev/null || fail "patchcord down (a)"
 if ip -n "$NS_A" link show "${TAG}a" >/dev/null 2>&1; then fail "interface ${TAG}a still there after down"; fi
 # The other side is left running: removing the package must bring it down (prerm).
@@ -154,5 +186,5 @@ for path in /usr/bin/patchcord /usr/lib/patchcord /etc/patchcord /var/cache/patc
   "$COMPLETION" /usr/share/doc/patchcord; do
   if [ -e "$path" ] || [ -L "$path" ]; then fail "$path is left after purge"; fi
 done
-step "ok: installed, tunnel up and pinged with the installed program, help files checked, purged clean" \
+step "ok: installed, tunnel up and pinged with the installed program, handed over by an upgrade, help files checked, purged clean" \
   "(the 'patchcord' system user stays, as Debian leaves system users)"

@@ -44,10 +44,12 @@ final class LabCommand {
         long bytes;
         @Option(names = "--seed", defaultValue = "1")
         long seed;
+        @Option(names = "--rate", defaultValue = "0", description = "At most this many bytes a second (0: no limit).")
+        long rate;
 
         @Override
         public Integer call() throws IOException {
-            System.out.println(Traffic.source(Addresses.socket(host, Addresses.port(port)), bytes, seed));
+            System.out.println(Traffic.source(Addresses.socket(host, Addresses.port(port)), bytes, seed, rate));
             return 0;
         }
     }

@@ -10,7 +10,7 @@ import java.io.PrintWriter;
 /** The {@code patchcord} program. */
 @Command(name = "patchcord", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"A VPN for Linux: a TUN or TAP interface carried to other hosts over UDP or TCP."},
-        subcommands = {UpCommand.class, DownCommand.class, ShowCommand.class, KeyCommands.Genkey.class, KeyCommands.Pubkey.class,
+        subcommands = {UpCommand.class, DownCommand.class, RestartCommand.class, ShowCommand.class, KeyCommands.Genkey.class, KeyCommands.Pubkey.class,
                 KeyCommands.Genpsk.class, TinyvpnCommand.class, Tap2tapCommand.class, SimplevpnCommand.class, UdptunCommand.class, DirectoryCommand.class, ClusterCommand.class, PeerCommand.class, SyncconfCommand.class, DemoCommand.class,
                 LabCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Examples:",

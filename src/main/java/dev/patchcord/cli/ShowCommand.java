@@ -162,6 +162,11 @@ final class ShowCommand implements Callable<Integer> {
             if (dev.containsKey(ext + "mode")) {
                 out.println("  mode: " + dev.get(ext + "mode") + ", transport: " + dev.get(ext + "transport"));
             }
+            if (dev.containsKey(ext + "process_started")) {
+                out.println("  process: pid " + dev.get(ext + "pid") + ", started " + time(dev.get(ext + "process_started"))
+                        + "; up since " + time(dev.get(ext + "interface_started")) + ", " + dev.get(ext + "handovers")
+                        + " restarts without a drop");
+            }
             List<String> drops = new ArrayList<>();
             dev.forEach((k, v) -> {
                 if (k.startsWith(ext + "drop_")) {
@@ -193,6 +198,16 @@ final class ShowCommand implements Callable<Integer> {
             }
         }
         out.println();
+    }
+
+    /** Epoch seconds as a UTC time, as the log and journal show them. */
+    static String time(String epochSeconds) {
+        try {
+            return java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'UTC'")
+                    .format(java.time.Instant.ofEpochSecond(Long.parseLong(epochSeconds)).atZone(java.time.ZoneOffset.UTC));
+        } catch (RuntimeException e) {
+            return "(unknown)";
+        }
     }
 
     private static String ago(long seconds) {

@@ -15,7 +15,9 @@ import java.util.Map;
  * and absent otherwise; {@code "preshared_key"} only says whether one is set.
  *
  * <p>patchcord's own figures ({@code "mode"}, {@code "transport"}, {@code "rx_packets"},
- * {@code "tx_packets"}, {@code "dropped"}, and each peer's packet counts) are null for an
+ * {@code "tx_packets"}, {@code "dropped"}, {@code "pid"}, {@code "process_started"} and
+ * {@code "interface_started"} (epoch seconds: they differ after a restart), {@code "handovers"},
+ * and each peer's packet counts) are null for an
  * interface another implementation runs (wireguard-go's): it does not report them, and a 0 or
  * an empty {@code "dropped"} would claim it dropped nothing. The keys stay, so every object has
  * the same shape.
@@ -45,6 +47,10 @@ final class ShowJson {
         boolean own = d.patchcord();
         sb.append(", \"mode\": ").append(str(dev.get(ext + "mode")));
         sb.append(", \"transport\": ").append(str(dev.get(ext + "transport")));
+        sb.append(", \"pid\": ").append(own ? num(dev.get(ext + "pid")) : "null");
+        sb.append(", \"process_started\": ").append(own ? num(dev.get(ext + "process_started")) : "null");
+        sb.append(", \"interface_started\": ").append(own ? num(dev.get(ext + "interface_started")) : "null");
+        sb.append(", \"handovers\": ").append(own ? num(dev.get(ext + "handovers")) : "null");
         sb.append(", \"rx_packets\": ").append(own ? num(dev.get(ext + "rx_packets")) : "null");
         sb.append(", \"tx_packets\": ").append(own ? num(dev.get(ext + "tx_packets")) : "null");
         sb.append(", \"dropped\": ");

@@ -17,7 +17,8 @@ import java.util.concurrent.TimeUnit;
  * The life of a running tunnel process: start the loops, report readiness, wait for SIGINT,
  * SIGTERM or SIGHUP (or a fatal loop error), then stop the loops and run the clean-up steps in
  * order. SIGUSR1 prints the counters without stopping. With a reload action, SIGHUP runs it
- * instead of stopping, as daemons do.
+ * instead of stopping, as daemons do. With a restart action, SIGUSR2 runs it (a hand-over to a
+ * successor process, {@link Restart}).
  */
 final class TunnelSession implements InterfaceSession.Stop {
     private final String label;
@@ -32,6 +33,22 @@ final class TunnelSession implements InterfaceSession.Stop {
 
     private Runnable onReady = () -> { };
     private Runnable onReload;
+    private Runnable onRestart;
+    /**
+     * Held while the clean-up steps run, and by a hand-over from its first step to its outcome: a
+     * stop asked for meanwhile waits, and never runs once the successor has the interface.
+     */
+    private final java.util.concurrent.locks.Lock cleanupLock = new java.util.concurrent.locks.ReentrantLock();
+
+    /** Makes SIGUSR2 run {@code action} (a hand-over to a successor process). */
+    void onRestart(Runnable action) {
+        onRestart = action;
+    }
+
+    /** The lock the clean-up steps take; see {@link #cleanupLock}. */
+    java.util.concurrent.locks.Lock cleanupLock() {
+        return cleanupLock;
+    }
 
     /** Makes SIGHUP run {@code action} (e.g. reload the peers file) instead of stopping. */
     void onReload(Runnable action) {
@@ -79,6 +96,10 @@ final class TunnelSession implements InterfaceSession.Stop {
         Runnable reload = onReload;
         Signals.on("HUP", reload == null ? stop::countDown : () -> Thread.ofVirtual().name("reload").start(reload));
         Signals.on("USR1", () -> err.println("patchcord: " + label + ": " + tunnel.summary()));
+        Runnable restart = onRestart;
+        if (restart != null) {
+            Signals.on("USR2", restart);
+        }
         tunnel.onFailure(stop::countDown);
         tunnel.start();
         err.println("patchcord: " + label + ": " + readyMessage + " (ready " + sinceStart() + " ms after start)");
@@ -95,6 +116,7 @@ final class TunnelSession implements InterfaceSession.Stop {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        cleanupLock.lock(); // a hand-over in progress ends first (and if it succeeded, this process with it)
         int code = 0;
         Throwable failure = tunnel.failure();
         if (failure != null) {

@@ -1,11 +1,13 @@
 package dev.patchcord.cli;
 
 import dev.patchcord.control.ConfigException;
+import dev.patchcord.control.InterfaceHandover;
 import dev.patchcord.control.InterfaceSession;
 import dev.patchcord.control.SessionBuilder;
 import dev.patchcord.control.WgConfig;
 import dev.patchcord.device.Warmup;
 import dev.patchcord.lab.Self;
+import dev.patchcord.sys.SdNotify;
 import dev.patchcord.sys.SysException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -49,6 +51,10 @@ final class UpCommand implements Callable<Integer> {
     /** The environment variable that sets the warm-up's round trips (0: none) where no option says. */
     static final String WARM_UP_VARIABLE = "PATCHCORD_WARM_UP";
 
+    /** Set by a running process for its successor ({@link Restart}): where to receive the interface. */
+    @Option(names = "--take-over", hidden = true, paramLabel = "SOCKET")
+    Path takeOver;
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
@@ -66,10 +72,10 @@ final class UpCommand implements Callable<Integer> {
             throw new UserError(e.getMessage());
         }
         WgConfig.permissionWarning(file).ifPresent(w -> System.err.println("patchcord: " + w));
-        if (RunDir.running(ifname).isPresent()) {
+        if (takeOver == null && RunDir.running(ifname).isPresent()) {
             throw new UserError(ifname + " is already up (" + RunDir.pidFile(ifname) + ")");
         }
-        return foreground ? runForeground(config, file, ifname) : startBackground(file, ifname);
+        return foreground || takeOver != null ? runForeground(config, file, ifname) : startBackground(file, ifname);
     }
 
     /** Starts this command again with --foreground in a new session, and waits until it is up. */
@@ -114,6 +120,19 @@ final class UpCommand implements Callable<Integer> {
         throw new UserError(ifname + " did not come up within 30 s; see " + log);
     }
 
+    /** The successor's command line: this one's, taking over from {@code socket}. */
+    private List<String> successorArgs(Path socket, Path file) {
+        List<String> args = new ArrayList<>(List.of("up", "--foreground", "--take-over", socket.toString()));
+        if (verbose) {
+            args.add("--verbose");
+        }
+        if (noWarmUp) {
+            args.add("--no-warm-up");
+        }
+        args.add(file.toAbsolutePath().toString());
+        return args;
+    }
+
     /** The warm-up's round trips: {@code PATCHCORD_WARM_UP} if set (0 to 100000), else the default. */
     static int warmUpRoundTrips(String setting) {
         if (setting == null || setting.isBlank()) {
@@ -137,16 +156,30 @@ final class UpCommand implements Callable<Integer> {
         java.security.Security.setProperty("networkaddress.cache.negative.ttl", "2");
         PrintStream err = System.err;
         TunnelSession session = new TunnelSession(ifname, err);
+        SessionBuilder builder = new SessionBuilder(config, file, ifname, err)
+                .debug(verbose ? Journal.debug(err) : null)
+                .warmUp(noWarmUp ? 0 : warmUpRoundTrips(System.getenv(WARM_UP_VARIABLE)))
+                .socketDir(RunDir.socketDir())
+                .beforePreDown(() -> RunDir.removePid(ifname));
+        Takeover takeover = null;
         InterfaceSession built;
-        try {
-            built = new SessionBuilder(config, file, ifname, err)
-                    .debug(verbose ? Journal.debug(err) : null)
-                    .warmUp(noWarmUp ? 0 : warmUpRoundTrips(System.getenv(WARM_UP_VARIABLE)))
-                    .socketDir(RunDir.socketDir())
-                    .beforePreDown(() -> RunDir.removePid(ifname))
-                    .build(session);
-        } catch (InterfaceSession.Failure e) {
-            throw new UserError(e.getMessage());
+        if (takeOver != null) {
+            // A successor: ready in every other way before the running process pauses for it.
+            builder.warmUpFirst();
+            takeover = Takeover.connect(ifname, takeOver, err);
+            builder.adopting(takeover.receive());
+            try {
+                built = builder.build(session);
+            } catch (RuntimeException | SysException e) {
+                takeover.fail(e.getMessage());
+                throw e;
+            }
+        } else {
+            try {
+                built = builder.build(session);
+            } catch (InterfaceSession.Failure e) {
+                throw new UserError(e.getMessage());
+            }
         }
         for (Runnable step : built.stopSteps()) {
             session.onStop(() -> {
@@ -157,7 +190,18 @@ final class UpCommand implements Callable<Integer> {
                 }
             });
         }
-        session.onReady(() -> RunDir.writePidOrWarn(ifname, err));
+        if (takeover != null) {
+            Takeover t = takeover;
+            session.onReady(() -> t.running(built, ifname));
+        } else {
+            session.onReady(() -> {
+                RunDir.writePidOrWarn(ifname, err);
+                SdNotify.send("READY=1");
+            });
+        }
+        Restart restart = new Restart(ifname, socket -> successorArgs(socket, file), new InterfaceHandover(built),
+                built.uapi() != null ? built.uapi()::exclusive : Runnable::run, session.cleanupLock(), err);
+        session.onRestart(restart::requested);
         ConfigReload reload = new ConfigReload(file, config, built.configDevice(), ifname, err, built.meshReload());
         session.onReload(reload);
         if (built.cluster() != null) {

@@ -3,6 +3,7 @@ package dev.patchcord.control;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.device.WgTunnel;
 import dev.patchcord.sys.Wakeup;
+import dev.patchcord.transport.TcpTransport;
 import dev.patchcord.transport.UdpSocket;
 import dev.patchcord.tun.PacketDevice;
 
@@ -44,6 +45,9 @@ public final class InterfaceSession {
     UapiServer uapi;
     MeshPeers mesh;
     ClusterHub cluster;
+    TcpTransport tcp;
+    /** What a successor does once the running process has gone (publish the configuration socket, metrics). */
+    final List<Runnable> afterHandover = new ArrayList<>();
     Runnable meshReload;
     String readyMessage;
 
@@ -104,6 +108,20 @@ public final class InterfaceSession {
     /** The peers from a peers file or a directory, or null without either. */
     public MeshPeers mesh() {
         return mesh;
+    }
+
+    /** WireGuard over TCP, or null without it. */
+    public TcpTransport tcp() {
+        return tcp;
+    }
+
+    /**
+     * Runs what waited for the running process to go, in a successor of a restart: the
+     * configuration socket takes its public name, and the metrics their port.
+     */
+    public void afterHandover() {
+        afterHandover.forEach(Runnable::run);
+        afterHandover.clear();
     }
 
     /** The cluster hub this interface is, or null without a {@code Store}. */

@@ -95,6 +95,10 @@ public final class SessionBuilder {
      */
     private final List<AutoCloseable> opened = new ArrayList<>();
     private Wakeup wakeup;
+    /** The line of a warm-up run by {@link #warmUpFirst}, or "". */
+    private String warmedUp = "";
+    /** What a restart hands over (the interface, sockets and sessions), or null for a fresh start. */
+    private Adoption adoption;
 
     /**
      * @param file the configuration file (named by the configuration socket, rewritten by SaveConfig)
@@ -135,6 +139,18 @@ public final class SessionBuilder {
     }
 
     /**
+     * Builds around what the running process hands over ({@link Adoption}) instead of opening
+     * and configuring the interface: no hook runs, no address, route or DNS server is set (they
+     * are there already), the sockets are the running ones, and the configuration socket waits
+     * unpublished until the running process has gone ({@link UapiServer#publish}). The stop steps
+     * are those of a fresh start, so that a later stop undoes everything as usual.
+     */
+    public SessionBuilder adopting(Adoption adoption) {
+        this.adoption = adoption;
+        return this;
+    }
+
+    /**
      * Runs {@code roundTrips} synthetic round trips through two throwaway tunnels shaped like this
      * one while the interface is built ({@link Warmup}), so that its first packets find the packet
      * path compiled; 0 (the default) for none. TUN mode only.
@@ -162,6 +178,22 @@ public final class SessionBuilder {
         } finally {
             awaitWarmUp(); // on a failure too: its threads end before the caller goes on
         }
+    }
+
+    /**
+     * Runs the warm-up now rather than beside the build: a successor taking over a running
+     * interface does it before it asks for the interface, so that the running process's pause
+     * does not include it. Its line goes into the ready message.
+     */
+    public SessionBuilder warmUpFirst() {
+        try {
+            startWarmUp(Offloads.fromSetting(iface.offloads()));
+        } catch (IllegalArgumentException e) {
+            return this; // said by the build
+        }
+        warmedUp = awaitWarmUp();
+        warmUpRoundTrips = 0;
+        return this;
     }
 
     private void startWarmUp(Offloads offloads) {
@@ -250,14 +282,30 @@ public final class SessionBuilder {
             }
         }
 
-        hook("PreUp", iface.preUp());
+        if (adoption == null) {
+            hook("PreUp", iface.preUp());
+        }
         Wakeup wakeup = new Wakeup();
         this.wakeup = wakeup;
         opened.add(wakeup);
         InterfaceSession session = new InterfaceSession(ifname, node, wakeup);
         session.onStop(wakeup::close);
+        // The packet loops' own wake-up: stopped with the session, or alone for a hand-over.
+        Wakeup packets = wakeup.child();
+        opened.add(packets);
+        session.onStop(packets::close);
         MetricsServer metrics = null;
-        if (iface.metrics() != null) {
+        if (iface.metrics() != null && adoption != null) {
+            // The running process still listens there: the port is free once it has gone.
+            var late = new java.util.concurrent.atomic.AtomicReference<MetricsServer>();
+            session.afterHandover.add(() -> startMetricsLate(session, late));
+            session.onStop(() -> {
+                MetricsServer m = late.get();
+                if (m != null) {
+                    m.close();
+                }
+            });
+        } else if (iface.metrics() != null) {
             Endpoint at = Endpoint.parse(iface.metrics());
             try {
                 metrics = new MetricsServer(new InetSocketAddress(InetAddress.ofLiteral(at.host()), at.port()), ifname);
@@ -268,7 +316,7 @@ public final class SessionBuilder {
             opened.add(metrics);
             session.onStop(metrics::close);
         }
-        PacketDevice tun = devices.open(ifname, iface.tap(), offloads, wakeup);
+        PacketDevice tun = adoption != null ? adoptDevice(packets) : devices.open(ifname, iface.tap(), offloads, packets);
         session.device = tun;
         session.onStop(() -> hook("PostDown", iface.postDown()));
         session.onStop(tun::close);
@@ -283,44 +331,13 @@ public final class SessionBuilder {
         }
         UdpSocket socket;
         try {
-            network.setMtu(ifname, linkMtu);
-            for (Cidr a : iface.addresses()) {
-                network.addAddress(ifname, a);
-            }
-            network.setUp(ifname);
-            if (iface.routes()) {
-                String table = routeTable;
-                for (WgPeerSection ps : config.peers()) {
-                    for (Cidr c : ps.allowedIps()) {
-                        if (c.prefix() == 0 && table == null) {
-                            err.println("patchcord: " + ifname + ": not routing " + c + " (a default route through the"
-                                    + " tunnel needs policy routing; add it in PostUp, or set Table)");
-                            continue;
-                        }
-                        routes.add(c);
-                    }
-                }
-                network.addRoutes(ifname, routes, table);
-            }
-            if (!iface.dns().isEmpty()) {
-                if (network.setDns(ifname, iface.dnsServers(), iface.dnsSearchDomains())) {
-                    opened.add(this::clearDns);
-                    session.onStop(this::clearDns);
-                } else {
-                    err.println("patchcord: " + ifname + ": DNS not applied: resolvconf is not installed");
-                }
-            }
-            socket = sockets.bind(iface.listenPort() == null ? 0 : iface.listenPort(), wakeup);
-            opened.add(socket);
-            if (iface.fwMark() != null) {
-                socket.setMark(iface.fwMark());
-            }
-            hook("PostUp", iface.postUp());
+            socket = adoption != null ? adoptSocket(session, packets, routes)
+                    : configureAndBind(session, packets, linkMtu, routes, routeTable);
         } catch (NetConfig.NetConfigException e) {
             throw new InterfaceSession.Failure(e.getMessage());
         }
         session.socket = socket;
-        WgTunnel tunnel = new WgTunnel(tun, socket, node, endpoints, wakeup, debug, offloads);
+        WgTunnel tunnel = new WgTunnel(tun, socket, node, endpoints, packets, debug, offloads);
         session.tunnel = tunnel;
         tunnel.setForwarding(iface.hub(), iface.clientIsolation());
         // 'ip link set IFACE mtu N' takes effect at once, as with the kernel's WireGuard.
@@ -358,8 +375,14 @@ public final class SessionBuilder {
                     iface.listenPort() == null ? 0 : socket.port(), debug);
             tunnel.setTransport(tcp);
             opened.add(tcp);
+            session.tcp = tcp;
             try {
-                tcp.start();
+                TcpTransport.Suspended running = adoption != null ? adoption.tcp() : null;
+                if (running != null) {
+                    tcp.adopt(running);
+                } else {
+                    tcp.start();
+                }
             } catch (IOException e) {
                 throw new InterfaceSession.Failure("cannot listen on TCP port " + socket.port() + ": " + e.getMessage());
             }
@@ -391,6 +414,24 @@ public final class SessionBuilder {
             metrics.serve(session.configDevice());
             err.println("patchcord: " + ifname + ": Prometheus metrics on http://" + iface.metrics() + "/metrics");
         }
+        String restored = "";
+        if (adoption != null) {
+            try {
+                restored = "; taken over from the running process: " + adoption.restore(session);
+            } catch (IOException e) {
+                throw new InterfaceSession.Failure(e.getMessage());
+            }
+            UapiServer uapi = session.uapi;
+            if (uapi != null) {
+                session.afterHandover.add(() -> {
+                    try {
+                        uapi.publish();
+                    } catch (IOException e) {
+                        err.println("patchcord: " + ifname + ": cannot publish the configuration socket: " + e.getMessage());
+                    }
+                });
+            }
+        }
         MeshPeers mesh = session.mesh;
         session.readyMessage = (iface.tap() ? "TAP " : "") + "interface " + ifname + " (MTU " + linkMtu
                 + "), public key "
@@ -398,14 +439,31 @@ public final class SessionBuilder {
                 + (config.peers().size() == 1 ? " peer" : " peers")
                 + (mesh == null ? "" : " and " + mesh.size() + " mesh peers")
                 + (session.cluster == null ? "" : "; " + session.cluster.describe()) + "; " + tunnel.describeOffloads()
-                + awaitWarmUp();
+                + warmedUp + awaitWarmUp() + restored;
         return session;
+    }
+
+    /**
+     * The metrics endpoint of a successor, once the running process has gone and freed its
+     * port; a failure is said, not fatal (the tunnel matters more than its figures).
+     */
+    private void startMetricsLate(InterfaceSession session, java.util.concurrent.atomic.AtomicReference<MetricsServer> held) {
+        Endpoint at = Endpoint.parse(iface.metrics());
+        try {
+            MetricsServer m = new MetricsServer(new InetSocketAddress(InetAddress.ofLiteral(at.host()), at.port()), ifname);
+            held.set(m);
+            m.serve(session.configDevice());
+        } catch (IOException e) {
+            err.println("patchcord: " + ifname + ": Metrics = " + iface.metrics() + ": cannot listen there after the"
+                    + " restart (" + e.getMessage() + ")");
+        }
     }
 
     /** The configuration socket for {@code wg}; deleting its file stops the session, as with wireguard-go. */
     private void startConfigSocket(InterfaceSession session, UapiDevice control, InterfaceSession.Stop stop) {
         try {
-            UapiServer uapi = new UapiServer(socketDir, ifname, control, debug);
+            UapiServer uapi = adoption != null ? UapiServer.unpublished(socketDir, ifname, control, debug)
+                    : new UapiServer(socketDir, ifname, control, debug);
             session.uapi = uapi;
             opened.add(uapi::close);
             session.onStop(uapi::close);
@@ -579,7 +637,7 @@ public final class SessionBuilder {
 
     /** A start that failed half-way: a persistent interface gets back what it had. */
     private void closeAfterFailure(PacketDevice tun, boolean persistent, List<Cidr> routes, String table) {
-        if (persistent) {
+        if (persistent && adoption == null) { // an adopted interface is still the running process's
             network.unconfigure(ifname, iface.addresses(), routes, table);
         }
         tun.close();
@@ -596,6 +654,84 @@ public final class SessionBuilder {
         } catch (IOException e) {
             throw new InterfaceSession.Failure("SaveConfig: cannot write " + file + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * Configures the interface as wg-quick does (MTU, addresses, up, routes, DNS), binds the UDP
+     * socket and runs PostUp. {@code routes} receives the routes added, for the stop steps.
+     */
+    private UdpSocket configureAndBind(InterfaceSession session, Wakeup packets, int linkMtu, List<Cidr> routes,
+            String routeTable) throws SysException, NetConfig.NetConfigException {
+        network.setMtu(ifname, linkMtu);
+        for (Cidr a : iface.addresses()) {
+            network.addAddress(ifname, a);
+        }
+        network.setUp(ifname);
+        if (iface.routes()) {
+            routes.addAll(fileRoutes(true));
+            network.addRoutes(ifname, routes, routeTable);
+        }
+        if (!iface.dns().isEmpty()) {
+            if (network.setDns(ifname, iface.dnsServers(), iface.dnsSearchDomains())) {
+                opened.add(this::clearDns);
+                session.onStop(this::clearDns);
+            } else {
+                err.println("patchcord: " + ifname + ": DNS not applied: resolvconf is not installed");
+            }
+        }
+        UdpSocket socket = sockets.bind(iface.listenPort() == null ? 0 : iface.listenPort(), packets);
+        opened.add(socket);
+        if (iface.fwMark() != null) {
+            socket.setMark(iface.fwMark());
+        }
+        hook("PostUp", iface.postUp());
+        return socket;
+    }
+
+    /**
+     * The running process's UDP socket; the routes and DNS it set are recorded for the stop
+     * steps, as if this process had set them.
+     */
+    private UdpSocket adoptSocket(InterfaceSession session, Wakeup packets, List<Cidr> routes) throws SysException {
+        if (iface.routes()) {
+            routes.addAll(fileRoutes(false));
+        }
+        if (!iface.dns().isEmpty()) {
+            session.onStop(this::clearDns); // withdraws nothing if resolvconf is not installed
+        }
+        try {
+            UdpSocket socket = adoption.socket(packets);
+            opened.add(socket);
+            return socket;
+        } catch (IOException e) {
+            throw new InterfaceSession.Failure(e.getMessage());
+        }
+    }
+
+    private PacketDevice adoptDevice(Wakeup packets) throws SysException {
+        try {
+            return adoption.device(ifname, iface.tap(), packets);
+        } catch (IOException e) {
+            throw new InterfaceSession.Failure(e.getMessage());
+        }
+    }
+
+    /** The routes the file asks for: every peer's allowed IPs, but a default route only with a Table. */
+    private List<Cidr> fileRoutes(boolean warn) {
+        List<Cidr> routes = new ArrayList<>();
+        for (WgPeerSection ps : config.peers()) {
+            for (Cidr c : ps.allowedIps()) {
+                if (c.prefix() == 0 && iface.routeTable() == null) {
+                    if (warn) {
+                        err.println("patchcord: " + ifname + ": not routing " + c + " (a default route through the"
+                                + " tunnel needs policy routing; add it in PostUp, or set Table)");
+                    }
+                    continue;
+                }
+                routes.add(c);
+            }
+        }
+        return routes;
     }
 
     private void clearDns() {

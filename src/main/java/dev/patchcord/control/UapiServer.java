@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
@@ -66,7 +67,10 @@ public final class UapiServer implements AutoCloseable {
     private final PrintStream log;
     private final int maxRequestBytes;
     private final ServerSocketChannel server;
-    private final Object fileKey;
+    /** The socket file's identity once published; null while a successor's socket waits for its turn. */
+    private volatile Object fileKey;
+    /** Where a socket bound by {@link #unpublished} waits to replace the running one; null once published. */
+    private volatile SocketFile.Pending pending;
     private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
     /** Sets exclusive, gets shared: wireguard-go's {@code ipcMutex}. */
     private final ReadWriteLock deviceLock = new ReentrantReadWriteLock();
@@ -90,20 +94,55 @@ public final class UapiServer implements AutoCloseable {
 
     UapiServer(Path directory, String interfaceName, UapiDevice device, PrintStream log, int maxRequestBytes)
             throws IOException {
+        this(directory, interfaceName, device, log, maxRequestBytes, false);
+    }
+
+    private UapiServer(Path directory, String interfaceName, UapiDevice device, PrintStream log, int maxRequestBytes,
+            boolean deferred) throws IOException {
         this.interfaceName = checkName(interfaceName);
         this.socketPath = directory.resolve(interfaceName + ".sock");
         this.device = Objects.requireNonNull(device, "device");
         this.log = log;
         this.maxRequestBytes = maxRequestBytes;
-        this.server = SocketFile.bind(directory, interfaceName, socketPath);
-        try {
-            this.fileKey = Files.readAttributes(socketPath, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
-                    .fileKey();
-        } catch (IOException e) {
-            server.close();
-            throw e;
+        if (deferred) {
+            this.pending = SocketFile.bindUnpublished(directory, interfaceName);
+            this.server = pending.channel();
+        } else {
+            this.server = SocketFile.bind(directory, interfaceName, socketPath);
+            try {
+                this.fileKey = fileKeyOf(socketPath);
+            } catch (IOException e) {
+                server.close();
+                throw e;
+            }
         }
         this.acceptor = Thread.ofVirtual().name("uapi-accept-" + interfaceName).start(this::acceptLoop);
+    }
+
+    /**
+     * A server for a process taking over a running interface (a restart): its socket is bound and
+     * accepts at once, but under a private name; the running process keeps answering on
+     * {@code DIRECTORY/IFNAME.sock} until {@link #publish} puts this one in its place, in one
+     * rename, so that {@code wg} never finds the name missing.
+     */
+    public static UapiServer unpublished(Path directory, String interfaceName, UapiDevice device, PrintStream log)
+            throws IOException {
+        return new UapiServer(directory, interfaceName, device, log, MAX_REQUEST_BYTES, true);
+    }
+
+    /** Replaces whatever answers on the public name with this socket (see {@link #unpublished}); idempotent. */
+    public synchronized void publish() throws IOException {
+        SocketFile.Pending p = pending;
+        if (p == null || closed) {
+            return;
+        }
+        p.replace(socketPath);
+        fileKey = fileKeyOf(socketPath);
+        pending = null;
+    }
+
+    private static Object fileKeyOf(Path path) throws IOException {
+        return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
     }
 
     public Path socketPath() {
@@ -120,6 +159,9 @@ public final class UapiServer implements AutoCloseable {
      * poll this.
      */
     public boolean socketFileIntact() {
+        if (pending != null) {
+            return true; // not published yet: the public name is still the running process's
+        }
         try {
             return Objects.equals(fileKey, Files.readAttributes(socketPath, BasicFileAttributes.class,
                     LinkOption.NOFOLLOW_LINKS).fileKey());
@@ -144,7 +186,10 @@ public final class UapiServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (socketFileIntact()) {
+        SocketFile.Pending p = pending;
+        if (p != null) {
+            p.discard();
+        } else if (socketFileIntact()) {
             try {
                 Files.deleteIfExists(socketPath);
             } catch (IOException e) {
@@ -343,6 +388,40 @@ public final class UapiServer implements AutoCloseable {
             } finally {
                 Files.deleteIfExists(temporary);
                 Files.deleteIfExists(privateDir);
+            }
+        }
+
+        /** A socket bound in its private directory, not yet given the public name. */
+        record Pending(ServerSocketChannel channel, Path privateDir, Path temporary) {
+            /** Renames the socket over the public name (atomically: {@code wg} always finds one). */
+            void replace(Path socketPath) throws IOException {
+                Files.move(temporary, socketPath, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                Files.deleteIfExists(privateDir);
+            }
+
+            void discard() {
+                try {
+                    Files.deleteIfExists(temporary);
+                    Files.deleteIfExists(privateDir);
+                } catch (IOException ignored) {
+                    // a leftover private directory is harmless, and named after the interface
+                }
+            }
+        }
+
+        static Pending bindUnpublished(Path directory, String name) throws IOException {
+            Path privateDir = createPrivateDirectory(directory, name);
+            Path temporary = privateDir.resolve("s");
+            ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                channel.bind(UnixDomainSocketAddress.of(temporary), 16);
+                Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-------"));
+                return new Pending(channel, privateDir, temporary);
+            } catch (IOException | RuntimeException e) {
+                channel.close();
+                Files.deleteIfExists(temporary);
+                Files.deleteIfExists(privateDir);
+                throw e;
             }
         }
 

@@ -30,6 +30,14 @@ public final class WgUapiDevice implements UapiDevice {
 
     private final Node node;
     private final WgTunnel tunnel;
+    /** When the interface's first process started (epoch ms): earlier than this one's after a restart. */
+    private volatile long interfaceStarted = PROCESS_STARTED;
+    /** How many restarts handed this interface from one process to the next. */
+    private volatile int handovers;
+    /** When this process started (epoch ms). */
+    private static final long PROCESS_STARTED = ProcessHandle.current().info().startInstant()
+            .map(java.time.Instant::toEpochMilli).orElse(System.currentTimeMillis());
+
     /** The encoded path of the configuration file, or null when it cannot be reported. */
     private final String configFile;
 
@@ -43,6 +51,26 @@ public final class WgUapiDevice implements UapiDevice {
         this.node = node;
         this.tunnel = tunnel;
         this.configFile = UapiProtocol.encodePath(configFile.toAbsolutePath().toString()).orElse(null);
+    }
+
+    /**
+     * Records that this process took the interface over from another (a restart): the interface
+     * has been up since {@code interfaceStartedEpochMillis} and this was hand-over number
+     * {@code handovers}. {@code show} reports both.
+     */
+    public void takenOver(long interfaceStartedEpochMillis, int handovers) {
+        this.interfaceStarted = interfaceStartedEpochMillis;
+        this.handovers = handovers;
+    }
+
+    /** When the interface's first process started (epoch ms), for the next hand-over. */
+    public long interfaceStarted() {
+        return interfaceStarted;
+    }
+
+    /** How many hand-overs this interface has had. */
+    public int handovers() {
+        return handovers;
     }
 
     /** Whether get replies name the configuration file (not for a path too long, or not UTF-8). */
@@ -75,6 +103,10 @@ public final class WgUapiDevice implements UapiDevice {
         Map<String, String> ext = new LinkedHashMap<>();
         ext.put("mode", "wireguard");
         ext.put("transport", "udp");
+        ext.put("pid", Long.toString(ProcessHandle.current().pid()));
+        ext.put("process_started", Long.toString(PROCESS_STARTED / 1000));
+        ext.put("interface_started", Long.toString(interfaceStarted / 1000));
+        ext.put("handovers", Integer.toString(handovers));
         if (configFile != null) {
             ext.put(UapiProtocol.CONFIG_FILE, configFile);
         }

@@ -27,6 +27,7 @@ import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.Collection;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
@@ -74,7 +75,8 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
 
     /**
      * @param endpoints where each peer is (the configuration's endpoints, if any)
-     * @param wakeup    the signal that stops all three loops
+     * @param wakeup    the signal that stops all three loops: a {@link Wakeup#child() child} of the
+     *                  session's, so that {@link #pause} can stop them alone
      * @param verbose   where to print handshake and drop events, or null
      * @param offloads  how the packet path moves batches ({@link Offloads#NONE}: one packet per
      *                  system call, as before batching); batches need a TUN or TAP device
@@ -133,6 +135,26 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
     @Override
     public boolean stopping() {
         return wakeup.signalled();
+    }
+
+    /**
+     * Stops the packet loops for a hand-over to another process: each returns at its next wait,
+     * between batches, so that nothing is half-sent or half-written, and what the kernel has not
+     * yet handed over (the interface's queue, the socket's buffer) stays queued for whoever reads
+     * next. The tunnel's wake-up must be a {@link Wakeup#child() child} (its parent, the session,
+     * goes on: the MTU watch, the mesh).
+     *
+     * @return whether every loop returned within {@code millis}
+     */
+    public boolean pause(long millis) throws InterruptedException {
+        wakeup.signal();
+        return awaitStopped(millis, TimeUnit.MILLISECONDS);
+    }
+
+    /** Starts the loops again after {@link #pause} (the hand-over failed); the session carries on. */
+    public void resume() {
+        wakeup.clear();
+        start();
     }
 
     /**

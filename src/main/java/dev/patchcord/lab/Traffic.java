@@ -23,14 +23,19 @@ public final class Traffic {
     private Traffic() {}
 
     /** What one transfer moved. */
-    public record Report(long bytes, String sha256, double seconds) {
+    public record Report(long bytes, String sha256, double seconds, long longestStallMillis) {
+        public Report(long bytes, String sha256, double seconds) {
+            this(bytes, sha256, seconds, -1);
+        }
+
         public double gbitPerSecond() {
             return seconds <= 0 ? 0 : bytes * 8 / seconds / 1e9;
         }
 
         @Override
         public String toString() {
-            return String.format("bytes=%d sha256=%s seconds=%.3f gbps=%.3f", bytes, sha256, seconds, gbitPerSecond());
+            String s = String.format("bytes=%d sha256=%s seconds=%.3f gbps=%.3f", bytes, sha256, seconds, gbitPerSecond());
+            return longestStallMillis < 0 ? s : s + " longest_stall_ms=" + longestStallMillis;
         }
     }
 
@@ -45,18 +50,34 @@ public final class Traffic {
                 byte[] buf = new byte[1 << 16];
                 long total = 0;
                 long start = System.nanoTime();
+                // The longest wait between two reads once data flows: how long the stream stood still.
+                long last = 0, stall = 0;
                 int n;
                 while ((n = in.read(buf)) > 0) {
+                    long now = System.nanoTime();
+                    if (last != 0) {
+                        stall = Math.max(stall, now - last);
+                    }
+                    last = now;
                     sha.update(buf, 0, n);
                     total += n;
                 }
-                return new Report(total, HexFormat.of().formatHex(sha.digest()), (System.nanoTime() - start) / 1e9);
+                return new Report(total, HexFormat.of().formatHex(sha.digest()), (System.nanoTime() - start) / 1e9,
+                        stall / 1_000_000);
             }
         }
     }
 
     /** Sends {@code bytes} pseudo-random bytes derived from {@code seed} to {@code to}. */
     public static Report source(InetSocketAddress to, long bytes, long seed) throws IOException {
+        return source(to, bytes, seed, 0);
+    }
+
+    /**
+     * As {@link #source(InetSocketAddress, long, long)}, at no more than {@code bytesPerSecond}
+     * (0: as fast as it goes), so that a transfer lasts long enough for what a test does meanwhile.
+     */
+    public static Report source(InetSocketAddress to, long bytes, long seed, long bytesPerSecond) throws IOException {
         try (Socket s = new Socket()) {
             s.connect(to, 10_000);
             MessageDigest sha = sha256();
@@ -66,6 +87,9 @@ public final class Traffic {
             long left = bytes;
             try (OutputStream out = s.getOutputStream()) {
                 while (left > 0) {
+                    if (bytesPerSecond > 0) {
+                        pace(start, bytes - left, bytesPerSecond);
+                    }
                     int n = (int) Math.min(buf.length, left);
                     random.nextBytes(buf);
                     out.write(buf, 0, n);
@@ -78,6 +102,20 @@ public final class Traffic {
                 s.getInputStream().read();
             }
             return new Report(bytes, HexFormat.of().formatHex(sha.digest()), (System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    /** Waits until {@code sent} bytes are due at {@code rate} since {@code start}. */
+    private static void pace(long start, long sent, long rate) throws IOException {
+        long due = start + (long) (sent * 1e9 / rate);
+        long wait = due - System.nanoTime();
+        if (wait > 0) {
+            try {
+                Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            }
         }
     }
 

@@ -51,6 +51,8 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle CLOSE = withErrno("close",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle KILL = withErrno("kill",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle READ = withErrno("read",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle WRITE = withErrno("write",
@@ -362,6 +364,14 @@ public final class Libc {
         try {
             MemorySegment c = captured();
             return (int) result((int) SETGROUPS.invokeExact(c, 0L, MemorySegment.NULL), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    /** Sends signal {@code sig} to process {@code pid}: 0 or -errno (ESRCH: no such process). */
+    public static int kill(long pid, int sig) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) KILL.invokeExact(c, (int) pid, sig), c);
         } catch (Throwable t) { throw unexpected(t); }
     }
 

@@ -1,0 +1,32 @@
+package dev.patchcord.control;
+
+import dev.patchcord.control.handover.HandoverSnapshot;
+
+import java.io.IOException;
+
+/**
+ * What a running tunnel does in a restart ({@code patchcord restart}), whatever its mode: it
+ * stops its traffic at a safe point and gathers its descriptors and state ({@link #pause}),
+ * carries on if the successor fails ({@link #resume}), and wipes its secrets once the successor
+ * has taken over ({@link #wipe}).
+ *
+ * <p>Concurrency: one hand-over at a time, driven by one thread; {@link #resume} and
+ * {@link #wipe} only after {@link #pause} returned.
+ */
+public interface Handover {
+
+    /** What goes to the successor: the snapshot and, in the order of its roles, the descriptors. */
+    record Outgoing(HandoverSnapshot snapshot, int[] fds) {}
+
+    /** Why this tunnel cannot be handed over, or null if it can. */
+    String refusal();
+
+    /** Stops the traffic and collects the state; on failure, resumes before the exception leaves. */
+    Outgoing pause() throws IOException;
+
+    /** The successor failed: the traffic goes on here, as if nothing had happened. */
+    void resume();
+
+    /** The successor carries the tunnel now: zero every secret this process holds. */
+    void wipe();
+}
