@@ -91,6 +91,22 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle SOCKETPAIR = withErrno("socketpair",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle CONNECT = withErrno("connect",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle LISTEN = withErrno("listen",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle ACCEPT4 = withErrno("accept4",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    /** fcntl is variadic; every command used here takes an int (or nothing, which an ignored 0 fills). */
+    private static final MethodHandle FCNTL = bind("fcntl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+            CAPTURE, Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle CHMOD = withErrno("chmod",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle UNLINK = withErrno("unlink",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle PIPE2 = withErrno("pipe2",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle SETSOCKOPT = withErrno("setsockopt",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle GETSOCKOPT = withErrno("getsockopt",
@@ -116,6 +132,8 @@ public final class Libc {
     private static final MethodHandle SETGROUPS = withErrno("setgroups",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS));
     private static final MethodHandle GETEUID = bind("geteuid", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle GETUID = bind("getuid", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle GETGID = bind("getgid", FunctionDescriptor.of(JAVA_INT));
     private static final MethodHandle STRERROR = bind("strerror",
             FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -282,6 +300,66 @@ public final class Libc {
         } catch (Throwable t) { throw unexpected(t); }
     }
 
+    public static int connect(int fd, MemorySegment addr, int len) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) CONNECT.invokeExact(c, fd, addr, len), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    public static int listen(int fd, int backlog) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) LISTEN.invokeExact(c, fd, backlog), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    /** accept4(2) without the peer's address (unix peers have none worth reading). */
+    public static int accept4(int fd, int flags) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) ACCEPT4.invokeExact(c, fd, MemorySegment.NULL, MemorySegment.NULL, flags), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    /** fcntl(2) with an integer argument (F_GETFL ignores it). */
+    public static int fcntl(int fd, int cmd, int arg) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) FCNTL.invokeExact(c, fd, cmd, arg), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    /**
+     * A second descriptor for the same open file, close-on-exec (as every descriptor patchcord
+     * opens is, so that none leaks into a process it starts).
+     */
+    public static int dup(int fd) {
+        return fcntl(fd, Linux.F_DUPFD_CLOEXEC, 0);
+    }
+
+    public static int chmod(MemorySegment path, int mode) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) CHMOD.invokeExact(c, path, mode), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    public static int unlink(MemorySegment path) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) UNLINK.invokeExact(c, path), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    /** pipe2(2): the read end goes to {@code fds[0]}, the write end to {@code fds[1]} (two ints). */
+    public static int pipe2(MemorySegment fds, int flags) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) PIPE2.invokeExact(c, fds, flags), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
     public static int setsockopt(int fd, int level, int name, MemorySegment value, int len) {
         try {
             MemorySegment c = captured();
@@ -378,6 +456,18 @@ public final class Libc {
     public static int geteuid() {
         try {
             return (int) GETEUID.invokeExact();
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    public static int getuid() {
+        try {
+            return (int) GETUID.invokeExact();
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    public static int getgid() {
+        try {
+            return (int) GETGID.invokeExact();
         } catch (Throwable t) { throw unexpected(t); }
     }
 

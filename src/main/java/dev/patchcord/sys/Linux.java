@@ -13,15 +13,24 @@ public final class Linux {
     public static final int EAGAIN = 11;
     public static final int EACCES = 13;
     public static final int EBUSY = 16;
+    public static final int EMFILE = 24;
+    public static final int ENOTTY = 25;
     public static final int ENODEV = 19;
     public static final int EINVAL = 22;
+    public static final int ENAMETOOLONG = 36;
+    public static final int EPROTO = 71;
+    /** "File descriptor in bad state": e.g. a /dev/net/tun descriptor attached to no interface. */
+    public static final int EBADFD = 77;
+    public static final int ENOTSOCK = 88;
     public static final int EMSGSIZE = 90;
     public static final int ENOPROTOOPT = 92;
     public static final int EAFNOSUPPORT = 97;
     public static final int EADDRINUSE = 98;
     public static final int EADDRNOTAVAIL = 99;
     public static final int ENETUNREACH = 101;
+    public static final int ECONNRESET = 104;
     public static final int ENOBUFS = 105;
+    public static final int ETIMEDOUT = 110;
     public static final int ECONNREFUSED = 111;
     public static final int EHOSTUNREACH = 113;
 
@@ -30,10 +39,19 @@ public final class Linux {
     public static final int O_NONBLOCK = 0x800;
     public static final int O_CLOEXEC = 0x80000;
 
+    // fcntl(2)
+    public static final int F_GETFD = 1;
+    public static final int FD_CLOEXEC = 1;
+    public static final int F_GETFL = 3;
+    public static final int F_SETFL = 4;
+    /** A copy of the descriptor, at the lowest free number from the argument on, close-on-exec. */
+    public static final int F_DUPFD_CLOEXEC = 1030;
+
     // socket(2)
     public static final int AF_UNIX = 1;
     public static final int AF_INET = 2;
     public static final int AF_INET6 = 10;
+    public static final int SOCK_STREAM = 1;
     public static final int SOCK_DGRAM = 2;
     public static final int SOCK_CLOEXEC = 0x80000;
     public static final int SOCK_RAW = 3;
@@ -42,6 +60,12 @@ public final class Linux {
     public static final int SOCK_NONBLOCK = 0x800;
     public static final int SOL_SOCKET = 1;
     public static final int SO_REUSEADDR = 2;
+    public static final int SO_TYPE = 3;
+    /** {@code struct ucred} (pid, uid, gid) of the process at the other end of a unix socket. */
+    public static final int SO_PEERCRED = 17;
+    public static final int SO_DOMAIN = 39;
+    /** Control message of descriptors passed over a unix socket. */
+    public static final int SCM_RIGHTS = 1;
     public static final int SO_SNDBUF = 7;
     public static final int SO_RCVBUF = 8;
     public static final int SO_RCVBUFFORCE = 33;
@@ -60,6 +84,10 @@ public final class Linux {
     public static final int MSG_DONTWAIT = 0x40;
     public static final int MSG_TRUNC = 0x20;
     public static final int MSG_CTRUNC = 0x8;
+    /** A send to a closed peer fails with EPIPE instead of raising SIGPIPE. */
+    public static final int MSG_NOSIGNAL = 0x4000;
+    /** Descriptors received with SCM_RIGHTS are close-on-exec from the start. */
+    public static final int MSG_CMSG_CLOEXEC = 0x40000000;
 
     // linux/netlink.h and linux/rtnetlink.h: interface notifications
     public static final int AF_NETLINK = 16;

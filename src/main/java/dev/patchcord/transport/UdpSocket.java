@@ -132,6 +132,45 @@ public final class UdpSocket implements Transport {
         }
     }
 
+    /**
+     * A socket around an open UDP descriptor, such as one another patchcord process passed over a
+     * unix socket: it must be an IPv6 datagram socket, as {@link #bind} makes them, and keeps
+     * everything set on it (dual stack, source addresses, buffers, mark, GRO); the port is read
+     * back from it. The descriptor becomes this object's, closed by {@link #close()}; if adopting
+     * fails it stays the caller's.
+     *
+     * <p>GRO is a socket option, so {@link #features()} reports what the socket has; batching and
+     * GSO, which are choices of the sender, start as after {@link #bind} until {@link #enable}.
+     */
+    public static UdpSocket adopt(int fd, Wakeup wakeup) throws SysException {
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment value = tmp.allocate(JAVA_INT);
+            MemorySegment len = tmp.allocateFrom(JAVA_INT, 4);
+            int r = Libc.getsockopt(fd, Linux.SOL_SOCKET, Linux.SO_DOMAIN, value, len);
+            if (r < 0) {
+                String why = r == -Linux.ENOTSOCK ? " (it is no socket)" : "";
+                throw new SysException("cannot adopt descriptor " + fd + " as a UDP socket" + why, -r);
+            }
+            int domain = value.get(JAVA_INT, 0);
+            len.set(JAVA_INT, 0, 4);
+            SysException.check(Libc.getsockopt(fd, Linux.SOL_SOCKET, Linux.SO_TYPE, value, len), "SO_TYPE");
+            int type = value.get(JAVA_INT, 0);
+            if (domain != Linux.AF_INET6 || type != Linux.SOCK_DGRAM) {
+                throw new SysException("cannot adopt descriptor " + fd + " as a UDP socket (domain " + domain
+                        + ", type " + type + "; patchcord's UDP sockets are IPv6 datagram sockets)", Linux.EINVAL);
+            }
+            MemorySegment sa = tmp.allocate(SockAddr.SIZE);
+            len.set(JAVA_INT, 0, SockAddr.SIZE);
+            SysException.check(Libc.getsockname(fd, sa, len), "getsockname");
+            UdpSocket socket = new UdpSocket(fd, SockAddr.decode(sa).getPort(), wakeup);
+            len.set(JAVA_INT, 0, 4);
+            // Older kernels than GRO_KERNEL may know the option; patchcord never turned it on there.
+            socket.groOn = Libc.getsockopt(fd, Linux.SOL_UDP, Linux.UDP_GRO, value, len) == 0
+                    && value.get(JAVA_INT, 0) != 0;
+            return socket;
+        }
+    }
+
     /** Asks for large buffers; the FORCE variants need CAP_NET_ADMIN, the plain ones are capped by sysctl. */
     private static void setBuffer(int fd, int force, int plain, Arena tmp) {
         MemorySegment size = tmp.allocateFrom(JAVA_INT, SOCKET_BUFFER);
@@ -143,6 +182,11 @@ public final class UdpSocket implements Transport {
     @Override
     public int port() {
         return port;
+    }
+
+    /** The socket's descriptor, e.g. to pass to another process; it stays this object's to close. */
+    public int fd() {
+        return fd;
     }
 
     /**

@@ -177,6 +177,58 @@ public final class TunDevice implements PacketDevice {
     }
 
     /**
+     * A device around a {@code /dev/net/tun} descriptor that is already attached to an interface,
+     * such as one another patchcord process passed over a unix socket: nothing about the interface
+     * changes, and its name, kind, virtio-net header and persistence are read back from it
+     * (TUNGETIFF), and it is made non-blocking as {@link #open} makes it. The descriptor
+     * becomes this object's, closed by {@link #close()}; if adopting fails it stays the caller's.
+     *
+     * <p>The kernel has no call that reads a device's offloads back, so the process that negotiated
+     * them passes {@code offloads} (its {@link #offloads()}); they are set again (TUNSETOFFLOAD, which
+     * changes nothing when they are the same), with the same fall-back as at open, and
+     * {@link #offloads()} says what holds. Without the vnet header they are ignored (0).
+     */
+    public static TunDevice adopt(int fd, Wakeup wakeup, int offloads) throws SysException {
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment ifr = tmp.allocate(Linux.IFREQ_SIZE);
+            int r = Libc.ioctl(fd, TUNGETIFF, ifr);
+            if (r < 0) {
+                String why = r == -Linux.ENOTTY || r == -Linux.EINVAL ? " (it is no /dev/net/tun descriptor)"
+                        : r == -Linux.EBADF ? " (no such descriptor)"
+                        : r == -Linux.EBADFD ? " (it is attached to no interface)" : "";
+                throw new SysException("cannot adopt descriptor " + fd + " as a TUN/TAP device" + why, -r);
+            }
+            String name = ifr.getString(0);
+            short flags = ifr.get(JAVA_SHORT, Linux.IFNAMSIZ);
+            Kind kind = (flags & Linux.IFF_TAP) != 0 ? Kind.TAP : Kind.TUN;
+            if ((flags & Linux.IFF_NO_PI) == 0) {
+                // Every read and write here assumes no packet-information prefix.
+                throw new SysException("cannot adopt " + name + ": it was opened with packet information (no IFF_NO_PI)",
+                        Linux.EINVAL);
+            }
+            boolean vnet = (flags & Linux.IFF_VNET_HDR) != 0;
+            boolean persistent = (flags & IFF_PERSIST) != 0;
+            int status = (int) SysException.check(Libc.fcntl(fd, Linux.F_GETFL, 0), "fcntl on " + name);
+            if ((status & Linux.O_NONBLOCK) == 0) {
+                SysException.check(Libc.fcntl(fd, Linux.F_SETFL, status | Linux.O_NONBLOCK),
+                        "cannot make " + name + " non-blocking");
+            }
+            int accepted = 0;
+            if (vnet) {
+                MemorySegment size = tmp.allocate(JAVA_INT);
+                SysException.check(Libc.ioctl(fd, Linux.TUNGETVNETHDRSZ, size), "TUNGETVNETHDRSZ on " + name);
+                if (size.get(JAVA_INT, 0) != VirtioNetHdr.SIZE) {
+                    size.set(JAVA_INT, 0, VirtioNetHdr.SIZE);
+                    SysException.check(Libc.ioctl(fd, Linux.TUNSETVNETHDRSZ, size),
+                            "cannot set the virtio-net header size on " + name);
+                }
+                accepted = negotiateOffloads(fd, offloads);
+            }
+            return new TunDevice(fd, name, kind, wakeup, vnet, accepted, persistent);
+        }
+    }
+
+    /**
      * TUNSETOFFLOAD refuses unknown bits as a whole (EINVAL), so each step drops what an older
      * kernel may not know. Segmentation offloads are meaningless without the checksum offload.
      */
