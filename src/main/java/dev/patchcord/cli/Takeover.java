@@ -1,7 +1,6 @@
 package dev.patchcord.cli;
 
 import dev.patchcord.control.Adoption;
-import dev.patchcord.control.InterfaceSession;
 import dev.patchcord.control.handover.HandoverLink;
 import dev.patchcord.control.handover.HandoverSnapshot;
 import dev.patchcord.sys.SdNotify;
@@ -80,10 +79,12 @@ final class Takeover {
     }
 
     /**
-     * The loops run: tells the running process, waits for it to go, then takes the names. On any
-     * failure this process ends (the running process resumes, or has already SIGKILLed it).
+     * The loops run: tells the running process, waits for it to go, then takes the names
+     * ({@code afterHandover}: the configuration socket, the metrics port), the pid file and
+     * systemd's main pid. On any failure this process ends (the running process resumes, or has
+     * already SIGKILLed it).
      */
-    void running(InterfaceSession session, String ifname) {
+    void running(Runnable afterHandover) {
         try {
             link.send(HandoverLink.Kind.RUNNING, "");
             HandoverLink.Message bye = link.receive(BYE_MILLIS);
@@ -98,7 +99,7 @@ final class Takeover {
             fail("the running process did not exit within " + BYE_MILLIS / 1000 + " s of its BYE");
         }
         link.close();
-        session.afterHandover();
+        afterHandover.run();
         RunDir.writePidOrWarn(ifname, err);
         SdNotify.send("MAINPID=" + ProcessHandle.current().pid() + "\nREADY=1");
         say("restart: done; this process (pid " + ProcessHandle.current().pid() + ") carries the interface");

@@ -192,7 +192,7 @@ final class UpCommand implements Callable<Integer> {
         }
         if (takeover != null) {
             Takeover t = takeover;
-            session.onReady(() -> t.running(built, ifname));
+            session.onReady(() -> t.running(built::afterHandover));
         } else {
             session.onReady(() -> {
                 RunDir.writePidOrWarn(ifname, err);

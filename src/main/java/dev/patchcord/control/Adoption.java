@@ -63,7 +63,7 @@ public final class Adoption {
      * process carries on.
      */
     TunDevice device(String ifname, boolean tap, Wakeup wakeup) throws SysException, IOException {
-        TunDevice d = TunDevice.adopt(take(Role.TUN, 0), wakeup);
+        TunDevice d = TunDevice.adopt(take(Role.TUN, 0), wakeup, snapshot.deviceOffloads());
         if (!d.name().equals(ifname)) {
             throw new IOException("the running interface is " + d.name() + ", the configuration names " + ifname);
         }
@@ -80,15 +80,16 @@ public final class Adoption {
 
     /** The WireGuard-over-TCP listener and connections, or null if the running process had none. */
     TcpTransport.Suspended tcp() throws IOException {
-        if (snapshot.count(Role.TCP_LISTENER) == 0) {
+        if (snapshot.count(Role.TCP_LISTENER) == 0 && snapshot.count(Role.TCP_LINK) == 0) {
             return null;
         }
-        int listener = take(Role.TCP_LISTENER, 0);
+        int listener = snapshot.count(Role.TCP_LISTENER) == 0 ? -1 : take(Role.TCP_LISTENER, 0);
         List<TcpTransport.LinkState> links = new ArrayList<>();
         List<HandoverSnapshot.TcpLink> described = snapshot.tcpLinks();
         for (int i = 0; i < described.size(); i++) {
             HandoverSnapshot.TcpLink l = described.get(i);
-            links.add(new TcpTransport.LinkState(take(Role.TCP_LINK, i), l.peerKey(), l.unread(), l.remote(), l.dialled()));
+            links.add(new TcpTransport.LinkState(take(Role.TCP_LINK, i), l.peerKey(), l.unread(), l.remote(), l.dialled(),
+                    l.attached(), l.unsent(), l.ageNanos(), l.quietNanos()));
         }
         return new TcpTransport.Suspended(listener, links);
     }

@@ -78,12 +78,15 @@ public final class InterfaceHandover implements Handover {
             if (tcp != null) {
                 tcpSuspended = true;
                 TcpTransport.Suspended s = tcp.suspend();
-                roles.add(Role.TCP_LISTENER);
-                fds.add(s.listenerFd());
+                if (s.listenerFd() >= 0) {
+                    roles.add(Role.TCP_LISTENER);
+                    fds.add(s.listenerFd());
+                }
                 for (TcpTransport.LinkState l : s.links()) {
                     roles.add(Role.TCP_LINK);
                     fds.add(l.fd());
-                    links.add(new HandoverSnapshot.TcpLink(l.peerKey(), l.dialled(), l.remote(), l.unread()));
+                    links.add(new HandoverSnapshot.TcpLink(l.peerKey(), l.dialled(), l.attached(), l.remote(), l.unread(),
+                            l.unsent(), l.ageNanos(), l.quietNanos()));
                 }
             }
             long now = System.nanoTime();
@@ -92,7 +95,7 @@ public final class InterfaceHandover implements Handover {
             HandoverSnapshot snapshot = new HandoverSnapshot(session.control().handovers(),
                     session.control().interfaceStarted(), session.ifname(),
                     session.node().layer2() ? HandoverSnapshot.Kind.WIREGUARD_TAP : HandoverSnapshot.Kind.WIREGUARD_TUN,
-                    roles, links, config, sessions);
+                    ((TunDevice) session.device()).offloads(), roles, links, config, sessions);
             return new Outgoing(snapshot, fds.stream().mapToInt(Integer::intValue).toArray());
         } catch (IOException | RuntimeException e) {
             resume();

@@ -66,9 +66,9 @@ public final class HandoverLink implements AutoCloseable {
                 throw new IOException("hand-over socket: a connection from pid " + c.pid() + ", not the successor "
                         + expectedPid);
             }
-        } catch (SysException | IOException e) {
+        } catch (IOException e) { // a SysException too
             s.close();
-            throw e instanceof IOException io ? io : new IOException(e.getMessage());
+            throw e;
         }
         return new HandoverLink(s);
     }
@@ -91,9 +91,9 @@ public final class HandoverLink implements AutoCloseable {
             if (c.uid() != uid) {
                 throw new IOException("the process at " + path + " runs as uid " + c.uid() + ", not " + uid);
             }
-        } catch (SysException | IOException e) {
+        } catch (IOException e) { // a SysException too
             s.close();
-            throw e instanceof IOException io ? io : new IOException(e.getMessage());
+            throw e;
         }
         return new HandoverLink(s);
     }

@@ -16,8 +16,8 @@ import java.util.List;
 
 /**
  * Everything a successor process needs to carry on an interface without its peers noticing, as
- * the running process hands it over (docs/protocol.md, "Hand-over snapshot"): which descriptor
- * passed beside it is what, the TCP connections' state, the device's configuration as UAPI text
+ * the running process hands it over (docs/restart.md, "The snapshot"): which descriptor passed
+ * beside it is what, the offloads the interface was given (the kernel cannot tell them), the TCP connections' state, the device's configuration as UAPI text
  * (the peers, their keys, endpoints and allowed IPs, including what {@code wg set} changed since
  * the start), and every peer's sessions.
  *
@@ -29,7 +29,7 @@ import java.util.List;
  * (golden files in the tests keep that true).
  */
 public record HandoverSnapshot(int handovers, long firstStartEpochMillis, String ifname, Kind kind,
-        List<Role> roles, List<TcpLink> tcpLinks, byte[] uapiConfig, List<SessionState> sessions) {
+        int deviceOffloads, List<Role> roles, List<TcpLink> tcpLinks, byte[] uapiConfig, List<SessionState> sessions) {
 
     /** The first bytes: "PCHO", patchcord hand-over. */
     static final int MAGIC = 0x5043484f;
@@ -39,6 +39,8 @@ public record HandoverSnapshot(int handovers, long firstStartEpochMillis, String
     static final int MAX_ITEMS = 1 << 20;
     /** A sanity bound on the configuration text: some 20,000 peers of UAPI (UapiServer's request limit). */
     static final int MAX_CONFIG_BYTES = 64 << 20;
+    /** A sanity bound on a TCP connection's bytes read or queued: its buffers are far smaller (a ring of 512 KiB). */
+    static final int MAX_TCP_BYTES = 4 << 20;
 
     /** What carries the interface's packets, so that a successor configured differently refuses. */
     public enum Kind {
@@ -56,11 +58,14 @@ public record HandoverSnapshot(int handovers, long firstStartEpochMillis, String
     }
 
     /**
-     * One WireGuard-over-TCP connection: the peer it is attached to (null while not yet
-     * authenticated), whether this side dialled it, its remote address (for logs), and the bytes
-     * already read from it past the last whole message.
+     * One WireGuard-over-TCP connection: the peer it carries (null while none authenticated over
+     * it), whether this side dialled it, whether the peer's messages go over it now, its remote
+     * address (for logs), the bytes already read from it past the last whole message, the bytes
+     * queued for it and not yet written, how long ago it opened and how long ago its last
+     * authenticated message came ({@link Long#MIN_VALUE}: never).
      */
-    public record TcpLink(byte[] peerKey, boolean dialled, String remote, byte[] unread) {}
+    public record TcpLink(byte[] peerKey, boolean dialled, boolean attached, String remote, byte[] unread,
+            byte[] unsent, long ageNanos, long quietNanos) {}
 
     public HandoverSnapshot {
         roles = List.copyOf(roles);
@@ -90,6 +95,7 @@ public record HandoverSnapshot(int handovers, long firstStartEpochMillis, String
         out.writeLong(firstStartEpochMillis);
         out.writeUTF(ifname);
         out.writeByte(kind.ordinal());
+        out.writeInt(deviceOffloads);
         out.writeShort(roles.size());
         for (Role r : roles) {
             out.writeByte(r.ordinal());
@@ -101,9 +107,14 @@ public record HandoverSnapshot(int handovers, long firstStartEpochMillis, String
                 out.write(l.peerKey());
             }
             out.writeBoolean(l.dialled());
+            out.writeBoolean(l.attached());
             out.writeUTF(l.remote());
             out.writeInt(l.unread().length);
             out.write(l.unread());
+            out.writeInt(l.unsent().length);
+            out.write(l.unsent());
+            out.writeLong(l.ageNanos());
+            out.writeLong(l.quietNanos());
         }
         out.writeInt(uapiConfig.length);
         out.write(uapiConfig);
@@ -143,6 +154,7 @@ public record HandoverSnapshot(int handovers, long firstStartEpochMillis, String
             long firstStart = in.readLong();
             String ifname = in.readUTF();
             Kind kind = enumAt(Kind.values(), in.readUnsignedByte(), "kind");
+            int deviceOffloads = in.readInt();
             int nRoles = in.readUnsignedShort();
             List<Role> roles = new ArrayList<>(nRoles);
             for (int i = 0; i < nRoles; i++) {
@@ -157,8 +169,11 @@ public record HandoverSnapshot(int handovers, long firstStartEpochMillis, String
                     in.readFully(key);
                 }
                 boolean dialled = in.readBoolean();
+                boolean attached = in.readBoolean();
                 String remote = in.readUTF();
-                links.add(new TcpLink(key, dialled, remote, bytes(in, 1 << 20, "unread TCP bytes")));
+                byte[] unread = bytes(in, MAX_TCP_BYTES, "unread TCP bytes");
+                byte[] unsent = bytes(in, MAX_TCP_BYTES, "unsent TCP bytes");
+                links.add(new TcpLink(key, dialled, attached, remote, unread, unsent, in.readLong(), in.readLong()));
             }
             byte[] config = bytes(in, MAX_CONFIG_BYTES, "configuration");
             int nSessions = in.readInt();
@@ -172,7 +187,7 @@ public record HandoverSnapshot(int handovers, long firstStartEpochMillis, String
             if (in.readInt() != MAGIC) {
                 throw new IOException("hand-over snapshot: no end mark (cut or corrupt)");
             }
-            return new HandoverSnapshot(handovers, firstStart, ifname, kind, roles, links, config, sessions);
+            return new HandoverSnapshot(handovers, firstStart, ifname, kind, deviceOffloads, roles, links, config, sessions);
         } catch (java.io.EOFException e) {
             throw new IOException("hand-over snapshot cut short");
         } catch (IllegalArgumentException e) {

@@ -55,10 +55,11 @@ class HandoverSnapshotTest {
     private static HandoverSnapshot sample() throws IOException {
         byte[] peer = new byte[32];
         Arrays.fill(peer, (byte) 0x22);
-        return new HandoverSnapshot(2, 1_796_000_000_000L, "wg0", Kind.WIREGUARD_TUN,
+        return new HandoverSnapshot(2, 1_796_000_000_000L, "wg0", Kind.WIREGUARD_TUN, 0x1f,
                 List.of(Role.TUN, Role.UDP, Role.TCP_LISTENER, Role.TCP_LINK, Role.TCP_LINK),
-                List.of(new TcpLink(peer, true, "198.18.0.2:51820", new byte[] {0, 32, 4, 0}),
-                        new TcpLink(null, false, "[fd00:5c::2]:40000", new byte[0])),
+                List.of(new TcpLink(peer, true, true, "198.18.0.2:51820", new byte[] {0, 32, 4, 0}, new byte[] {7},
+                                3_000_000_000L, 40_000_000L),
+                        new TcpLink(null, false, false, "[fd00:5c::2]:40000", new byte[0], new byte[0], 5L, Long.MIN_VALUE)),
                 CONFIG.getBytes(StandardCharsets.UTF_8), List.of(session()));
     }
 
@@ -83,18 +84,26 @@ class HandoverSnapshotTest {
         assertThat(s.firstStartEpochMillis()).isEqualTo(1_796_000_000_000L);
         assertThat(s.ifname()).isEqualTo("wg0");
         assertThat(s.kind()).isEqualTo(Kind.WIREGUARD_TUN);
+        assertThat(s.deviceOffloads()).isEqualTo(0x1f);
         assertThat(s.roles()).containsExactly(Role.TUN, Role.UDP, Role.TCP_LISTENER, Role.TCP_LINK, Role.TCP_LINK);
         assertThat(s.count(Role.TCP_LINK)).isEqualTo(2);
         TcpLink first = s.tcpLinks().get(0);
         assertThat(first.peerKey()).containsOnly((byte) 0x22).hasSize(32);
         assertThat(first.dialled()).isTrue();
+        assertThat(first.attached()).isTrue();
         assertThat(first.remote()).isEqualTo("198.18.0.2:51820");
         assertThat(first.unread()).containsExactly(0, 32, 4, 0);
+        assertThat(first.unsent()).containsExactly(7);
+        assertThat(first.ageNanos()).isEqualTo(3_000_000_000L);
+        assertThat(first.quietNanos()).isEqualTo(40_000_000L);
         TcpLink second = s.tcpLinks().get(1);
         assertThat(second.peerKey()).isNull();
         assertThat(second.dialled()).isFalse();
+        assertThat(second.attached()).isFalse();
         assertThat(second.remote()).isEqualTo("[fd00:5c::2]:40000");
         assertThat(second.unread()).isEmpty();
+        assertThat(second.unsent()).isEmpty();
+        assertThat(second.quietNanos()).isEqualTo(Long.MIN_VALUE);
         assertThat(new String(s.uapiConfig(), StandardCharsets.UTF_8)).isEqualTo(CONFIG);
         assertThat(s.sessions()).hasSize(1);
         assertThat(bytes(s.sessions().getFirst())).isEqualTo(bytes(session()));
@@ -110,7 +119,7 @@ class HandoverSnapshotTest {
     void everyFieldRoundTrips() throws IOException {
         byte[] written = sample().toBytes();
         assertThat(HandoverSnapshot.fromBytes(written).toBytes()).isEqualTo(written);
-        HandoverSnapshot plain = new HandoverSnapshot(0, 5, "tv0", Kind.PLAIN, List.of(Role.TUN, Role.UDP), List.of(),
+        HandoverSnapshot plain = new HandoverSnapshot(0, 5, "tv0", Kind.PLAIN, 0, List.of(Role.TUN, Role.UDP), List.of(),
                 new byte[0], List.of());
         assertThat(HandoverSnapshot.fromBytes(plain.toBytes())).usingRecursiveComparison().isEqualTo(plain);
     }
@@ -152,7 +161,7 @@ class HandoverSnapshotTest {
 
     @Test
     void descriptorsAndConnectionsMustAgree() {
-        assertThatThrownBy(() -> new HandoverSnapshot(0, 0, "wg0", Kind.WIREGUARD_TUN, List.of(Role.TCP_LINK), List.of(),
+        assertThatThrownBy(() -> new HandoverSnapshot(0, 0, "wg0", Kind.WIREGUARD_TUN, 0, List.of(Role.TCP_LINK), List.of(),
                 new byte[0], List.of())).isInstanceOf(IllegalArgumentException.class);
     }
 
