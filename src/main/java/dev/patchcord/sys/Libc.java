@@ -103,6 +103,19 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle SHUTDOWN = withErrno("shutdown",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle LISTEN = withErrno("listen",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle ACCEPT4 = withErrno("accept4",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    private static final MethodHandle CONNECT = withErrno("connect",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle GETPEERNAME = withErrno("getpeername",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    /** recv(2) into a raw address, so that a reader's buffer at any offset needs no slice object. */
+    private static final MethodHandle RECV_AT = withErrno("recv",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle DUP = withErrno("dup",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle POLL = withErrno("poll",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle EVENTFD = withErrno("eventfd",
@@ -326,6 +339,50 @@ public final class Libc {
         try {
             MemorySegment c = captured();
             return (int) result((int) SHUTDOWN.invokeExact(c, fd, how), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    public static int listen(int fd, int backlog) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) LISTEN.invokeExact(c, fd, backlog), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    /** accept4(2); {@code addr} and {@code lenPtr} may be {@link MemorySegment#NULL}. */
+    public static int accept4(int fd, MemorySegment addr, MemorySegment lenPtr, int flags) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) ACCEPT4.invokeExact(c, fd, addr, lenPtr, flags), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    public static int connect(int fd, MemorySegment addr, int len) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) CONNECT.invokeExact(c, fd, addr, len), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    public static int getpeername(int fd, MemorySegment addr, MemorySegment lenPtr) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) GETPEERNAME.invokeExact(c, fd, addr, lenPtr), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    /** recv(2) of up to {@code len} bytes into native address {@code address}. */
+    public static long recvAt(int fd, long address, long len, int flags) {
+        try {
+            MemorySegment c = captured();
+            return result((long) RECV_AT.invokeExact(c, fd, address, len, flags), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    public static int dup(int fd) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) DUP.invokeExact(c, fd), c);
         } catch (Throwable t) { throw unexpected(t); }
     }
 

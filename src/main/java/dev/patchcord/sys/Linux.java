@@ -15,15 +15,22 @@ public final class Linux {
     public static final int EBUSY = 16;
     public static final int ENODEV = 19;
     public static final int EINVAL = 22;
+    public static final int EPIPE = 32;
+    public static final int ENOTSOCK = 88;
     public static final int EMSGSIZE = 90;
     public static final int ENOPROTOOPT = 92;
     public static final int EAFNOSUPPORT = 97;
     public static final int EADDRINUSE = 98;
     public static final int EADDRNOTAVAIL = 99;
     public static final int ENETUNREACH = 101;
+    public static final int ECONNABORTED = 103;
+    public static final int ECONNRESET = 104;
     public static final int ENOBUFS = 105;
+    public static final int ENOTCONN = 107;
+    public static final int ETIMEDOUT = 110;
     public static final int ECONNREFUSED = 111;
     public static final int EHOSTUNREACH = 113;
+    public static final int EINPROGRESS = 115;
 
     // open(2)
     public static final int O_RDWR = 2;
@@ -34,6 +41,7 @@ public final class Linux {
     public static final int AF_UNIX = 1;
     public static final int AF_INET = 2;
     public static final int AF_INET6 = 10;
+    public static final int SOCK_STREAM = 1;
     public static final int SOCK_DGRAM = 2;
     public static final int SOCK_CLOEXEC = 0x80000;
     public static final int SOCK_RAW = 3;
@@ -46,7 +54,16 @@ public final class Linux {
     public static final int SO_RCVBUF = 8;
     public static final int SO_RCVBUFFORCE = 33;
     public static final int SO_MARK = 36;
+    public static final int SO_TYPE = 3;
+    public static final int SO_ERROR = 4;
+    public static final int SHUT_WR = 1;
     public static final int SHUT_RDWR = 2;
+    public static final int IPPROTO_TCP = 6;
+    public static final int TCP_NODELAY = 1;
+    /** Send on a socket whose peer has gone: EPIPE, not the SIGPIPE signal. */
+    public static final int MSG_NOSIGNAL = 0x4000;
+    /** ioctl: sets or clears O_NONBLOCK through an {@code int} argument. */
+    public static final long FIONBIO = 0x5421;
     public static final int SO_SNDBUFFORCE = 32;
     public static final int IPPROTO_IPV6 = 41;
     public static final int IPV6_V6ONLY = 26;
