@@ -95,6 +95,13 @@ public final class SessionBuilder {
      */
     private final List<AutoCloseable> opened = new ArrayList<>();
     private Wakeup wakeup;
+    /** Adopts the running process's TCP connections, as the build's last step; null when there are none. */
+    private TcpAdoption adoptTcp;
+
+    private interface TcpAdoption {
+        void run() throws IOException;
+    }
+
     /** The line of a warm-up run by {@link #warmUpFirst}, or "". */
     private String warmedUp = "";
     /** What a restart hands over (the interface, sockets and sessions), or null for a fresh start. */
@@ -379,7 +386,9 @@ public final class SessionBuilder {
             try {
                 TcpTransport.Suspended running = adoption != null ? adoption.tcp() : null;
                 if (running != null) {
-                    tcp.adopt(running);
+                    // Last of all (below): an adopted connection is read at once, and from then on
+                    // the running process could not take it back.
+                    adoptTcp = () -> tcp.adopt(running);
                 } else {
                     tcp.start();
                 }
@@ -420,6 +429,13 @@ public final class SessionBuilder {
                 restored = "; taken over from the running process: " + adoption.restore(session);
             } catch (IOException e) {
                 throw new InterfaceSession.Failure(e.getMessage());
+            }
+            if (adoptTcp != null) {
+                try {
+                    adoptTcp.run();
+                } catch (IOException e) {
+                    throw new InterfaceSession.Failure("cannot take over the TCP connections: " + e.getMessage());
+                }
             }
             UapiServer uapi = session.uapi;
             if (uapi != null) {

@@ -121,6 +121,11 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle SHUTDOWN = withErrno("shutdown",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle GETPEERNAME = withErrno("getpeername",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    /** recv(2) into a raw address, so that a reader's buffer at any offset needs no slice object. */
+    private static final MethodHandle RECV_AT = withErrno("recv",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
     private static final MethodHandle POLL = withErrno("poll",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle EVENTFD = withErrno("eventfd",
@@ -408,6 +413,32 @@ public final class Libc {
             return (int) result((int) SHUTDOWN.invokeExact(c, fd, how), c);
         } catch (Throwable t) { throw unexpected(t); }
     }
+
+
+    /** accept4(2); {@code addr} and {@code lenPtr} may be {@link MemorySegment#NULL}. */
+    public static int accept4(int fd, MemorySegment addr, MemorySegment lenPtr, int flags) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) ACCEPT4.invokeExact(c, fd, addr, lenPtr, flags), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+
+    public static int getpeername(int fd, MemorySegment addr, MemorySegment lenPtr) {
+        try {
+            MemorySegment c = captured();
+            return (int) result((int) GETPEERNAME.invokeExact(c, fd, addr, lenPtr), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    /** recv(2) of up to {@code len} bytes into native address {@code address}. */
+    public static long recvAt(int fd, long address, long len, int flags) {
+        try {
+            MemorySegment c = captured();
+            return result((long) RECV_AT.invokeExact(c, fd, address, len, flags), c);
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
 
     public static int poll(MemorySegment fds, long nfds, int timeoutMillis) {
         try {

@@ -17,6 +17,7 @@ public final class Linux {
     public static final int ENOTTY = 25;
     public static final int ENODEV = 19;
     public static final int EINVAL = 22;
+    public static final int EPIPE = 32;
     public static final int ENAMETOOLONG = 36;
     public static final int EPROTO = 71;
     /** "File descriptor in bad state": e.g. a /dev/net/tun descriptor attached to no interface. */
@@ -28,11 +29,14 @@ public final class Linux {
     public static final int EADDRINUSE = 98;
     public static final int EADDRNOTAVAIL = 99;
     public static final int ENETUNREACH = 101;
+    public static final int ECONNABORTED = 103;
     public static final int ECONNRESET = 104;
     public static final int ENOBUFS = 105;
+    public static final int ENOTCONN = 107;
     public static final int ETIMEDOUT = 110;
     public static final int ECONNREFUSED = 111;
     public static final int EHOSTUNREACH = 113;
+    public static final int EINPROGRESS = 115;
 
     // open(2)
     public static final int O_RDWR = 2;
@@ -70,7 +74,15 @@ public final class Linux {
     public static final int SO_RCVBUF = 8;
     public static final int SO_RCVBUFFORCE = 33;
     public static final int SO_MARK = 36;
+    public static final int SO_ERROR = 4;
+    public static final int SHUT_WR = 1;
     public static final int SHUT_RDWR = 2;
+    public static final int IPPROTO_TCP = 6;
+    public static final int TCP_NODELAY = 1;
+    /** Send on a socket whose peer has gone: EPIPE, not the SIGPIPE signal. */
+    public static final int MSG_NOSIGNAL = 0x4000;
+    /** ioctl: sets or clears O_NONBLOCK through an {@code int} argument. */
+    public static final long FIONBIO = 0x5421;
     public static final int SO_SNDBUFFORCE = 32;
     public static final int IPPROTO_IPV6 = 41;
     public static final int IPV6_V6ONLY = 26;
@@ -85,7 +97,6 @@ public final class Linux {
     public static final int MSG_TRUNC = 0x20;
     public static final int MSG_CTRUNC = 0x8;
     /** A send to a closed peer fails with EPIPE instead of raising SIGPIPE. */
-    public static final int MSG_NOSIGNAL = 0x4000;
     /** Descriptors received with SCM_RIGHTS are close-on-exec from the start. */
     public static final int MSG_CMSG_CLOEXEC = 0x40000000;
 

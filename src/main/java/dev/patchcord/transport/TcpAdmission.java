@@ -127,6 +127,26 @@ final class TcpAdmission {
         return slot;
     }
 
+    /**
+     * Takes over a connection a predecessor admitted (a restart): counted as open, and as
+     * authenticated if its last authenticated message came at {@code lastAuthenticated} (not
+     * {@link Long#MIN_VALUE}). No limit turns it away: it was within them where it was admitted.
+     */
+    Slot adopt(InetAddress address, long opened, long lastAuthenticated, Closeable closer) {
+        Slot slot = new Slot(address, opened, closer);
+        synchronized (this) {
+            if (lastAuthenticated == NEVER) {
+                pending.add(slot);
+                pendingByAddress.merge(address, 1, Integer::sum);
+            } else {
+                slot.pending = false;
+                slot.lastAuthenticated = lastAuthenticated;
+                authenticated.add(slot);
+            }
+        }
+        return slot;
+    }
+
     /** An authenticated message arrived on {@code slot}'s connection. */
     void authenticated(Slot slot, long now) {
         slot.lastAuthenticated = now;

@@ -1,13 +1,13 @@
 package dev.patchcord.transport;
 
+import dev.patchcord.sys.Wakeup;
+
 import java.io.EOFException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.SocketChannel;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -23,6 +23,13 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Receiving is for one reader thread ({@link #readInto}): large reads, which the reader cuts
  * into messages with {@link TcpFrames}.
+ *
+ * <p>For a restart, a link can be {@link #suspend suspended}: it refuses new messages, writes out
+ * what is queued (for a bounded time) and stops its writer after a write, wherever in a frame that
+ * left the stream; the bytes still queued go to the successor, which writes them first
+ * ({@link #TcpLink(StreamSocket, String, byte[])}), so the far end sees one unbroken stream.
+ * Writes never block in the kernel (the writer waits for room in short polls) so that a writer
+ * facing a full socket buffer still stops at once.
  */
 public final class TcpLink implements AutoCloseable {
     /** Frames are at most 65535 bytes: every WireGuard message fits. */
@@ -37,7 +44,12 @@ public final class TcpLink implements AutoCloseable {
     private static final ValueLayout.OfShort LENGTH =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
-    private final SocketChannel channel;
+    /** A writer with a full socket buffer looks up this often, to notice a suspension. */
+    private static final int WRITE_WAIT_MILLIS = 100;
+    /** How long a suspension waits for the writer to reach a stop after the flush. */
+    private static final long HOLD_NANOS = 2_000_000_000L;
+
+    private final StreamSocket socket;
     private final String peerName;
     /**
      * The ring: bytes [head, tail) (positions that only grow; the index is modulo its size) wait to
@@ -57,13 +69,52 @@ public final class TcpLink implements AutoCloseable {
     /** Writes made to the socket (for tests: a batch should cost one). */
     private volatile long writes;
     private volatile boolean closed;
+    /** Suspended: messages are refused (set under {@link #sending}). */
+    private volatile boolean refusing;
+    /** The writer is asked to stop writing until {@link #resume}. */
+    private volatile boolean holding;
+    /** The writer has stopped (at a write's end: the stream may stop inside a frame). */
+    private volatile boolean held;
+    /** Handed over: the writer ends without touching the connection. */
+    private volatile boolean abandoned;
+    /** Where a suspension waits for the writer's progress. */
+    private final Object progress = new Object();
 
-    public TcpLink(SocketChannel channel) throws IOException {
-        this.channel = channel;
-        channel.configureBlocking(true);
-        channel.socket().setTcpNoDelay(true);
-        this.peerName = String.valueOf(channel.getRemoteAddress());
-        this.writer = Thread.ofVirtual().name("tcp-writer " + peerName).start(this::writeLoop);
+    /** A link on a new connection. */
+    public TcpLink(StreamSocket socket) throws IOException {
+        this(socket, String.valueOf(socket.remote()), null);
+    }
+
+    /**
+     * A link on a connection taken over from a predecessor.
+     *
+     * @param peerName the far end, as the predecessor named it
+     * @param unsent   bytes the predecessor queued and did not write (they may end or start inside a
+     *                 frame): written first, before any message queued here; null for none
+     */
+    public TcpLink(StreamSocket socket, String peerName, byte[] unsent) throws IOException {
+        if (unsent != null && unsent.length > QUEUE_BYTES) {
+            throw new IllegalArgumentException(unsent.length + " unsent bytes do not fit the ring");
+        }
+        this.socket = socket;
+        socket.setNoDelay(true);
+        this.peerName = peerName;
+        if (unsent != null && unsent.length > 0) {
+            ring = Arena.ofAuto().allocate(QUEUE_BYTES, 64);
+            MemorySegment.copy(unsent, 0, ring, ValueLayout.JAVA_BYTE, 0, unsent.length);
+            tail = unsent.length;
+        }
+        this.writer = Thread.ofPlatform().daemon(true).name("tcp-writer " + peerName).start(this::writeLoop);
+    }
+
+    /** The far end, as named when the connection was made. */
+    String peerName() {
+        return peerName;
+    }
+
+    /** The socket, whose descriptor a hand-over passes on. */
+    StreamSocket socket() {
+        return socket;
     }
 
     public String describe() {
@@ -103,7 +154,7 @@ public final class TcpLink implements AutoCloseable {
         }
         synchronized (sending) {
             long t = tail;
-            if (closed || t + TcpFrames.HEADER + len - head > QUEUE_BYTES) {
+            if (closed || refusing || t + TcpFrames.HEADER + len - head > QUEUE_BYTES) {
                 return false;
             }
             if (ring == null) {
@@ -164,61 +215,162 @@ public final class TcpLink implements AutoCloseable {
     }
 
     private void writeLoop() {
-        // The ring twice as buffers, for a write that wraps around its end; made with the ring.
-        ByteBuffer first = null;
-        ByteBuffer second = null;
-        ByteBuffer[] both = null;
         try {
             while (!closed) {
+                if (holding) {
+                    hold();
+                    continue;
+                }
                 long h = head;
                 long t = tail;
                 if (h == t) {
                     idle = true;
-                    if (tail == h && !closed) { // looked at again after saying so: a sender either saw idle or is seen here
+                    if (tail == h && !closed && !holding) { // looked at again after saying so: a sender either saw idle or is seen here
                         LockSupport.parkNanos(this, IDLE_NANOS);
                     }
                     idle = false;
                     continue;
                 }
-                if (first == null) {
-                    first = ring.asByteBuffer(); // the ring exists: a sender moved the tail after making it
-                    second = ring.asByteBuffer();
-                    both = new ByteBuffer[] {first, second};
-                }
                 int from = index(h);
                 int n = (int) (t - h);
                 int firstPart = Math.min(n, QUEUE_BYTES - from);
-                first.limit(from + firstPart).position(from);
-                if (firstPart < n) {
-                    second.limit(n - firstPart).position(0);
-                    channel.write(both);
-                } else {
-                    channel.write(first);
+                long written = socket.write(ring, from, firstPart, ring, 0, n - firstPart, WRITE_WAIT_MILLIS);
+                if (written > 0) {
+                    writes++; // the writer's own field: no other thread moves it
+                    head = h + written;
+                    if (refusing) {
+                        synchronized (progress) {
+                            progress.notifyAll();
+                        }
+                    }
                 }
-                writes++; // the writer's own field: no other thread moves it
-                long written = (first.position() - from) + (firstPart < n ? second.position() : 0);
-                head = h + written;
             }
         } catch (IOException e) {
             // The connection broke (or was closed): the reader finds out too.
         } finally {
-            close();
+            if (!abandoned) {
+                close();
+            }
+            synchronized (progress) {
+                progress.notifyAll();
+            }
         }
     }
 
+    /** Stops writing until {@link #resume} (or the end), saying so to {@link #suspend}. */
+    private void hold() {
+        synchronized (progress) {
+            held = true;
+            progress.notifyAll();
+            while (holding && !closed) {
+                try {
+                    progress.wait();
+                } catch (InterruptedException e) {
+                    // only resume or the end let the writer go on
+                }
+            }
+            held = false;
+        }
+    }
+
+    /** The first step of {@link #suspend}: refuses new messages, and has the writer write out the rest. */
+    void refuse() {
+        synchronized (sending) {
+            refusing = true;
+        }
+        LockSupport.unpark(writer);
+    }
+
     /**
-     * Reads what has arrived into {@code buf[from, buf.limit())}, at least one byte, waiting for it.
+     * Suspends the link for a hand-over: refuses new messages, lets the writer write out what is
+     * queued until {@code flushDeadline} (a {@link System#nanoTime()}), then stops it.
      *
-     * @return how many bytes
+     * @return the bytes still queued (usually none; they may start inside a frame), for the
+     *         successor to write first; or null if the link is closed
+     */
+    byte[] suspend(long flushDeadline) {
+        refuse();
+        synchronized (progress) {
+            while (head != tail && !closed && writer.isAlive()) {
+                long left = flushDeadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                waitOn(left);
+            }
+            holding = true;
+            LockSupport.unpark(writer);
+            long end = System.nanoTime() + HOLD_NANOS;
+            while (!held && !closed && writer.isAlive()) {
+                long left = end - System.nanoTime();
+                if (left <= 0) {
+                    // Not expected: a writer waits WRITE_WAIT_MILLIS at most between looks.
+                    throw new IllegalStateException("the writer of " + describe() + " did not stop");
+                }
+                waitOn(left);
+            }
+        }
+        if (closed) {
+            return null;
+        }
+        long h = head;
+        int n = (int) (tail - h);
+        byte[] unsent = new byte[n];
+        int from = index(h);
+        int first = Math.min(n, QUEUE_BYTES - from);
+        if (n > 0) {
+            MemorySegment.copy(ring, ValueLayout.JAVA_BYTE, from, unsent, 0, first);
+            MemorySegment.copy(ring, ValueLayout.JAVA_BYTE, 0, unsent, first, n - first);
+        }
+        return unsent;
+    }
+
+    private void waitOn(long nanos) {
+        try {
+            progress.wait(Math.max(1, nanos / 1_000_000));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while suspending " + describe(), e);
+        }
+    }
+
+    /** Carries on after {@link #suspend}: takes messages and writes again. */
+    void resume() {
+        synchronized (sending) {
+            refusing = false;
+        }
+        synchronized (progress) {
+            holding = false;
+            progress.notifyAll();
+        }
+        LockSupport.unpark(writer);
+    }
+
+    /**
+     * After a hand-over: ends the writer and closes this process's descriptor without shutting the
+     * connection down (the successor has it now).
+     */
+    void abandon() {
+        abandoned = true;
+        synchronized (sending) {
+            closed = true;
+        }
+        synchronized (progress) {
+            progress.notifyAll();
+        }
+        LockSupport.unpark(writer);
+        socket.release();
+    }
+
+    /**
+     * Reads what has arrived into {@code buf[from, to)}, at least one byte, waiting for it.
+     *
+     * @param stop ends the wait; nothing is read once it has fired
+     * @return how many bytes, or {@link StreamSocket#STOPPED}
      * @throws EOFException when the peer closed the connection
      */
-    public int readInto(ByteBuffer buf, int from) throws IOException {
-        buf.position(from);
-        int n = channel.read(buf);
-        if (n < 0) {
-            throw new EOFException(peerName + " closed the connection");
-        }
-        return n;
+    public int readInto(MemorySegment buf, int from, int to, Wakeup stop) throws IOException {
+        return socket.read(buf, from, to - from, stop);
     }
 
     @Override
@@ -226,11 +378,12 @@ public final class TcpLink implements AutoCloseable {
         synchronized (sending) {
             closed = true;
         }
+        synchronized (progress) {
+            progress.notifyAll(); // a writer held by a suspension ends too
+        }
         LockSupport.unpark(writer);
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // closing: nothing more to do
+        if (!abandoned) {
+            socket.close();
         }
     }
 }

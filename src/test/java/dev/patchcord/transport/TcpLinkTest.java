@@ -22,7 +22,7 @@ class TcpLinkTest {
     void aPeerThatDoesNotReadCostsAtMostTheQueueBound() throws Exception {
         try (ServerSocketChannel server = ServerSocketChannel.open()) {
             server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            try (SocketChannel client = SocketChannel.open(server.getLocalAddress());
+            try (StreamSocket client = StreamSocket.connect((InetSocketAddress) server.getLocalAddress(), 5_000);
                     SocketChannel stalled = server.accept()) {
                 TcpLink link = new TcpLink(client);
                 byte[] big = new byte[TcpLink.MAX_MESSAGE];
@@ -80,7 +80,7 @@ class TcpLinkTest {
     void aBatchQueuedTogetherLeavesInOneWriteAndArrivesIntact() throws Exception {
         try (ServerSocketChannel server = ServerSocketChannel.open()) {
             server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            try (SocketChannel client = SocketChannel.open(server.getLocalAddress());
+            try (StreamSocket client = StreamSocket.connect((InetSocketAddress) server.getLocalAddress(), 5_000);
                     SocketChannel far = server.accept(); Arena arena = Arena.ofConfined()) {
                 TcpLink link = new TcpLink(client);
                 int count = 200;
@@ -101,6 +101,8 @@ class TcpLinkTest {
                     in.readFully(m);
                     check(m, 0, k);
                 }
+                // The writer counts a write once the call returns, which may be after the bytes arrived.
+                assertThat(await(() -> link.queuedBytes() == 0)).isTrue();
                 // One write, or two if the writer's idle timeout came in the middle of the batch
                 // (and more if the socket took the batch in parts, which loopback's buffer does not need).
                 assertThat(link.writes() - before).isBetween(1L, 2L);
@@ -113,7 +115,7 @@ class TcpLinkTest {
     void messagesFromSeveralThreadsNeverInterleaveAndWrapTheRingIntact() throws Exception {
         try (ServerSocketChannel server = ServerSocketChannel.open()) {
             server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            try (SocketChannel client = SocketChannel.open(server.getLocalAddress());
+            try (StreamSocket client = StreamSocket.connect((InetSocketAddress) server.getLocalAddress(), 5_000);
                     SocketChannel far = server.accept()) {
                 TcpLink link = new TcpLink(client);
                 int senders = 4;
@@ -176,5 +178,52 @@ class TcpLinkTest {
         in.readFully(m);
         int sender = m[1];
         check(m, sender, next[sender]++);
+    }
+
+    @Test
+    void aSuspendedLinksUnsentBytesAreWrittenFirstByItsSuccessor() throws Exception {
+        try (ServerSocketChannel server = ServerSocketChannel.open()) {
+            // Small socket buffers, so that most of a full ring is still in it at the suspension.
+            server.setOption(java.net.StandardSocketOptions.SO_RCVBUF, 4096);
+            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            try (StreamSocket client = StreamSocket.connect((InetSocketAddress) server.getLocalAddress(), 5_000);
+                    SocketChannel far = server.accept(); Arena arena = Arena.ofConfined()) {
+                dev.patchcord.sys.Libc.setsockopt(client.fd(), dev.patchcord.sys.Linux.SOL_SOCKET,
+                        dev.patchcord.sys.Linux.SO_SNDBUF, arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_INT, 4096), 4);
+                TcpLink link = new TcpLink(client);
+                MemorySegment seg = arena.allocate(TcpLink.MAX_MESSAGE);
+                int queued = 0;
+                // The far end does not read: the socket buffers fill, then the ring.
+                while (true) {
+                    fill(seg, 0, 1000 + queued % 3000, 0, queued);
+                    if (!link.send(seg, 0, 1000 + queued % 3000, false)) {
+                        break;
+                    }
+                    queued++;
+                }
+                byte[] unsent = link.suspend(System.nanoTime() + 50_000_000L);
+                assertThat(unsent).as("what the socket did not take").isNotEmpty();
+                assertThat(link.send(seg, 0, 100, false)).as("refused while suspended").isFalse();
+                int copy = dev.patchcord.sys.Libc.dup(client.fd());
+                link.abandon();
+                TcpLink next = new TcpLink(StreamSocket.adopt(copy), "far", unsent);
+                DataInputStream in = new DataInputStream(Channels.newInputStream(far));
+                for (int k = 0; k < queued; k++) {
+                    byte[] m = new byte[in.readUnsignedShort()];
+                    in.readFully(m);
+                    check(m, 0, k);
+                }
+                for (int k = queued; k < queued + 10; k++) { // after the handed-on bytes, as one stream
+                    fill(seg, 0, 200, 0, k);
+                    assertThat(next.send(seg, 0, 200, false)).isTrue();
+                }
+                for (int k = queued; k < queued + 10; k++) {
+                    byte[] m = new byte[in.readUnsignedShort()];
+                    in.readFully(m);
+                    check(m, 0, k);
+                }
+                next.close();
+            }
+        }
     }
 }
