@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
                         + "on and this command says why. The same as SIGUSR2 to the process; systemd's "
                         + "'systemctl reload patchcord@IFNAME' runs it."},
         footer = {"", "Examples:",
-                "  patchcord restart wg0     # after an upgrade, or a change of PATCHCORD_JAVA_OPTS"})
+                "  patchcord restart wg0     # after an upgrade: the new program, no drop"})
 final class RestartCommand implements Callable<Integer> {
     /** SIGUSR2 on Linux. */
     static final int SIGUSR2 = 12;

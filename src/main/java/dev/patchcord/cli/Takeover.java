@@ -30,6 +30,8 @@ final class Takeover {
     private final String ifname;
     private final HandoverLink link;
     private final PrintStream err;
+    /** When the snapshot arrived (System.nanoTime): the running process's loops stand still from then. */
+    private long received;
 
     private Takeover(String ifname, HandoverLink link, PrintStream err) {
         this.ifname = ifname;
@@ -55,6 +57,7 @@ final class Takeover {
         int[] fds = new int[0];
         try {
             HandoverLink.Message state = link.expect(HandoverLink.Kind.STATE, STATE_MILLIS);
+            received = System.nanoTime();
             fds = state.fds();
             HandoverSnapshot snapshot;
             try {
@@ -87,6 +90,7 @@ final class Takeover {
     void running(Runnable afterHandover) {
         try {
             link.send(HandoverLink.Kind.RUNNING, "");
+            say("restart: loops running " + (System.nanoTime() - received) / 1_000_000 + " ms after the state arrived");
             HandoverLink.Message bye = link.receive(BYE_MILLIS);
             if (bye.kind() != HandoverLink.Kind.BYE) {
                 throw new IOException(bye.kind() + " where BYE was due");

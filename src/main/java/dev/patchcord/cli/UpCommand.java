@@ -165,7 +165,7 @@ final class UpCommand implements Callable<Integer> {
         InterfaceSession built;
         if (takeOver != null) {
             // A successor: ready in every other way before the running process pauses for it.
-            builder.warmUpFirst();
+            builder.warmUpFirst().prepare();
             takeover = Takeover.connect(ifname, takeOver, err);
             builder.adopting(takeover.receive());
             try {

@@ -262,7 +262,24 @@ public final class SessionBuilder {
         this.wakeup = null;
     }
 
-    private InterfaceSession assemble(InterfaceSession.Stop stop) throws SysException {
+    /** The offloads chosen, the node with the file's peers, and where those peers are. */
+    private record Prepared(Offloads offloads, Node node, PeerEndpoints endpoints) {}
+
+    /** Made by {@link #prepare} ahead of the build, or by the build itself. */
+    private Prepared prepared;
+
+    /**
+     * Makes what needs only the file ahead of the build: the offloads (binding the native
+     * libraries they choose), the node with its key and the file's peers (a Diffie-Hellman each).
+     * A successor does it before it asks for the interface, so that the running process's pause
+     * does not include it; the build does it itself otherwise.
+     *
+     * @throws InterfaceSession.Failure for an Offloads setting that is not valid
+     */
+    public SessionBuilder prepare() {
+        if (prepared != null) {
+            return this;
+        }
         // Read before the node is built, which takes its X25519 engine from them.
         Offloads offloads;
         try {
@@ -270,15 +287,10 @@ public final class SessionBuilder {
         } catch (IllegalArgumentException e) {
             throw new InterfaceSession.Failure(e.getMessage());
         }
-        startWarmUp(offloads);
         Node node = new Node(iface.privateKey(), new SecureRandom(), new Counters(), Node.DEFAULT_LOAD_THRESHOLD,
                 offloads.curve25519());
         node.setMtu(iface.mtuOrDefault());
         node.setLayer2(iface.tap());
-        // In TAP mode the frame's Ethernet header and length ride inside the same plaintext, so the
-        // interface MTU is 16 bytes smaller and the encrypted datagrams keep their size.
-        int linkMtu = iface.tap() ? iface.mtuOrDefault() - TapFrames.ETHERNET_HEADER - TapFrames.PREFIX
-                : iface.mtuOrDefault();
         PeerEndpoints endpoints = new PeerEndpoints();
         for (WgPeerSection ps : config.peers()) {
             Peer peer = node.addPeer(ps.publicKey(), ps.presharedKey());
@@ -288,6 +300,20 @@ public final class SessionBuilder {
                 node.allowedIps().add(c, peer);
             }
         }
+        prepared = new Prepared(offloads, node, endpoints);
+        return this;
+    }
+
+    private InterfaceSession assemble(InterfaceSession.Stop stop) throws SysException {
+        prepare();
+        Offloads offloads = prepared.offloads();
+        Node node = prepared.node();
+        PeerEndpoints endpoints = prepared.endpoints();
+        startWarmUp(offloads);
+        // In TAP mode the frame's Ethernet header and length ride inside the same plaintext, so the
+        // interface MTU is 16 bytes smaller and the encrypted datagrams keep their size.
+        int linkMtu = iface.tap() ? iface.mtuOrDefault() - TapFrames.ETHERNET_HEADER - TapFrames.PREFIX
+                : iface.mtuOrDefault();
 
         if (adoption == null) {
             hook("PreUp", iface.preUp());

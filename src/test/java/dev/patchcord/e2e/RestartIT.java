@@ -47,7 +47,9 @@ class RestartIT {
         assertThat(r.code()).as("restart " + ifname + ": " + r.output() + "\nlog:\n" + lab.log(name)).isZero();
         long after = pid(ifname);
         assertThat(after).as(r.output()).isNotEqualTo(before);
-        assertThat(ProcessHandle.of(before).map(ProcessHandle::isAlive).orElse(false)).as("old process gone").isFalse();
+        // It exits right after its BYE, which the successor waits for before it writes the pid file.
+        assertThat(Lab.await(Duration.ofSeconds(10), () -> ProcessHandle.of(before).map(h -> !h.isAlive()).orElse(true)))
+                .as("old process gone").isTrue();
         return after;
     }
 
