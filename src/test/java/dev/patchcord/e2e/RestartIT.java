@@ -2,6 +2,7 @@ package dev.patchcord.e2e;
 
 import dev.patchcord.lab.Lab;
 import dev.patchcord.lab.Self;
+import dev.patchcord.sys.NotifyListener;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -25,7 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * successor, and the tunnel does not drop. Against wireguard-go (no new handshake, at most two
  * pings lost at 100 a second), between two patchcord peers (a paced 200 MB TCP transfer through
  * three restarts on each side, intact, with its longest stall measured), over TCP, for a hub with
- * an address pool and five clients, and with a successor that fails (the running process carries on).
+ * an address pool and five clients, and with a successor that fails (the running process carries on);
+ * with systemd's notify messages ({@code Type=notify}) as a service manager would receive them.
  */
 @ExtendWith(LabExtension.class)
 class RestartIT {
@@ -96,10 +98,16 @@ class RestartIT {
         KeyPair pc = keys(lab, ns[0]), wg = keys(lab, ns[1]);
         Path conf = WireGuardPeers.config(lab, pcIf, config(pc.privateKey(), 51820, "10.60.0.1", wg.publicKey(),
                 "10.60.0.2", B4 + ":51820", ""));
-        patchcordUp(lab, ns[0], "patchcord", conf, "--verbose");
+        // systemd's side of Type=notify: the datagrams the tunnel and its successor send.
+        String notifyPath = lab.logDir().resolve("notify").toString();
+        NotifyListener systemd = new NotifyListener(notifyPath);
+        List<String> up = new ArrayList<>(List.of("env", "NOTIFY_SOCKET=" + notifyPath));
+        up.addAll(Self.command("up", "--foreground", "--verbose", conf.toString()));
+        Tunnels.awaitReady(lab, "patchcord", lab.spawn(ns[0], "patchcord", up));
         wireguardGo(lab, ns[1], wgIf, wg, 51820, "10.60.0.2/24",
                 List.of("peer", pc.publicKey(), "allowed-ips", "10.60.0.1/32", "endpoint", A4 + ":51820"));
         try {
+            assertThat(systemd.receive()).isEqualTo("READY=1");
             Tunnels.reach(lab, ns[0], "10.60.0.2");
             String handshakes = lab.sh(ns[1], "wg", "show", wgIf, "latest-handshakes");
             long before = pid(pcIf);
@@ -107,6 +115,10 @@ class RestartIT {
             assertThat(Lab.await(Duration.ofSeconds(20), () -> lab.log("ping").lines()
                     .filter(l -> l.contains("bytes from")).count() >= 100)).as(lab.log("ping")).isTrue();
             long after = restartOk(lab, ns[0], pcIf, "patchcord");
+            // The old process: reloading, then the new main pid; the successor: its pid, ready.
+            assertThat(systemd.receive()).startsWith("RELOADING=1\nMONOTONIC_USEC=");
+            assertThat(systemd.receive()).isEqualTo("MAINPID=" + after);
+            assertThat(systemd.receive()).isEqualTo("MAINPID=" + after + "\nREADY=1");
             assertThat(ping.waitFor(90, TimeUnit.SECONDS)).isTrue();
             Matcher m = PINGS.matcher(lab.log("ping"));
             assertThat(m.find()).as(lab.log("ping")).isTrue();
@@ -124,6 +136,7 @@ class RestartIT {
             assertThat(before).isNotEqualTo(after);
         } finally {
             stopSuccessors(pcIf);
+            systemd.close();
         }
     }
 

@@ -23,42 +23,10 @@ class SdNotifyTest {
 
     private static final String STATE = "MAINPID=123\nREADY=1";
 
-    /** A bound unix datagram socket standing in for systemd's notify socket. */
-    private static final class Listener implements AutoCloseable {
-        final int fd;
-        final Arena arena = Arena.ofConfined();
-
-        Listener(String address) throws SysException {
-            fd = (int) SysException.check(
-                    Libc.socket(Linux.AF_UNIX, Linux.SOCK_DGRAM | Linux.SOCK_CLOEXEC, 0), "socket");
-            MemorySegment sa = arena.allocate(UnixAddress.SIZE);
-            int len = UnixAddress.encode(address, sa);
-            SysException.check(Libc.bind(fd, sa, len), "bind " + address);
-        }
-
-        /** The next datagram, waiting up to 5 s. */
-        String receive() throws SysException {
-            MemorySegment pollfd = arena.allocate(Libc.POLLFD);
-            pollfd.set(JAVA_INT, 0, fd);
-            pollfd.set(JAVA_SHORT, 4, Linux.POLLIN);
-            assertThat(Libc.poll(pollfd, 1, 5_000)).as("a datagram within 5 s").isEqualTo(1);
-            MemorySegment buf = arena.allocate(4096);
-            long n = SysException.check(Libc.recvfrom(fd, buf, buf.byteSize(), Linux.MSG_DONTWAIT,
-                    MemorySegment.NULL, MemorySegment.NULL), "recvfrom");
-            return new String(buf.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
-        }
-
-        @Override
-        public void close() {
-            Libc.close(fd);
-            arena.close();
-        }
-    }
-
     @Test
     void aStateArrivesVerbatimAtAPath() throws Exception {
         String path = dir.resolve("notify").toString();
-        try (Listener systemd = new Listener(path)) {
+        try (NotifyListener systemd = new NotifyListener(path)) {
             assertThat(SdNotify.send(path, STATE)).isTrue();
             assertThat(systemd.receive()).isEqualTo(STATE);
         }
@@ -67,7 +35,7 @@ class SdNotifyTest {
     @Test
     void aStateArrivesVerbatimAtAnAbstractName() throws Exception {
         String name = "@patchcord-notify-test-" + UUID.randomUUID();
-        try (Listener systemd = new Listener(name)) {
+        try (NotifyListener systemd = new NotifyListener(name)) {
             assertThat(SdNotify.send(name, STATE)).isTrue();
             assertThat(systemd.receive()).isEqualTo(STATE);
             assertThat(SdNotify.send(name, "STOPPING=1")).isTrue();
