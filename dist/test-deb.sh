@@ -156,7 +156,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 dpkg -i "$DEBFILE" >"$WORK/dpkg-again.log" 2>&1 || { cat "$WORK/dpkg-again.log" >&2; fail "dpkg -i over the running tunnels"; }
-grep -q "restart failed\|still runs the previous program" "$WORK/dpkg-again.log" \
+grep "restart failed\|still runs the previous program" "$WORK/dpkg-again.log" | grep -q "$TAG" \
   && { cat "$WORK/dpkg-again.log" >&2; fail "postinst could not hand a tunnel over"; }
 a_after=$(cat "/run/patchcord/${TAG}a.pid")
 b_after=$(cat "/run/patchcord/${TAG}b.pid")

@@ -218,6 +218,11 @@ final class Restart {
     private void commit(HandoverLink link, Process successor, long pausedMillis) {
         SdNotify.send("MAINPID=" + successor.pid());
         handover.wipe();
+        try {
+            Files.deleteIfExists(socketPath(ifname)); // the listener's name: this process will not close it
+        } catch (IOException e) {
+            // A stale name is removed by the next restart before it listens.
+        }
         writeResult("ok " + successor.pid());
         say("restart: pid " + successor.pid() + " carries " + ifname + " now (the packet loops paused " + pausedMillis
                 + " ms); keys wiped; exiting");

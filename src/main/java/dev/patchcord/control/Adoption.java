@@ -3,6 +3,8 @@ package dev.patchcord.control;
 import dev.patchcord.control.handover.HandoverLink;
 import dev.patchcord.control.handover.HandoverSnapshot;
 import dev.patchcord.control.handover.HandoverSnapshot.Role;
+import dev.patchcord.core.l2.MacTable;
+import dev.patchcord.core.wg.Peer;
 import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.TcpTransport;
@@ -116,7 +118,14 @@ public final class Adoption {
                 throw new IOException("cannot apply the running device's configuration: " + e.getMessage());
             }
         }
-        int restored = session.node().importSessions(snapshot.sessions(), System.nanoTime());
+        long now = System.nanoTime();
+        int restored = session.node().importSessions(snapshot.sessions(), now);
+        for (HandoverSnapshot.Station st : snapshot.stations()) {
+            Peer peer = session.node().peer(st.peerKey());
+            if (peer != null) {
+                session.tunnel().restoreStation(new MacTable.Station<>(st.mac(), peer, st.ageNanos()), now);
+            }
+        }
         session.control().takenOver(snapshot.firstStartEpochMillis(), snapshot.handovers() + 1);
         snapshot.wipe(); // the node holds its own copies now, also of the states still waiting for their peers
         return restored + " of " + snapshot.sessions().size() + " peers' sessions carried over";

@@ -2,6 +2,8 @@ package dev.patchcord.control;
 
 import dev.patchcord.control.handover.HandoverSnapshot;
 import dev.patchcord.control.handover.HandoverSnapshot.Role;
+import dev.patchcord.core.l2.MacTable;
+import dev.patchcord.core.wg.Peer;
 import dev.patchcord.core.wg.SessionState;
 import dev.patchcord.device.WgTunnel;
 import dev.patchcord.transport.TcpTransport;
@@ -91,11 +93,16 @@ public final class InterfaceHandover implements Handover {
             }
             long now = System.nanoTime();
             List<SessionState> sessions = session.node().exportSessions(now);
+            List<HandoverSnapshot.Station> stations = new ArrayList<>();
+            for (MacTable.Station<Peer> st : tunnel.stations(now)) {
+                stations.add(new HandoverSnapshot.Station(st.mac(), st.port().publicKey(), st.ageNanos()));
+            }
             byte[] config = HandoverConfig.of(session.control().get()).getBytes(StandardCharsets.UTF_8);
             HandoverSnapshot snapshot = new HandoverSnapshot(session.control().handovers(),
                     session.control().interfaceStarted(), session.ifname(),
                     session.node().layer2() ? HandoverSnapshot.Kind.WIREGUARD_TAP : HandoverSnapshot.Kind.WIREGUARD_TUN,
-                    ((TunDevice) session.device()).offloads(), roles, links, config, sessions);
+                    ((TunDevice) session.device()).offloads(), roles, links, config, sessions,
+                    stations);
             return new Outgoing(snapshot, fds.stream().mapToInt(Integer::intValue).toArray());
         } catch (IOException | RuntimeException e) {
             resume();

@@ -151,6 +151,19 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
         return awaitStopped(millis, TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * The stations a TAP interface's switching has learned behind each peer (none on a TUN), for a
+     * restart: without them the successor would flood every unicast frame until it learned again.
+     */
+    public java.util.List<dev.patchcord.core.l2.MacTable.Station<Peer>> stations(long now) {
+        return forwarding.macs().stations(now);
+    }
+
+    /** Learns a station the previous process had learned ({@link #stations}). */
+    public void restoreStation(dev.patchcord.core.l2.MacTable.Station<Peer> station, long now) {
+        forwarding.macs().restore(station, now);
+    }
+
     /** Starts the loops again after {@link #pause} (the hand-over failed); the session carries on. */
     public void resume() {
         wakeup.clear();

@@ -29,7 +29,8 @@ import java.util.List;
  * (golden files in the tests keep that true).
  */
 public record HandoverSnapshot(int handovers, long firstStartEpochMillis, String ifname, Kind kind,
-        int deviceOffloads, List<Role> roles, List<TcpLink> tcpLinks, byte[] uapiConfig, List<SessionState> sessions) {
+        int deviceOffloads, List<Role> roles, List<TcpLink> tcpLinks, byte[] uapiConfig, List<SessionState> sessions,
+        List<HandoverSnapshot.Station> stations) {
 
     /** The first bytes: "PCHO", patchcord hand-over. */
     static final int MAGIC = 0x5043484f;
@@ -67,7 +68,15 @@ public record HandoverSnapshot(int handovers, long firstStartEpochMillis, String
     public record TcpLink(byte[] peerKey, boolean dialled, boolean attached, String remote, byte[] unread,
             byte[] unsent, long ageNanos, long quietNanos) {}
 
+    /**
+     * A MAC address a TAP interface learned behind a peer, and how long ago it was last seen
+     * (least recently seen first), so that the successor switches frames at once instead of
+     * flooding them until it learns again.
+     */
+    public record Station(long mac, byte[] peerKey, long ageNanos) {}
+
     public HandoverSnapshot {
+        stations = List.copyOf(stations);
         roles = List.copyOf(roles);
         tcpLinks = List.copyOf(tcpLinks);
         sessions = List.copyOf(sessions);
@@ -121,6 +130,12 @@ public record HandoverSnapshot(int handovers, long firstStartEpochMillis, String
         out.writeInt(sessions.size());
         for (SessionState s : sessions) {
             s.write(out);
+        }
+        out.writeInt(stations.size());
+        for (Station st : stations) {
+            out.writeLong(st.mac());
+            out.write(st.peerKey());
+            out.writeLong(st.ageNanos());
         }
         out.writeInt(MAGIC); // the end: a cut snapshot is refused, not half-applied
     }
@@ -184,10 +199,22 @@ public record HandoverSnapshot(int handovers, long firstStartEpochMillis, String
             for (int i = 0; i < nSessions; i++) {
                 sessions.add(SessionState.read(in));
             }
+            int nStations = in.readInt();
+            if (nStations < 0 || nStations > MAX_ITEMS) {
+                throw new IOException("hand-over snapshot: " + nStations + " stations");
+            }
+            List<Station> stations = new ArrayList<>(Math.min(nStations, 4096));
+            for (int i = 0; i < nStations; i++) {
+                long mac = in.readLong();
+                byte[] key = new byte[32];
+                in.readFully(key);
+                stations.add(new Station(mac, key, in.readLong()));
+            }
             if (in.readInt() != MAGIC) {
                 throw new IOException("hand-over snapshot: no end mark (cut or corrupt)");
             }
-            return new HandoverSnapshot(handovers, firstStart, ifname, kind, deviceOffloads, roles, links, config, sessions);
+            return new HandoverSnapshot(handovers, firstStart, ifname, kind, deviceOffloads, roles, links, config, sessions,
+                    stations);
         } catch (java.io.EOFException e) {
             throw new IOException("hand-over snapshot cut short");
         } catch (IllegalArgumentException e) {

@@ -1,8 +1,10 @@
 package dev.patchcord.core.l2;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -87,6 +89,28 @@ public final class MacTable<P> {
             return null;
         }
         return e.port();
+    }
+
+    /** One learned station, as a restart hands it over: its address, its port, and how long ago it was seen. */
+    public record Station<P>(long mac, P port, long ageNanos) {}
+
+    /**
+     * The stations not aged out at {@code now}, least recently refreshed first, so that
+     * {@link #restore} in that order rebuilds the same eviction order.
+     */
+    public synchronized List<Station<P>> stations(long now) {
+        List<Station<P>> out = new ArrayList<>(table.size());
+        table.forEach((mac, e) -> {
+            if (now - e.seen() < ageing) {
+                out.add(new Station<>(mac, e.port(), now - e.seen()));
+            }
+        });
+        return out;
+    }
+
+    /** Learns a station handed over by a previous process: seen {@code ageNanos} before {@code now}. */
+    public void restore(Station<P> station, long now) {
+        learn(station.mac(), station.port(), now - Math.max(0, station.ageNanos()));
     }
 
     /** Forgets every address behind {@code port} (the peer was removed). */

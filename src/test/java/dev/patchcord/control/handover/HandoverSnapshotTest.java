@@ -60,7 +60,8 @@ class HandoverSnapshotTest {
                 List.of(new TcpLink(peer, true, true, "198.18.0.2:51820", new byte[] {0, 32, 4, 0}, new byte[] {7},
                                 3_000_000_000L, 40_000_000L),
                         new TcpLink(null, false, false, "[fd00:5c::2]:40000", new byte[0], new byte[0], 5L, Long.MIN_VALUE)),
-                CONFIG.getBytes(StandardCharsets.UTF_8), List.of(session()));
+                CONFIG.getBytes(StandardCharsets.UTF_8), List.of(session()),
+                List.of(new HandoverSnapshot.Station(0x02_00_5e_10_20_30L, peer, 1_500_000_000L)));
     }
 
     /** Writes the golden file again: {@code -Dpatchcord.golden=DIR} (only when the layout changes, with a new version). */
@@ -70,8 +71,9 @@ class HandoverSnapshotTest {
         if (dir != null) {
             StringBuilder out = new StringBuilder("""
                     # A hand-over snapshot (HandoverSnapshot) written by layout version 1, from fixed test values:
-                    # five descriptors (TUN, UDP, TCP listener, two TCP connections), a UAPI configuration and one
-                    # peer's sessions (the core's session-state-v1). Later versions must keep reading it. Hex, 32 bytes a line.
+                    # five descriptors (TUN, UDP, TCP listener, two TCP connections), a UAPI configuration, one
+                    # peer's sessions (the core's session-state-v1) and one learned station. Later versions must keep
+                    # reading it. Hex, 32 bytes a line.
                     """);
             String hex = HexFormat.of().formatHex(sample().toBytes());
             for (int i = 0; i < hex.length(); i += 64) {
@@ -107,6 +109,10 @@ class HandoverSnapshotTest {
         assertThat(new String(s.uapiConfig(), StandardCharsets.UTF_8)).isEqualTo(CONFIG);
         assertThat(s.sessions()).hasSize(1);
         assertThat(bytes(s.sessions().getFirst())).isEqualTo(bytes(session()));
+        assertThat(s.stations()).hasSize(1);
+        assertThat(s.stations().getFirst().mac()).isEqualTo(0x02_00_5e_10_20_30L);
+        assertThat(s.stations().getFirst().peerKey()).containsOnly((byte) 0x22).hasSize(32);
+        assertThat(s.stations().getFirst().ageNanos()).isEqualTo(1_500_000_000L);
     }
 
     private static byte[] bytes(SessionState state) throws IOException {
@@ -120,7 +126,7 @@ class HandoverSnapshotTest {
         byte[] written = sample().toBytes();
         assertThat(HandoverSnapshot.fromBytes(written).toBytes()).isEqualTo(written);
         HandoverSnapshot plain = new HandoverSnapshot(0, 5, "tv0", Kind.PLAIN, 0, List.of(Role.TUN, Role.UDP), List.of(),
-                new byte[0], List.of());
+                new byte[0], List.of(), List.of());
         assertThat(HandoverSnapshot.fromBytes(plain.toBytes())).usingRecursiveComparison().isEqualTo(plain);
     }
 
@@ -162,7 +168,7 @@ class HandoverSnapshotTest {
     @Test
     void descriptorsAndConnectionsMustAgree() {
         assertThatThrownBy(() -> new HandoverSnapshot(0, 0, "wg0", Kind.WIREGUARD_TUN, 0, List.of(Role.TCP_LINK), List.of(),
-                new byte[0], List.of())).isInstanceOf(IllegalArgumentException.class);
+                new byte[0], List.of(), List.of())).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

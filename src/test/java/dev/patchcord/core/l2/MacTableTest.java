@@ -92,4 +92,27 @@ class MacTableTest {
         assertThat(t.lookup(1, 0)).isNull();
         assertThat(t.lookup(2, 0)).isEqualTo("p2");
     }
+
+    /** A restart hands the stations over: the next table answers the same, ages on, and evicts in the same order. */
+    @Test
+    void stationsHandedToAnotherTableKeepPortsAgesAndEvictionOrder() {
+        MacTable<String> before = new MacTable<>(3, 300 * S);
+        before.learn(0x0200_0000_0001L, "a", 0);
+        before.learn(0x0200_0000_0002L, "b", 10 * S);
+        before.learn(0x0200_0000_0003L, "a", 20 * S);
+        before.lookup(0x0200_0000_0001L, 25 * S); // a lookup refreshes nothing but the access order
+        before.learn(0x0200_0000_0004L, "c", 400 * S); // the first three are aged out by now...
+        before.learn(0x0200_0000_0005L, "c", 410 * S);
+        java.util.List<MacTable.Station<String>> stations = before.stations(415 * S);
+        assertThat(stations).extracting(MacTable.Station::mac).containsExactly(0x0200_0000_0004L, 0x0200_0000_0005L);
+        assertThat(stations).extracting(MacTable.Station::ageNanos).containsExactly(15 * S, 5 * S);
+        // Another process, another clock base.
+        MacTable<String> after = new MacTable<>(3, 300 * S);
+        long base = 7_000 * S;
+        stations.forEach(st -> after.restore(st, base));
+        assertThat(after.lookup(0x0200_0000_0004L, base)).isEqualTo("c");
+        assertThat(after.lookup(0x0200_0000_0005L, base + 294 * S)).isEqualTo("c");
+        assertThat(after.lookup(0x0200_0000_0004L, base + 285 * S)).as("aged out on time").isNull();
+        assertThat(after.stations(base)).hasSize(1);
+    }
 }
