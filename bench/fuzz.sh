@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of every parser: each @FuzzTest in src/test/java/dev/patchcord/fuzz is
 # fuzzed by Jazzer (libFuzzer's engine, with coverage from bytecode instrumentation) for DURATION,
-# one target after the other, each in a JVM of its own (Jazzer fuzzes one target per JVM).
+# each in a JVM of its own (Jazzer fuzzes one target per JVM), as many at once as there are cores
+# (PATCHCORD_FUZZ_JOBS to choose): a fuzzer uses one core. In a short run most of a target's time
+# is its JVM's start (about 7 s), which then shares the cores with another target's fuzzing.
 #
 #   bench/fuzz.sh [DURATION] [FILTER]      DURATION as libFuzzer counts it: 30s, 10m, 2h (default 10m)
 #   bench/fuzz.sh 10m                      every target for ten minutes each
@@ -69,10 +71,15 @@ if [ "$SECS" -le 30 ]; then
   JIT=(-XX:TieredStopAtLevel=1)
 fi
 
-echo "fuzz: ${#TARGETS[@]} targets, ${SECS}s each"
-failed=()
-total=0
-for t in "${TARGETS[@]}"; do
+JOBS=${PATCHCORD_FUZZ_JOBS:-$(nproc)}
+[[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: PATCHCORD_FUZZ_JOBS must be a positive number, not '$JOBS'" >&2; exit 2; }
+RESULTS="$OUT/results"
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
+
+# Fuzzes one target; its exit code goes to results/TARGET for the summary below.
+fuzz_one() {
+  local t=$1 cls method corpus crashes seeds log dirs
   cls=${t%#*}
   method=${t#*#}
   corpus="$OUT/corpus/$t"
@@ -85,21 +92,38 @@ for t in "${TARGETS[@]}"; do
   [ -d "$seeds" ] && dirs+=("$seeds")
   # libFuzzer takes the last of repeated flags, so these win over what Jazzer derives from the
   # annotation. The first directory collects new inputs; the seed directory is only read.
-  set +e
   (cd "$OUT" && "$JDK/bin/java" -XX:+EnableDynamicAgentLoading --enable-native-access=ALL-UNNAMED \
       -Xmx1g "${JIT[@]}" -cp "$CP" com.code_intelligence.jazzer.Jazzer \
       --target_class="dev.patchcord.fuzz.$cls" --target_method="$method" \
       --instrumentation_includes="$COVERED" --custom_hook_includes="$COVERED" \
       "-max_total_time=$SECS" "-artifact_prefix=$crashes/" -print_final_stats=1 \
       "${dirs[@]}") >"$log" 2>&1
-  rc=$?
-  set -e
+  echo $? >"$RESULTS/$t"
+}
+
+echo "fuzz: ${#TARGETS[@]} targets, ${SECS}s each, $JOBS at once"
+set +e
+for t in "${TARGETS[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
+    wait -n
+  done
+  fuzz_one "$t" &
+done
+wait
+set -e
+
+failed=()
+total=0
+for t in "${TARGETS[@]}"; do
+  crashes="$OUT/crashes/$t"
+  log="$OUT/logs/$t.log"
+  rc=$(cat "$RESULTS/$t" 2>/dev/null || echo 125)
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   runs=${runs:-0}
   total=$((total + runs))
   found=$(find "$crashes" -type f | head -5)
-  if [ $rc -ne 0 ] || [ -n "$found" ]; then
+  if [ "$rc" -ne 0 ] || [ -n "$found" ]; then
     failed+=("$t")
     printf '%-45s %12s executions  %8s/s  FAILED (exit %d)\n' "$t" "$runs" "${rate:-0}" "$rc"
     grep -m1 -A12 -E '== Java Exception|FuzzTestFindingException|== Java Assertion|ERROR' "$log" | sed 's/^/    /' || true

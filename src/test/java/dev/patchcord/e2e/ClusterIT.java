@@ -1,7 +1,9 @@
 package dev.patchcord.e2e;
 
+import dev.patchcord.lab.EtcdCluster;
 import dev.patchcord.lab.Lab;
 import dev.patchcord.lab.Self;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -16,13 +18,23 @@ import static org.assertj.core.api.Assertions.assertThat;
  * kinds (wireguard-go and patchcord) spread over the hubs. Every client reaches every other, a
  * transfer between clients of different hubs arrives whole, and a client put into the store
  * reaches the others through whichever hub it connects to.
+ *
+ * <p>The scenarios share one three-member etcd (starting one is many seconds on a small machine);
+ * each has its own hubs and clients under a cluster name of its own, and begins with every member
+ * running (one scenario stops them all).
  */
 @ExtendWith(LabExtension.class)
 class ClusterIT {
+    private static EtcdCluster etcd;
+
+    @BeforeAll
+    static void startStore(Lab shared) {
+        etcd = EtcdCluster.start(shared, 3);
+    }
 
     @Test
     void clientsOfThreeHubsReachEachOther(Lab lab) throws Exception {
-        ClusterLab c = new ClusterLab(lab, 3);
+        ClusterLab c = new ClusterLab(lab, etcd);
         ClusterLab.Hub h1 = c.startHub("hub1");
         ClusterLab.Hub h2 = c.startHub("hub2");
         ClusterLab.Hub h3 = c.startHub("hub3");
@@ -86,7 +98,7 @@ class ClusterIT {
      */
     @Test
     void aKilledHubsClientsMoveAndATransferCompletes(Lab lab) throws Exception {
-        ClusterLab c = new ClusterLab(lab, 3);
+        ClusterLab c = new ClusterLab(lab, etcd);
         ClusterLab.Hub h1 = c.startHub("hub1");
         ClusterLab.Hub h2 = c.startHub("hub2");
         c.startHub("hub3");
@@ -156,7 +168,7 @@ class ClusterIT {
      */
     @Test
     void hubsRideOutTheStoreFailing(Lab lab) throws Exception {
-        ClusterLab c = new ClusterLab(lab, 3);
+        ClusterLab c = new ClusterLab(lab, etcd);
         ClusterLab.Hub h1 = c.startHub("hub1");
         ClusterLab.Hub h2 = c.startHub("hub2");
         ClusterLab.Client g1 = c.connect(c.addClient("g1", true), h1, true);
@@ -209,7 +221,7 @@ class ClusterIT {
      */
     @Test
     void fiftyConcurrentPeerAddsGiveDistinctAddressesOnEveryHub(Lab lab) throws Exception {
-        ClusterLab c = new ClusterLab(lab, 3);
+        ClusterLab c = new ClusterLab(lab, etcd);
         List<ClusterLab.Hub> hubs = List.of(c.startHub("hub1"), c.startHub("hub2"), c.startHub("hub3"));
         List<Process> adds = new java.util.ArrayList<>();
         for (int i = 0; i < 50; i++) {

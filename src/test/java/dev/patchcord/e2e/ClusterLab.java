@@ -23,6 +23,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * clients (patchcord or wireguard-go), every namespace joined to the store network
  * (10.250.0.0/24), which is also the underlay the tunnels run over. Clients are put into the store
  * with etcdctl, as any tool would; the tunnel network is 10.60.0.0/24, every hub is 10.60.0.1.
+ *
+ * <p>The etcd cluster outlives the test: starting three members takes a while on a small machine,
+ * so the tests of a class share one (kept in a lab of the class). Each test's hubs and
+ * clients are its own, in its own lab, under a cluster name of their own (from the test lab's
+ * prefix), so no test sees another's records; their namespaces leave the store network when the
+ * test's lab removes them.
  */
 final class ClusterLab {
     static final int HUB_PORT = 51820;
@@ -40,9 +46,15 @@ final class ClusterLab {
     record Client(String name, String ns, String underlay, String address, WireGuardPeers.KeyPair keys, String ifname,
             String process) {}
 
-    ClusterLab(Lab lab, int etcdMembers) {
+    /**
+     * A cluster on a shared etcd (started by {@link EtcdCluster#start} in a lab that outlives
+     * {@code lab}). Members an earlier test stopped or killed are started again first, so every
+     * test begins on a whole, healthy store whatever the one before it did.
+     */
+    ClusterLab(Lab lab, EtcdCluster etcd) {
+        etcd.startAll();
         this.lab = lab;
-        this.etcd = EtcdCluster.start(lab, etcdMembers);
+        this.etcd = etcd;
         this.cluster = "t" + lab.prefix().toLowerCase().replaceAll("[^a-z0-9]", "");
         this.hubKeys = keys();
     }

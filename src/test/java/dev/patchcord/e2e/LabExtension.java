@@ -4,6 +4,7 @@ import dev.patchcord.lab.Lab;
 import dev.patchcord.sys.Libc;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -15,9 +16,16 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * them, logs printed when the test fails, and everything removed after the test whatever its
  * outcome. These tests need root; elsewhere they are skipped, except under CI, where missing root
  * is a failure so that a mis-set CI cannot pass by skipping.
+ *
+ * <p>A {@code @BeforeAll} method that takes a {@link Lab} gets one for the whole class, for
+ * scaffolding that is slow to start and that every test may share (an etcd cluster): it is
+ * removed after the last test of the class, and its logs are printed with those of any test that
+ * fails, since the failure may lie there.
  */
-public final class LabExtension implements BeforeAllCallback, ParameterResolver, AfterEachCallback {
+public final class LabExtension implements BeforeAllCallback, ParameterResolver, AfterEachCallback, AfterAllCallback {
     private static final ExtensionContext.Namespace STORE = ExtensionContext.Namespace.create(LabExtension.class);
+    private static final String TEST_LAB = "lab";
+    private static final String CLASS_LAB = "classLab";
 
     @Override
     public void beforeAll(ExtensionContext context) {
@@ -39,19 +47,41 @@ public final class LabExtension implements BeforeAllCallback, ParameterResolver,
     public Object resolveParameter(ParameterContext p, ExtensionContext e) {
         String tag = e.getRequiredTestClass().getSimpleName().toLowerCase().replace("it", "");
         Lab lab = new Lab(tag);
-        e.getStore(STORE).put("lab", lab);
+        // No test method: a @BeforeAll method asks, and the lab lives as long as the class.
+        e.getStore(STORE).put(e.getTestMethod().isPresent() ? TEST_LAB : CLASS_LAB, lab);
         return lab;
     }
 
     @Override
     public void afterEach(ExtensionContext context) {
-        Lab lab = context.getStore(STORE).remove("lab", Lab.class);
+        Lab lab = context.getStore(STORE).remove(TEST_LAB, Lab.class);
         if (lab == null) {
             return;
         }
         try {
             if (context.getExecutionException().isPresent()) {
                 System.out.println("===== logs of " + context.getDisplayName() + " in " + lab.prefix());
+                lab.dumpLogs(System.out);
+                Lab shared = context.getStore(STORE).get(CLASS_LAB, Lab.class);
+                if (shared != null) {
+                    System.out.println("===== logs of the class's shared lab " + shared.prefix());
+                    shared.dumpLogs(System.out);
+                }
+            }
+        } finally {
+            lab.close();
+        }
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        Lab lab = context.getStore(STORE).remove(CLASS_LAB, Lab.class);
+        if (lab == null) {
+            return;
+        }
+        try {
+            if (context.getExecutionException().isPresent()) {
+                System.out.println("===== logs of the shared lab of " + context.getDisplayName() + " in " + lab.prefix());
                 lab.dumpLogs(System.out);
             }
         } finally {
