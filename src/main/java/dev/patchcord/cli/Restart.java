@@ -163,10 +163,24 @@ final class Restart {
     /** Steps 3 to 5, under the configuration socket's lock. */
     private void handOver(HandoverLink link, Process successor) throws IOException {
         IOException[] failure = {null};
+        // A successor that stops reading would hold this process in a send with its loops
+        // stopped: past the time the steps may take, it is ended, and the send fails.
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        Thread.ofVirtual().name("restart-watchdog").start(() -> {
+            try {
+                if (!done.await(RUNNING_MILLIS + 5_000, TimeUnit.MILLISECONDS)) {
+                    say("restart: the successor did not finish within " + RUNNING_MILLIS / 1000 + " s; ending it");
+                    successor.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
         cleanups.lock();
         try {
             exclusive.accept(() -> step3to5(link, successor, failure));
         } finally {
+            done.countDown();
             cleanups.unlock();
         }
         if (failure[0] != null) {
