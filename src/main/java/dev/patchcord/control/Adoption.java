@@ -120,15 +120,18 @@ public final class Adoption {
         }
         long now = System.nanoTime();
         int restored = session.node().importSessions(snapshot.sessions(), now);
+        int stations = 0;
         for (HandoverSnapshot.Station st : snapshot.stations()) {
             Peer peer = session.node().peer(st.peerKey());
             if (peer != null) {
                 session.tunnel().restoreStation(new MacTable.Station<>(st.mac(), peer, st.ageNanos()), now);
+                stations++;
             }
         }
         session.control().takenOver(snapshot.firstStartEpochMillis(), snapshot.handovers() + 1);
         snapshot.wipe(); // the node holds its own copies now, also of the states still waiting for their peers
-        return restored + " of " + snapshot.sessions().size() + " peers' sessions carried over";
+        return restored + " of " + snapshot.sessions().size() + " peers' sessions carried over"
+                + (stations == 0 ? "" : ", " + stations + " learned MAC addresses");
     }
 
     /** Closes the descriptors no object took (a build that failed half-way). */
