@@ -2,25 +2,17 @@ package dev.patchcord.transport;
 
 import dev.patchcord.core.wg.Peer;
 import dev.patchcord.sys.Linux;
-import dev.patchcord.sys.Libc;
 import dev.patchcord.sys.SysException;
-import dev.patchcord.sys.Wakeup;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.Collection;
-import java.util.Comparator;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -32,9 +24,10 @@ import java.util.function.Supplier;
  * reconnecting with backoff from 1 s to 30 s. A dialer either always uses TCP, or falls back to
  * it only after two handshakes over UDP went unanswered. Every connection has its own reader,
  * which reads as much as has arrived (up to {@link #CHUNK}, so 64 KiB or more) and hands every
- * whole message of it to the tunnel at once ({@link Host#inbound}), as the UDP loop hands over a batch; a peer's endpoint then moves
- * to whichever transport its last authenticated message came over. Bytes that are not WireGuard
- * framing ({@link TcpFrames}) are counted and close the connection.
+ * whole message of it to the tunnel at once ({@link Host#inbound}), as the UDP loop hands over a
+ * batch; a peer's endpoint then moves to whichever transport its last authenticated message came
+ * over. Bytes that are not WireGuard framing ({@link TcpFrames}) are counted and close the
+ * connection. The dialers are {@link TcpDialer}s, the readers {@link TcpConn}s.
  *
  * <p>As a {@link Transport} it stands in front of the tunnel's UDP socket: a message to a peer
  * with an open connection goes over it, anything else over UDP (in {@link Mode#TCP} nothing goes
@@ -43,9 +36,9 @@ import java.util.function.Supplier;
  * messages to a peer with a connection are queued on it together ({@code more}) and leave in one
  * write ({@link TcpLink}).
  *
- * <p>Accepted connections are admitted by a {@link TcpAdmission}: few and short-lived until they
- * carry an authenticated message, closed once their peer stops using them. Refusals and closings
- * are counted and reported on the verbose stream at most every {@link #REPORT_NANOS}.
+ * <p>Accepted connections ({@link TcpAcceptor}) are admitted by a {@link TcpAdmission}: few and
+ * short-lived until they carry an authenticated message, closed once their peer stops using them.
+ * Refusals and closings are counted and reported on the verbose stream at most every 10 s.
  *
  * <p><b>Restarts.</b> The sockets are {@link StreamSocket}s on raw descriptors, so a successor
  * process can take them over: {@link #suspend()} stops accepting, dialling and reading (each
@@ -53,8 +46,9 @@ import java.util.function.Supplier;
  * {@link #adopt} in the successor carries on with the same connections, attached to the same
  * peers, so no handshake is needed and the far ends notice nothing. {@link #resume()} carries on
  * here instead if the successor failed. Nothing is shut down in between: a shutdown would end a
- * connection for both processes. The threads that read block in system calls, so they are
- * platform threads (a virtual thread would hold its carrier).
+ * connection for both processes ({@link TcpHandover}; the threads are stopped and held by a
+ * {@link TcpGate}). The threads that read block in system calls, so they are platform threads (a
+ * virtual thread would hold its carrier).
  */
 public final class TcpTransport implements Transport {
     /** Which transports an interface uses. */
@@ -121,72 +115,27 @@ public final class TcpTransport implements Transport {
      */
     static final int CHUNK = 2 * (TcpFrames.HEADER + TcpLink.MAX_MESSAGE);
 
-    private static final long MAX_BACKOFF_MILLIS = 30_000;
-    /** A connection open this long was a working one: when it ends, redial at once. */
-    private static final long STEADY_MILLIS = 10_000;
     /** A dialer's peer key missing this long has left for good (not a set in progress). */
     static final long GONE_MILLIS = 5_000;
-    private static final int CONNECT_TIMEOUT_MILLIS = 5_000;
-    /** A flood of connections is reported, not each connection of it. */
-    private static final long REPORT_NANOS = 10_000_000_000L;
-    /** How long a suspension lets the writers write out what is queued; the rest is handed on. */
-    private static final long FLUSH_NANOS = 1_000_000_000L;
-    /** How long a suspension waits for the readers to stop (each finishes the read it is handling). */
-    private static final long STOP_NANOS = 5_000_000_000L;
 
-    private final Host tunnel;
+    final Host tunnel;
     /** The tunnel's UDP socket now (a new one after the listen port changes). */
     private final Supplier<? extends Transport> udp;
-    private final Mode mode;
-    private final int listenPort;
+    final Mode mode;
+    final int listenPort;
     private final PrintStream verbose;
-    private final Set<Conn> conns = ConcurrentHashMap.newKeySet();
-    private final TcpAdmission admission = new TcpAdmission();
+    /** The open connections, registered before their reader can hold (see {@link TcpGate}). */
+    final Set<TcpConn> conns = ConcurrentHashMap.newKeySet();
+    final TcpAdmission admission = new TcpAdmission();
+    /** Guards the suspension and registering connections, and stops the threads that read. */
+    final TcpGate gate = new TcpGate();
+    private final TcpHandover handover = new TcpHandover(this);
     private final AtomicInteger dialers = new AtomicInteger();
-    private String reported = "";
-    private long lastReport = Long.MIN_VALUE;
     private final List<Thread> threads = new ArrayList<>();
-    private StreamSocket server;
-    private Thread acceptor;
-    /** Guards the suspension: {@link #paused}, what has stopped, and registering connections. */
-    private final Object gate = new Object();
-    /**
-     * Fires to stop the readers and the acceptor (a suspension, or the end); a new one after each
-     * {@link #resume()}. Closed by the last thread that may wait on it once the transport is closed.
-     */
-    private volatile Wakeup pause;
-    /** Threads that may wait on {@link #pause}. */
-    private final AtomicInteger pollers = new AtomicInteger();
-    private final java.util.concurrent.atomic.AtomicBoolean pauseClosed = new java.util.concurrent.atomic.AtomicBoolean();
-    private volatile boolean paused;
-    private volatile boolean abandoned;
-    /** The acceptor waits out the suspension (under {@link #gate}). */
-    private boolean acceptorHeld;
-    private volatile boolean closed;
-
-    /** One connection and what its reader knows of it. */
-    private static final class Conn {
-        final TcpLink link;
-        /** Its admission, for an accepted connection; null for one this side dialled. */
-        final TcpAdmission.Slot slot;
-        /** The key dialled, for a dialled connection. */
-        final byte[] dialled;
-        final long opened;
-        /** The endpoint of the peer whose authenticated messages last came over it. */
-        volatile PeerEndpoint attached;
-        /** Bytes of a partial frame: handed in by a predecessor, or kept while suspended (under the gate). */
-        byte[] unread;
-        /** The reader waits out a suspension (under the gate). */
-        boolean held;
-
-        Conn(TcpLink link, TcpAdmission.Slot slot, byte[] dialled, long opened, byte[] unread) {
-            this.link = link;
-            this.slot = slot;
-            this.dialled = dialled;
-            this.opened = opened;
-            this.unread = unread;
-        }
-    }
+    /** The listening socket, or null for none; set before its acceptor runs. */
+    volatile StreamSocket server;
+    /** Accepts on {@link #server}, or null for none. */
+    volatile TcpAcceptor acceptor;
 
     /** @param listenPort the port to accept connections on, 0 for none (a client only) */
     public TcpTransport(Host tunnel, Supplier<? extends Transport> udp, Mode mode, int listenPort, PrintStream verbose) {
@@ -199,22 +148,23 @@ public final class TcpTransport implements Transport {
 
     /** Starts listening (if a port is set) and a dialer for every peer with an endpoint. */
     public synchronized void start() throws IOException {
-        pause = new Wakeup();
+        gate.open();
         if (listenPort != 0) {
-            server = StreamSocket.listen(null, listenPort);
-            startListening();
+            listen(StreamSocket.listen(null, listenPort));
         }
         startDialers(List.of());
     }
 
-    private void startListening() {
-        acceptor = platform("tcp-accept", this::acceptLoop);
-        threads.add(acceptor);
-        threads.add(Thread.ofVirtual().name("tcp-sweep").start(this::sweepLoop));
+    /** Accepts connections on {@code listener} (under this object's lock). */
+    void listen(StreamSocket listener) {
+        server = listener;
+        TcpAcceptor a = new TcpAcceptor(this, listener);
+        acceptor = a;
+        threads.addAll(List.of(a.start()));
     }
 
     /** A dialer for every peer with an endpoint, but those in {@code running} (keys that have one). */
-    private void startDialers(List<byte[]> running) {
+    void startDialers(List<byte[]> running) {
         for (Peer p : tunnel.peers()) {
             byte[] key = p.publicKey();
             if (tunnel.endpoint(p).current() != null && running.stream().noneMatch(k -> Arrays.equals(k, key))) {
@@ -223,11 +173,13 @@ public final class TcpTransport implements Transport {
         }
     }
 
-    private void startDialer(byte[] key, Conn adopted) {
+    /** Starts a dialer (under this object's lock); {@code adopted} is its connection from a predecessor, or null. */
+    void startDialer(byte[] key, TcpConn adopted) {
         dialers.incrementAndGet();
+        TcpDialer dialer = new TcpDialer(this, key, adopted);
         threads.add(platform("tcp-dial", () -> {
             try {
-                dialLoop(key, adopted);
+                dialer.run();
             } finally {
                 dialers.decrementAndGet();
             }
@@ -235,246 +187,12 @@ public final class TcpTransport implements Transport {
     }
 
     /** Threads that block in system calls are platform threads: a virtual one would hold its carrier. */
-    private static Thread platform(String name, Runnable task) {
+    static Thread platform(String name, Runnable task) {
         return Thread.ofPlatform().daemon(true).name(name).start(task);
     }
 
-    /** How many dialers run: one per peer that had an endpoint at the start and is still configured. */
-    public int dialers() {
-        return dialers.get();
-    }
-
-    private void acceptLoop() {
-        pollers.incrementAndGet();
-        try {
-            while (!closed) {
-                StreamSocket s;
-                try {
-                    s = server.accept(pause);
-                } catch (IOException e) {
-                    if (!closed) {
-                        log("accepting TCP: " + e.getMessage());
-                        sleep(100); // out of file descriptors and the like: do not spin
-                    }
-                    continue;
-                }
-                if (s == null) {
-                    if (!holdAcceptor()) {
-                        return;
-                    }
-                    continue;
-                }
-                admit(s);
-            }
-        } finally {
-            synchronized (gate) {
-                gate.notifyAll(); // a suspension waits for the acceptor no longer
-            }
-            leftPause();
-        }
-    }
-
-    private void admit(StreamSocket s) {
-        TcpAdmission.Slot slot = null;
-        try {
-            InetSocketAddress from = s.remote();
-            slot = from != null ? admission.admit(from.getAddress(), System.nanoTime(), s::close) : null;
-            if (slot == null) {
-                s.close();
-                report();
-                return;
-            }
-            Conn c = new Conn(new TcpLink(s), slot, null, System.nanoTime(), null);
-            conns.add(c); // before the acceptor can hold: a suspension sees it
-            platform("tcp-read", () -> read(c));
-        } catch (IOException e) {
-            // Reset before it could be set up: nothing to keep.
-            if (slot != null) {
-                admission.closed(slot);
-            }
-            s.close();
-        }
-    }
-
-    /** Waits out a suspension in the acceptor; false if it is to end. */
-    private boolean holdAcceptor() {
-        synchronized (gate) {
-            acceptorHeld = true;
-            gate.notifyAll();
-            try {
-                return awaitRunning();
-            } finally {
-                acceptorHeld = false;
-            }
-        }
-    }
-
-    /** Waits (under the gate) while suspended; false if the transport ended or was handed over. */
-    private boolean awaitRunning() {
-        synchronized (gate) {
-            while (paused && !closed && !abandoned) {
-                try {
-                    gate.wait();
-                } catch (InterruptedException e) {
-                    return false;
-                }
-            }
-            return !closed && !abandoned;
-        }
-    }
-
-    /** Closes connections that did not authenticate in time or went idle, once a second. */
-    private void sweepLoop() {
-        while (!closed && !abandoned && sleep(1_000)) {
-            synchronized (gate) {
-                if (!paused) { // a suspended transport closes nothing: its connections may be handed on
-                    admission.sweep(System.nanoTime());
-                }
-            }
-            report();
-        }
-    }
-    /** Says what the admission refused or closed since the last report, at most every REPORT_NANOS. */
-    private synchronized void report() {
-        long now = System.nanoTime();
-        if (lastReport != Long.MIN_VALUE && now - lastReport < REPORT_NANOS) {
-            return;
-        }
-        String summary = admission.summary();
-        if (!summary.equals(reported)) {
-            reported = summary;
-            lastReport = now;
-            log("TCP connections refused or closed so far: " + summary + "; " + admission.open() + " open, "
-                    + admission.unauthenticated() + " not yet authenticated");
-        }
-    }
-
-    /** The listener's admission counts (for tests and status). */
-    TcpAdmission admission() {
-        return admission;
-    }
-
-    /** Whether this peer should be reached over TCP now. */
-    private boolean wanted(Peer peer) {
-        return switch (mode) {
-            case TCP -> true;
-            // Two initiations have gone unanswered once the third is out. Counted across attempts:
-            // packets waiting to be sent start the attempt afresh, so its retry count may stay at 0.
-            case UDP_THEN_TCP -> !peer.hasSession(System.nanoTime()) && peer.unansweredInitiations() >= 3;
-            case UDP -> false;
-        };
-    }
-
-    /**
-     * Dials one peer, found by its key on every round: {@code wg setconf} removes every peer and
-     * adds them again as new ones, and the dialer goes on for the new one, where its endpoint is
-     * now. Only a key missing for {@link #GONE_MILLIS} ends the dialer: a set in progress, or a
-     * peer removed and added again, leaves the key missing for a moment.
-     *
-     * @param adopted a connection taken over from a predecessor, read before dialling; or null
-     */
-    private void dialLoop(byte[] key, Conn adopted) {
-        long backoff = 1_000;
-        long missingSince = Long.MIN_VALUE;
-        Conn next = adopted;
-        while (!closed && !tunnel.stopping()) {
-            Conn conn = next;
-            next = null;
-            if (conn == null) {
-                if (!awaitRunning()) {
-                    return;
-                }
-                Peer peer = tunnel.peer(key);
-                if (peer == null) {
-                    long now = System.nanoTime();
-                    if (missingSince == Long.MIN_VALUE) {
-                        missingSince = now;
-                        log("peer " + shortKey(key) + ": not configured now; dialled again if it is back within "
-                                + GONE_MILLIS / 1000 + " s");
-                    } else if (now - missingSince >= GONE_MILLIS * 1_000_000L) {
-                        log("peer " + shortKey(key) + ": removed; no longer dialled over TCP");
-                        return;
-                    }
-                    if (!sleep(GONE_MILLIS / 10)) {
-                        return;
-                    }
-                    continue;
-                }
-                missingSince = Long.MIN_VALUE;
-                try {
-                    if (!wanted(peer)) {
-                        Thread.sleep(500);
-                        continue;
-                    }
-                    conn = dial(key, peer);
-                    if (conn == null) {
-                        continue; // made while suspending, and closed unused
-                    }
-                } catch (IOException e) {
-                    log("peer " + shortKey(key) + ": TCP connect failed (" + e.getMessage() + "); retry in "
-                            + backoff / 1000 + " s");
-                    if (!sleep(backoff)) {
-                        return;
-                    }
-                    backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
-                    continue;
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-            if (read(conn)) {
-                return; // handed over: the successor's dialer carries on
-            }
-            long lasted = (System.nanoTime() - conn.opened) / 1_000_000;
-            if (lasted >= STEADY_MILLIS) {
-                // A connection that worked: the far end restarted or the path broke. Redial at once.
-                backoff = 1_000;
-                log("peer " + shortKey(key) + ": TCP connection closed; reconnecting");
-                continue;
-            }
-            // Closed soon after it opened (the far end's admission refused it, or the peer does
-            // not take us): wait as after a failed connect instead of hammering it.
-            log("peer " + shortKey(key) + ": TCP connection closed; reconnecting in " + backoff / 1000
-                    + " s (it lasted " + lasted + " ms)");
-            if (!sleep(backoff)) {
-                return;
-            }
-            backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
-        }
-    }
-
-    /** Connects to the peer and attaches the connection to it; null if a suspension began meanwhile. */
-    private Conn dial(byte[] key, Peer peer) throws IOException {
-        PeerEndpoint endpoint = tunnel.endpoint(peer);
-        InetSocketAddress target = endpoint.describe();
-        if (target == null) {
-            throw new IOException("no endpoint");
-        }
-        StreamSocket s = StreamSocket.connect(target, CONNECT_TIMEOUT_MILLIS);
-        TcpLink link;
-        try {
-            link = new TcpLink(s);
-        } catch (IOException e) {
-            s.close();
-            throw e;
-        }
-        Conn conn = new Conn(link, null, key, System.nanoTime(), null);
-        synchronized (gate) {
-            if (paused || closed) {
-                // Nothing went over it yet: closing it costs the far end only a short-lived connection.
-                link.close();
-                return null;
-            }
-            conns.add(conn);
-        }
-        log("peer " + shortKey(key) + ": connected over TCP to " + target);
-        conn.attached = endpoint;
-        endpoint.observeTcp(link);
-        peer.initiateNow(); // the handshake that UDP could not complete, at once
-        return conn;
-    }
-
-    private static boolean sleep(long millis) {
+    /** Sleeps; false if interrupted (the transport is ending). */
+    static boolean sleep(long millis) {
         try {
             Thread.sleep(millis);
             return true;
@@ -483,267 +201,33 @@ public final class TcpTransport implements Transport {
         }
     }
 
-    /**
-     * Reads messages from one connection until it closes or is handed over, starting with the
-     * bytes a predecessor read of it ({@link Conn#unread}).
-     *
-     * @return true if it was handed over (it stays open, for the successor)
-     */
-    private boolean read(Conn c) {
-        TcpLink link = c.link;
-        TcpAdmission.Slot slot = c.slot;
-        byte[] source = link.describe().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        Origin origin = new Origin() {
-            @Override
-            public byte[] sourceBytes() {
-                return source;
-            }
-
-            @Override
-            public void reply(byte[] message) {
-                link.send(message);
-            }
-
-            @Override
-            public boolean observe(PeerEndpoint endpoint) {
-                if (slot != null) {
-                    admission.authenticated(slot, System.nanoTime());
-                }
-                c.attached = endpoint;
-                return endpoint.observeTcp(link);
-            }
-
-            @Override
-            public String describe() {
-                return link.describe();
-            }
-        };
-        boolean handedOver = false;
-        pollers.incrementAndGet();
-        try (Arena arena = Arena.ofConfined()) {
-            Inbound inbound = tunnel.inbound(arena);
-            MemorySegment chunk = arena.allocate(CHUNK, 64);
-            ByteBuffer view = chunk.asByteBuffer();
-            TcpFrames frames = new TcpFrames(TcpLink.MAX_MESSAGE);
-            int filled = 0;
-            byte[] unread = c.unread;
-            if (unread != null) {
-                MemorySegment.copy(unread, 0, chunk, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, unread.length);
-                filled = unread.length;
-                c.unread = null;
-            }
-            while (!closed) {
-                int start = 0;
-                while (true) {
-                    int next = frames.scan(chunk, start, filled);
-                    if (next == TcpFrames.BAD) {
-                        inbound.malformed();
-                        return false;
-                    }
-                    if (frames.count() == 0) {
-                        break;
-                    }
-                    inbound.handle(chunk, view, frames, origin);
-                    start = next;
-                }
-                // What is left is part of a frame (under 64 KiB): to the front, to be completed.
-                if (start > 0) {
-                    MemorySegment.copy(chunk, start, chunk, 0, filled - start);
-                    filled -= start;
-                }
-                int n = link.readInto(chunk, filled, CHUNK, pause);
-                if (n == StreamSocket.STOPPED) {
-                    Held h = holdReader(c, chunk, filled);
-                    if (h == Held.HANDED_OVER) {
-                        handedOver = true;
-                        return true;
-                    }
-                    if (h == Held.END) {
-                        return false;
-                    }
-                    continue;
-                }
-                filled += n;
-            }
-        } catch (IOException e) {
-            // The connection ended: the peer goes back to UDP, or its dialer reconnects.
-        } finally {
-            conns.remove(c);
-            if (!handedOver) {
-                link.close();
-                if (slot != null) {
-                    admission.closed(slot);
-                }
-            }
-            synchronized (gate) {
-                gate.notifyAll(); // a suspension waits for this reader no longer
-            }
-            leftPause();
-        }
-        return false;
+    /** How many dialers run: one per peer that had an endpoint at the start and is still configured. */
+    public int dialers() {
+        return dialers.get();
     }
 
-    private enum Held { RESUMED, HANDED_OVER, END }
-
-    /**
-     * Waits out a suspension in a reader, keeping the bytes of its partial frame where the
-     * suspension can hand them on.
-     */
-    private Held holdReader(Conn c, MemorySegment chunk, int filled) {
-        byte[] kept = new byte[filled];
-        MemorySegment.copy(chunk, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, kept, 0, filled);
-        synchronized (gate) {
-            if (!paused) {
-                return closed ? Held.END : Held.RESUMED; // the wake-up was close()'s
-            }
-            c.unread = kept;
-            c.held = true;
-            gate.notifyAll();
-            boolean running = awaitRunning();
-            c.held = false;
-            c.unread = null;
-            return running ? Held.RESUMED : abandoned ? Held.HANDED_OVER : Held.END;
-        }
-    }
-
-    /** A thread that may wait on {@link #pause} ends: the last one after close() closes it. */
-    private void leftPause() {
-        if (pollers.decrementAndGet() == 0 && closed) {
-            closePause();
-        }
-    }
-
-    /**
-     * Fires {@link #pause}, counted as one of its users so that it cannot be closed under the
-     * write (its number could belong to another descriptor by then).
-     */
-    private void signalPause() {
-        pollers.incrementAndGet();
-        try {
-            Wakeup w = pause;
-            if (w != null && !pauseClosed.get()) {
-                w.signal();
-            }
-        } finally {
-            leftPause();
-        }
-    }
-
-    private void closePause() {
-        Wakeup w = pause;
-        if (w != null && pauseClosed.compareAndSet(false, true)) {
-            w.close();
-        }
+    /** The listener's admission counts (for tests and status). */
+    TcpAdmission admission() {
+        return admission;
     }
 
     /**
      * Stops for a hand-over: no more accepting or dialling; every reader stops after the read it is
      * handling (keeping the bytes past its last whole message); every writer writes out what is
-     * queued (for {@link #FLUSH_NANOS} at most) and stops; new messages are refused (counted as
-     * send failures). Descriptors stay open and nothing is shut down.
+     * queued (for a second at most) and stops; new messages are refused (counted as send
+     * failures). Descriptors stay open and nothing is shut down.
      *
      * @return the listener and the open connections, for {@link #adopt} in the successor
      * @throws IllegalStateException if the transport is closed or suspended already, or a reader did
      *                               not stop in time (then it carries on as before)
      */
     public Suspended suspend() {
-        synchronized (gate) {
-            if (closed || abandoned || paused) {
-                throw new IllegalStateException(paused ? "TCP transport already suspended" : "TCP transport closed");
-            }
-            paused = true;
-        }
-        try {
-            signalPause();
-            long end = System.nanoTime() + STOP_NANOS;
-            synchronized (gate) {
-                while (!stopped()) {
-                    long left = (end - System.nanoTime()) / 1_000_000;
-                    if (left <= 0) {
-                        throw new IllegalStateException("TCP readers did not stop within " + STOP_NANOS / 1_000_000 + " ms");
-                    }
-                    gate.wait(left);
-                }
-            }
-            return handOver();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            resume();
-            throw new IllegalStateException("interrupted while suspending TCP", e);
-        } catch (RuntimeException e) {
-            resume();
-            throw e;
-        }
-    }
-
-    /** Whether the acceptor and every reader wait out the suspension (under the gate). */
-    private boolean stopped() {
-        if (acceptor != null && !acceptorHeld && acceptor.isAlive()) {
-            return false;
-        }
-        for (Conn c : conns) {
-            if (!c.held) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** With everything stopped: flushes the writers and describes each connection. */
-    private Suspended handOver() {
-        Map<PeerEndpoint, Peer> owners = new IdentityHashMap<>();
-        for (Peer p : tunnel.peers()) {
-            owners.put(tunnel.endpoint(p), p);
-        }
-        List<Conn> all = new ArrayList<>(conns);
-        all.forEach(c -> c.link.refuse()); // all writers flush at once
-        long deadline = System.nanoTime() + FLUSH_NANOS;
-        List<LinkState> states = new ArrayList<>();
-        for (Conn c : all) {
-            byte[] unsent = c.link.suspend(deadline);
-            if (unsent == null) {
-                continue; // it broke meanwhile: nothing to hand on
-            }
-            long now = System.nanoTime();
-            Peer peer = c.dialled != null ? tunnel.peer(c.dialled) : c.attached != null ? owners.get(c.attached) : null;
-            PeerEndpoint at = peer != null ? tunnel.endpoint(peer) : null;
-            byte[] key = c.dialled != null ? c.dialled.clone() : peer != null ? peer.publicKey().clone() : null;
-            long last = c.slot != null ? c.slot.lastAuthenticated : Long.MIN_VALUE;
-            byte[] unread;
-            synchronized (gate) {
-                unread = c.unread;
-            }
-            states.add(new LinkState(c.link.socket().fd(), key, unread, c.link.peerName(), c.dialled != null,
-                    at != null && at.tcp() == c.link, unsent, now - c.opened,
-                    last == Long.MIN_VALUE ? Long.MIN_VALUE : now - last));
-        }
-        return new Suspended(server != null ? server.fd() : -1, List.copyOf(states));
+        return handover.suspend();
     }
 
     /** After a failed hand-over: carries on exactly as before {@link #suspend()}. */
     public void resume() {
-        synchronized (gate) {
-            if (!paused || abandoned || closed) {
-                throw new IllegalStateException("TCP transport not suspended");
-            }
-        }
-        conns.forEach(c -> c.link.resume());
-        Wakeup fresh;
-        try {
-            fresh = new Wakeup();
-        } catch (SysException e) {
-            throw new UncheckedIOException(e);
-        }
-        Wakeup old;
-        synchronized (gate) {
-            old = pause;
-            pause = fresh; // before anyone runs again: the old one stays signalled
-            paused = false;
-            gate.notifyAll();
-        }
-        if (old != null) {
-            old.close(); // every thread that waited on it waits on the gate instead
-        }
+        handover.resume();
     }
 
     /**
@@ -752,18 +236,14 @@ public final class TcpTransport implements Transport {
      * anything down: the other process owns the connections and the listener.
      */
     public void abandon() {
-        synchronized (gate) {
-            if (closed || abandoned) {
-                return;
-            }
-            abandoned = true;
-            paused = true;
-            gate.notifyAll();
+        if (!gate.abandon()) {
+            return;
         }
-        signalPause();
+        gate.signal();
         conns.forEach(c -> c.link.abandon());
-        if (server != null) {
-            server.release();
+        StreamSocket s = server;
+        if (s != null) {
+            s.release();
         }
         threads.forEach(Thread::interrupt);
     }
@@ -776,81 +256,7 @@ public final class TcpTransport implements Transport {
      * Takes ownership of every descriptor in {@code s}, even if it fails.
      */
     public synchronized void adopt(Suspended s) throws IOException {
-        pause = new Wakeup();
-        List<LinkState> oldestFirst = s.links().stream()
-                .sorted(Comparator.comparingLong(LinkState::ageNanos).reversed()).toList();
-        List<byte[]> dialled = new ArrayList<>();
-        int i = 0;
-        try {
-            for (; i < oldestFirst.size(); i++) {
-                adoptLink(oldestFirst.get(i), dialled);
-            }
-            if (s.listenerFd() >= 0) {
-                server = StreamSocket.adopt(s.listenerFd());
-                startListening();
-            } else if (listenPort != 0) {
-                server = StreamSocket.listen(null, listenPort);
-                startListening();
-            }
-        } catch (IOException | RuntimeException e) {
-            // Never shut down what the predecessor may carry on with.
-            for (int j = i + 1; j < oldestFirst.size(); j++) {
-                Libc.close(oldestFirst.get(j).fd());
-            }
-            if (server == null && s.listenerFd() >= 0) {
-                Libc.close(s.listenerFd());
-            }
-            abandon();
-            throw e;
-        }
-        startDialers(dialled);
-    }
-
-    private void adoptLink(LinkState ls, List<byte[]> dialled) throws IOException {
-        if (ls.unread() != null && ls.unread().length > TcpFrames.HEADER + TcpLink.MAX_MESSAGE) {
-            Libc.close(ls.fd());
-            throw new IllegalArgumentException(ls.unread().length + " unread bytes: more than a frame");
-        }
-        if (ls.dialled() && ls.peerKey() == null) {
-            Libc.close(ls.fd());
-            throw new IllegalArgumentException("a dialled connection without its peer's key");
-        }
-        StreamSocket sock = StreamSocket.adopt(ls.fd());
-        TcpLink link;
-        try {
-            link = new TcpLink(sock, ls.remote(), ls.unsent());
-        } catch (IOException | RuntimeException e) {
-            sock.release();
-            throw e;
-        }
-        long now = System.nanoTime();
-        long opened = now - ls.ageNanos();
-        Peer peer = ls.peerKey() != null ? tunnel.peer(ls.peerKey()) : null;
-        PeerEndpoint at = peer != null ? tunnel.endpoint(peer) : null;
-        Conn c;
-        if (ls.dialled()) {
-            c = new Conn(link, null, ls.peerKey().clone(), opened, ls.unread());
-        } else {
-            InetSocketAddress from = sock.remote();
-            long last = ls.quietNanos() == Long.MIN_VALUE ? Long.MIN_VALUE : now - ls.quietNanos();
-            c = new Conn(link, admission.adopt(from != null ? from.getAddress() : null, opened, last, sock::close),
-                    null, opened, ls.unread());
-        }
-        c.attached = at;
-        if (at != null && ls.attached()) {
-            at.observeTcp(link);
-        }
-        conns.add(c);
-        if (ls.dialled()) {
-            dialled.add(c.dialled);
-            startDialer(c.dialled, c);
-        } else {
-            platform("tcp-read", () -> read(c));
-        }
-    }
-
-    private static String shortKey(byte[] key) {
-        return Base64.getEncoder().encodeToString(key).substring(0, 8) + "…";
+        handover.adopt(s);
     }
 
     @Override
@@ -892,7 +298,8 @@ public final class TcpTransport implements Transport {
         return udp.get().port();
     }
 
-    private void log(String message) {
+    /** Writes a line on the verbose stream, if there is one. */
+    void log(String message) {
         if (verbose != null) {
             verbose.println(message);
         }
@@ -904,23 +311,18 @@ public final class TcpTransport implements Transport {
      */
     @Override
     public synchronized void close() {
-        synchronized (gate) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            gate.notifyAll();
+        if (!gate.close()) {
+            return;
         }
-        if (!abandoned) {
-            if (server != null) {
-                server.close();
+        if (!gate.abandoned()) {
+            StreamSocket s = server;
+            if (s != null) {
+                s.close();
             }
             conns.forEach(c -> c.link.close());
         }
-        signalPause();
+        gate.signal();
         threads.forEach(Thread::interrupt);
-        if (pollers.get() == 0) {
-            closePause();
-        }
+        gate.closeIfIdle();
     }
 }
