@@ -1,17 +1,12 @@
 package dev.patchcord.control;
 
-import dev.patchcord.cluster.ClusterStore;
-import dev.patchcord.cluster.StoreException;
-import dev.patchcord.cluster.StoreSettings;
 import dev.patchcord.core.Cidr;
 import dev.patchcord.core.Counters;
 import dev.patchcord.core.l2.TapFrames;
 import dev.patchcord.core.wg.Keys;
 import dev.patchcord.core.wg.Node;
 import dev.patchcord.core.wg.Peer;
-import dev.patchcord.device.EndpointList;
 import dev.patchcord.device.Offloads;
-import dev.patchcord.device.PeerAddress;
 import dev.patchcord.device.PeerEndpoints;
 import dev.patchcord.device.Warmup;
 import dev.patchcord.device.WgTunnel;
@@ -24,18 +19,10 @@ import dev.patchcord.tun.TunDevice;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * Builds an encrypted interface from a wg-quick file, in wg-quick's order: the node and its peers,
@@ -46,6 +33,10 @@ import java.util.concurrent.TimeoutException;
  * <p>The packet device, the UDP socket and the host's network configuration come from outside
  * ({@link #host}), so that a test can build a session on an
  * in-memory device and a loopback socket, without root.
+ *
+ * <p>The steps that stand on their own are in classes of their own: {@link InterfaceSetup} (the
+ * host's side, fresh or adopted on a restart), {@link FileEndpoints}, {@link BuildWarmUp},
+ * {@link MeshStart}, {@link ClusterStart} and {@link MetricsStart}; this class keeps the order.
  */
 public final class SessionBuilder {
 
@@ -67,9 +58,6 @@ public final class SessionBuilder {
                             offloads.tso() ? TunDevice.OFFLOAD_ALL : 0)
                     : TunDevice.open(tap ? TunDevice.Kind.TAP : TunDevice.Kind.TUN, ifname, wakeup);
 
-    /** How long the warm-up's round trips may take (a busy machine): it stops there, and the tunnel starts anyway. */
-    static final long WARM_UP_MILLIS = 2_000;
-
     /** A socket on every address. */
     public static final Sockets UDP = (port, wakeup) -> UdpSocket.bind(null, port, wakeup);
 
@@ -84,9 +72,8 @@ public final class SessionBuilder {
     private HostNetwork network = HostNetwork.LINUX;
     private Path socketDir = UapiServer.DEFAULT_DIRECTORY;
     private Runnable beforePreDown = () -> { };
-    private int warmUpRoundTrips;
-    /** The warm-up running beside the build, joined before the session is handed over. */
-    private CompletableFuture<Warmup.Result> warmUp;
+    /** The warm-up of the packet path, beside the build or before it. */
+    private final BuildWarmUp warmUp;
     /**
      * What {@link #assemble} has opened so far, each with how to undo it: a failed build undoes
      * them last first (the device closed, and a persistent interface given back what it had), so
@@ -102,8 +89,6 @@ public final class SessionBuilder {
         void run() throws IOException;
     }
 
-    /** The line of a warm-up run by {@link #warmUpFirst}, or "". */
-    private String warmedUp = "";
     /** What a restart hands over (the interface, sockets and sessions), or null for a fresh start. */
     private Adoption adoption;
 
@@ -117,6 +102,7 @@ public final class SessionBuilder {
         this.file = file;
         this.ifname = ifname;
         this.err = err;
+        this.warmUp = new BuildWarmUp(iface);
     }
 
     /** Where each handshake step, roaming and drops are told, or null for silence. */
@@ -163,7 +149,7 @@ public final class SessionBuilder {
      * path compiled; 0 (the default) for none. TUN mode only.
      */
     public SessionBuilder warmUp(int roundTrips) {
-        this.warmUpRoundTrips = roundTrips;
+        warmUp.roundTrips(roundTrips);
         return this;
     }
 
@@ -183,7 +169,7 @@ public final class SessionBuilder {
             releaseAfterFailure();
             throw e;
         } finally {
-            awaitWarmUp(); // on a failure too: its threads end before the caller goes on
+            warmUp.await(); // on a failure too: its threads end before the caller goes on
         }
     }
 
@@ -193,57 +179,8 @@ public final class SessionBuilder {
      * does not include it. Its line goes into the ready message.
      */
     public SessionBuilder warmUpFirst() {
-        try {
-            startWarmUp(Offloads.fromSetting(iface.offloads()));
-        } catch (IllegalArgumentException e) {
-            return this; // said by the build
-        }
-        warmedUp = awaitWarmUp();
-        warmUpRoundTrips = 0;
+        warmUp.runFirst();
         return this;
-    }
-
-    private void startWarmUp(Offloads offloads) {
-        if (warmUpRoundTrips <= 0 || iface.tap() || !offloads.batching()) {
-            return; // TAP frames and the one-packet path are not warmed up
-        }
-        // The device is not open yet; the stand-ins get what it is asked for (the kernel may grant
-        // less, which changes no branch a lone packet takes).
-        boolean vnet = offloads.vnet();
-        int deviceOffloads = offloads.tso() ? TunDevice.OFFLOAD_ALL : 0;
-        int mtu = iface.mtuOrDefault();
-        int roundTrips = warmUpRoundTrips;
-        CompletableFuture<Warmup.Result> result = new CompletableFuture<>();
-        warmUp = result;
-        Thread.ofPlatform().name("warm-up").daemon().start(() -> {
-            try {
-                result.complete(Warmup.run(vnet, deviceOffloads, offloads, mtu, roundTrips, WARM_UP_MILLIS));
-            } catch (Throwable t) { // an Error too: the build waits for this result
-                result.complete(new Warmup.Result(0, 0, t.toString()));
-            }
-        });
-    }
-
-    /** Waits for the warm-up (bounded); what it did, for the ready line, or "". */
-    private String awaitWarmUp() {
-        CompletableFuture<Warmup.Result> running = warmUp;
-        warmUp = null;
-        if (running == null) {
-            return "";
-        }
-        Warmup.Result r;
-        try {
-            // Its own bounds, and a second for a thread that did not get a core in time.
-            r = running.get(WARM_UP_MILLIS + Warmup.STOP_MILLIS + 1_000, TimeUnit.MILLISECONDS);
-        } catch (TimeoutException | ExecutionException e) {
-            return "; warm-up not finished in time, left behind";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "; warm-up interrupted";
-        }
-        return r.stoppedEarly() == null
-                ? "; packet path warmed up by " + r.roundTrips() + " round trips in " + r.millis() + " ms"
-                : "; warm-up stopped after " + r.roundTrips() + " round trips (" + r.stoppedEarly() + ")";
     }
 
     private void releaseAfterFailure() {
@@ -292,10 +229,11 @@ public final class SessionBuilder {
         node.setMtu(iface.mtuOrDefault());
         node.setLayer2(iface.tap());
         PeerEndpoints endpoints = new PeerEndpoints();
+        FileEndpoints fileEndpoints = new FileEndpoints(ifname, err);
         for (WgPeerSection ps : config.peers()) {
             Peer peer = node.addPeer(ps.publicKey(), ps.presharedKey());
             peer.setPersistentKeepalive(ps.persistentKeepalive());
-            endpoints.put(peer, ps.endpoints().size() > 1 ? endpointList(ps.endpoints()) : peerAddress(ps.endpoint()));
+            endpoints.put(peer, fileEndpoints.of(ps));
             for (Cidr c : ps.allowedIps()) {
                 node.allowedIps().add(c, peer);
             }
@@ -309,14 +247,15 @@ public final class SessionBuilder {
         Offloads offloads = prepared.offloads();
         Node node = prepared.node();
         PeerEndpoints endpoints = prepared.endpoints();
-        startWarmUp(offloads);
+        warmUp.start(offloads);
+        InterfaceSetup setup = new InterfaceSetup(config, ifname, network, sockets, adoption, err, opened);
         // In TAP mode the frame's Ethernet header and length ride inside the same plaintext, so the
         // interface MTU is 16 bytes smaller and the encrypted datagrams keep their size.
         int linkMtu = iface.tap() ? iface.mtuOrDefault() - TapFrames.ETHERNET_HEADER - TapFrames.PREFIX
                 : iface.mtuOrDefault();
 
         if (adoption == null) {
-            hook("PreUp", iface.preUp());
+            setup.hook("PreUp", iface.preUp());
         }
         Wakeup wakeup = new Wakeup();
         this.wakeup = wakeup;
@@ -327,45 +266,24 @@ public final class SessionBuilder {
         Wakeup packets = wakeup.child();
         opened.add(packets);
         session.onStop(packets::close);
-        MetricsServer metrics = null;
-        if (iface.metrics() != null && adoption != null) {
-            // The running process still listens there: the port is free once it has gone.
-            var late = new java.util.concurrent.atomic.AtomicReference<MetricsServer>();
-            session.afterHandover.add(() -> startMetricsLate(session, late));
-            session.onStop(() -> {
-                MetricsServer m = late.get();
-                if (m != null) {
-                    m.close();
-                }
-            });
-        } else if (iface.metrics() != null) {
-            Endpoint at = Endpoint.parse(iface.metrics());
-            try {
-                metrics = new MetricsServer(new InetSocketAddress(InetAddress.ofLiteral(at.host()), at.port()), ifname);
-            } catch (IOException e) {
-                throw new InterfaceSession.Failure("Metrics = " + iface.metrics() + ": cannot listen there ("
-                        + e.getMessage() + ")");
-            }
-            opened.add(metrics);
-            session.onStop(metrics::close);
-        }
-        PacketDevice tun = adoption != null ? adoptDevice(packets) : devices.open(ifname, iface.tap(), offloads, packets);
+        MetricsServer metrics = MetricsStart.listen(iface, ifname, adoption != null, session, err, opened);
+        PacketDevice tun = adoption != null ? setup.adoptDevice(packets) : devices.open(ifname, iface.tap(), offloads, packets);
         session.device = tun;
-        session.onStop(() -> hook("PostDown", iface.postDown()));
+        session.onStop(() -> setup.hook("PostDown", iface.postDown()));
         session.onStop(tun::close);
         // What this process put on the interface; a persistent one keeps it unless it is taken off again.
         List<Cidr> routes = new ArrayList<>();
         String routeTable = iface.routeTable();
         boolean persistent = tun instanceof TunDevice t && t.persistent();
-        opened.add(() -> closeAfterFailure(tun, persistent, routes, routeTable));
+        opened.add(() -> setup.closeAfterFailure(tun, persistent, routes, routeTable));
         if (persistent) {
             err.println("patchcord: " + ifname + ": using the existing persistent interface; it stays after exit");
             session.onStop(() -> network.unconfigure(ifname, iface.addresses(), routes, routeTable));
         }
         UdpSocket socket;
         try {
-            socket = adoption != null ? adoptSocket(session, packets, routes)
-                    : configureAndBind(session, packets, linkMtu, routes, routeTable);
+            socket = adoption != null ? setup.adoptSocket(session, packets, routes)
+                    : setup.configureAndBind(session, packets, linkMtu, routes, routeTable);
         } catch (NetConfig.NetConfigException e) {
             throw new InterfaceSession.Failure(e.getMessage());
         }
@@ -424,10 +342,10 @@ public final class SessionBuilder {
             session.onStop(tcp::close);
         }
         if (iface.mesh() != null) {
-            startMesh(session, tunnel);
+            MeshStart.start(config, ifname, session, tunnel, debug, err, opened);
         }
         if (iface.store() != null) {
-            startClusterHub(session, tunnel, node, offloads);
+            ClusterStart.start(config, ifname, session, tunnel, offloads, devices, sockets, network, debug, err, opened);
         }
         session.onStop(() -> tunnel.socket().close());
         WgUapiDevice control = new WgUapiDevice(node, tunnel, file);
@@ -439,7 +357,7 @@ public final class SessionBuilder {
         if (iface.saveConfig()) {
             session.onStop(() -> saveConfig(session.configDevice()));
         }
-        session.onStop(() -> hook("PreDown", iface.preDown()));
+        session.onStop(() -> setup.hook("PreDown", iface.preDown()));
         session.onStop(beforePreDown);
         // A cluster hub's socket writes its clients' changes to the store; metrics and SaveConfig see the interface.
         UapiDevice device = session.cluster == null ? control : new ClusterUapiDevice(control, session.cluster);
@@ -481,24 +399,8 @@ public final class SessionBuilder {
                 + (config.peers().size() == 1 ? " peer" : " peers")
                 + (mesh == null ? "" : " and " + mesh.size() + " mesh peers")
                 + (session.cluster == null ? "" : "; " + session.cluster.describe()) + "; " + tunnel.describeOffloads()
-                + warmedUp + awaitWarmUp() + restored;
+                + warmUp.readyLine() + restored;
         return session;
-    }
-
-    /**
-     * The metrics endpoint of a successor, once the running process has gone and freed its
-     * port; a failure is said, not fatal (the tunnel matters more than its figures).
-     */
-    private void startMetricsLate(InterfaceSession session, java.util.concurrent.atomic.AtomicReference<MetricsServer> held) {
-        Endpoint at = Endpoint.parse(iface.metrics());
-        try {
-            MetricsServer m = new MetricsServer(new InetSocketAddress(InetAddress.ofLiteral(at.host()), at.port()), ifname);
-            held.set(m);
-            m.serve(session.configDevice());
-        } catch (IOException e) {
-            err.println("patchcord: " + ifname + ": Metrics = " + iface.metrics() + ": cannot listen there after the"
-                    + " restart (" + e.getMessage() + ")");
-        }
     }
 
     /** The configuration socket for {@code wg}; deleting its file stops the session, as with wireguard-go. */
@@ -531,160 +433,6 @@ public final class SessionBuilder {
         }
     }
 
-    /**
-     * {@code PeersFile} and {@code Directory}: peers from outside the file, applied live, with
-     * hole punching and relay fallback checked once a second. SIGHUP reads the peers file again.
-     */
-    private void startMesh(InterfaceSession session, WgTunnel tunnel) {
-        Set<String> keys = new HashSet<>();
-        Set<Cidr> routed = new HashSet<>();
-        for (WgPeerSection ps : config.peers()) {
-            keys.add(Keys.toBase64(ps.publicKey()));
-            ps.allowedIps().forEach(c -> routed.add(c.network()));
-        }
-        MeshPeers mesh = new MeshPeers(session.node(), tunnel.endpoints(), ifname, iface.routes(), iface.routeTable(), keys, routed, err,
-                debug, System::nanoTime);
-        try {
-            MeshSources sources = new MeshSources(iface.mesh(), iface.privateKey(), mesh, tunnel, ifname, err);
-            sources.start();
-            opened.add(sources::close);
-            session.onStop(sources::close);
-            session.meshReload = sources::reload;
-        } catch (ConfigException e) {
-            throw new InterfaceSession.Failure(e.getMessage());
-        }
-        Wakeup wakeup = session.wakeup();
-        Thread.ofPlatform().name("mesh").daemon().start(() -> {
-            while (!wakeup.signalled()) {
-                mesh.tick();
-                try {
-                    Thread.sleep(1000);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        });
-        session.mesh = mesh;
-    }
-
-    /**
-     * {@code Store}: this interface is one hub of a cluster. Its clients come from the store, its
-     * backplane carries their traffic to and from the other hubs, and the kernel forwards between
-     * the two interfaces (patchcord's own forwarding would not know which hub a client is on).
-     */
-    private void startClusterHub(InterfaceSession session, WgTunnel tunnel, Node node, Offloads offloads)
-            throws SysException {
-        StoreSettings st = iface.store();
-        if (st.backplane() == null) {
-            throw new InterfaceSession.Failure("Store needs Backplane = HOST:PORT: where the other hubs of cluster "
-                    + st.cluster() + " reach this one");
-        }
-        if (iface.tap() || iface.mesh() != null || iface.addressMode() != AddressMode.STATIC) {
-            throw new InterfaceSession.Failure("Store (a cluster hub) works with a TUN interface and static addresses; "
-                    + "not with TAP, a mesh, [Pool] or Address = auto");
-        }
-        String hubId = st.hubId() != null ? st.hubId() : ClusterHub.defaultHubId();
-        int port = Endpoint.parse(st.backplane()).port();
-        Backplane backplane;
-        try {
-            backplane = Backplane.open(ifname, port, iface.mtuOrDefault(), devices, sockets, network, offloads,
-                    session.wakeup(), debug, err);
-        } catch (SysException e) {
-            throw new InterfaceSession.Failure("cannot open the backplane on UDP port " + port + ": " + e.getMessage());
-        }
-        opened.add(backplane);
-        session.onStop(backplane::close);
-        if (iface.hub()) {
-            err.println("patchcord: " + ifname + ": Hub = true does not apply to a cluster hub: the kernel forwards "
-                    + "between clients, here and through the backplane");
-        }
-        tunnel.setForwarding(false, iface.clientIsolation());
-        if (iface.addresses().stream().anyMatch(a -> a.address() instanceof java.net.Inet6Address)
-                && !Backplane.ipv6Forwarding()) {
-            err.println("patchcord: " + ifname + ": IPv6 between the hubs' clients needs net.ipv6.conf.all.forwarding=1");
-        }
-        ClusterStore store;
-        try {
-            store = ClusterStore.openForHub(st);
-        } catch (StoreException e) {
-            throw new InterfaceSession.Failure(e.getMessage());
-        }
-        Set<String> fileKeys = new HashSet<>();
-        config.peers().forEach(p -> fileKeys.add(Keys.toBase64(p.publicKey())));
-        List<Cidr> filePrefixes = new ArrayList<>();
-        config.peers().forEach(p -> filePrefixes.addAll(p.allowedIps()));
-        ClusterHub hub = new ClusterHub(store, hubId, st.backplane(), node, tunnel, backplane,
-                new ClusterRoutes(ifname, backplane.ifname(), network, err), fileKeys, iface.addresses(), filePrefixes,
-                err, ifname, System::nanoTime);
-        opened.add(hub);
-        hub.start();
-        session.onStop(hub::close);
-        session.cluster = hub;
-    }
-
-    /** A peer with one Endpoint (or none). */
-    private static PeerAddress peerAddress(Endpoint endpoint) {
-        PeerAddress address = new PeerAddress(endpoint == null ? null : socketAddress(endpoint), true);
-        if (endpoint != null && endpoint.literal().isEmpty()) {
-            // A host name: looked up again when handshakes to it fail (the host may have moved).
-            address.setHost(endpoint.host(), endpoint.port());
-        }
-        return address;
-    }
-
-    /**
-     * A peer with a list of endpoints. Every host name is looked up now, as a lone one is; one that
-     * cannot be is only a warning, since the others are there to stand in for it, and it is looked
-     * up again when its turn comes. The peer starts on the first entry with an address.
-     */
-    private PeerAddress endpointList(List<Endpoint> list) {
-        List<EndpointList.Entry> entries = new ArrayList<>();
-        List<InetSocketAddress> addresses = new ArrayList<>();
-        int start = -1;
-        InterfaceSession.Failure first = null;
-        for (Endpoint e : list) {
-            entries.add(new EndpointList.Entry(e.toString(), e.literal().isEmpty() ? e.host() : null, e.port()));
-            InetSocketAddress a = null;
-            try {
-                a = socketAddress(e);
-            } catch (InterfaceSession.Failure f) {
-                first = first == null ? f : first;
-                err.println("patchcord: " + ifname + ": Endpoint " + e + ": " + f.getMessage()
-                        + "; trying it again when its turn comes");
-            }
-            addresses.add(a);
-            if (a != null && start < 0) {
-                start = addresses.size() - 1;
-            }
-        }
-        if (start < 0) {
-            throw first; // not one of them: as for a lone endpoint, the tunnel cannot start
-        }
-        PeerAddress address = new PeerAddress(null, true);
-        address.setList(new EndpointList(entries, addresses, start));
-        return address;
-    }
-
-    /** A peer's Endpoint as a socket address; a host name is looked up now. */
-    private static InetSocketAddress socketAddress(Endpoint endpoint) {
-        String host = endpoint.host(); // never empty: Endpoint refuses that
-        try {
-            return new InetSocketAddress(InetAddress.getByName(host), endpoint.port());
-        } catch (java.net.UnknownHostException e) {
-            throw new InterfaceSession.Failure("cannot resolve host '" + host + "'");
-        } catch (IllegalArgumentException e) {
-            throw new InterfaceSession.Failure("'" + host + "' is not a valid address");
-        }
-    }
-
-    /** A start that failed half-way: a persistent interface gets back what it had. */
-    private void closeAfterFailure(PacketDevice tun, boolean persistent, List<Cidr> routes, String table) {
-        if (persistent && adoption == null) { // an adopted interface is still the running process's
-            network.unconfigure(ifname, iface.addresses(), routes, table);
-        }
-        tun.close();
-    }
-
     private void saveConfig(UapiDevice control) {
         UapiDevice.DeviceState state = control.get();
         // A cluster hub's clients live in the store: written into the file they would become its own peers.
@@ -695,100 +443,6 @@ public final class SessionBuilder {
                     state.listenPort(), state.fwmark(), own, state.extensions())));
         } catch (IOException e) {
             throw new InterfaceSession.Failure("SaveConfig: cannot write " + file + ": " + e.getMessage());
-        }
-    }
-
-    /**
-     * Configures the interface as wg-quick does (MTU, addresses, up, routes, DNS), binds the UDP
-     * socket and runs PostUp. {@code routes} receives the routes added, for the stop steps.
-     */
-    private UdpSocket configureAndBind(InterfaceSession session, Wakeup packets, int linkMtu, List<Cidr> routes,
-            String routeTable) throws SysException, NetConfig.NetConfigException {
-        network.setMtu(ifname, linkMtu);
-        for (Cidr a : iface.addresses()) {
-            network.addAddress(ifname, a);
-        }
-        network.setUp(ifname);
-        if (iface.routes()) {
-            routes.addAll(fileRoutes(true));
-            network.addRoutes(ifname, routes, routeTable);
-        }
-        if (!iface.dns().isEmpty()) {
-            if (network.setDns(ifname, iface.dnsServers(), iface.dnsSearchDomains())) {
-                opened.add(this::clearDns);
-                session.onStop(this::clearDns);
-            } else {
-                err.println("patchcord: " + ifname + ": DNS not applied: resolvconf is not installed");
-            }
-        }
-        UdpSocket socket = sockets.bind(iface.listenPort() == null ? 0 : iface.listenPort(), packets);
-        opened.add(socket);
-        if (iface.fwMark() != null) {
-            socket.setMark(iface.fwMark());
-        }
-        hook("PostUp", iface.postUp());
-        return socket;
-    }
-
-    /**
-     * The running process's UDP socket; the routes and DNS it set are recorded for the stop
-     * steps, as if this process had set them.
-     */
-    private UdpSocket adoptSocket(InterfaceSession session, Wakeup packets, List<Cidr> routes) throws SysException {
-        if (iface.routes()) {
-            routes.addAll(fileRoutes(false));
-        }
-        if (!iface.dns().isEmpty()) {
-            session.onStop(this::clearDns); // withdraws nothing if resolvconf is not installed
-        }
-        try {
-            UdpSocket socket = adoption.socket(packets);
-            opened.add(socket);
-            return socket;
-        } catch (IOException e) {
-            throw new InterfaceSession.Failure(e.getMessage());
-        }
-    }
-
-    private PacketDevice adoptDevice(Wakeup packets) throws SysException {
-        try {
-            return adoption.device(ifname, iface.tap(), packets);
-        } catch (IOException e) {
-            throw new InterfaceSession.Failure(e.getMessage());
-        }
-    }
-
-    /** The routes the file asks for: every peer's allowed IPs, but a default route only with a Table. */
-    private List<Cidr> fileRoutes(boolean warn) {
-        List<Cidr> routes = new ArrayList<>();
-        for (WgPeerSection ps : config.peers()) {
-            for (Cidr c : ps.allowedIps()) {
-                if (c.prefix() == 0 && iface.routeTable() == null) {
-                    if (warn) {
-                        err.println("patchcord: " + ifname + ": not routing " + c + " (a default route through the"
-                                + " tunnel needs policy routing; add it in PostUp, or set Table)");
-                    }
-                    continue;
-                }
-                routes.add(c);
-            }
-        }
-        return routes;
-    }
-
-    private void clearDns() {
-        try {
-            network.clearDns(ifname);
-        } catch (NetConfig.NetConfigException e) {
-            throw new InterfaceSession.Failure(e.getMessage());
-        }
-    }
-
-    private void hook(String which, List<String> commands) {
-        try {
-            Hooks.runShell(which, commands, ifname);
-        } catch (Hooks.HookFailed e) {
-            throw new InterfaceSession.Failure(e.getMessage());
         }
     }
 }
