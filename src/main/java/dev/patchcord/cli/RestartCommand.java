@@ -23,7 +23,9 @@ import java.util.concurrent.Callable;
                         + "installed now and the same configuration file, takes over the interface, its sockets and "
                         + "its sessions; peers see no new handshake. If the new process fails, the running one carries "
                         + "on and this command says why. The same as SIGUSR2 to the process; systemd's "
-                        + "'systemctl reload patchcord@IFNAME' runs it."},
+                        + "'systemctl reload patchcord@IFNAME' runs it.",
+                "The plain modes on an interface (tinyvpn, tap2tap, udptun) restart the same way, with the same "
+                        + "command line: the new process takes over the interface and the UDP socket."},
         footer = {"", "Examples:",
                 "  patchcord restart wg0     # after an upgrade: the new program, no drop"})
 final class RestartCommand implements Callable<Integer> {
@@ -35,7 +37,7 @@ final class RestartCommand implements Callable<Integer> {
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
-    @Parameters(paramLabel = "IFNAME", description = "The interface, as given to 'patchcord up'.")
+    @Parameters(paramLabel = "IFNAME", description = "The interface, as given to 'patchcord up' (or made by a plain mode).")
     String ifname;
 
     @Override

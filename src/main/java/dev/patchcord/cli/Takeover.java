@@ -27,7 +27,8 @@ final class Takeover {
     /** From RUNNING to BYE, and from BYE to the running process's exit: it only wipes its keys. */
     static final long BYE_MILLIS = 10_000;
 
-    private final String ifname;
+    /** The interface: as the command line named it, until {@link #interfaceIs} says what it is. */
+    private volatile String ifname;
     private final HandoverLink link;
     private final PrintStream err;
     /** When the snapshot arrived (System.nanoTime): the running process's loops stand still from then. */
@@ -79,6 +80,14 @@ final class Takeover {
             fail(e.getMessage());
             throw new AssertionError("unreachable");
         }
+    }
+
+    /**
+     * Names the interface this process received, where the command line let the kernel pick one
+     * ({@code tun%d}): the log and the pid file are that interface's.
+     */
+    void interfaceIs(String name) {
+        ifname = name;
     }
 
     /**

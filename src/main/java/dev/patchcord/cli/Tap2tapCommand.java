@@ -1,6 +1,8 @@
 package dev.patchcord.cli;
 
+import dev.patchcord.control.Adoption;
 import dev.patchcord.control.Hooks;
+import dev.patchcord.control.PlainHandover;
 import dev.patchcord.control.Privileges;
 import dev.patchcord.core.Counters;
 import dev.patchcord.core.EthernetFraming;
@@ -16,9 +18,13 @@ import dev.patchcord.tun.Link;
 import dev.patchcord.tun.TunDevice;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** {@code patchcord tap2tap}: a drop-in for tap2tap, an Ethernet cable over UDP. */
@@ -72,6 +78,13 @@ final class Tap2tapCommand implements Callable<Integer> {
     @Option(names = {"-V", "--version"}, versionHelp = true, description = "Print the version and exit.")
     boolean version;
 
+    /** Set by a running process for its successor ({@link Restart}): where to receive the interface. */
+    @Option(names = PlainRestart.TAKE_OVER, hidden = true, paramLabel = "SOCKET")
+    Path takeOver;
+
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws SysException {
         if (iface != null) {
@@ -92,27 +105,51 @@ final class Tap2tapCommand implements Callable<Integer> {
         TunnelSession session = new TunnelSession("tap2tap", err);
         Wakeup wakeup = new Wakeup();
         session.onStop(wakeup::close);
-        TunDevice tap = TunDevice.open(TunDevice.Kind.TAP, iface, wakeup);
-        session.onStop(tap::close);
+        // The packet loops' own wake-up: stopped with the session, or alone for a restart.
+        Wakeup packets = wakeup.child();
+        session.onStop(packets::close);
+        Takeover takeover = null;
+        Adoption adoption = null;
+        TunDevice tap;
         UdpSocket socket;
-        try {
-            Link.setMtu(tap.name(), mtu);
-            Link.setUp(tap.name());
-            System.out.println("tap device is: " + tap.name());
-            System.out.flush();
-            Hooks.run("up", up, tap.name());
-            socket = UdpSocket.bind(null, port, wakeup);
-            if (uid != null || gid != null) {
-                int u = uid != null ? uid : 65534;
-                int g = gid != null ? gid : 65534;
-                Privileges.drop(u, g);
+        InetSocketAddress learned = null;
+        if (takeOver != null) {
+            // A successor: the interface is up with its MTU, and the up script has run; only the
+            // descriptors change hands (and the peer address the running process learned).
+            takeover = Takeover.connect(iface != null ? iface : "tap2tap", takeOver, err);
+            adoption = takeover.receive();
+            try {
+                tap = adoption.adoptDevice(iface, TunDevice.Kind.TAP, packets);
+                socket = adoption.adoptSocket(packets);
+                learned = PlainHandover.learnedPeer(adoption.snapshot());
+            } catch (IOException e) {
+                adoption.closeUnadopted();
+                takeover.fail(e.getMessage()); // ends this process: the interface is still the running one's
+                throw new AssertionError("unreachable");
             }
-        } catch (Hooks.HookFailed e) {
-            abandon(tap, wakeup);
-            throw new UserError(e.getMessage());
-        } catch (SysException | RuntimeException e) {
-            abandon(tap, wakeup);
-            throw e;
+            session.onStop(tap::close);
+        } else {
+            tap = TunDevice.open(TunDevice.Kind.TAP, iface, packets);
+            session.onStop(tap::close);
+            try {
+                Link.setMtu(tap.name(), mtu);
+                Link.setUp(tap.name());
+                System.out.println("tap device is: " + tap.name());
+                System.out.flush();
+                Hooks.run("up", up, tap.name());
+                socket = UdpSocket.bind(null, port, packets);
+                if (uid != null || gid != null) {
+                    int u = uid != null ? uid : 65534;
+                    int g = gid != null ? gid : 65534;
+                    Privileges.drop(u, g);
+                }
+            } catch (Hooks.HookFailed e) {
+                abandon(tap, packets, wakeup);
+                throw new UserError(e.getMessage());
+            } catch (SysException | RuntimeException e) {
+                abandon(tap, packets, wakeup);
+                throw e;
+            }
         }
         session.onStop(socket::close);
         session.onStop(() -> {
@@ -123,16 +160,27 @@ final class Tap2tapCommand implements Callable<Integer> {
             }
         });
         EthernetFraming framing = new EthernetFraming(mtu);
-        PlainTunnel tunnel = new PlainTunnel(tap, socket, framing, new PeerAddress(remoteAddress, true),
-                new Counters(), verbose ? Journal.debug(err) : null, chosen);
-        String peer = remoteAddress == null ? "waiting for the peer" : "remote " + SockAddr.format(remoteAddress);
-        return session.run(tunnel, wakeup, "interface " + tap.name() + " (MTU " + mtu + "), " + peer
+        PeerAddress peer = new PeerAddress(learned != null ? learned : remoteAddress, true);
+        PlainTunnel tunnel = new PlainTunnel(tap, socket, framing, peer,
+                new Counters(), verbose ? Journal.debug(err) : null, chosen, packets);
+        PlainHandover handover = new PlainHandover(tap, socket, tunnel, adoption == null ? null : adoption.snapshot())
+                .carrying(peer);
+        if (uid != null || gid != null) {
+            // The successor would start as the user this process became, without the rights to
+            // the run directory or to a new process's start; the interface needs root to be made again.
+            handover.refusing("a tap2tap that switched user (-u/-g) cannot be restarted in place; stop it and start it again");
+        }
+        PlainRestart.register(session, spec, tap.name(), "tap2tap", takeover, handover, err);
+        String peerText = learned != null ? "peer " + SockAddr.format(learned) + " (carried over)"
+                : remoteAddress == null ? "waiting for the peer" : "remote " + SockAddr.format(remoteAddress);
+        return session.run(tunnel, wakeup, "interface " + tap.name() + " (MTU " + mtu + "), " + peerText
                 + ", UDP port " + socket.port() + "; " + tunnel.describeOffloads());
     }
 
     /** Set-up failed before the tunnel ran: remove the interface again. */
-    private static void abandon(TunDevice tap, Wakeup wakeup) {
+    private static void abandon(TunDevice tap, Wakeup packets, Wakeup wakeup) {
         tap.close();
+        packets.close();
         wakeup.close();
     }
 }

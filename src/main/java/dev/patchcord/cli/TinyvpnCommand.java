@@ -1,5 +1,7 @@
 package dev.patchcord.cli;
 
+import dev.patchcord.control.Adoption;
+import dev.patchcord.control.PlainHandover;
 import dev.patchcord.core.Counters;
 import dev.patchcord.core.Framing;
 import dev.patchcord.core.IpFraming;
@@ -18,10 +20,14 @@ import dev.patchcord.tun.StdioDevice;
 import dev.patchcord.tun.TunDevice;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** {@code patchcord tinyvpn [-d] IFNAME|stdio HOST PORT}: a drop-in for tinyvpn. */
@@ -48,6 +54,13 @@ final class TinyvpnCommand implements Callable<Integer> {
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
+    /** Set by a running process for its successor ({@link Restart}): where to receive the interface. */
+    @Option(names = PlainRestart.TAKE_OVER, hidden = true, paramLabel = "SOCKET")
+    Path takeOver;
+
+    @Spec
+    CommandSpec spec;
+
     @Parameters(index = "0", paramLabel = "IFNAME|stdio", description = "TUN interface name (tun%%d lets the kernel pick), or 'stdio'.")
     String ifname;
 
@@ -71,17 +84,35 @@ final class TinyvpnCommand implements Callable<Integer> {
         TunnelSession session = new TunnelSession("tinyvpn", err);
         Wakeup wakeup = new Wakeup();
         session.onStop(wakeup::close);
+        // The packet loops' own wake-up: stopped with the session, or alone for a restart.
+        Wakeup packets = wakeup.child();
+        session.onStop(packets::close);
         PacketDevice device;
         Framing framing;
+        UdpSocket socket;
+        Takeover takeover = null;
+        Adoption adoption = null;
         if (stdio) {
             device = new StdioDevice(System.in, System.out, MAX_DATAGRAM);
             framing = new RawFraming(MAX_DATAGRAM);
+        } else if (takeOver != null) {
+            // A successor: the interface is up and addressed already; only the descriptors change hands.
+            takeover = Takeover.connect(ifname, takeOver, err);
+            adoption = takeover.receive();
+            try {
+                device = adoption.adoptDevice(ifname, TunDevice.Kind.TUN, packets);
+            } catch (IOException e) {
+                adoption.closeUnadopted();
+                takeover.fail(e.getMessage());
+                throw new AssertionError("unreachable");
+            }
+            framing = new IpFraming(MAX_DATAGRAM);
         } else {
             // Virtio-net headers let the TUN hand over TCP super-packets, cut here to MTU-sized packets.
             TunDevice tun = chosen.vnet()
-                    ? TunDevice.openWithVnetHeader(TunDevice.Kind.TUN, ifname, wakeup,
+                    ? TunDevice.openWithVnetHeader(TunDevice.Kind.TUN, ifname, packets,
                             chosen.tso() ? TunDevice.OFFLOAD_ALL : 0)
-                    : TunDevice.open(TunDevice.Kind.TUN, ifname, wakeup);
+                    : TunDevice.open(TunDevice.Kind.TUN, ifname, packets);
             device = tun;
             framing = new IpFraming(MAX_DATAGRAM);
             try {
@@ -93,16 +124,27 @@ final class TinyvpnCommand implements Callable<Integer> {
             }
         }
         session.onStop(device::close);
-        UdpSocket socket;
-        try {
-            socket = UdpSocket.bind(null, portNumber, wakeup);
-        } catch (SysException e) {
-            device.close();
-            throw e;
+        if (adoption != null) {
+            try {
+                socket = adoption.adoptSocket(packets);
+            } catch (IOException e) {
+                adoption.closeUnadopted();
+                takeover.fail(e.getMessage()); // ends this process: the interface is still the running one's
+                throw new AssertionError("unreachable");
+            }
+        } else {
+            try {
+                socket = UdpSocket.bind(null, portNumber, packets);
+            } catch (SysException e) {
+                device.close();
+                throw e;
+            }
         }
         session.onStop(socket::close);
         PlainTunnel tunnel = new PlainTunnel(device, socket, framing, new PeerAddress(peerAddress, false),
-                new Counters(), verbose ? Journal.debug(err) : null, chosen);
+                new Counters(), verbose ? Journal.debug(err) : null, chosen, packets);
+        PlainRestart.register(session, spec, stdio ? null : device.name(), "tinyvpn", takeover,
+                new PlainHandover(device, socket, tunnel, adoption == null ? null : adoption.snapshot()), err);
         return session.run(tunnel, wakeup, (stdio ? "stdio" : "interface " + device.name())
                 + " <-> " + SockAddr.format(peerAddress) + ", listening on UDP port " + socket.port()
                 + "; " + tunnel.describeOffloads());

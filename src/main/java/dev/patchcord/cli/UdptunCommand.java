@@ -1,6 +1,8 @@
 package dev.patchcord.cli;
 
+import dev.patchcord.control.Adoption;
 import dev.patchcord.control.CaTrust;
+import dev.patchcord.control.PlainHandover;
 import dev.patchcord.control.Refresher;
 import dev.patchcord.control.HostsUrl;
 import dev.patchcord.core.Counters;
@@ -85,6 +87,10 @@ final class UdptunCommand implements Callable<Integer> {
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
+    /** Set by a running process for its successor ({@link Restart}): where to receive the interface. */
+    @Option(names = PlainRestart.TAKE_OVER, hidden = true, paramLabel = "SOCKET")
+    Path takeOver;
+
     @Override
     public Integer call() throws SysException {
         int methods = (remoteAddress != null ? 1 : 0) + (hostsFile != null ? 1 : 0) + (hostsUrl != null ? 1 : 0);
@@ -118,40 +124,79 @@ final class UdptunCommand implements Callable<Integer> {
         }
         PlainWarning.print(err, label);
         TunnelSession session = new TunnelSession(label, err);
-        Wakeup wakeup = new Wakeup();
-        session.onStop(wakeup::close);
-        TunDevice tun = TunDevice.open(TunDevice.Kind.TUN, device, wakeup);
-        session.onStop(tun::close);
-        UdpSocket socket;
-        try {
-            // udptun leaves the link down; bringing it up saves a step and changes nothing on the wire.
-            Link.setUp(tun.name());
-            socket = UdpSocket.bind(bindAddress, localPort, wakeup);
-        } catch (SysException e) {
-            tun.close();
-            throw e;
-        }
-        session.onStop(socket::close);
-        UdptunTunnel tunnel = new UdptunTunnel(tun, socket, initial, new Counters(), verbose ? Journal.debug(err) : null);
-        String source = remoteAddress != null ? "all to " + remoteAddress + ":" + remotePort
-                : hostsFile != null ? initial.size() + " hosts from " + hostsFile : null;
+        // The first fetch comes before the interface (and, for a successor, before the running
+        // process pauses for it), so a working URL is in use from the first packet; the table
+        // goes into the tunnel once there is one.
+        UdptunTunnel[] made = {null};
+        HostsTable[] first = {initial};
+        Refresher<HostsTable> refresher = null;
         if (url != null) {
             HostsUrl from = url;
-            Refresher<HostsTable> refresher = new Refresher<>(
+            refresher = new Refresher<>(
                     () -> HostsTable.resolve(HostsJson.parse(from.fetch()), InetAddress::getByName),
                     t -> {
-                        boolean changed = !t.equals(tunnel.table());
-                        tunnel.install(t);
+                        UdptunTunnel running = made[0];
+                        if (running == null) {
+                            first[0] = t;
+                            return;
+                        }
+                        boolean changed = !t.equals(running.table());
+                        running.install(t);
                         if (changed && session.ready()) {
                             err.println("patchcord: " + label + ": hosts table changed: " + t.size() + " hosts");
                         }
                     }, interval, err, label, "hosts table");
-            refresher.refresh(); // before "ready", so a working URL is in use from the first packet
+            refresher.refresh();
+        }
+        Wakeup wakeup = new Wakeup();
+        session.onStop(wakeup::close);
+        // The packet loops' own wake-up: stopped with the session, or alone for a restart.
+        Wakeup packets = wakeup.child();
+        session.onStop(packets::close);
+        Takeover takeover = null;
+        Adoption adoption = null;
+        TunDevice tun;
+        UdpSocket socket;
+        if (takeOver != null) {
+            // A successor: the interface is up and addressed already; only the descriptors change
+            // hands. The hosts table was read above, from the same flag, file or URL.
+            takeover = Takeover.connect(device, takeOver, err);
+            adoption = takeover.receive();
+            try {
+                tun = adoption.adoptDevice(device, TunDevice.Kind.TUN, packets);
+                socket = adoption.adoptSocket(packets);
+            } catch (IOException e) {
+                adoption.closeUnadopted();
+                takeover.fail(e.getMessage()); // ends this process: the interface is still the running one's
+                throw new AssertionError("unreachable");
+            }
+            session.onStop(tun::close);
+        } else {
+            tun = TunDevice.open(TunDevice.Kind.TUN, device, packets);
+            session.onStop(tun::close);
+            try {
+                // udptun leaves the link down; bringing it up saves a step and changes nothing on the wire.
+                Link.setUp(tun.name());
+                socket = UdpSocket.bind(bindAddress, localPort, packets);
+            } catch (SysException e) {
+                tun.close();
+                throw e;
+            }
+        }
+        session.onStop(socket::close);
+        UdptunTunnel tunnel = new UdptunTunnel(tun, socket, first[0], new Counters(), verbose ? Journal.debug(err) : null,
+                packets);
+        made[0] = tunnel;
+        String source = remoteAddress != null ? "all to " + remoteAddress + ":" + remotePort
+                : hostsFile != null ? initial.size() + " hosts from " + hostsFile : null;
+        if (refresher != null) {
             refresher.start();
             session.onStop(refresher::close);
             source = tunnel.table().size() + " hosts from " + url.uri() + ", refreshed every "
                     + java.math.BigDecimal.valueOf(interval).stripTrailingZeros().toPlainString() + " s";
         }
+        PlainRestart.register(session, spec, tun.name(), label, takeover,
+                new PlainHandover(tun, socket, tunnel, adoption == null ? null : adoption.snapshot()), err);
         return session.run(tunnel, wakeup, "interface " + tun.name() + ", " + source
                 + ", listening on UDP " + (localAddress == null ? "" : localAddress + " ") + "port " + socket.port());
     }

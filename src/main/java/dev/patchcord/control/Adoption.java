@@ -80,6 +80,35 @@ public final class Adoption {
         return UdpSocket.adopt(take(Role.UDP, 0), wakeup);
     }
 
+    /**
+     * The interface of a plain mode (tinyvpn, tap2tap, udptun), checked against the command line:
+     * a snapshot of an encrypted interface, another kind of device or another name (unless the
+     * command line lets the kernel pick one, {@code tun%d}) makes the hand-over fail, and the
+     * running process carries on.
+     *
+     * @param ifname the name the command line asks for, possibly a {@code %d} pattern
+     */
+    public TunDevice adoptDevice(String ifname, TunDevice.Kind kind, Wakeup wakeup) throws SysException, IOException {
+        if (snapshot.kind() != HandoverSnapshot.Kind.PLAIN) {
+            throw new IOException("the running process carries a " + snapshot.kind() + " interface, not a plain tunnel");
+        }
+        TunDevice d = TunDevice.adopt(take(Role.TUN, 0), wakeup, snapshot.deviceOffloads());
+        if (d.kind() != kind) {
+            d.close();
+            throw new IOException("the running interface " + d.name() + " is " + d.kind() + ", this command makes " + kind);
+        }
+        if (ifname != null && !ifname.contains("%") && !d.name().equals(ifname)) {
+            d.close();
+            throw new IOException("the running interface is " + d.name() + ", the command line names " + ifname);
+        }
+        return d;
+    }
+
+    /** The UDP socket of a plain mode, with everything set on it (its port, buffers, GRO). */
+    public UdpSocket adoptSocket(Wakeup wakeup) throws SysException, IOException {
+        return UdpSocket.adopt(take(Role.UDP, 0), wakeup);
+    }
+
     /** The WireGuard-over-TCP listener and connections, or null if the running process had none. */
     TcpTransport.Suspended tcp() throws IOException {
         if (snapshot.count(Role.TCP_LISTENER) == 0 && snapshot.count(Role.TCP_LINK) == 0) {

@@ -5,6 +5,7 @@ import dev.patchcord.core.Drop;
 import dev.patchcord.core.Framing;
 import dev.patchcord.sys.Libc;
 import dev.patchcord.sys.SysException;
+import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.SockAddr;
 import dev.patchcord.transport.UdpSocket;
 import dev.patchcord.tun.PacketDevice;
@@ -13,6 +14,7 @@ import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
 
 /**
  * An unencrypted point-to-point tunnel: two loops, one carrying frames from the local device to the
@@ -23,7 +25,7 @@ import java.nio.ByteBuffer;
  * {@link PlainBatchInbound}) unless the offloads are off or one line per packet is wanted; the
  * wire format is the same either way.
  */
-public final class PlainTunnel extends Loops {
+public final class PlainTunnel extends Loops implements Pausable {
     /** Larger than any UDP datagram or TUN read, so nothing is ever cut short on the way in. */
     static final int BUFFER = 65536;
 
@@ -34,6 +36,8 @@ public final class PlainTunnel extends Loops {
     private final Counters counters;
     private final PrintStream verbose;
     private final Arena arena = Arena.ofShared();
+    /** What the device and the socket wait on beside their descriptors, if {@link #pause} may signal it; or null. */
+    private final Wakeup loops;
 
     /**
      * @param verbose where to print one line per packet, or null for none
@@ -49,6 +53,17 @@ public final class PlainTunnel extends Loops {
      */
     public PlainTunnel(PacketDevice device, UdpSocket socket, Framing framing, PeerAddress peer,
                        Counters counters, PrintStream verbose, Offloads offloads) {
+        this(device, socket, framing, peer, counters, verbose, offloads, null);
+    }
+
+    /**
+     * @param loops the wake-up the device and the socket were opened with, a
+     *              {@link Wakeup#child() child} of the session's, so that {@link #pause} can stop
+     *              the loops alone; null: the tunnel cannot pause
+     */
+    public PlainTunnel(PacketDevice device, UdpSocket socket, Framing framing, PeerAddress peer,
+                       Counters counters, PrintStream verbose, Offloads offloads, Wakeup loops) {
+        this.loops = loops;
         this.device = device;
         this.socket = socket;
         this.framing = framing;
@@ -73,6 +88,22 @@ public final class PlainTunnel extends Loops {
     public String describeOffloads() {
         return !batched.batching() ? "one packet per system call"
                 : batched.describe(socket.features(), device);
+    }
+
+    /** @throws IllegalStateException if the tunnel was made without a wake-up of its own */
+    @Override
+    public boolean pause(long millis) throws InterruptedException {
+        if (loops == null) {
+            throw new IllegalStateException("this tunnel was made without a wake-up of its own to pause on");
+        }
+        loops.signal();
+        return awaitStopped(millis, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void resume() {
+        loops.clear();
+        start();
     }
 
     /** Its loops end by returning when the wake-up fires, so any exception is a real failure. */

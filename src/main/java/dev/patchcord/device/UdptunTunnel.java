@@ -7,6 +7,7 @@ import dev.patchcord.core.udptun.IcmpUnreachable;
 import dev.patchcord.core.udptun.InboundCheck;
 import dev.patchcord.sys.Libc;
 import dev.patchcord.sys.SysException;
+import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.SockAddr;
 import dev.patchcord.transport.UdpSocket;
 import dev.patchcord.tun.PacketDevice;
@@ -17,6 +18,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.concurrent.TimeUnit;
 
 /**
  * udptun's one-to-many plain tunnel: each IPv4 packet from the TUN goes, unchanged, to the
@@ -24,7 +26,7 @@ import java.nio.ByteOrder;
  * is answered locally with ICMP host unreachable. Each valid datagram from anyone is written to the
  * TUN. The table can be swapped at any time (a URL refresh); the send loop reads it without locks.
  */
-public final class UdptunTunnel extends Loops {
+public final class UdptunTunnel extends Loops implements Pausable {
     private static final int BUFFER = PlainTunnel.BUFFER;
     private static final ValueLayout.OfInt DST = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
@@ -46,11 +48,24 @@ public final class UdptunTunnel extends Loops {
     private final PrintStream verbose;
     private final Arena arena = Arena.ofShared();
     private volatile Routes routes;
+    /** What the device and the socket wait on beside their descriptors, if {@link #pause} may signal it; or null. */
+    private final Wakeup loops;
 
     /**
      * @param verbose where to print one line per packet, or null for none
      */
     public UdptunTunnel(PacketDevice device, UdpSocket socket, HostsTable table, Counters counters, PrintStream verbose) {
+        this(device, socket, table, counters, verbose, null);
+    }
+
+    /**
+     * @param loops the wake-up the device and the socket were opened with, a
+     *              {@link Wakeup#child() child} of the session's, so that {@link #pause} can stop
+     *              the loops alone; null: the tunnel cannot pause
+     */
+    public UdptunTunnel(PacketDevice device, UdpSocket socket, HostsTable table, Counters counters, PrintStream verbose,
+            Wakeup loops) {
+        this.loops = loops;
         this.device = device;
         this.socket = socket;
         this.counters = counters;
@@ -67,6 +82,22 @@ public final class UdptunTunnel extends Loops {
 
     public HostsTable table() {
         return routes.table();
+    }
+
+    /** @throws IllegalStateException if the tunnel was made without a wake-up of its own */
+    @Override
+    public boolean pause(long millis) throws InterruptedException {
+        if (loops == null) {
+            throw new IllegalStateException("this tunnel was made without a wake-up of its own to pause on");
+        }
+        loops.signal();
+        return awaitStopped(millis, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void resume() {
+        loops.clear();
+        start();
     }
 
     @Override
