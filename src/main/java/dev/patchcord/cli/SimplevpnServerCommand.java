@@ -3,13 +3,11 @@ package dev.patchcord.cli;
 import dev.patchcord.core.simplevpn.AddressPool;
 import dev.patchcord.device.SimplevpnHub;
 import dev.patchcord.sys.Wakeup;
+import dev.patchcord.transport.StreamSocket;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.StandardSocketOptions;
-import java.nio.channels.ServerSocketChannel;
 import java.util.concurrent.Callable;
 
 /**
@@ -20,9 +18,6 @@ import java.util.concurrent.Callable;
         description = {"Hub for simplevpn clients: assigns addresses (10.0.254.254 first) and routes between them."},
         footer = {"", "Examples:", "  patchcord simplevpn server", "  patchcord simplevpn server -p 4000 -d"})
 final class SimplevpnServerCommand implements Callable<Integer> {
-    /** The original's listen backlog is 5; a few more costs nothing when many clients reconnect at once. */
-    private static final int BACKLOG = 64;
-
     @Option(names = {"-p", "--port"}, paramLabel = "PORT", defaultValue = "2002",
             description = "TCP port to listen on (default: ${DEFAULT-VALUE}).")
     int port;
@@ -38,12 +33,11 @@ final class SimplevpnServerCommand implements Callable<Integer> {
         Addresses.port(port);
         var err = System.err;
         PlainWarning.print(err, "simplevpn");
-        ServerSocketChannel server = ServerSocketChannel.open();
+        // A descriptor of its own (not a JDK channel), so that it could be handed to another process.
+        StreamSocket server;
         try {
-            server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-            server.bind(new InetSocketAddress(port), BACKLOG);
+            server = StreamSocket.listen(null, port);
         } catch (IOException e) {
-            server.close();
             throw new UserError("cannot listen on TCP port " + port + ": " + e.getMessage());
         }
         Wakeup wakeup;
@@ -55,13 +49,7 @@ final class SimplevpnServerCommand implements Callable<Integer> {
         }
         TunnelSession session = new TunnelSession("simplevpn", err);
         session.onStop(wakeup::close);
-        session.onStop(() -> {
-            try {
-                server.close();
-            } catch (IOException ignored) {
-                // Closing is all that was wanted.
-            }
-        });
+        session.onStop(server::close);
         SimplevpnHub hub = new SimplevpnHub(server, wakeup, err, SimplevpnCommand.LABEL, verbose);
         return session.run(hub, wakeup, "server listening on TCP port " + port + ", assigning "
                 + AddressPool.SIZE + " addresses of 10.0.0.0/16");

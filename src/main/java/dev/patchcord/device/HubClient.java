@@ -4,14 +4,16 @@ import dev.patchcord.core.simplevpn.ControlMessage;
 import dev.patchcord.core.simplevpn.KeepaliveTimer;
 import dev.patchcord.core.simplevpn.PacketRing;
 
+import dev.patchcord.transport.StreamSocket;
+
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One client connection of the simplevpn hub: its TCP channel, the tunnel address it was given,
+ * One client connection of the simplevpn hub: its TCP socket, the tunnel address it was given,
  * its idle timer, and its send queue with the writer that drains it.
  *
  * <p>Packets for this client are copied into its {@link PacketRing} by whichever client's reader
@@ -25,7 +27,7 @@ final class HubClient {
     /** The send queue's bound: about 85 full-size (1500-byte) packets, and room for one of 64 KiB. */
     static final int QUEUE_BYTES = 128 * 1024;
 
-    final SocketChannel channel;
+    final StreamSocket socket;
     /** The client's TCP address, for log lines. */
     final String peer;
     final KeepaliveTimer timer;
@@ -38,8 +40,8 @@ final class HubClient {
     private volatile boolean closed;
     private volatile String closeReason;
 
-    HubClient(SocketChannel channel, String peer, long now) {
-        this.channel = channel;
+    HubClient(StreamSocket socket, String peer, long now) {
+        this.socket = socket;
         this.peer = peer;
         this.timer = new KeepaliveTimer(now);
         this.queue = new PacketRing(ByteBuffer.allocateDirect(QUEUE_BYTES));
@@ -77,6 +79,8 @@ final class HubClient {
     /** The writer: takes packets from the queue and writes each with its own write, until closed. */
     void writeLoop(Sent sent) {
         ByteBuffer view = queue.storage().duplicate();
+        // The same direct memory as the ring, for the socket's writes (made once, not per packet).
+        MemorySegment ring = MemorySegment.ofBuffer(view.clear());
         try {
             while (true) {
                 int off;
@@ -95,10 +99,7 @@ final class HubClient {
                     lock.unlock();
                 }
                 // The entry stays in the ring, untouched by producers, until it is removed below.
-                view.clear().position(off).limit(off + len);
-                while (view.hasRemaining()) {
-                    channel.write(view);
-                }
+                socket.writeFully(ring, off, len);
                 sent.sent(view, off, len);
                 lock.lock();
                 try {
@@ -116,7 +117,8 @@ final class HubClient {
     }
 
     /**
-     * Ends the connection (idempotent): closes the channel, which ends a blocked read or write, and
+     * Ends the connection (idempotent): closes the socket (shutting it down, which ends a read or
+     * write waiting on it), and
      * stops the writer. The first reason given is the one reported.
      */
     void close(String reason) {
@@ -130,11 +132,7 @@ final class HubClient {
         } finally {
             lock.unlock();
         }
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // Closing is all that was wanted.
-        }
+        socket.close();
     }
 
     boolean closed() {

@@ -2,9 +2,10 @@ package dev.patchcord.device;
 
 import dev.patchcord.core.simplevpn.KeepaliveTimer;
 
+import dev.patchcord.transport.StreamSocket;
+
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -13,7 +14,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * lock: each packet or message goes out whole, with its own write.
  */
 final class ServerConnection {
-    final SocketChannel channel;
+    final StreamSocket socket;
     /** The address the server assigned on this connection. */
     final int address;
     final KeepaliveTimer timer;
@@ -21,19 +22,17 @@ final class ServerConnection {
     /** Set by whoever closes the connection on purpose, so the reader can say why it ended. */
     private volatile String closeReason;
 
-    ServerConnection(SocketChannel channel, int address, KeepaliveTimer timer) {
-        this.channel = channel;
+    ServerConnection(StreamSocket socket, int address, KeepaliveTimer timer) {
+        this.socket = socket;
         this.address = address;
         this.timer = timer;
     }
 
-    /** Writes all of {@code data}, blocking while the socket's buffer is full. */
-    void send(ByteBuffer data) throws IOException {
+    /** Writes all of {@code data[0, len)} (native memory), waiting while the socket's buffer is full. */
+    void send(MemorySegment data, int len) throws IOException {
         writeLock.lock();
         try {
-            while (data.hasRemaining()) {
-                channel.write(data);
-            }
+            socket.writeFully(data, 0, len);
         } finally {
             writeLock.unlock();
         }
@@ -44,30 +43,27 @@ final class ServerConnection {
      * for keepalives, which are pointless while a packet is being sent and must not leave their
      * thread stuck behind a write that the server does not drain.
      */
-    boolean trySend(ByteBuffer data) throws IOException {
+    boolean trySend(MemorySegment data, int len) throws IOException {
         if (!writeLock.tryLock()) {
             return false;
         }
         try {
-            while (data.hasRemaining()) {
-                channel.write(data);
-            }
+            socket.writeFully(data, 0, len);
             return true;
         } finally {
             writeLock.unlock();
         }
     }
 
-    /** Closes the channel, which ends a read blocked on it; the first reason given is kept. */
+    /**
+     * Closes the socket, shutting it down, which ends a read or write waiting on it; the first
+     * reason given is kept.
+     */
     void close(String reason) {
         if (closeReason == null) {
             closeReason = reason;
         }
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // Closing is all that was wanted.
-        }
+        socket.close();
     }
 
     /** Why {@link #close} was called, or null if it was not. */

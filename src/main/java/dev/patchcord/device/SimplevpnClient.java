@@ -7,10 +7,12 @@ import dev.patchcord.core.simplevpn.ControlMessage;
 import dev.patchcord.core.simplevpn.KeepaliveTimer;
 import dev.patchcord.core.simplevpn.Reconnect;
 import dev.patchcord.core.simplevpn.StreamSplitter;
+import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.SockAddr;
 import dev.patchcord.tun.PacketDevice;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
@@ -65,14 +67,14 @@ public final class SimplevpnClient extends StoppableLoops {
      */
     public SimplevpnClient(PacketDevice device, String host, InetSocketAddress server, int staticAddress,
                            AddressListener listener, Wakeup wakeup, PrintStream log, String label,
-                           boolean verbose, Counters counters) {
+                           boolean verbose, Counters counters) throws SysException {
         super(counters);
         this.device = device;
         this.listener = listener;
         this.log = log;
         this.label = label;
         this.verbose = verbose;
-        this.dialer = new SimplevpnDialer(host, server, staticAddress, splitter, counters, log, label);
+        this.dialer = new SimplevpnDialer(host, server, staticAddress, splitter, inbound, counters, log, label);
         this.dialing = new SimplevpnDialer.Client() {
             @Override
             public boolean stopping() {
@@ -146,6 +148,14 @@ public final class SimplevpnClient extends StoppableLoops {
 
     /** Server to interface: pumps the connection, and opens a new one whenever it ends. */
     private void inboundLoop() {
+        try {
+            pumpAndReconnect();
+        } finally {
+            dialer.close(); // only this loop dials once the loops run
+        }
+    }
+
+    private void pumpAndReconnect() {
         while (!stopping()) {
             ServerConnection c = current;
             if (c == null) {
@@ -191,9 +201,13 @@ public final class SimplevpnClient extends StoppableLoops {
         };
         try {
             while (true) {
-                int n = c.channel.read(splitter.inbound());
-                if (n < 0) {
-                    return "closed by the server";
+                ByteBuffer in = splitter.inbound();
+                int n;
+                try {
+                    n = c.socket.read(inbound, in.position(), in.remaining(), null);
+                } catch (EOFException e) {
+                    String reason = c.closeReason(); // closing it here shuts it down: that reads as an end too
+                    return reason != null ? reason : "closed by the server";
                 }
                 c.timer.onReceived(System.nanoTime());
                 if (!splitter.split(n, sink, counters)) {
@@ -241,7 +255,7 @@ public final class SimplevpnClient extends StoppableLoops {
                 continue;
             }
             try {
-                c.send(view.clear().limit(n));
+                c.send(buf, n);
             } catch (IOException e) {
                 counters.drop(Drop.SEND_ERROR);
                 c.close("cannot send: " + e.getMessage()); // the inbound loop sees it and reconnects
@@ -275,8 +289,8 @@ public final class SimplevpnClient extends StoppableLoops {
 
     /** Sends keepalives when due, and abandons a connection whose server has gone silent. */
     private void keepaliveLoop() throws InterruptedException {
-        ByteBuffer keepalive = ByteBuffer.allocateDirect(ControlMessage.SIZE);
-        ControlMessage.encode(keepalive, 0, ControlMessage.ALL_ONES, ControlMessage.ALL_ONES);
+        MemorySegment keepalive = arena.allocate(ControlMessage.SIZE);
+        ControlMessage.encode(keepalive.asByteBuffer(), 0, ControlMessage.ALL_ONES, ControlMessage.ALL_ONES);
         while (!stopping()) {
             long wait = KeepaliveTimer.SECOND;
             ServerConnection c = current;
@@ -297,9 +311,9 @@ public final class SimplevpnClient extends StoppableLoops {
     }
 
     /** @return false if a packet was being written, so the keepalive was not sent */
-    private boolean sendKeepalive(ServerConnection c, ByteBuffer keepalive, long now) {
+    private boolean sendKeepalive(ServerConnection c, MemorySegment keepalive, long now) {
         try {
-            if (!c.trySend(keepalive.clear())) {
+            if (!c.trySend(keepalive, ControlMessage.SIZE)) {
                 return false;
             }
             c.timer.onKeepaliveSent(now);

@@ -6,16 +6,19 @@ import dev.patchcord.core.simplevpn.ControlMessage;
 import dev.patchcord.core.simplevpn.KeepaliveTimer;
 import dev.patchcord.core.simplevpn.Reconnect;
 import dev.patchcord.core.simplevpn.StreamSplitter;
+import dev.patchcord.sys.SysException;
+import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.SockAddr;
+import dev.patchcord.transport.StreamSocket;
 
+import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 
 /**
  * How a simplevpn client gets a working connection: connect, send the address request before
@@ -23,9 +26,9 @@ import java.nio.channels.SocketChannel;
  * and wait for the reply; on failure, wait ({@link Reconnect}) and start again, until it works or
  * the client stops.
  *
- * <p>The reply is read with a time-out through the socket's stream view, since a blocking channel
- * read has none. Anything that arrives with it (the second copy, or packets) is left in the shared
- * {@link StreamSplitter}, where the client's reader continues.
+ * <p>The reply is read with a time-out, straight into the shared {@link StreamSplitter}'s buffer:
+ * anything that arrives with it (the second copy, or packets) is left there, where the client's
+ * reader continues. {@link #abort()} ends the connect and the wait for the reply at once.
  */
 final class SimplevpnDialer {
     private static final int CONNECT_TIMEOUT_MILLIS = 10_000;
@@ -45,25 +48,32 @@ final class SimplevpnDialer {
     private final int port;
     private final int staticAddress;
     private final StreamSplitter splitter;
+    /** The splitter's whole buffer, which the reply is read into. */
+    private final MemorySegment inbound;
     private final Counters counters;
     private final PrintStream log;
     private final String label;
     private final Reconnect reconnect = new Reconnect();
     private volatile InetSocketAddress server;
-    /** The connection being opened, so that {@link #abort()} can close it from another thread. */
-    private volatile SocketChannel opening;
+    /** Fired by {@link #abort()}: ends a wait for the connect or the reply (the client is stopping). */
+    private final Wakeup stop;
+    /** The request, in native memory for the socket's write. */
+    private final MemorySegment requestBuffer = Arena.ofAuto().allocate(ControlMessage.SIZE);
 
     /**
      * @param server        the server, resolved; {@code host} is resolved again for each attempt
      * @param staticAddress the address to ask for, or {@link ControlMessage#NONE} for a dynamic one
+     * @param inbound       the whole of the splitter's buffer (native memory)
      */
     SimplevpnDialer(String host, InetSocketAddress server, int staticAddress, StreamSplitter splitter,
-                    Counters counters, PrintStream log, String label) {
+                    MemorySegment inbound, Counters counters, PrintStream log, String label) throws SysException {
         this.host = host;
         this.server = server;
         this.port = server.getPort();
         this.staticAddress = staticAddress;
         this.splitter = splitter;
+        this.inbound = inbound;
+        this.stop = new Wakeup();
         this.counters = counters;
         this.log = log;
         this.label = label;
@@ -81,7 +91,12 @@ final class SimplevpnDialer {
 
     /** Ends a connection attempt in progress (the client is stopping). */
     void abort() {
-        close(opening);
+        stop.signal();
+    }
+
+    /** Frees the stop signal; call once nothing dials any more (a later {@link #abort()} does nothing). */
+    void close() {
+        stop.close();
     }
 
     /**
@@ -92,32 +107,29 @@ final class SimplevpnDialer {
      */
     ServerConnection dial(Client client) {
         while (!client.stopping()) {
-            SocketChannel channel = null;
+            StreamSocket socket = null;
             String failure;
             try {
-                channel = SocketChannel.open();
-                opening = channel;
+                socket = StreamSocket.connect(resolve(), CONNECT_TIMEOUT_MILLIS, stop);
+                socket.setNoDelay(true);
+                KeepaliveTimer timer = new KeepaliveTimer(System.nanoTime());
+                byte[] request = staticAddress == ControlMessage.NONE
+                        ? ControlMessage.dynamicRequest() : ControlMessage.staticRequest(staticAddress);
+                requestBuffer.copyFrom(MemorySegment.ofArray(request));
+                socket.writeFully(requestBuffer, 0, request.length);
+                int assigned = awaitReply(socket, timer, client);
                 if (client.stopping()) {
+                    close(socket); // the wait was ended by abort(): not a refusal
                     break;
                 }
-                channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                channel.socket().connect(resolve(), CONNECT_TIMEOUT_MILLIS);
-                KeepaliveTimer timer = new KeepaliveTimer(System.nanoTime());
-                ByteBuffer request = ByteBuffer.wrap(staticAddress == ControlMessage.NONE
-                        ? ControlMessage.dynamicRequest() : ControlMessage.staticRequest(staticAddress));
-                while (request.hasRemaining()) {
-                    channel.write(request);
-                }
-                int assigned = awaitReply(channel, timer, client);
                 if (assigned != ControlMessage.NONE) {
-                    opening = null;
                     reconnect.assigned();
-                    return new ServerConnection(channel, assigned, timer);
+                    return new ServerConnection(socket, assigned, timer);
                 }
                 // Closed in answer to the request: the server's only way of saying no.
                 if (staticAddress != ControlMessage.NONE) {
                     if (reconnect.giveUpAfterRefusal(System.nanoTime())) {
-                        close(channel);
+                        close(socket);
                         throw new StaticAddressRefused(staticAddress);
                     }
                     failure = "the server refused " + ControlMessage.format(staticAddress)
@@ -129,10 +141,12 @@ final class SimplevpnDialer {
                 failure = "no answer from " + SockAddr.format(server) + " within "
                         + KeepaliveTimer.REPLY_TIMEOUT / KeepaliveTimer.SECOND + " s";
             } catch (IOException e) {
-                failure = "cannot connect to " + SockAddr.format(server) + ": " + e.getMessage();
+                // A failed connect names the address already: "connect to ADDR: Connection refused".
+                String m = e.getMessage();
+                failure = m != null && m.startsWith("connect to ") ? "cannot " + m
+                        : "cannot connect to " + SockAddr.format(server) + ": " + m;
             }
-            close(channel);
-            opening = null;
+            close(socket);
             if (client.stopping()) {
                 break;
             }
@@ -146,13 +160,13 @@ final class SimplevpnDialer {
     /**
      * Reads until the reply to the request.
      *
-     * @return the address assigned, or NONE if the server closed the connection first
+     * @return the address assigned, or NONE if the server closed the connection first or
+     *         {@link #abort()} ended the wait
+     * @throws SocketTimeoutException if a read waited {@link KeepaliveTimer#REPLY_TIMEOUT} in vain
      */
-    private int awaitReply(SocketChannel channel, KeepaliveTimer timer, Client client) throws IOException {
+    private int awaitReply(StreamSocket socket, KeepaliveTimer timer, Client client) throws IOException {
         splitter.reset();
-        channel.socket().setSoTimeout((int) (KeepaliveTimer.REPLY_TIMEOUT / 1_000_000));
-        InputStream in = channel.socket().getInputStream();
-        byte[] chunk = new byte[4096];
+        int timeoutMillis = (int) (KeepaliveTimer.REPLY_TIMEOUT / 1_000_000);
         int[] got = {ControlMessage.NONE};
         StreamSplitter.Sink sink = new StreamSplitter.Sink() {
             @Override
@@ -173,12 +187,18 @@ final class SimplevpnDialer {
             }
         };
         while (got[0] == ControlMessage.NONE) {
-            int n = in.read(chunk);
-            if (n < 0) {
+            ByteBuffer in = splitter.inbound();
+            int n;
+            try {
+                n = socket.read(inbound, in.position(), in.remaining(), stop, timeoutMillis);
+            } catch (EOFException e) {
+                return ControlMessage.NONE;
+            }
+            if (n == StreamSocket.STOPPED) {
                 return ControlMessage.NONE;
             }
             timer.onReceived(System.nanoTime());
-            if (!splitter.feed(chunk, 0, n, sink, counters)) {
+            if (!splitter.split(n, sink, counters)) {
                 throw new IOException("the server sent something that is not a simplevpn reply");
             }
         }
@@ -194,13 +214,9 @@ final class SimplevpnDialer {
         return server;
     }
 
-    private static void close(SocketChannel channel) {
-        if (channel != null) {
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // Closing is all that was wanted.
-            }
+    private static void close(StreamSocket socket) {
+        if (socket != null) {
+            socket.close();
         }
     }
 }

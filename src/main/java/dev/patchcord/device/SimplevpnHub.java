@@ -8,16 +8,15 @@ import dev.patchcord.core.simplevpn.ControlMessage;
 import dev.patchcord.core.simplevpn.StreamSplitter;
 import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.SockAddr;
+import dev.patchcord.transport.StreamSocket;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.StandardSocketOptions;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,8 +29,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * tunnel address (see {@link AddressPool}), and every IPv4 packet one of them sends is passed to
  * the client that holds its destination address.
  *
- * <p>Threads: one platform thread accepts; each client gets a virtual thread that reads and routes
- * and a virtual thread that writes its send queue ({@link HubClient}); one thread drops clients
+ * <p>Threads: one platform thread accepts; each client gets a thread that reads and routes and a
+ * thread that writes its send queue ({@link HubClient}), platform threads since they wait in
+ * {@code poll} on the client's socket (a virtual thread would hold its carrier there); one thread drops clients
  * that have been silent for 60 s, or that asked for no address within 10 s. Connections are
  * limited in all and per source address ({@link #MAX_CLIENTS}, {@link #MAX_CLIENTS_PER_ADDRESS});
  * one beyond either is closed at once and counted.
@@ -52,7 +52,8 @@ public final class SimplevpnHub extends StoppableLoops {
     private static final int READ_BYTES = StreamSplitter.MAX_PACKET + 16 * 1024;
     /**
      * Connections at once. Each costs about 210 KiB of buffers (its send queue and its reader's
-     * buffer) and two threads, so this bounds the hub to some 215 MiB whoever connects; it is far
+     * buffer) and two platform threads, so this bounds the hub to some 215 MiB of buffers and 2,048
+     * threads (their stacks are mostly reserved, not used) whoever connects; it is far
      * more clients than a hub without encryption or authentication should serve.
      */
     static final int MAX_CLIENTS = 1024;
@@ -67,7 +68,7 @@ public final class SimplevpnHub extends StoppableLoops {
     /** A flood of connections is reported, not each connection of it. */
     private static final long REPORT_NANOS = 10_000_000_000L;
 
-    private final ServerSocketChannel server;
+    private final StreamSocket server;
     private final PrintStream log;
     private final boolean verbose;
     private final String label;
@@ -88,16 +89,16 @@ public final class SimplevpnHub extends StoppableLoops {
     private long reportedRefusals;
 
     /**
-     * @param server  a bound, blocking server channel
+     * @param server  a listening socket; closing the hub closes it
      * @param log     where connection events go (and, with {@code verbose}, one line per packet)
      * @param label   the prefix of every line, e.g. {@code "patchcord: simplevpn: "}
      */
-    public SimplevpnHub(ServerSocketChannel server, Wakeup wakeup, PrintStream log, String label, boolean verbose) {
+    public SimplevpnHub(StreamSocket server, Wakeup wakeup, PrintStream log, String label, boolean verbose) {
         this(server, wakeup, log, label, verbose, MAX_CLIENTS, MAX_CLIENTS_PER_ADDRESS, REQUEST_WITHIN_NANOS);
     }
 
     /** With other limits, so that a test can drive past them without 1,024 connections or waiting 10 s. */
-    SimplevpnHub(ServerSocketChannel server, Wakeup wakeup, PrintStream log, String label, boolean verbose,
+    SimplevpnHub(StreamSocket server, Wakeup wakeup, PrintStream log, String label, boolean verbose,
             int maxClients, int maxClientsPerAddress, long requestWithinNanos) {
         super(new Counters());
         this.maxClients = maxClients;
@@ -125,11 +126,7 @@ public final class SimplevpnHub extends StoppableLoops {
     /** Closes the listening socket and every client. */
     @Override
     protected void closeAll() {
-        try {
-            server.close();
-        } catch (IOException ignored) {
-            // Closing is all that was wanted.
-        }
+        server.close(); // wakes the accepting thread
         for (HubClient c : clients.keySet()) {
             c.close("stopping");
         }
@@ -137,50 +134,58 @@ public final class SimplevpnHub extends StoppableLoops {
 
     private void acceptLoop() throws IOException {
         while (!stopping()) {
-            SocketChannel channel;
+            StreamSocket socket;
             try {
-                channel = server.accept();
-            } catch (ClosedChannelException e) {
-                return; // stopping (an unexpected close is reported by stopping() being false)
+                socket = server.accept(null);
             } catch (IOException e) {
                 // Out of file descriptors and the like: say so, and do not spin.
                 say("cannot accept a connection: " + e.getMessage());
                 sleepQuietly(100);
                 continue;
             }
+            if (socket == null) {
+                return; // the listener was closed: stopping (an unexpected close is reported by stopping() being false)
+            }
             String peer;
             InetAddress from;
             try {
-                channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                InetSocketAddress remote = (InetSocketAddress) channel.getRemoteAddress();
-                peer = SockAddr.format(remote);
-                from = remote.getAddress();
+                socket.setNoDelay(true);
             } catch (IOException e) {
-                channel.close();
+                socket.close();
                 continue;
             }
+            InetSocketAddress remote = socket.remote();
+            if (remote == null) {
+                socket.close(); // gone already
+                continue;
+            }
+            peer = SockAddr.format(remote);
+            from = remote.getAddress();
             if (!admit(from)) {
                 // Refused before anything is allocated for it; counted, and said at most every 10 s.
                 refusedConnections.incrementAndGet();
-                channel.close();
+                socket.close();
                 reportRefusals();
                 continue;
             }
             long now = System.nanoTime();
-            HubClient c = new HubClient(channel, peer, now);
+            HubClient c = new HubClient(socket, peer, now);
             clients.put(c, new Admitted(from, now));
             if (stopping()) {
                 c.close("stopping");
             }
             say("client " + peer + " connected");
-            Thread.ofVirtual().name("hub-read " + peer).start(() -> serve(c));
-            Thread.ofVirtual().name("hub-write " + peer).start(() -> c.writeLoop(this::sent));
+            // Platform threads: they wait in poll, a system call, which would hold a virtual thread's carrier.
+            Thread.ofPlatform().daemon(true).name("hub-read " + peer).start(() -> serve(c));
+            Thread.ofPlatform().daemon(true).name("hub-write " + peer).start(() -> c.writeLoop(this::sent));
         }
     }
 
     /** The reader of one client: splits its stream and acts on every packet and control message. */
     private void serve(HubClient c) {
-        StreamSplitter splitter = new StreamSplitter(ByteBuffer.allocateDirect(READ_BYTES));
+        ByteBuffer storage = ByteBuffer.allocateDirect(READ_BYTES);
+        MemorySegment memory = MemorySegment.ofBuffer(storage); // the whole buffer: made before the splitter moves its position
+        StreamSplitter splitter = new StreamSplitter(storage);
         ByteBuffer reply = ByteBuffer.allocate(ControlMessage.SIZE);
         StreamSplitter.Sink sink = new StreamSplitter.Sink() {
             @Override
@@ -195,9 +200,12 @@ public final class SimplevpnHub extends StoppableLoops {
         };
         try {
             while (!c.closed()) {
-                int n = c.channel.read(splitter.inbound());
-                if (n < 0) {
-                    c.close("closed by the client");
+                ByteBuffer in = splitter.inbound();
+                int n;
+                try {
+                    n = c.socket.read(memory, in.position(), in.remaining(), null);
+                } catch (EOFException e) {
+                    c.close("closed by the client"); // or by the hub: then its own reason came first
                     break;
                 }
                 c.timer.onReceived(System.nanoTime());

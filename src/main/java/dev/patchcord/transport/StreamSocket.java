@@ -7,6 +7,7 @@ import dev.patchcord.sys.Wakeup;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -106,6 +107,17 @@ public final class StreamSocket implements AutoCloseable {
      * @throws SocketTimeoutException if the far end did not answer in time
      */
     public static StreamSocket connect(InetSocketAddress to, int timeoutMillis) throws IOException {
+        return connect(to, timeoutMillis, null);
+    }
+
+    /**
+     * As {@link #connect(InetSocketAddress, int)}, ending the wait early when {@code stop} fires (a
+     * client that is told to stop while its server does not answer).
+     *
+     * @param stop may be null
+     * @throws InterruptedIOException if {@code stop} fired first
+     */
+    public static StreamSocket connect(InetSocketAddress to, int timeoutMillis, Wakeup stop) throws IOException {
         if (to.isUnresolved()) {
             throw new IOException("cannot resolve " + to.getHostString());
         }
@@ -138,8 +150,12 @@ public final class StreamSocket implements AutoCloseable {
                     if (left <= 0) {
                         throw new SocketTimeoutException("connect to " + SockAddr.format(to) + " timed out");
                     }
-                    if (s.await(Linux.POLLOUT, null, (int) Math.min(left, Integer.MAX_VALUE)) == Ready.READY) {
+                    Ready ready = s.await(Linux.POLLOUT, stop, (int) Math.min(left, Integer.MAX_VALUE));
+                    if (ready == Ready.READY) {
                         break;
+                    }
+                    if (ready == Ready.STOPPED) {
+                        throw new InterruptedIOException("connect to " + SockAddr.format(to) + " stopped");
                     }
                 }
                 MemorySegment err = tmp.allocateFrom(JAVA_INT, 0);
@@ -296,6 +312,16 @@ public final class StreamSocket implements AutoCloseable {
      * @throws EOFException when the far end closed the connection (or this side shut it down)
      */
     public int read(MemorySegment buf, long off, int len, Wakeup stop) throws IOException {
+        return read(buf, off, len, stop, -1);
+    }
+
+    /**
+     * As {@link #read(MemorySegment, long, int, Wakeup)}, waiting at most {@code timeoutMillis}
+     * (-1: for ever) for the first byte: for a reply that must come within a time.
+     *
+     * @throws SocketTimeoutException if nothing arrived in time
+     */
+    public int read(MemorySegment buf, long off, int len, Wakeup stop, int timeoutMillis) throws IOException {
         Objects.checkFromIndexSize(off, len, buf.byteSize());
         if (!buf.isNative() || len <= 0) {
             throw new IllegalArgumentException("read into " + len + " bytes of a " + (buf.isNative() ? "" : "heap ") + "segment");
@@ -316,8 +342,12 @@ public final class StreamSocket implements AutoCloseable {
                     throw new EOFException(remote() + " closed the connection");
                 }
                 if (n == -Linux.EAGAIN) {
-                    if (await(Linux.POLLIN, stop, -1) == Ready.STOPPED) {
+                    Ready ready = await(Linux.POLLIN, stop, timeoutMillis);
+                    if (ready == Ready.STOPPED) {
                         return STOPPED;
+                    }
+                    if (ready == Ready.TIMEOUT) {
+                        throw new SocketTimeoutException("nothing from " + remote() + " within " + timeoutMillis + " ms");
                     }
                 } else if (n != -Linux.EINTR) {
                     throw new SysException("read from " + remote(), (int) -n);

@@ -2,6 +2,7 @@ package dev.patchcord.device;
 
 import dev.patchcord.core.simplevpn.ControlMessage;
 import dev.patchcord.sys.Wakeup;
+import dev.patchcord.transport.StreamSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -12,7 +13,6 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -34,8 +34,8 @@ class SimplevpnHubLimitsTest {
     @BeforeEach
     void start() throws Exception {
         wakeup = new Wakeup();
-        ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0));
-        port = ((InetSocketAddress) server.getLocalAddress()).getPort();
+        StreamSocket server = StreamSocket.listen(InetAddress.getByName("127.0.0.1"), 0);
+        port = server.localPort();
         hub = new SimplevpnHub(server, wakeup, new PrintStream(logBytes, true, StandardCharsets.UTF_8), "hub: ", false,
                 MAX, PER_ADDRESS, REQUEST_WITHIN);
         hub.start();

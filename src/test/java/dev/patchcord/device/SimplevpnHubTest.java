@@ -3,6 +3,7 @@ package dev.patchcord.device;
 import dev.patchcord.core.Drop;
 import dev.patchcord.core.simplevpn.ControlMessage;
 import dev.patchcord.sys.Wakeup;
+import dev.patchcord.transport.StreamSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -18,7 +19,6 @@ import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -48,8 +48,8 @@ class SimplevpnHubTest {
     @BeforeEach
     void start() throws Exception {
         wakeup = new Wakeup();
-        ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-        address = (InetSocketAddress) server.getLocalAddress();
+        StreamSocket server = StreamSocket.listen(InetAddress.getLoopbackAddress(), 0);
+        address = new InetSocketAddress(InetAddress.getLoopbackAddress(), server.localPort());
         hub = new SimplevpnHub(server, wakeup, new PrintStream(logBytes, true, StandardCharsets.UTF_8), "hub: ", false);
         hub.start();
     }

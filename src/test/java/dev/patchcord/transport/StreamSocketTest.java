@@ -71,6 +71,20 @@ class StreamSocketTest {
     }
 
     @Test
+    void aReadWithATimeOutGivesUpOnSilenceAndTakesWhatComesInTime() throws Exception {
+        try (Pair p = pair()) {
+            MemorySegment buf = arena.allocate(16);
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> p.server().read(buf, 0, 16, null, 200))
+                    .isInstanceOf(java.net.SocketTimeoutException.class);
+            assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(200));
+            p.client().writeFully(bytes("late"), 0, 4);
+            int n = p.server().read(buf, 0, 16, null, 5_000);
+            assertThat(new String(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE))).isEqualTo("late".substring(0, n));
+        }
+    }
+
+    @Test
     void closeFromAnotherThreadWakesABlockedReader() throws Exception {
         try (Pair p = pair()) {
             CompletableFuture<Throwable> reader = CompletableFuture.supplyAsync(() -> {
