@@ -91,7 +91,8 @@ public final class PlainHandover implements Handover {
             InetSocketAddress peer = learned == null ? null : learned.describe();
             byte[] config = peer == null ? new byte[0] : endpointLine(peer).getBytes(StandardCharsets.UTF_8);
             HandoverSnapshot snapshot = new HandoverSnapshot(handovers, firstStartEpochMillis, tun.name(),
-                    HandoverSnapshot.Kind.PLAIN, tun.offloads(), List.of(Role.TUN, Role.UDP), List.of(), config, List.of());
+                    HandoverSnapshot.Kind.PLAIN, tun.offloads(), List.of(Role.TUN, Role.UDP), List.of(), config, List.of(),
+                    List.of());
             return new Outgoing(snapshot, new int[] {tun.fd(), socket.fd()});
         } catch (IOException | RuntimeException e) {
             resume();

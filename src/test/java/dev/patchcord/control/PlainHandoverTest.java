@@ -17,7 +17,7 @@ class PlainHandoverTest {
     private static HandoverSnapshot snapshot(String config) throws IOException {
         HandoverSnapshot s = new HandoverSnapshot(0, 1, "tp0", HandoverSnapshot.Kind.PLAIN, 0,
                 List.of(HandoverSnapshot.Role.TUN, HandoverSnapshot.Role.UDP), List.of(),
-                config.getBytes(StandardCharsets.UTF_8), List.of());
+                config.getBytes(StandardCharsets.UTF_8), List.of(), List.of());
         return HandoverSnapshot.fromBytes(s.toBytes()); // through the wire format, as a successor reads it
     }
 
