@@ -41,8 +41,8 @@ final class PlainRestart {
         }
         List<String> original = spec.commandLine().getParseResult().originalArgs();
         Restart restart = new Restart(ifname != null ? ifname : label, socket -> successorArgs(original, spec.name(), socket),
-                handover, Runnable::run, session.cleanupLock(), err);
-        session.onRestart(restart::requested);
+                handover, Runnable::run, session.cleanupLock(), session::stopRequested, err);
+        session.onRestart(restart::requested, restart::arm);
     }
 
     /**

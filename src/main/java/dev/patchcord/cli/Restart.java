@@ -16,6 +16,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Lock;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -52,6 +54,7 @@ final class Restart {
     private final Handover handover;
     private final Consumer<Runnable> exclusive;
     private final Lock cleanups;
+    private final BooleanSupplier stopRequested;
     private final PrintStream err;
     private boolean running;
 
@@ -62,14 +65,17 @@ final class Restart {
      * @param exclusive runs its argument under the configuration socket's lock
      * @param cleanups  held by the process's clean-up steps: a stop asked for during the hand-over
      *                  waits for its outcome (after a commit, the steps must never run here)
+     * @param stopRequested whether this process was asked to stop: a hand-over then gives up
+     *                      rather than leave a successor running what was to be stopped
      */
     Restart(String ifname, Function<Path, List<String>> successorArgs, Handover handover, Consumer<Runnable> exclusive,
-            Lock cleanups, PrintStream err) {
+            Lock cleanups, BooleanSupplier stopRequested, PrintStream err) {
         this.ifname = ifname;
         this.successorArgs = successorArgs;
         this.handover = handover;
         this.exclusive = exclusive;
         this.cleanups = cleanups;
+        this.stopRequested = stopRequested;
         this.err = err;
     }
 
@@ -81,8 +87,20 @@ final class Restart {
         return RunDir.dir().resolve(ifname + ".restart");
     }
 
+    /** Set once the process is up (a successor: once it has taken over): restarts may begin. */
+    private volatile boolean armed;
+
+    /** Lets restarts begin; see {@link #armed}. */
+    void arm() {
+        armed = true;
+    }
+
     /** Starts a hand-over on a thread of its own, unless one is running; for the signal handler. */
     synchronized void requested() {
+        if (!armed) {
+            failed("the process is still starting or taking over; ask again once it is up");
+            return;
+        }
         if (running) {
             say("a restart is already in progress");
             return;
@@ -160,27 +178,13 @@ final class Restart {
         throw new IOException("the successor did not connect within " + HELLO_MILLIS / 1000 + " s");
     }
 
-    /** Steps 3 to 5, under the configuration socket's lock. */
+    /** Steps 3 to 5, under the configuration socket's lock and the clean-up steps' lock. */
     private void handOver(HandoverLink link, Process successor) throws IOException {
         IOException[] failure = {null};
-        // A successor that stops reading would hold this process in a send with its loops
-        // stopped: past the time the steps may take, it is ended, and the send fails.
-        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-        Thread.ofVirtual().name("restart-watchdog").start(() -> {
-            try {
-                if (!done.await(RUNNING_MILLIS + 5_000, TimeUnit.MILLISECONDS)) {
-                    say("restart: the successor did not finish within " + RUNNING_MILLIS / 1000 + " s; ending it");
-                    successor.destroyForcibly();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
         cleanups.lock();
         try {
-            exclusive.accept(() -> step3to5(link, successor, failure));
+            exclusive.accept(() -> failure[0] = step3to5(link, successor));
         } finally {
-            done.countDown();
             cleanups.unlock();
         }
         if (failure[0] != null) {
@@ -188,18 +192,46 @@ final class Restart {
         }
     }
 
-    private void step3to5(HandoverLink link, Process successor, IOException[] failure) {
+    /** The outcome of steps 3 to 5, decided once: by the commit, or by the watchdog or a failure. */
+    private enum Outcome { WAITING, COMMITTING, ABANDONED }
+
+    /** Steps 3 to 5; null once committed (never, in fact: the process halts), or why it failed. */
+    private IOException step3to5(HandoverLink link, Process successor) {
+        if (stopRequested.getAsBoolean()) {
+            return new IOException("a stop was asked for");
+        }
         Handover.Outgoing out;
         try {
             out = handover.pause(); // resumes by itself if it fails
-        } catch (IOException e) {
-            failure[0] = e;
-            return;
+        } catch (IOException | RuntimeException e) {
+            return e instanceof IOException io ? io : new IOException(String.valueOf(e.getMessage()), e);
         }
         long paused = System.nanoTime();
+        AtomicReference<Outcome> outcome = new AtomicReference<>(Outcome.WAITING);
+        // A successor that stops reading would hold this process in a send with its loops
+        // stopped: past the time the steps may take (from the pause on), it is ended, which ends
+        // the send, unless the commit has begun.
+        Thread watchdog = Thread.ofVirtual().name("restart-watchdog").start(() -> {
+            try {
+                Thread.sleep(RUNNING_MILLIS + 5_000);
+                if (outcome.compareAndSet(Outcome.WAITING, Outcome.ABANDONED)) {
+                    say("restart: the successor did not finish within " + (RUNNING_MILLIS + 5_000) / 1000
+                            + " s; ending it");
+                    successor.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                // The outcome was decided.
+            }
+        });
+        boolean stateSent = false;
         try {
             byte[] bytes = out.snapshot().toBytes();
+            if (bytes.length + 1 > UnixSocket.MAX_MESSAGE) {
+                throw new IOException("the snapshot is " + bytes.length / (1 << 20) + " MiB, more than a hand-over carries ("
+                        + UnixSocket.MAX_MESSAGE / (1 << 20) + " MiB)");
+            }
             try {
+                stateSent = true; // from here the successor may hold the sessions, even if the send fails
                 link.sendState(bytes, out.fds());
             } finally {
                 java.util.Arrays.fill(bytes, (byte) 0);
@@ -208,14 +240,27 @@ final class Restart {
             say("restart: sent the interface, " + out.fds().length + " descriptors and "
                     + out.snapshot().sessions().size() + " peers' sessions");
             link.expect(HandoverLink.Kind.RUNNING, RUNNING_MILLIS);
-        } catch (IOException e) {
+            if (stopRequested.getAsBoolean()) {
+                throw new IOException("a stop was asked for during the hand-over");
+            }
+            if (!outcome.compareAndSet(Outcome.WAITING, Outcome.COMMITTING)) {
+                throw new IOException("the successor was ended for taking too long");
+            }
+        } catch (Throwable e) { // anything at all: this process must carry on
+            outcome.set(Outcome.ABANDONED);
+            watchdog.interrupt();
             // First the successor goes, then this process reads again: never both at once.
             stop(successor);
-            handover.resume();
-            failure[0] = e;
-            return;
+            try {
+                handover.resume(stateSent);
+            } catch (RuntimeException r) {
+                e.addSuppressed(r);
+            }
+            return e instanceof IOException io ? io : new IOException(e.toString(), e);
         }
+        watchdog.interrupt();
         commit(link, successor, (System.nanoTime() - paused) / 1_000_000);
+        return null;
     }
 
     /** Ends a successor that failed, without its clean-up steps, and waits for it to be gone. */

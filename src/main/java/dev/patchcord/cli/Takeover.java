@@ -118,7 +118,8 @@ final class Takeover {
             fail("no go-ahead from the running process (" + e.getMessage() + ")");
         }
         if (!gone && !link.awaitClosed(BYE_MILLIS)) {
-            fail("the running process did not exit within " + BYE_MILLIS / 1000 + " s of its BYE");
+            // After its BYE it has wiped its keys and only exits: this process carries on either way.
+            say("restart: the running process has not exited " + BYE_MILLIS / 1000 + " s after its BYE; carrying on");
         }
         link.close();
         afterHandover.run();

@@ -40,10 +40,16 @@ final class TunnelSession implements InterfaceSession.Stop {
      */
     private final java.util.concurrent.locks.Lock cleanupLock = new java.util.concurrent.locks.ReentrantLock();
 
-    /** Makes SIGUSR2 run {@code action} (a hand-over to a successor process). */
-    void onRestart(Runnable action) {
+    /**
+     * Makes SIGUSR2 run {@code action} (a hand-over to a successor process); {@code arm} runs once
+     * the process is up, from when on the action may go ahead (before, it says it cannot yet).
+     */
+    void onRestart(Runnable action, Runnable arm) {
         onRestart = action;
+        onRestartArmed = arm;
     }
+
+    private Runnable onRestartArmed = () -> { };
 
     /** The lock the clean-up steps take; see {@link #cleanupLock}. */
     java.util.concurrent.locks.Lock cleanupLock() {
@@ -96,15 +102,17 @@ final class TunnelSession implements InterfaceSession.Stop {
         Runnable reload = onReload;
         Signals.on("HUP", reload == null ? stop::countDown : () -> Thread.ofVirtual().name("reload").start(reload));
         Signals.on("USR1", () -> err.println("patchcord: " + label + ": " + tunnel.summary()));
+        tunnel.onFailure(stop::countDown);
+        tunnel.start();
+        err.println("patchcord: " + label + ": " + readyMessage + " (ready " + sinceStart() + " ms after start)");
         Runnable restart = onRestart;
         if (restart != null) {
             Signals.on("USR2", restart);
         }
-        tunnel.onFailure(stop::countDown);
-        tunnel.start();
-        err.println("patchcord: " + label + ": " + readyMessage + " (ready " + sinceStart() + " ms after start)");
         ready = true;
         onReady.run();
+        // Only now may a restart begin: a successor still taking over (onReady) must not start one.
+        onRestartArmed.run();
         try {
             stop.await();
         } catch (InterruptedException e) {

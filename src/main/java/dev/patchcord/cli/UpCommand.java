@@ -200,8 +200,9 @@ final class UpCommand implements Callable<Integer> {
             });
         }
         Restart restart = new Restart(ifname, socket -> successorArgs(socket, file), new InterfaceHandover(built),
-                built.uapi() != null ? built.uapi()::exclusive : Runnable::run, session.cleanupLock(), err);
-        session.onRestart(restart::requested);
+                built.uapi() != null ? built.uapi()::exclusive : Runnable::run, session.cleanupLock(), session::stopRequested,
+                err);
+        session.onRestart(restart::requested, restart::arm);
         ConfigReload reload = new ConfigReload(file, config, built.configDevice(), ifname, err, built.meshReload());
         session.onReload(reload);
         if (built.cluster() != null) {

@@ -24,8 +24,14 @@ public interface Handover {
     /** Stops the traffic and collects the state; on failure, resumes before the exception leaves. */
     Outgoing pause() throws IOException;
 
-    /** The successor failed: the traffic goes on here, as if nothing had happened. */
-    void resume();
+    /**
+     * The successor failed: the traffic goes on here.
+     *
+     * @param stateSent whether the snapshot had (perhaps partly) gone: the successor may then have
+     *                  sealed under the sessions, so they are ended and made anew rather than
+     *                  reused, and it may have read from the TCP connections
+     */
+    void resume(boolean stateSent);
 
     /** The successor carries the tunnel now: zero every secret this process holds. */
     void wipe();

@@ -78,8 +78,8 @@ public final class InterfaceHandover implements Handover {
             List<HandoverSnapshot.TcpLink> links = new ArrayList<>();
             TcpTransport tcp = session.tcp();
             if (tcp != null) {
+                TcpTransport.Suspended s = tcp.suspend(); // resumes by itself if it fails
                 tcpSuspended = true;
-                TcpTransport.Suspended s = tcp.suspend();
                 if (s.listenerFd() >= 0) {
                     roles.add(Role.TCP_LISTENER);
                     fds.add(s.listenerFd());
@@ -105,25 +105,33 @@ public final class InterfaceHandover implements Handover {
                     stations);
             return new Outgoing(snapshot, fds.stream().mapToInt(Integer::intValue).toArray());
         } catch (IOException | RuntimeException e) {
-            resume();
+            resume(false);
             throw e;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            resume();
+            resume(false);
             throw new IOException("interrupted while stopping the packet loops");
         }
     }
 
     /** The successor failed: the traffic goes on here, as if nothing had happened. */
     @Override
-    public void resume() {
-        if (tcpSuspended) {
-            tcpSuspended = false;
-            session.tcp().resume();
+    public void resume(boolean stateSent) {
+        if (stateSent) {
+            // The successor may have sealed under these sessions: a counter used there must never
+            // be used again here under the same key. New handshakes make new keys.
+            session.node().endSessions();
         }
-        if (paused) {
-            paused = false;
-            session.tunnel().resume();
+        try {
+            if (tcpSuspended) {
+                tcpSuspended = false;
+                session.tcp().resume(); // a stream the successor read from breaks framing and is redialled
+            }
+        } finally {
+            if (paused) {
+                paused = false;
+                session.tunnel().resume();
+            }
         }
     }
 

@@ -95,17 +95,17 @@ public final class PlainHandover implements Handover {
                     List.of());
             return new Outgoing(snapshot, new int[] {tun.fd(), socket.fd()});
         } catch (IOException | RuntimeException e) {
-            resume();
+            resume(false);
             throw e;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            resume();
+            resume(false);
             throw new IOException("interrupted while stopping the packet loops");
         }
     }
 
     @Override
-    public void resume() {
+    public void resume(boolean stateSent) { // nothing secret: the same traffic goes on
         if (paused) {
             paused = false;
             tunnel.resume();

@@ -57,6 +57,30 @@ abstract class Loops implements Tunnel {
         }
     }
 
+    /** How long {@link #startAgain} waits for a loop a pause has not yet reached (stuck in a system call). */
+    private static final long START_AGAIN_SECONDS = 30;
+
+    /**
+     * Starts the loops again after a pause (a hand-over that failed), only once every one has
+     * returned: two threads must never run one loop on one descriptor and one set of buffers.
+     *
+     * @param loops the wake-up the pause signalled; cleared here
+     * @throws IllegalStateException if a loop has not returned within 30 s (then none is started)
+     */
+    protected final void startAgain(dev.patchcord.sys.Wakeup loops) {
+        try {
+            if (!awaitStopped(START_AGAIN_SECONDS, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("a packet loop did not stop within " + START_AGAIN_SECONDS
+                        + " s; not starting the loops twice");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the packet loops to stop");
+        }
+        loops.clear();
+        start();
+    }
+
     @Override
     public final boolean awaitStopped(long timeout, TimeUnit unit) throws InterruptedException {
         return stopped.await(timeout, unit);

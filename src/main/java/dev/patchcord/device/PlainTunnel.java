@@ -102,8 +102,7 @@ public final class PlainTunnel extends Loops implements Pausable {
 
     @Override
     public void resume() {
-        loops.clear();
-        start();
+        startAgain(loops);
     }
 
     /** Its loops end by returning when the wake-up fires, so any exception is a real failure. */

@@ -96,8 +96,7 @@ public final class UdptunTunnel extends Loops implements Pausable {
 
     @Override
     public void resume() {
-        loops.clear();
-        start();
+        startAgain(loops);
     }
 
     @Override

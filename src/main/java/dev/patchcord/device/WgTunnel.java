@@ -147,6 +147,7 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
      * @return whether every loop returned within {@code millis}
      */
     public boolean pause(long millis) throws InterruptedException {
+        paused = true;
         wakeup.signal();
         return awaitStopped(millis, TimeUnit.MILLISECONDS);
     }
@@ -166,8 +167,20 @@ public final class WgTunnel extends Loops implements TcpTransport.Host {
 
     /** Starts the loops again after {@link #pause} (the hand-over failed); the session carries on. */
     public void resume() {
-        wakeup.clear();
-        start();
+        paused = false;
+        startAgain(wakeup);
+    }
+
+    /** Set while the loops are paused for a hand-over: the TCP dialers go on waiting (see {@link #closing}). */
+    private volatile boolean paused;
+
+    /**
+     * Whether the tunnel is shutting down for good (the TCP dialers end): its wake-up signalled,
+     * and not for a pause, after which the same dialers carry on.
+     */
+    @Override
+    public boolean closing() {
+        return wakeup.signalled() && !paused;
     }
 
     /**

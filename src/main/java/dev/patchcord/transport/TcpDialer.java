@@ -48,7 +48,7 @@ final class TcpDialer implements Runnable {
         long backoff = 1_000;
         long missingSince = Long.MIN_VALUE;
         TcpConn next = adopted;
-        while (!gate.closed() && !tunnel.stopping()) {
+        while (!gate.closed() && !tunnel.closing()) {
             TcpConn conn = next;
             next = null;
             if (conn == null) {

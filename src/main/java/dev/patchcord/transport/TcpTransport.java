@@ -64,8 +64,8 @@ public final class TcpTransport implements Transport {
 
         PeerEndpoint endpoint(Peer peer);
 
-        /** Whether the tunnel is stopping (dialers end). */
-        boolean stopping();
+        /** Whether the tunnel is shutting down for good (dialers end); not while it is only paused. */
+        boolean closing();
 
         /** A reader's way into the tunnel, for one connection's thread. */
         Inbound inbound(Arena arena);

@@ -88,7 +88,7 @@ class TcpHandoverTest {
         }
 
         @Override
-        public boolean stopping() {
+        public boolean closing() {
             return false;
         }
 

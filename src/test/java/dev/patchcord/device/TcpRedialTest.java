@@ -153,7 +153,7 @@ class TcpRedialTest {
             }
 
             @Override
-            public boolean stopping() {
+            public boolean closing() {
                 return false;
             }
 

@@ -339,6 +339,22 @@ public final class Node {
      * their peers, and our static private key, which goes: the node makes and answers no
      * handshake afterwards. The peers stay (not marked removed), without sessions.
      */
+    /**
+     * Ends every peer's sessions, keys wiped, as a new private key would: for a hand-over that
+     * failed after the sessions were sent to another process, which may have sealed under them
+     * with counters this process is about to use again. The next packet to each peer starts a
+     * handshake, so no key ever seals two messages with the same counter.
+     */
+    public void endSessions() {
+        for (Peer p : peers()) {
+            p.zeroKeys();
+        }
+    }
+
+    /**
+     * After a hand-over: zeroes every secret (see below). Before it, {@link #endSessions} serves a
+     * hand-over that failed once the sessions had left.
+     */
     public synchronized void wipeSecrets() {
         Identity id = identity;
         identity = null;
