@@ -125,7 +125,11 @@ public final class InterfaceHandover implements Handover {
         try {
             if (tcpSuspended) {
                 tcpSuspended = false;
-                session.tcp().resume(); // a stream the successor read from breaks framing and is redialled
+                if (stateSent) {
+                    session.tcp().resumeWithoutConnections(); // the successor may have read from them
+                } else {
+                    session.tcp().resume();
+                }
             }
         } finally {
             if (paused) {

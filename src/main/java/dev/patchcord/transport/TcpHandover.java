@@ -19,7 +19,7 @@ import java.util.Map;
  * and, in the successor, adopting what a predecessor described. Nothing is shut down on the way:
  * a shutdown would end a connection for both processes.
  *
- * <p><b>Concurrency.</b> {@link #suspend()} and {@link #resume()} are called by one thread at a
+ * <p><b>Concurrency.</b> {@link #suspend()} and {@link #resume(boolean)} are called by one thread at a
  * time (the one running the restart); they wait on the transport's {@link TcpGate} for its
  * readers and acceptor to hold, and read what the readers kept under it. {@link #adopt} runs
  * before any of the transport's threads, under the transport's own lock.
@@ -56,10 +56,10 @@ final class TcpHandover {
             return describe();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            resume();
+            resume(false);
             throw new IllegalStateException("interrupted while suspending TCP", e);
         } catch (RuntimeException e) {
-            resume();
+            resume(false);
             throw e;
         }
     }
@@ -111,10 +111,14 @@ final class TcpHandover {
         return new Suspended(server != null ? server.fd() : -1, List.copyOf(states));
     }
 
-    /** See {@link TcpTransport#resume()}. */
-    void resume() {
+    /** See {@link TcpTransport#resume()} and {@link TcpTransport#resumeWithoutConnections()}. */
+    void resume(boolean closeConnections) {
         gate.checkSuspended();
-        owner.conns.forEach(c -> c.link.resume());
+        if (closeConnections) {
+            owner.conns.forEach(c -> c.link.close());
+        } else {
+            owner.conns.forEach(c -> c.link.resume());
+        }
         gate.resume();
     }
 

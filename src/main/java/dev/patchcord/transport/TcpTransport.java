@@ -227,7 +227,17 @@ public final class TcpTransport implements Transport {
 
     /** After a failed hand-over: carries on exactly as before {@link #suspend()}. */
     public void resume() {
-        handover.resume();
+        handover.resume(false);
+    }
+
+    /**
+     * After a hand-over that failed once the successor had the connections: it may have read from
+     * them or written part of a message, so their streams no longer frame where this process
+     * expects; they are closed (the successor is gone by now, so the far end sees them end) and
+     * made again by the dialers or the peers, and the listener goes on.
+     */
+    public void resumeWithoutConnections() {
+        handover.resume(true);
     }
 
     /**
