@@ -35,7 +35,7 @@ class RestartIT {
     private static final Pattern PINGS = Pattern.compile("(\\d+) packets transmitted, (\\d+) received");
 
     /** The pid a tunnel's pid file names now (the successor writes it once the old process has gone). */
-    private static long pid(String ifname) throws Exception {
+    static long pid(String ifname) throws Exception {
         return Long.parseLong(Files.readString(Path.of("/run/patchcord/" + ifname + ".pid")).strip());
     }
 
@@ -60,7 +60,7 @@ class RestartIT {
      * Stops the successors a restart left (the lab knows only the first process of each tunnel),
      * by the pid their pid files name, before the lab removes the namespaces.
      */
-    private static void stopSuccessors(String... ifnames) {
+    static void stopSuccessors(String... ifnames) {
         for (String ifname : ifnames) {
             try {
                 ProcessHandle.of(pid(ifname)).ifPresent(h -> {

@@ -16,6 +16,8 @@ import java.util.regex.Pattern;
 import static dev.patchcord.e2e.Tunnels.A4;
 import static dev.patchcord.e2e.Tunnels.B4;
 import static dev.patchcord.e2e.WireGuardPeers.ifname;
+import static dev.patchcord.e2e.RestartIT.pid;
+import static dev.patchcord.e2e.RestartIT.stopSuccessors;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -27,10 +29,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 @ExtendWith(LabExtension.class)
 class RestartPlainIT {
     private static final Pattern PINGS = Pattern.compile("(\\d+) packets transmitted, (\\d+) received");
-
-    private static long pid(String ifname) throws Exception {
-        return Long.parseLong(Files.readString(Path.of("/run/patchcord/" + ifname + ".pid")).strip());
-    }
 
     /**
      * Restarts {@code ifname} while {@code ns} pings {@code target} every 10 ms: the restart exits
@@ -53,24 +51,6 @@ class RestartPlainIT {
         long sent = Long.parseLong(m.group(1)), received = Long.parseLong(m.group(2));
         System.out.println(ifname + " restart under ping -i 0.01: " + sent + " sent, " + received + " received");
         assertThat(sent - received).as("pings lost across the restart of " + ifname).isLessThanOrEqualTo(2);
-    }
-
-    /** Stops what the restarts left running (the lab knows only the first process of each tunnel). */
-    private static void stopSuccessors(String... ifnames) {
-        for (String ifname : ifnames) {
-            try {
-                ProcessHandle.of(pid(ifname)).ifPresent(h -> {
-                    h.destroy();
-                    try {
-                        h.onExit().get(20, TimeUnit.SECONDS);
-                    } catch (Exception e) {
-                        h.destroyForcibly();
-                    }
-                });
-            } catch (Exception e) {
-                // No pid file: nothing was left running.
-            }
-        }
     }
 
     @Test
