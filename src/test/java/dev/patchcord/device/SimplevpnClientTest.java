@@ -58,13 +58,14 @@ class SimplevpnClientTest {
     private Node client(int staticAddress) throws Exception {
         Wakeup w = new Wakeup();
         wakeups.add(w);
-        QueueDevice device = new QueueDevice(w);
+        Wakeup packets = w.child();
+        QueueDevice device = new QueueDevice(packets);
         List<String> addresses = new CopyOnWriteArrayList<>();
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         SimplevpnClient client = new SimplevpnClient(device, "127.0.0.1",
                 new InetSocketAddress(InetAddress.getLoopbackAddress(), port), staticAddress,
                 (previous, assigned) -> addresses.add(ControlMessage.format(previous) + ">" + ControlMessage.format(assigned)),
-                w, new PrintStream(log, true, StandardCharsets.UTF_8), "client: ", false, new Counters());
+                w, packets, new PrintStream(log, true, StandardCharsets.UTF_8), "client: ", false, new Counters());
         return new Node(client, device, w, addresses, log);
     }
 
