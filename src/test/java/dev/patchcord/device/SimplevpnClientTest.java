@@ -145,6 +145,34 @@ class SimplevpnClientTest {
         assertThat(b.device().received.poll(5, TimeUnit.SECONDS)).isEqualTo(p);
     }
 
+    @Test
+    void aPausedClientResumesOrHandsItsConnectionToAnotherWithoutTheHubNoticing() throws Exception {
+        hub(0);
+        Node a = started(ControlMessage.NONE);
+        Node b = started(ControlMessage.NONE);
+        assertThat(a.client().pause(5_000)).as("loops stop at their next wait").isTrue();
+        assertThat(a.client().connection()).as("the connection stays open").isNotNull();
+        a.client().resume();
+        byte[] p = ipv4(A254, A253, 500);
+        a.device().toSend.add(p);
+        assertThat(b.device().received.poll(5, TimeUnit.SECONDS)).isEqualTo(p);
+
+        // A successor takes the same connection, with whatever a paused reader had read in part.
+        assertThat(a.client().pause(5_000)).isTrue();
+        Node next = client(ControlMessage.NONE);
+        next.client().adoptConnection(a.client().connection(), a.client().address(), a.client().unread());
+        next.client().start();
+        running.add(next.client());
+        byte[] q = ipv4(A253, A254, 700);
+        b.device().toSend.add(q);
+        assertThat(next.device().received.poll(5, TimeUnit.SECONDS)).isEqualTo(q);
+        byte[] r = ipv4(A254, A253, 300);
+        next.device().toSend.add(r);
+        assertThat(b.device().received.poll(5, TimeUnit.SECONDS)).isEqualTo(r);
+        assertThat(next.addresses()).as("no address set again").isEmpty();
+        assertThat(next.logText()).as("no reconnection").doesNotContain("connected to");
+    }
+
     /** The address a node holds now, from its listener's record ("old>new"), or its first if unchanged. */
     private static int last(Node n) throws Exception {
         String latest = n.addresses().getLast();
