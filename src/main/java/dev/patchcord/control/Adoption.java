@@ -119,6 +119,11 @@ public final class Adoption {
         return StreamSocket.adopt(take(Role.TCP_LINK, nth));
     }
 
+    /** The TCP listener of a plain mode (the simplevpn server's). */
+    public StreamSocket adoptListener() throws IOException {
+        return StreamSocket.adopt(take(Role.TCP_LISTENER, 0));
+    }
+
     /** The WireGuard-over-TCP listener and connections, or null if the running process had none. */
     TcpTransport.Suspended tcp() throws IOException {
         if (snapshot.count(Role.TCP_LISTENER) == 0 && snapshot.count(Role.TCP_LINK) == 0) {

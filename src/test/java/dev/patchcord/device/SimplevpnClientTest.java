@@ -173,6 +173,50 @@ class SimplevpnClientTest {
         assertThat(next.logText()).as("no reconnection").doesNotContain("connected to");
     }
 
+    @Test
+    void aPausedHubHandsItsListenerAndClientsToAnotherHubWithoutTheClientsNoticing() throws Exception {
+        Wakeup w = new Wakeup();
+        wakeups.add(w);
+        Wakeup packets = w.child();
+        StreamSocket server = StreamSocket.listen(InetAddress.getLoopbackAddress(), 0);
+        port = server.localPort();
+        ByteArrayOutputStream firstLog = new ByteArrayOutputStream();
+        SimplevpnHub first = new SimplevpnHub(server, w, packets, new PrintStream(firstLog, true), "hub: ", false);
+        first.start();
+        Node a = started(ControlMessage.NONE);
+        Node b = started(ControlMessage.NONE);
+        byte[] p = ipv4(A254, A253, 400);
+        a.device().toSend.add(p);
+        assertThat(b.device().received.poll(5, TimeUnit.SECONDS)).isEqualTo(p);
+
+        // Paused and resumed: it carries on.
+        assertThat(first.pause(5_000)).isTrue();
+        first.resume();
+        a.device().toSend.add(p);
+        assertThat(b.device().received.poll(5, TimeUnit.SECONDS)).isEqualTo(p);
+
+        assertThat(first.pause(5_000)).isTrue();
+        List<SimplevpnHub.ClientState> states = first.handover();
+        assertThat(states).hasSize(2);
+        Wakeup w2 = new Wakeup();
+        wakeups.add(w2);
+        SimplevpnHub next = new SimplevpnHub(first.listener(), w2, w2.child(), new PrintStream(new ByteArrayOutputStream()),
+                "hub: ", false);
+        for (SimplevpnHub.ClientState c : states) {
+            next.adoptClient(c.socket(), c.peer(), c.address(), c.unread(), c.unsent());
+        }
+        next.start();
+        running.add(next);
+        byte[] q = ipv4(A253, A254, 900);
+        b.device().toSend.add(q);
+        assertThat(a.device().received.poll(5, TimeUnit.SECONDS)).isEqualTo(q);
+        // Its pool holds the adopted addresses: a new client gets the next one.
+        Node c = started(ControlMessage.NONE);
+        assertThat(c.addresses()).containsExactly("0.0.0.0>10.0.254.252");
+        assertThat(a.logText() + b.logText()).doesNotContain("lost");
+        assertThat(firstLog.toString(StandardCharsets.UTF_8)).doesNotContain("disconnected");
+    }
+
     /** The address a node holds now, from its listener's record ("old>new"), or its first if unchanged. */
     private static int last(Node n) throws Exception {
         String latest = n.addresses().getLast();
