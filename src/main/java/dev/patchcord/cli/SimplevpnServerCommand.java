@@ -24,7 +24,7 @@ import java.util.concurrent.Callable;
 @Command(name = "server", sortOptions = false,
         description = {"Hub for simplevpn clients: assigns addresses (10.0.254.254 first) and routes between them."},
         footer = {"", "Examples:", "  patchcord simplevpn server", "  patchcord simplevpn server -p 4000 -d",
-                "  patchcord restart simplevpn-4000              # hand it to a new process, no client notices"})
+                "  patchcord restart simplevpn-4000      # a new process, no drop"})
 final class SimplevpnServerCommand implements Callable<Integer> {
     @Option(names = {"-p", "--port"}, paramLabel = "PORT", defaultValue = "2002",
             description = "TCP port to listen on (default: ${DEFAULT-VALUE}).")
