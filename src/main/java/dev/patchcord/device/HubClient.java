@@ -43,6 +43,8 @@ final class HubClient {
     private volatile String closeReason;
     /** Set while the hub's threads stop for a hand-over: the writer returns between packets. */
     private volatile boolean paused;
+    /** Whether the writer runs now (it may be stuck in a write to a client that does not read). */
+    volatile boolean writing;
     /** Whether this client's reader and writer were started since the last pause. */
     private final AtomicBoolean threads = new AtomicBoolean();
     /**
@@ -152,6 +154,7 @@ final class HubClient {
         ByteBuffer view = queue.storage().duplicate();
         // The same direct memory as the ring, for the socket's writes (made once, not per packet).
         MemorySegment ring = MemorySegment.ofBuffer(view.clear());
+        writing = true;
         try {
             byte[] first = unsent;
             if (first != null) {
@@ -192,6 +195,8 @@ final class HubClient {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             close("interrupted");
+        } finally {
+            writing = false;
         }
     }
 

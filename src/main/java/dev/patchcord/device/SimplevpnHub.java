@@ -221,18 +221,33 @@ public final class SimplevpnHub extends StoppableLoops implements Pausable {
             c.pauseWriter();
         }
         if (!awaitStopped(millis, TimeUnit.MILLISECONDS)) {
+            closeStalledWriters();
             return false;
         }
         synchronized (clientThreads) {
             while (clientThreads[0] > 0) {
                 long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
                 if (left <= 0) {
+                    closeStalledWriters();
                     return false;
                 }
                 clientThreads.wait(left);
             }
         }
         return true;
+    }
+
+    /**
+     * A writer still running after the pause's time is stuck in a write to a client that does not
+     * read: that client is closed (its write fails at once), so that the hand-over fails cleanly
+     * and {@link #resume} does not wait for it, with every other client's traffic standing still.
+     */
+    private void closeStalledWriters() {
+        for (HubClient c : clients.keySet()) {
+            if (c.writing) {
+                c.close("it took none of its packets while the server restarted");
+            }
+        }
     }
 
     /** Starts every thread again after {@link #pause}, once the last of them has returned. */
