@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * How the plain modes ({@code tinyvpn}, {@code tap2tap}, {@code udptun}) take part in
+ * How the plain modes ({@code tinyvpn}, {@code tap2tap}, {@code udptun}, {@code simplevpn client}) take part in
  * {@code patchcord restart}: a pid file in the run directory by the interface's name, so that
  * {@code restart} (and {@code down}) find the process; SIGUSR2 runs a {@link Restart} with the
  * command line this process was started with; a successor says {@code RUNNING} once its loops run.
@@ -40,8 +40,14 @@ final class PlainRestart {
             session.onReady(() -> RunDir.writePidOrWarn(ifname, err));
         }
         List<String> original = spec.commandLine().getParseResult().originalArgs();
-        Restart restart = new Restart(ifname != null ? ifname : label, socket -> successorArgs(original, spec.name(), socket),
-                handover, Runnable::run, session.cleanupLock(), session::stopRequested, err);
+        // A subcommand of a subcommand (simplevpn client) starts its successor with its parents' names.
+        List<String> path = List.of(spec.qualifiedName(" ").split(" "));
+        List<String> parents = path.subList(1, path.size() - 1);
+        Restart restart = new Restart(ifname != null ? ifname : label, socket -> {
+            List<String> args = new ArrayList<>(parents);
+            args.addAll(successorArgs(original, spec.name(), socket));
+            return args;
+        }, handover, Runnable::run, session.cleanupLock(), session::stopRequested, err);
         session.onRestart(restart::requested, restart::arm);
     }
 

@@ -1,6 +1,8 @@
 package dev.patchcord.cli;
 
+import dev.patchcord.control.Adoption;
 import dev.patchcord.control.NetConfig;
+import dev.patchcord.control.SimplevpnClientHandover;
 import dev.patchcord.core.Cidr;
 import dev.patchcord.core.Counters;
 import dev.patchcord.core.simplevpn.ControlMessage;
@@ -8,16 +10,22 @@ import dev.patchcord.device.SimplevpnClient;
 import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.SockAddr;
+import dev.patchcord.transport.StreamSocket;
 import dev.patchcord.tun.InterfaceName;
 import dev.patchcord.tun.Link;
 import dev.patchcord.tun.TunDevice;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
+import java.io.IOException;
+import java.io.PrintStream;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -59,6 +67,13 @@ final class SimplevpnClientCommand implements Callable<Integer> {
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
+    /** Set by a running process for its successor ({@link Restart}): where to receive the interface. */
+    @Option(names = PlainRestart.TAKE_OVER, hidden = true, paramLabel = "SOCKET")
+    Path takeOver;
+
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws SysException {
         Addresses.port(port);
@@ -74,9 +89,14 @@ final class SimplevpnClientCommand implements Callable<Integer> {
         var err = System.err;
         PlainWarning.print(err, "simplevpn");
         Wakeup wakeup = new Wakeup();
+        // The loops' own wake-up: stopped with the session, or alone for a restart.
+        Wakeup packets = wakeup.child();
+        if (takeOver != null) {
+            return takeOver(server, wanted, wakeup, packets, err);
+        }
         TunDevice tun;
         try {
-            tun = TunDevice.open(TunDevice.Kind.TUN, iface, wakeup);
+            tun = TunDevice.open(TunDevice.Kind.TUN, iface, packets);
         } catch (SysException e) {
             wakeup.close();
             throw e;
@@ -85,7 +105,7 @@ final class SimplevpnClientCommand implements Callable<Integer> {
         Counters counters = new Counters();
         SimplevpnClient client = new SimplevpnClient(tun, host, server, wanted,
                 (previous, assigned) -> setAddress(ifname, previous, assigned),
-                wakeup, err, SimplevpnCommand.LABEL, verbose, counters);
+                wakeup, packets, err, SimplevpnCommand.LABEL, verbose, counters);
         int assigned;
         try {
             // TunnelSession installs its own handlers once running; these cover the first connection.
@@ -104,11 +124,48 @@ final class SimplevpnClientCommand implements Callable<Integer> {
             err.println(SimplevpnCommand.LABEL + "stopped; " + counters.summary());
             return 0;
         }
+        return run(tun, client, null, null, wakeup, packets, err);
+    }
+
+    /**
+     * A successor ({@code patchcord restart}): the interface is up and addressed, and the
+     * connection has its address already; only the descriptors change hands, and the stream goes
+     * on where the running process stopped reading it.
+     */
+    private int takeOver(InetSocketAddress server, int wanted, Wakeup wakeup, Wakeup packets, PrintStream err)
+            throws SysException {
+        Takeover takeover = Takeover.connect(iface != null ? iface : "simplevpn", takeOver, err);
+        Adoption adoption = takeover.receive();
+        TunDevice tun;
+        SimplevpnClient client;
+        try {
+            int assigned = SimplevpnClientHandover.assignedAddress(adoption.snapshot());
+            tun = adoption.adoptDevice(iface, TunDevice.Kind.TUN, packets);
+            String ifname = tun.name();
+            StreamSocket connection = adoption.adoptStream(0);
+            client = new SimplevpnClient(tun, host, server, wanted,
+                    (previous, address) -> setAddress(ifname, previous, address),
+                    wakeup, packets, err, SimplevpnCommand.LABEL, verbose, new Counters());
+            client.adoptConnection(connection, assigned, adoption.snapshot().tcpLinks().get(0).unread());
+        } catch (IOException e) {
+            adoption.closeUnadopted();
+            takeover.fail(e.getMessage()); // ends this process: the interface is still the running one's
+            throw new AssertionError("unreachable");
+        }
+        return run(tun, client, takeover, adoption, wakeup, packets, err);
+    }
+
+    private int run(TunDevice tun, SimplevpnClient client, Takeover takeover, Adoption adoption, Wakeup wakeup,
+            Wakeup packets, PrintStream err) {
         TunnelSession session = new TunnelSession("simplevpn", err);
         session.onStop(wakeup::close);
+        session.onStop(packets::close);
         session.onStop(tun::close);
-        return session.run(client, wakeup, "interface " + ifname + " " + ControlMessage.format(assigned) + "/" + prefix
-                + " <-> " + SockAddr.format(client.server()) + " over TCP");
+        PlainRestart.register(session, spec, tun.name(), "simplevpn", takeover,
+                new SimplevpnClientHandover(tun, client, adoption == null ? null : adoption.snapshot()), err);
+        return session.run(client, wakeup, "interface " + tun.name() + " " + ControlMessage.format(client.address())
+                + "/" + prefix + " <-> " + SockAddr.format(client.server()) + " over TCP"
+                + (takeover == null ? "" : " (taken over)"));
     }
 
     /** The {@code -a} address: an IPv4 literal that the protocol can carry as a static request. */

@@ -11,6 +11,8 @@ import dev.patchcord.transport.TcpTransport;
 import dev.patchcord.transport.UdpSocket;
 import dev.patchcord.tun.TunDevice;
 
+import dev.patchcord.transport.StreamSocket;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -107,6 +109,19 @@ public final class Adoption {
     /** The UDP socket of a plain mode, with everything set on it (its port, buffers, GRO). */
     public UdpSocket adoptSocket(Wakeup wakeup) throws SysException, IOException {
         return UdpSocket.adopt(take(Role.UDP, 0), wakeup);
+    }
+
+    /**
+     * The {@code nth} TCP connection of a plain mode (a simplevpn client's to its server), as it
+     * is: its unread bytes are in {@link HandoverSnapshot#tcpLinks()}.
+     */
+    public StreamSocket adoptStream(int nth) throws IOException {
+        return StreamSocket.adopt(take(Role.TCP_LINK, nth));
+    }
+
+    /** The TCP listener of a plain mode (the simplevpn server's). */
+    public StreamSocket adoptListener() throws IOException {
+        return StreamSocket.adopt(take(Role.TCP_LISTENER, 0));
     }
 
     /** The WireGuard-over-TCP listener and connections, or null if the running process had none. */

@@ -7,8 +7,10 @@ import dev.patchcord.core.simplevpn.PacketRing;
 import dev.patchcord.transport.StreamSocket;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -39,12 +41,83 @@ final class HubClient {
     private final Condition notEmpty = lock.newCondition();
     private volatile boolean closed;
     private volatile String closeReason;
+    /** Set while the hub's threads stop for a hand-over: the writer returns between packets. */
+    private volatile boolean paused;
+    /** Whether the writer runs now (it may be stuck in a write to a client that does not read). */
+    volatile boolean writing;
+    /** Whether this client's reader and writer were started since the last pause. */
+    private final AtomicBoolean threads = new AtomicBoolean();
+    /**
+     * Bytes read from the client past the last whole item, for the next reader (after a pause, or
+     * in a successor); null when there are none. Only the reader (or a paused hub) touches it.
+     */
+    byte[] unread;
+    /** Bytes to write before anything queued: what a predecessor's queue held; guarded by the writer. */
+    private byte[] unsent;
 
     HubClient(StreamSocket socket, String peer, long now) {
         this.socket = socket;
         this.peer = peer;
         this.timer = new KeepaliveTimer(now);
         this.queue = new PacketRing(ByteBuffer.allocateDirect(QUEUE_BYTES));
+    }
+
+    /** A client taken over from another process: {@code unsent} goes out before anything queued here. */
+    HubClient(StreamSocket socket, String peer, long now, byte[] unread, byte[] unsent) {
+        this(socket, peer, now);
+        this.unread = unread.length == 0 ? null : unread;
+        this.unsent = unsent.length == 0 ? null : unsent;
+    }
+
+    /** True once per start: whoever gets it starts this client's reader and writer. */
+    boolean claimThreads() {
+        return threads.compareAndSet(false, true);
+    }
+
+    /** Makes the writer return between packets (a hand-over); see {@link #drainForHandover}. */
+    void pauseWriter() {
+        lock.lock();
+        try {
+            paused = true;
+            notEmpty.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Once the writer has returned: everything queued and not written, whole packets and messages
+     * back to back, taken out of the queue; kept here too, so that a writer started again after a
+     * failed hand-over writes it first.
+     */
+    byte[] drainForHandover() {
+        lock.lock();
+        try {
+            ByteBuffer ring = queue.storage();
+            byte[] before = unsent == null ? new byte[0] : unsent;
+            int total = before.length;
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(total + 4096);
+            out.write(before, 0, before.length);
+            while (!queue.isEmpty()) {
+                int off = queue.peek();
+                int len = queue.peekLength();
+                byte[] b = new byte[len];
+                ring.get(off, b);
+                out.write(b, 0, len);
+                queue.remove();
+            }
+            byte[] all = out.toByteArray();
+            unsent = all.length == 0 ? null : all;
+            return all;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Ready to be started again after a pause. */
+    void resumeWriter() {
+        paused = false;
+        threads.set(false);
     }
 
     /**
@@ -81,16 +154,25 @@ final class HubClient {
         ByteBuffer view = queue.storage().duplicate();
         // The same direct memory as the ring, for the socket's writes (made once, not per packet).
         MemorySegment ring = MemorySegment.ofBuffer(view.clear());
+        writing = true;
         try {
+            byte[] first = unsent;
+            if (first != null) {
+                // What the previous process had queued: written before anything this one queued.
+                try (Arena arena = Arena.ofConfined()) {
+                    socket.writeFully(arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, first), 0, first.length);
+                }
+                unsent = null;
+            }
             while (true) {
                 int off;
                 int len;
                 lock.lock();
                 try {
-                    while (queue.isEmpty() && !closed) {
+                    while (queue.isEmpty() && !closed && !paused) {
                         notEmpty.await();
                     }
-                    if (closed) {
+                    if (closed || paused) {
                         return;
                     }
                     off = queue.peek();
@@ -113,6 +195,8 @@ final class HubClient {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             close("interrupted");
+        } finally {
+            writing = false;
         }
     }
 

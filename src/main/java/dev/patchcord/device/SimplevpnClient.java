@@ -10,6 +10,7 @@ import dev.patchcord.core.simplevpn.StreamSplitter;
 import dev.patchcord.sys.SysException;
 import dev.patchcord.sys.Wakeup;
 import dev.patchcord.transport.SockAddr;
+import dev.patchcord.transport.StreamSocket;
 import dev.patchcord.tun.PacketDevice;
 
 import java.io.EOFException;
@@ -19,6 +20,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The simplevpn client: a TUN interface whose IPv4 packets travel to a simplevpn server over one
@@ -34,8 +37,14 @@ import java.nio.ByteBuffer;
  * noticed ({@link KeepaliveTimer}); the stream is parsed packet by packet ({@link StreamSplitter});
  * IPv6 from the interface is dropped ({@code no-route}), since the server routes on IPv4 bytes only
  * and the original would deliver it to whichever client its garbage "address" hits.
+ *
+ * <p>For {@code patchcord restart} the loops can {@link #pause} (the interface and the connection
+ * are read with a wake-up of their own, a child of the session's): each returns at its next wait,
+ * the connection stays open, and the bytes of a packet read only in part stay in the splitter
+ * ({@link #unread()}). A successor builds the client around the same connection
+ * ({@link #adoptConnection}) and goes on where the stream was.
  */
-public final class SimplevpnClient extends StoppableLoops {
+public final class SimplevpnClient extends StoppableLoops implements Pausable {
     private static final int READ_BYTES = StreamSplitter.MAX_PACKET + 16 * 1024;
     /** How soon to try a keepalive again that could not be sent because a packet was being written. */
     private static final long BUSY_RETRY = 100_000_000L;
@@ -59,16 +68,46 @@ public final class SimplevpnClient extends StoppableLoops {
     /** The connection packets go to, or null while there is none (packets are then dropped, no-peer). */
     private volatile ServerConnection current;
     private int address = ControlMessage.NONE;
+    /** What the interface and the connection are read with beside their descriptors: fired to pause. */
+    private final Wakeup packets;
+    /** Set while the loops stop for a hand-over, so that returning is not stopping. */
+    private volatile boolean pausing;
+    /** Ends the keepalive loop's and the reconnection's waits, for a stop and for a pause; new per start. */
+    private volatile CountDownLatch wake = new CountDownLatch(1);
+    /** Whole packets from the server go to the interface; control messages are checked. */
+    private final StreamSplitter.Sink sink = new StreamSplitter.Sink() {
+        @Override
+        public void packet(ByteBuffer buf, int off, int len) {
+            deliver(off, len);
+        }
+
+        @Override
+        public void control(ByteBuffer buf, int off) {
+            ControlMessage.Kind kind = ControlMessage.kind(buf, off);
+            if (kind == ControlMessage.Kind.KEEPALIVE) {
+                if (verbose) {
+                    log.println(label + "keepalive answered");
+                }
+            } else if (kind != ControlMessage.Kind.ASSIGNMENT || ControlMessage.destination(buf, off) != address) {
+                // The second copy of our own assignment is expected; anything else is not.
+                counters.drop(Drop.BAD_MESSAGE);
+            }
+        }
+    };
 
     /**
      * @param server        the server, resolved; {@code host} is resolved again on each reconnection
      * @param staticAddress the address to ask for, or {@link ControlMessage#NONE} for a dynamic one
      * @param label         the prefix of every line written to {@code log}
+     * @param wakeup        the session's: it ends the loops for good
+     * @param packets       a {@link Wakeup#child() child} of {@code wakeup} that {@code device} was
+     *                      opened with, and the connection is read with: it stops the loops alone
      */
     public SimplevpnClient(PacketDevice device, String host, InetSocketAddress server, int staticAddress,
-                           AddressListener listener, Wakeup wakeup, PrintStream log, String label,
+                           AddressListener listener, Wakeup wakeup, Wakeup packets, PrintStream log, String label,
                            boolean verbose, Counters counters) throws SysException {
         super(counters);
+        this.packets = packets;
         this.device = device;
         this.listener = listener;
         this.log = log;
@@ -78,12 +117,12 @@ public final class SimplevpnClient extends StoppableLoops {
         this.dialing = new SimplevpnDialer.Client() {
             @Override
             public boolean stopping() {
-                return SimplevpnClient.this.stopping();
+                return SimplevpnClient.this.stopping() || pausing;
             }
 
             @Override
             public void pause(long nanos) {
-                SimplevpnClient.this.pause(nanos);
+                nap(nanos);
             }
 
             @Override
@@ -94,7 +133,76 @@ public final class SimplevpnClient extends StoppableLoops {
         loop("tun-to-server", this::outboundLoop);
         loop("server-to-tun", this::inboundLoop);
         loop("keepalive", this::keepaliveLoop);
-        stopOn(wakeup);
+        // As StoppableLoops.stopOn, but on the child, which a pause fires too: then it just returns.
+        loop("stop-watch", () -> {
+            WakeupWatch.await(packets);
+            if (!pausing) {
+                shutdown();
+            }
+        });
+    }
+
+    /**
+     * Takes over a connection that another process opened and got {@code assigned} on (a restart),
+     * before {@link #start}: the address is on the interface already, and {@code unread}, the
+     * start of a packet that process read, comes before anything read here.
+     */
+    public void adoptConnection(StreamSocket socket, int assigned, byte[] unread) {
+        address = assigned;
+        splitter.reset();
+        splitter.feed(unread, 0, unread.length, sink, counters);
+        current = new ServerConnection(socket, assigned, new KeepaliveTimer(System.nanoTime()));
+    }
+
+    /** The connection packets go over now, or null while there is none. */
+    public StreamSocket connection() {
+        ServerConnection c = current;
+        return c == null || c.closeReason() != null ? null : c.socket;
+    }
+
+    /** The address the server assigned, or {@link ControlMessage#NONE}. */
+    public int address() {
+        return address;
+    }
+
+    /** The bytes read from the connection past the last whole packet; while paused. */
+    public byte[] unread() {
+        return splitter.pendingBytes();
+    }
+
+    @Override
+    public boolean pause(long millis) throws InterruptedException {
+        pausing = true;
+        wake.countDown();
+        packets.signal();
+        return awaitStopped(millis, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Starts the loops again after {@link #pause}; a loop that was still in a connection attempt
+     * (the connection ended meanwhile) finishes it first, so that no loop ever runs twice.
+     */
+    @Override
+    public void resume() {
+        try {
+            awaitStopped(KeepaliveTimer.REPLY_TIMEOUT / 1_000_000 + 15_000, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        wake = new CountDownLatch(1);
+        pausing = false;
+        packets.clear();
+        start();
+    }
+
+    /** Waits {@code nanos}, or less if the loops stop or pause. */
+    private void nap(long nanos) {
+        try {
+            wake.await(nanos, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            shutdown();
+        }
     }
 
     /**
@@ -117,6 +225,7 @@ public final class SimplevpnClient extends StoppableLoops {
     /** Ends the connection and any connection attempt. */
     @Override
     protected void closeAll() {
+        wake.countDown();
         ServerConnection c = current;
         if (c != null) {
             c.close("stopping");
@@ -151,12 +260,14 @@ public final class SimplevpnClient extends StoppableLoops {
         try {
             pumpAndReconnect();
         } finally {
-            dialer.close(); // only this loop dials once the loops run
+            if (!pausing) {
+                dialer.close(); // only this loop dials once the loops run
+            }
         }
     }
 
     private void pumpAndReconnect() {
-        while (!stopping()) {
+        while (!stopping() && !pausing) {
             ServerConnection c = current;
             if (c == null) {
                 c = establish();
@@ -166,48 +277,35 @@ public final class SimplevpnClient extends StoppableLoops {
                 current = c;
             }
             String why = pump(c);
+            if (why == null) {
+                return; // paused or stopping: the connection stays as it is
+            }
             current = null;
             c.close(why);
-            if (stopping()) {
+            if (stopping() || pausing) {
                 return;
             }
             long delay = dialer.nextDelay();
             say("connection to " + SockAddr.format(dialer.server()) + " lost (" + why + "); reconnecting in "
                     + delay / KeepaliveTimer.SECOND + " s");
-            pause(delay);
+            nap(delay);
         }
     }
 
-    /** Reads one connection until it ends; returns why it ended. */
+    /** Reads one connection until it ends; returns why it ended, or null if the wake-up fired. */
     private String pump(ServerConnection c) {
-        StreamSplitter.Sink sink = new StreamSplitter.Sink() {
-            @Override
-            public void packet(ByteBuffer buf, int off, int len) {
-                deliver(off, len);
-            }
-
-            @Override
-            public void control(ByteBuffer buf, int off) {
-                ControlMessage.Kind kind = ControlMessage.kind(buf, off);
-                if (kind == ControlMessage.Kind.KEEPALIVE) {
-                    if (verbose) {
-                        log.println(label + "keepalive answered");
-                    }
-                } else if (kind != ControlMessage.Kind.ASSIGNMENT || ControlMessage.destination(buf, off) != address) {
-                    // The second copy of our own assignment is expected; anything else is not.
-                    counters.drop(Drop.BAD_MESSAGE);
-                }
-            }
-        };
         try {
             while (true) {
                 ByteBuffer in = splitter.inbound();
                 int n;
                 try {
-                    n = c.socket.read(inbound, in.position(), in.remaining(), null);
+                    n = c.socket.read(inbound, in.position(), in.remaining(), packets);
                 } catch (EOFException e) {
                     String reason = c.closeReason(); // closing it here shuts it down: that reads as an end too
                     return reason != null ? reason : "closed by the server";
+                }
+                if (n == StreamSocket.STOPPED) {
+                    return null; // between packets: a partial one stays in the splitter
                 }
                 c.timer.onReceived(System.nanoTime());
                 if (!splitter.split(n, sink, counters)) {
@@ -291,7 +389,8 @@ public final class SimplevpnClient extends StoppableLoops {
     private void keepaliveLoop() throws InterruptedException {
         MemorySegment keepalive = arena.allocate(ControlMessage.SIZE);
         ControlMessage.encode(keepalive.asByteBuffer(), 0, ControlMessage.ALL_ONES, ControlMessage.ALL_ONES);
-        while (!stopping()) {
+        CountDownLatch woken = wake;
+        while (!stopping() && !pausing) {
             long wait = KeepaliveTimer.SECOND;
             ServerConnection c = current;
             if (c != null && c.closeReason() == null) {
@@ -306,7 +405,7 @@ public final class SimplevpnClient extends StoppableLoops {
                     wait = Math.min(wait, c.timer.untilNextCheck(System.nanoTime()));
                 }
             }
-            awaitStop(Math.max(wait, 1_000_000));
+            woken.await(Math.max(wait, 1_000_000), TimeUnit.NANOSECONDS);
         }
     }
 

@@ -17,9 +17,12 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -46,8 +49,14 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *       ({@code not-allowed}, {@code no-route}) instead of being routed on garbage bytes.</li>
  *   <li>The stream is parsed packet by packet ({@link StreamSplitter}), not one read = one packet.</li>
  * </ul>
+ *
+ * <p>For {@code patchcord restart} every thread can {@link #pause}: the listener and the clients'
+ * sockets are read with a wake-up of their own (a child of the session's), writers return between
+ * packets, and each client keeps the bytes its reader had read in part and those still queued for
+ * it ({@link #handover()}). A successor builds the hub around the same sockets
+ * ({@link #adoptClient}) and goes on where each stream was.
  */
-public final class SimplevpnHub extends StoppableLoops {
+public final class SimplevpnHub extends StoppableLoops implements Pausable {
     /** The reader's buffer: one largest packet plus room to read ahead. */
     private static final int READ_BYTES = StreamSplitter.MAX_PACKET + 16 * 1024;
     /**
@@ -87,6 +96,14 @@ public final class SimplevpnHub extends StoppableLoops {
     private final AtomicLong unrequested = new AtomicLong();
     private long lastReport = Long.MIN_VALUE;
     private long reportedRefusals;
+    /** What the listener and the clients' readers wait on beside their sockets: fired to pause; or null. */
+    private final Wakeup packets;
+    /** Set while the threads stop for a hand-over, so that returning is not stopping. */
+    private volatile boolean pausing;
+    /** Ends the idle loop's wait, for a stop and for a pause; new per start. */
+    private volatile CountDownLatch wake = new CountDownLatch(1);
+    /** The clients' readers and writers running now; guarded by itself. */
+    private final int[] clientThreads = new int[1];
 
     /**
      * @param server  a listening socket; closing the hub closes it
@@ -94,13 +111,28 @@ public final class SimplevpnHub extends StoppableLoops {
      * @param label   the prefix of every line, e.g. {@code "patchcord: simplevpn: "}
      */
     public SimplevpnHub(StreamSocket server, Wakeup wakeup, PrintStream log, String label, boolean verbose) {
-        this(server, wakeup, log, label, verbose, MAX_CLIENTS, MAX_CLIENTS_PER_ADDRESS, REQUEST_WITHIN_NANOS);
+        this(server, wakeup, null, log, label, verbose, MAX_CLIENTS, MAX_CLIENTS_PER_ADDRESS, REQUEST_WITHIN_NANOS);
+    }
+
+    /**
+     * A hub that can {@link #pause}.
+     *
+     * @param packets a {@link Wakeup#child() child} of {@code wakeup}: it stops the threads alone
+     */
+    public SimplevpnHub(StreamSocket server, Wakeup wakeup, Wakeup packets, PrintStream log, String label, boolean verbose) {
+        this(server, wakeup, packets, log, label, verbose, MAX_CLIENTS, MAX_CLIENTS_PER_ADDRESS, REQUEST_WITHIN_NANOS);
+    }
+
+    SimplevpnHub(StreamSocket server, Wakeup wakeup, PrintStream log, String label, boolean verbose,
+            int maxClients, int maxClientsPerAddress, long requestWithinNanos) {
+        this(server, wakeup, null, log, label, verbose, maxClients, maxClientsPerAddress, requestWithinNanos);
     }
 
     /** With other limits, so that a test can drive past them without 1,024 connections or waiting 10 s. */
-    SimplevpnHub(StreamSocket server, Wakeup wakeup, PrintStream log, String label, boolean verbose,
+    private SimplevpnHub(StreamSocket server, Wakeup wakeup, Wakeup packets, PrintStream log, String label, boolean verbose,
             int maxClients, int maxClientsPerAddress, long requestWithinNanos) {
         super(new Counters());
+        this.packets = packets;
         this.maxClients = maxClients;
         this.maxClientsPerAddress = maxClientsPerAddress;
         this.requestWithinNanos = requestWithinNanos;
@@ -110,7 +142,174 @@ public final class SimplevpnHub extends StoppableLoops {
         this.verbose = verbose;
         loop("accept", this::acceptLoop);
         loop("idle-clients", this::idleLoop);
-        stopOn(wakeup);
+        // Starts the readers and writers of the clients that have none: adopted ones, and all after a resume.
+        loop("client-threads", this::startClientThreads);
+        if (packets == null) {
+            stopOn(wakeup);
+        } else {
+            // As stopOn, but on the child, which a pause fires too: then it just returns.
+            loop("stop-watch", () -> {
+                WakeupWatch.await(packets);
+                if (!pausing) {
+                    shutdown();
+                }
+            });
+        }
+    }
+
+    /** One client's state for a hand-over, in the order of {@link #handover()}'s sockets. */
+    public record ClientState(StreamSocket socket, String peer, int address, byte[] unread, byte[] unsent, long ageNanos) {}
+
+    /**
+     * Takes over a client connection that another process accepted (a restart), before
+     * {@link #start}: its address is claimed in the pool and routed to it, {@code unread} comes
+     * before anything read here and {@code unsent} goes out before anything queued here.
+     *
+     * @param address its address, or {@link ControlMessage#NONE} if it had asked for none yet
+     * @throws IOException if the address is not free in this hub's pool
+     */
+    public void adoptClient(StreamSocket socket, String peer, int address, byte[] unread, byte[] unsent) throws IOException {
+        long now = System.nanoTime();
+        HubClient c = new HubClient(socket, peer, now, unread, unsent);
+        synchronized (pool) {
+            if (address != ControlMessage.NONE) {
+                if (pool.claim(address) != AddressPool.Claim.GRANTED) {
+                    throw new IOException("the hand-over names " + ControlMessage.format(address) + " twice or outside the pool");
+                }
+                c.address = address;
+                routes.set(address & 0xFFFF, c);
+            }
+        }
+        InetSocketAddress remote = socket.remote();
+        InetAddress from = remote == null ? InetAddress.getLoopbackAddress() : remote.getAddress();
+        synchronized (perAddress) {
+            perAddress.merge(from, 1, Integer::sum);
+        }
+        clients.put(c, new Admitted(from, now));
+    }
+
+    /** While paused: every client still connected, with what its reader and writer left. */
+    public List<ClientState> handover() {
+        long now = System.nanoTime();
+        List<ClientState> out = new ArrayList<>();
+        for (Map.Entry<HubClient, Admitted> e : clients.entrySet()) {
+            HubClient c = e.getKey();
+            if (c.closed()) {
+                continue;
+            }
+            out.add(new ClientState(c.socket, c.peer, c.address, c.unread == null ? new byte[0] : c.unread.clone(),
+                    c.drainForHandover(), now - e.getValue().connected()));
+        }
+        return out;
+    }
+
+    /** The listening socket. */
+    public StreamSocket listener() {
+        return server;
+    }
+
+    @Override
+    public boolean pause(long millis) throws InterruptedException {
+        if (packets == null) {
+            throw new IllegalStateException("this hub was made without a wake-up of its own to pause on");
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        pausing = true;
+        wake.countDown();
+        packets.signal();
+        for (HubClient c : clients.keySet()) {
+            c.pauseWriter();
+        }
+        if (!awaitStopped(millis, TimeUnit.MILLISECONDS)) {
+            closeStalledWriters();
+            return false;
+        }
+        synchronized (clientThreads) {
+            while (clientThreads[0] > 0) {
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left <= 0) {
+                    closeStalledWriters();
+                    return false;
+                }
+                clientThreads.wait(left);
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A writer still running after the pause's time is stuck in a write to a client that does not
+     * read: that client is closed (its write fails at once), so that the hand-over fails cleanly
+     * and {@link #resume} does not wait for it, with every other client's traffic standing still.
+     */
+    private void closeStalledWriters() {
+        for (HubClient c : clients.keySet()) {
+            if (c.writing) {
+                c.close("it took none of its packets while the server restarted");
+            }
+        }
+    }
+
+    /** Starts every thread again after {@link #pause}, once the last of them has returned. */
+    @Override
+    public void resume() {
+        try {
+            awaitStopped(30, TimeUnit.SECONDS);
+            synchronized (clientThreads) {
+                while (clientThreads[0] > 0) {
+                    clientThreads.wait(1_000);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        wake = new CountDownLatch(1);
+        pausing = false;
+        for (HubClient c : clients.keySet()) {
+            if (c.closed()) {
+                remove(c); // its writer failed while paused: its reader, which would have, did not run
+            } else {
+                c.resumeWriter();
+            }
+        }
+        packets.clear();
+        start();
+    }
+
+    private void startClientThreads() {
+        for (HubClient c : clients.keySet()) {
+            if (!c.closed()) {
+                startThreads(c);
+            }
+        }
+    }
+
+    /** A client's reader and writer, unless they run already. */
+    private void startThreads(HubClient c) {
+        if (!c.claimThreads()) {
+            return;
+        }
+        synchronized (clientThreads) {
+            clientThreads[0] += 2;
+        }
+        // Platform threads: they wait in poll, a system call, which would hold a virtual thread's carrier.
+        Thread.ofPlatform().daemon(true).name("hub-read " + c.peer).start(() -> counted(() -> serve(c)));
+        Thread.ofPlatform().daemon(true).name("hub-write " + c.peer).start(() -> counted(() -> c.writeLoop(this::sent)));
+        if (pausing) {
+            // Accepted while a pause began: pause() may have looked at the clients before this one.
+            c.pauseWriter();
+        }
+    }
+
+    private void counted(Runnable r) {
+        try {
+            r.run();
+        } finally {
+            synchronized (clientThreads) {
+                clientThreads[0]--;
+                clientThreads.notifyAll();
+            }
+        }
     }
 
     /** Connections closed at once because of {@link #MAX_CLIENTS} or {@link #MAX_CLIENTS_PER_ADDRESS}. */
@@ -126,6 +325,7 @@ public final class SimplevpnHub extends StoppableLoops {
     /** Closes the listening socket and every client. */
     @Override
     protected void closeAll() {
+        wake.countDown();
         server.close(); // wakes the accepting thread
         for (HubClient c : clients.keySet()) {
             c.close("stopping");
@@ -136,7 +336,7 @@ public final class SimplevpnHub extends StoppableLoops {
         while (!stopping()) {
             StreamSocket socket;
             try {
-                socket = server.accept(null);
+                socket = server.accept(packets);
             } catch (IOException e) {
                 // Out of file descriptors and the like: say so, and do not spin.
                 say("cannot accept a connection: " + e.getMessage());
@@ -144,7 +344,7 @@ public final class SimplevpnHub extends StoppableLoops {
                 continue;
             }
             if (socket == null) {
-                return; // the listener was closed: stopping (an unexpected close is reported by stopping() being false)
+                return; // paused, or the listener was closed: stopping (an unexpected close is reported by stopping() being false)
             }
             String peer;
             InetAddress from;
@@ -175,9 +375,7 @@ public final class SimplevpnHub extends StoppableLoops {
                 c.close("stopping");
             }
             say("client " + peer + " connected");
-            // Platform threads: they wait in poll, a system call, which would hold a virtual thread's carrier.
-            Thread.ofPlatform().daemon(true).name("hub-read " + peer).start(() -> serve(c));
-            Thread.ofPlatform().daemon(true).name("hub-write " + peer).start(() -> c.writeLoop(this::sent));
+            startThreads(c);
         }
     }
 
@@ -198,14 +396,30 @@ public final class SimplevpnHub extends StoppableLoops {
                 handleControl(c, buf, off, reply);
             }
         };
+        boolean paused = false;
         try {
+            byte[] earlier = c.unread;
+            c.unread = null;
+            if (earlier != null && !splitter.feed(earlier, 0, earlier.length, sink, counters)) {
+                c.close("it sent something that is not an IP packet, and the stream cannot be followed after that");
+            }
             while (!c.closed()) {
                 ByteBuffer in = splitter.inbound();
                 int n;
                 try {
-                    n = c.socket.read(memory, in.position(), in.remaining(), null);
+                    n = c.socket.read(memory, in.position(), in.remaining(), packets);
                 } catch (EOFException e) {
                     c.close("closed by the client"); // or by the hub: then its own reason came first
+                    break;
+                }
+                if (n == StreamSocket.STOPPED) {
+                    if (pausing) {
+                        // Between items: a partial one is kept for the next reader, here or in a successor.
+                        c.unread = splitter.pendingBytes();
+                        paused = true;
+                        return;
+                    }
+                    c.close("stopping");
                     break;
                 }
                 c.timer.onReceived(System.nanoTime());
@@ -219,7 +433,9 @@ public final class SimplevpnHub extends StoppableLoops {
         } catch (RuntimeException e) {
             c.close("internal error: " + e);
         } finally {
-            remove(c);
+            if (!paused) {
+                remove(c);
+            }
         }
     }
 
@@ -392,7 +608,8 @@ public final class SimplevpnHub extends StoppableLoops {
 
     /** Drops clients that have sent nothing for 60 s, or asked for no address in time, checking once a second. */
     private void idleLoop() throws InterruptedException {
-        while (!awaitStop(TimeUnit.SECONDS.toNanos(1))) {
+        CountDownLatch woken = wake;
+        while (!woken.await(1, TimeUnit.SECONDS) && !stopping() && !pausing) {
             long now = System.nanoTime();
             for (Map.Entry<HubClient, Admitted> e : clients.entrySet()) {
                 HubClient c = e.getKey();

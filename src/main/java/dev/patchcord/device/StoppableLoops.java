@@ -68,7 +68,7 @@ abstract class StoppableLoops extends Loops {
     }
 
     /** As {@link #awaitStop}, for a thread that has no use for an interrupt but to stop. */
-    protected final void pause(long nanos) {
+    protected final void sleepUnlessStopped(long nanos) {
         try {
             stopSignal.await(nanos, TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {

@@ -58,13 +58,14 @@ class SimplevpnClientTest {
     private Node client(int staticAddress) throws Exception {
         Wakeup w = new Wakeup();
         wakeups.add(w);
-        QueueDevice device = new QueueDevice(w);
+        Wakeup packets = w.child();
+        QueueDevice device = new QueueDevice(packets);
         List<String> addresses = new CopyOnWriteArrayList<>();
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         SimplevpnClient client = new SimplevpnClient(device, "127.0.0.1",
                 new InetSocketAddress(InetAddress.getLoopbackAddress(), port), staticAddress,
                 (previous, assigned) -> addresses.add(ControlMessage.format(previous) + ">" + ControlMessage.format(assigned)),
-                w, new PrintStream(log, true, StandardCharsets.UTF_8), "client: ", false, new Counters());
+                w, packets, new PrintStream(log, true, StandardCharsets.UTF_8), "client: ", false, new Counters());
         return new Node(client, device, w, addresses, log);
     }
 
@@ -142,6 +143,78 @@ class SimplevpnClientTest {
         byte[] p = ipv4(addrA, addrB, 100);
         a.device().toSend.add(p);
         assertThat(b.device().received.poll(5, TimeUnit.SECONDS)).isEqualTo(p);
+    }
+
+    @Test
+    void aPausedClientResumesOrHandsItsConnectionToAnotherWithoutTheHubNoticing() throws Exception {
+        hub(0);
+        Node a = started(ControlMessage.NONE);
+        Node b = started(ControlMessage.NONE);
+        assertThat(a.client().pause(5_000)).as("loops stop at their next wait").isTrue();
+        assertThat(a.client().connection()).as("the connection stays open").isNotNull();
+        a.client().resume();
+        byte[] p = ipv4(A254, A253, 500);
+        a.device().toSend.add(p);
+        assertThat(b.device().received.poll(5, TimeUnit.SECONDS)).isEqualTo(p);
+
+        // A successor takes the same connection, with whatever a paused reader had read in part.
+        assertThat(a.client().pause(5_000)).isTrue();
+        Node next = client(ControlMessage.NONE);
+        next.client().adoptConnection(a.client().connection(), a.client().address(), a.client().unread());
+        next.client().start();
+        running.add(next.client());
+        byte[] q = ipv4(A253, A254, 700);
+        b.device().toSend.add(q);
+        assertThat(next.device().received.poll(5, TimeUnit.SECONDS)).isEqualTo(q);
+        byte[] r = ipv4(A254, A253, 300);
+        next.device().toSend.add(r);
+        assertThat(b.device().received.poll(5, TimeUnit.SECONDS)).isEqualTo(r);
+        assertThat(next.addresses()).as("no address set again").isEmpty();
+        assertThat(next.logText()).as("no reconnection").doesNotContain("connected to");
+    }
+
+    @Test
+    void aPausedHubHandsItsListenerAndClientsToAnotherHubWithoutTheClientsNoticing() throws Exception {
+        Wakeup w = new Wakeup();
+        wakeups.add(w);
+        Wakeup packets = w.child();
+        StreamSocket server = StreamSocket.listen(InetAddress.getLoopbackAddress(), 0);
+        port = server.localPort();
+        ByteArrayOutputStream firstLog = new ByteArrayOutputStream();
+        SimplevpnHub first = new SimplevpnHub(server, w, packets, new PrintStream(firstLog, true), "hub: ", false);
+        first.start();
+        Node a = started(ControlMessage.NONE);
+        Node b = started(ControlMessage.NONE);
+        byte[] p = ipv4(A254, A253, 400);
+        a.device().toSend.add(p);
+        assertThat(b.device().received.poll(5, TimeUnit.SECONDS)).isEqualTo(p);
+
+        // Paused and resumed: it carries on.
+        assertThat(first.pause(5_000)).isTrue();
+        first.resume();
+        a.device().toSend.add(p);
+        assertThat(b.device().received.poll(5, TimeUnit.SECONDS)).isEqualTo(p);
+
+        assertThat(first.pause(5_000)).isTrue();
+        List<SimplevpnHub.ClientState> states = first.handover();
+        assertThat(states).hasSize(2);
+        Wakeup w2 = new Wakeup();
+        wakeups.add(w2);
+        SimplevpnHub next = new SimplevpnHub(first.listener(), w2, w2.child(), new PrintStream(new ByteArrayOutputStream()),
+                "hub: ", false);
+        for (SimplevpnHub.ClientState c : states) {
+            next.adoptClient(c.socket(), c.peer(), c.address(), c.unread(), c.unsent());
+        }
+        next.start();
+        running.add(next);
+        byte[] q = ipv4(A253, A254, 900);
+        b.device().toSend.add(q);
+        assertThat(a.device().received.poll(5, TimeUnit.SECONDS)).isEqualTo(q);
+        // Its pool holds the adopted addresses: a new client gets the next one.
+        Node c = started(ControlMessage.NONE);
+        assertThat(c.addresses()).containsExactly("0.0.0.0>10.0.254.252");
+        assertThat(a.logText() + b.logText()).doesNotContain("lost");
+        assertThat(firstLog.toString(StandardCharsets.UTF_8)).doesNotContain("disconnected");
     }
 
     /** The address a node holds now, from its listener's record ("old>new"), or its first if unchanged. */

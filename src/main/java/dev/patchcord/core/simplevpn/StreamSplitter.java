@@ -77,6 +77,16 @@ public final class StreamSplitter {
         return end - start;
     }
 
+    /**
+     * A copy of the {@link #pending} bytes: the start of an item whose rest has not arrived, for a
+     * reader that hands the stream to another process, which {@link #feed feeds} them first.
+     */
+    public byte[] pendingBytes() {
+        byte[] copy = new byte[end - start];
+        storage.get(start, copy);
+        return copy;
+    }
+
     /** True once garbage was seen; every later {@link #split} returns false until {@link #reset}. */
     public boolean desynchronised() {
         return desynchronised;

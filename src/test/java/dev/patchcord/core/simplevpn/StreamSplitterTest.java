@@ -82,6 +82,23 @@ class StreamSplitterTest {
     }
 
     @Test
+    void aPartialPacketHandedToAnotherSplitterComesOutWholeThere() {
+        byte[] first = ipv4(60, 1), second = ipv4(84, 2);
+        assertThat(read(concat(List.of(first, Arrays.copyOfRange(second, 0, 30))))).isTrue();
+        assertThat(out.items).containsExactly(hex(first));
+        byte[] unread = splitter.pendingBytes();
+        assertThat(unread).isEqualTo(Arrays.copyOfRange(second, 0, 30));
+
+        // The successor's splitter is fed those bytes first, then reads on from the stream.
+        StreamSplitter next = new StreamSplitter(ByteBuffer.allocate(StreamSplitter.MAX_PACKET + 1024));
+        Collected there = new Collected();
+        assertThat(next.feed(unread, 0, unread.length, there, there.counters)).isTrue();
+        assertThat(there.items).isEmpty();
+        assertThat(next.feed(second, 30, second.length - 30, there, there.counters)).isTrue();
+        assertThat(there.items).containsExactly(hex(second));
+    }
+
+    @Test
     void severalPacketsInOneReadComeOutInOrder() {
         byte[] a = ipv4(84, 1), b = ipv6(24, 2), c = ipv4(20, 3), d = ipv6(0, 4);
         assertThat(read(concat(List.of(a, b, c, d)))).isTrue();
