@@ -132,7 +132,7 @@ class RestartPlainIT {
             assertThat(lab.log("stdio")).contains("standard input and output ('stdio') cannot be handed to another process");
             assertThat(p.isAlive()).isTrue();
         } finally {
-            Files.deleteIfExists(Path.of("/run/patchcord/stdio.restart"));
+            Files.deleteIfExists(Path.of("/run/patchcord/tinyvpn.restart")); // its outcome, under the label it runs by
         }
     }
 }
