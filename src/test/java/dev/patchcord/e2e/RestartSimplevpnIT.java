@@ -13,6 +13,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static dev.patchcord.e2e.RestartIT.pid;
+import static dev.patchcord.e2e.RestartIT.stopSuccessors;
 import static dev.patchcord.e2e.WireGuardPeers.ifname;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -27,10 +29,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RestartSimplevpnIT {
     private static final Pattern PINGS = Pattern.compile("(\\d+) packets transmitted, (\\d+) received");
 
-    private static long pid(String ifname) throws Exception {
-        return Long.parseLong(Files.readString(Path.of("/run/patchcord/" + ifname + ".pid")).strip());
-    }
-
     /** The established TCP connections of {@code ns}, one "local remote" pair a line (not the queues' bytes). */
     private static String connections(Lab lab, String ns) {
         Lab.Result r = lab.run(ns, Duration.ofSeconds(10), "ss", "-tnH", "state", "established");
@@ -38,24 +36,6 @@ class RestartSimplevpnIT {
         return r.output().lines().map(l -> l.strip().split("\\s+"))
                 .map(f -> f[f.length - 2] + " " + f[f.length - 1]).sorted()
                 .collect(java.util.stream.Collectors.joining("\n"));
-    }
-
-    /** Stops what the restarts left running (the lab knows only the first process of each tunnel). */
-    private static void stopSuccessors(String... ifnames) {
-        for (String ifname : ifnames) {
-            try {
-                ProcessHandle.of(pid(ifname)).ifPresent(h -> {
-                    h.destroy();
-                    try {
-                        h.onExit().get(20, TimeUnit.SECONDS);
-                    } catch (Exception e) {
-                        h.destroyForcibly();
-                    }
-                });
-            } catch (Exception e) {
-                // No pid file: nothing was left running.
-            }
-        }
     }
 
     @Test
